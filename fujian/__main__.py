@@ -1,0 +1,3 @@
+from fujian.cli import main
+
+main()

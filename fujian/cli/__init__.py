@@ -1,0 +1,150 @@
+"""The command line: parses arguments, calls the service, renders. No SQL here.
+
+Exit codes: 0 success (an empty result too); 1 `report overdue --fail-if-any` found overdue
+items; 2 bad input or usage; 3 storage problem; 70 internal error.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from fujian import __version__
+from fujian.cli import items, units
+from fujian.cli.common import FormatOption, begin_run, command, note, parse_day, state
+from fujian.i18n import _
+
+app = typer.Typer(
+    name="fujian",
+    help="府检 fujian: track referrals, procuratorial suggestions, public-interest clues and "
+    "joint-meeting action items between a district government and its procuratorate.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # case data must never be dumped on a crash
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"fujian {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    db: Annotated[str | None, typer.Option(
+        "--db", metavar="PATH", help="Database file (default: $FUJIAN_DB, else the user's data "
+        "folder).", show_default=False)] = None,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version.")] = False,
+) -> None:
+    """府检 fujian — government–procuratorate linkage case tracker."""
+    begin_run(db)
+
+
+@command(app, "db-path")
+def db_path() -> None:
+    """Print the database file in use.
+
+    Example:
+
+        FUJIAN_DB=/srv/fujian.db fujian db-path
+    """
+    typer.echo(str(state().db_path))
+
+
+@command(app, "init")
+def init() -> None:
+    """Create or upgrade the database; load the default unit directory the first time only.
+
+    Example:
+
+        fujian --db ~/fujian.db init
+    """
+    st = state()
+    store = st.store()
+    counts = st.tracker().load_default_units()
+    verb = _("Created") if store.created else _("Checked")
+    note(_("{verb} {path}; units: {added} added.").format(verb=verb, path=store.path, **counts))
+
+
+calendar_app = typer.Typer(no_args_is_help=True, help="The legal calendar: check a deadline.")
+app.add_typer(calendar_app, name="calendar")
+
+
+@command(calendar_app, "due")
+def calendar_due(
+    start: Annotated[str, typer.Argument(help="The day the clock starts (not counted).")],
+    period: Annotated[str, typer.Argument(help="3d (days), 10wd (working days) or 2m (months).")],
+    fmt: FormatOption = None,
+) -> None:
+    """Compute a due date the way Chinese law counts it, and show how it was reached.
+
+    Example:
+
+        fujian calendar due 2025-01-15 2m
+    """
+    from fujian.deadlines import Period, compute_due
+    from fujian.render import pick_format, to_json
+    from fujian.service.tracker import load_calendar
+
+    fmt = pick_format(fmt)
+    begin = parse_day(start)
+    result = compute_due(begin, Period.parse(period), load_calendar())
+    for warning in result.warnings:
+        note(_("warning: ") + warning)
+    data = {"start": result.start, "period": str(result.period), "nominal": result.nominal,
+            "due": result.due, "rolled_over": result.rolled_over}
+    if fmt == "json":
+        typer.echo(to_json(data))
+        return
+    if fmt in ("plain", "csv"):
+        sep = "\t" if fmt == "plain" else ","
+        typer.echo(sep.join(("start", "period", "nominal", "due", "rolled_over")))
+        typer.echo(sep.join((begin.isoformat(), str(result.period), result.nominal.isoformat(),
+                             result.due.isoformat(),
+                             " ".join(d.isoformat() for d in result.rolled_over))))
+        return
+    typer.echo(_("Start {start} (not counted) + {period} → nominal {nominal}").format(
+        start=begin.isoformat(), period=result.period, nominal=result.nominal.isoformat()))
+    if result.rolled_over:
+        typer.echo(_("Rest days rolled over: {days}").format(
+            days=", ".join(f"{d.isoformat()}({'一二三四五六日'[d.weekday()]})"
+                           for d in result.rolled_over)))
+    typer.echo(_("Due: {due}").format(due=result.due.isoformat()))
+
+
+@command(app, "demo")
+def demo(db: Annotated[str | None, typer.Option(
+        "--db", metavar="PATH", help="Where to make the demo database (must not exist yet). "
+        "Default: a new temporary folder.")] = None) -> None:
+    """Make a fresh demo database with items of every kind, then print the overdue report.
+
+    Never touches your own database. Example:
+
+        fujian demo
+    """
+    from fujian.demo import build_demo, default_demo_path
+
+    path = default_demo_path(db or state().db_option)
+    summary = build_demo(path)
+    note(_("Demo database: {path} ({n} items). Try: fujian --db {path} list").format(
+        path=path, n=summary["items"]))
+    from fujian.cli.reports import print_overdue
+
+    state().db_option = str(path)
+    print_overdue(as_of=None, unit=None, kind=None, fmt=None, fail_if_any=False)
+
+
+units_app = units.app
+app.add_typer(units_app, name="unit")
+items.register(app)
+
+from fujian.cli import reports  # noqa: E402  (registers report, export, import, backup)
+
+reports.register(app)
+
+
+def main() -> None:
+    app(prog_name="fujian")

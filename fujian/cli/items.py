@@ -1,0 +1,341 @@
+"""The same verbs for every kind — add, list, show, update, close, reopen — built from the kind
+registry, so a new kind gets its commands without new code here. ``add`` and ``update`` take
+the kind's own options, read from :mod:`fujian.kinds`."""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from fujian.cli.common import (
+    AsOfOption,
+    FormatOption,
+    command,
+    note,
+    parse_day,
+    state,
+)
+from fujian.errors import BadInput
+from fujian.i18n import _
+from fujian.kinds import KINDS, STATUS_FILTER, Kind, KindField, columns_for
+
+EXAMPLES = {
+    "referral": "fujian referral add --direction to-criminal --from scjgj --to gaj "
+                "--title '某公司销售假药案' --on 2025-03-01",
+    "suggestion": "fujian suggestion add --type public-interest --to sthjj "
+                  "--title '督促整治非法排污' --doc-no '夏检行建〔2025〕3号' --urgent",
+    "clue": "fujian clue add --from sthjj --field ecology --title '某河段非法采砂线索'",
+    "meeting": "fujian meeting add --title '2025年第一次联席会议' --on 2025-03-10 "
+               "--type plenary --minutes minutes.txt",
+    "action": "fujian action add --meeting M1 --unit scjgj --title '开展药品安全专项检查' "
+              "--due 2025-04-30",
+}
+
+_KW = inspect.Parameter.KEYWORD_ONLY
+
+
+def _opt(name: str, annotation: Any, *decls: str, default: Any = None, **info: Any):
+    return inspect.Parameter(name, _KW, default=default,
+                             annotation=Annotated[annotation, typer.Option(*decls, **info)])
+
+
+def _required(name: str, *decls: str, **info: Any):
+    return inspect.Parameter(name, _KW, annotation=Annotated[str, typer.Option(*decls, **info)])
+
+
+def _field_param(kf: KindField, for_update: bool) -> inspect.Parameter:
+    if kf.type == "flag":
+        if for_update:
+            return _opt(kf.name, bool | None, f"{kf.option}/--no-{kf.option[2:]}", help=kf.help)
+        return _opt(kf.name, bool, kf.option, default=False, help=kf.help)
+    if kf.type == "file":
+        return _opt(kf.name, Path | None, kf.option, help=kf.help, show_default=False)
+    if kf.required and not for_update:
+        return _required(kf.name, kf.option, help=kf.help)
+    return _opt(kf.name, str | None, kf.option, help=kf.help, show_default=False)
+
+
+def _with_signature(func: Callable, params: list[inspect.Parameter], doc: str) -> Callable:
+    func.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    func.__annotations__ = {p.name: p.annotation for p in params}
+    func.__doc__ = doc
+    return func
+
+
+def _read_minutes(values: dict) -> None:
+    path = values.get("minutes")
+    if isinstance(path, Path):
+        try:
+            values["minutes"] = path.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise BadInput(_("Cannot read the minutes file {path}: {reason}.").format(
+                path=path, reason=getattr(exc, "strerror", None) or _("not UTF-8 text"))) \
+                from exc
+
+
+def _report_outcome(outcome, verb: str) -> None:
+    for warning in outcome.warnings:
+        note(_("warning: ") + warning)
+    if sys.stdout.isatty():
+        due = outcome.due_on.isoformat() if outcome.due_on else _("none")
+        sys.stdout.write(_("{verb} {id} (due {due}).").format(verb=verb, id=outcome.ident,
+                                                             due=due) + "\n")
+    else:
+        sys.stdout.write(outcome.ident + "\n")
+
+
+def make_add(kind: Kind) -> Callable:
+    params = [_required("title", "--title", help=_("Title (any text)."))]
+    if kind.subtype_key:
+        decl = f"--{kind.subtype_key}"
+        help_ = _("One of: {valid}.").format(valid=kind.subtypes.describe())
+        if kind.default_subtype:
+            params.append(_opt(kind.subtype_key, str, decl, default=kind.default_subtype,
+                               help=help_))
+        else:
+            params.append(_required(kind.subtype_key, decl, help=help_))
+    if kind.default_unit:
+        params.append(_opt("unit", str | None, kind.unit_option, help=kind.unit_help,
+                           show_default=False))
+    else:
+        params.append(_required("unit", kind.unit_option, help=kind.unit_help))
+    params += [_field_param(kf, for_update=False) for kf in kind.fields]
+    on_help = _("Meeting date.") if kind.code == "meeting" else _("Opening date (default today).")
+    params += [
+        _opt("opened_on", str | None, "--on", help=on_help),
+        (_required("due_on", "--due", help=_("Due date from the minutes.")) if kind.code == "action"
+         else _opt("due_on", str | None, "--due",
+                   help=_("Due date from the document; default: the rule in deadlines.toml."))),
+        _opt("note", str | None, "--note", help=_("A note.")),
+    ]
+
+    def add(**values: Any) -> None:
+        _read_minutes(values)
+        outcome = state().tracker().add(kind, values)
+        _report_outcome(outcome, _("Added"))
+
+    doc = _("Add a {label} ({code}); prints its ID.\n\nExample:\n\n    {example}").format(
+        label=kind.label, code=kind.code, example=EXAMPLES[kind.code])
+    return _with_signature(add, params, doc)
+
+
+def make_update(kind: Kind) -> Callable:
+    params = [
+        inspect.Parameter("ident", _KW, annotation=Annotated[str, typer.Argument(
+            metavar="ID", help=_("Item ID, e.g. {p}12.").format(p=kind.prefix))]),
+        _opt("stage", str | None, "--stage", help=_("New stage; restarts the clock from its rule "
+                                                    "unless --due is given.")),
+        _opt("on", str | None, "--on", help=_("Date of the stage change (default today).")),
+        _opt("due_on", str | None, "--due", help=_("New due date (recorded as an extension).")),
+        _opt("reason", str | None, "--reason", help=_("Why the due date moves.")),
+        _opt("title", str | None, "--title", help=_("New title.")),
+        _opt("note", str | None, "--note", help=_("New note.")),
+        _opt("unit", str | None, kind.unit_option, help=kind.unit_help),
+    ]
+    if kind.subtype_key:
+        params.append(_opt(kind.subtype_key, str | None, f"--{kind.subtype_key}",
+                           help=kind.subtypes.describe()))
+    params += [_field_param(kf, for_update=True) for kf in kind.fields]
+
+    def update(ident: str, **values: Any) -> None:
+        _read_minutes(values)
+        outcome = state().tracker().update(ident, values, kind)
+        _report_outcome(outcome, _("Updated"))
+
+    doc = _("Change a {label}: stage, dates, title, note or its own fields.\n\nExample:\n\n"
+            "    fujian {code} update {p}1 --stage {stage}").format(
+        label=kind.label, code=kind.code, p=kind.prefix,
+        stage=kind.stages(kind.subtypes.codes[0] if kind.subtype_key else None).items[-1].code)
+    return _with_signature(update, params, doc)
+
+
+def list_items(kind: Kind | None, status: str, unit: str | None, overdue: bool,
+               as_of: str | None, sort: str, limit: int | None, fmt: str | None) -> None:
+    from fujian.render import pick_format, render
+    from fujian.service.queries import Filters
+
+    sort_value = sort.strip().lower()
+    if sort_value not in ("due", "opened", "id"):
+        raise BadInput(_("Unknown sort {text!r}. Valid: due, opened, id.").format(text=sort))
+    if limit is not None and limit < 0:
+        raise BadInput(_("--limit must be 0 or more."))
+    fmt = pick_format(fmt)
+    tracker = state().tracker()
+    day = parse_day(as_of, tracker.today)
+    filters = Filters(
+        kinds=(kind,) if kind else (),
+        status=STATUS_FILTER.parse(status),
+        unit_id=tracker.unit_id(unit) if unit else None,
+        overdue_as_of=day if overdue else None,
+        sort=sort_value,
+        limit=limit,
+    )
+    render(tracker.items(filters, day), columns_for(kind), fmt, as_of=day,
+           title=(kind.label if kind else _("All items")))
+
+
+StatusOption = Annotated[str, typer.Option("--status", help="open, closed or all.")]
+UnitFilter = Annotated[str | None, typer.Option("--unit", help="Only this responsible unit.")]
+OverdueFlag = Annotated[bool, typer.Option("--overdue", help="Only items past their due date.")]
+SortOption = Annotated[str, typer.Option("--sort", help="due, opened or id.")]
+LimitOption = Annotated[int | None, typer.Option("--limit", help="At most N items.")]
+IdArgument = Annotated[str, typer.Argument(metavar="ID", help="Item ID such as R12 (any case).")]
+OutcomeOption = Annotated[str, typer.Option("--outcome", help="Outcome code or Chinese label.")]
+OnOption = Annotated[str | None, typer.Option("--on", help="Date (default today).")]
+NoteOption = Annotated[str | None, typer.Option("--note", help="A note.")]
+ReasonOption = Annotated[str, typer.Option("--reason", help="Why (kept in the history).")]
+
+
+def show_item(ident: str, kind: Kind | None, fmt: str | None) -> None:
+    from fujian.render import pick_format, render_record
+
+    fmt = pick_format(fmt)
+    row = state().tracker().show(ident, kind)
+    item_kind = KINDS[row["kind"]]
+    extra = []
+    if item_kind.code == "meeting":
+        extra.append(("minutes", "会议纪要", row.get("minutes")))
+        extra.append(("actions", "议定事项", ", ".join(row.get("actions", []))))
+    render_record(row, columns_for(item_kind), fmt, extra=extra)
+
+
+def close_item(ident: str, kind: Kind | None, outcome: str, on: str | None,
+               note_text: str | None) -> None:
+    result = state().tracker().close(ident, outcome, on, note_text, kind)
+    note(_("Closed {id}.").format(id=result.ident))
+
+
+def reopen_item(ident: str, kind: Kind | None, reason: str) -> None:
+    result = state().tracker().reopen(ident, reason, kind)
+    note(_("Reopened {id}.").format(id=result.ident))
+
+
+def build_kind_app(kind: Kind) -> typer.Typer:
+    sub = typer.Typer(no_args_is_help=True, help=_("{label}: add, list, show, update, close, "
+                                                   "reopen.").format(label=kind.label))
+    command(sub, "add")(make_add(kind))
+
+    def list_cmd(status: StatusOption = "open", unit: UnitFilter = None,
+                 overdue: OverdueFlag = False, as_of: AsOfOption = None,
+                 sort: SortOption = "due", limit: LimitOption = None,
+                 fmt: FormatOption = None) -> None:
+        list_items(kind, status, unit, overdue, as_of, sort, limit, fmt)
+
+    list_cmd.__doc__ = _("List {label} items (default: open ones, by due date).\n\nExample:\n\n"
+                         "    fujian {code} list --overdue --format json").format(
+        label=kind.label, code=kind.code)
+    command(sub, "list")(list_cmd)
+
+    def show_cmd(ident: IdArgument, fmt: FormatOption = None) -> None:
+        show_item(ident, kind, fmt)
+
+    show_cmd.__doc__ = _("Show one {label}.\n\nExample:\n\n    fujian {code} show {p}1").format(
+        label=kind.label, code=kind.code, p=kind.prefix)
+    command(sub, "show")(show_cmd)
+    command(sub, "update")(make_update(kind))
+
+    def close_cmd(ident: IdArgument, outcome: OutcomeOption, on: OnOption = None,
+                  note_text: NoteOption = None) -> None:
+        close_item(ident, kind, outcome, on, note_text)
+
+    outcomes = "; ".join(kind.outcomes(s).describe() for s in
+                         (kind.subtypes.codes if kind.code == "referral" else (None,)))
+    close_cmd.__doc__ = _("Close a {label} with its outcome: {outcomes}.\n\nExample:\n\n"
+                          "    fujian {code} close {p}1 --outcome {first}").format(
+        label=kind.label, outcomes=outcomes, code=kind.code, p=kind.prefix,
+        first=kind.outcomes(kind.subtypes.codes[0] if kind.subtype_key else None).codes[0])
+    command(sub, "close")(close_cmd)
+
+    def reopen_cmd(ident: IdArgument, reason: ReasonOption) -> None:
+        reopen_item(ident, kind, reason)
+
+    reopen_cmd.__doc__ = _("Reopen a closed {label}; the reason is kept in its history.\n\n"
+                           "Example:\n\n    fujian {code} reopen {p}1 --reason '补充材料'").format(
+        label=kind.label, code=kind.code, p=kind.prefix)
+    command(sub, "reopen")(reopen_cmd)
+
+    if kind.code == "suggestion":
+        def reply_cmd(ident: IdArgument, on: OnOption = None, note_text: NoteOption = None) -> None:
+            """Record the addressee's written reply (moves it to `replied`; the clock stops).
+
+            Example:
+
+                fujian suggestion reply S1 --on 2025-05-06
+            """
+            outcome = state().tracker().reply(ident, on, note_text)
+            note(_("Recorded the reply to {id}.").format(id=outcome.ident))
+
+        command(sub, "reply")(reply_cmd)
+    return sub
+
+
+def register(app: typer.Typer) -> None:
+    for kind in KINDS.values():
+        app.add_typer(build_kind_app(kind), name=kind.code)
+
+    @command(app, "list")
+    def list_all(status: StatusOption = "open", unit: UnitFilter = None,
+                 overdue: OverdueFlag = False, as_of: AsOfOption = None,
+                 sort: SortOption = "due", limit: LimitOption = None,
+                 fmt: FormatOption = None) -> None:
+        """List items of every kind (default: open ones, by due date).
+
+        Example:
+
+            fujian list --overdue --unit scjgj
+        """
+        list_items(None, status, unit, overdue, as_of, sort, limit, fmt)
+
+    @command(app, "show")
+    def show_any(ident: IdArgument, fmt: FormatOption = None) -> None:
+        """Show any item by its ID.
+
+        Example:
+
+            fujian show R12
+        """
+        show_item(ident, None, fmt)
+
+    @command(app, "close")
+    def close_any(ident: IdArgument, outcome: OutcomeOption, on: OnOption = None,
+                  note_text: NoteOption = None) -> None:
+        """Close any item with its outcome.
+
+        Example:
+
+            fujian close S3 --outcome adopted --on 2025-05-06
+        """
+        close_item(ident, None, outcome, on, note_text)
+
+    @command(app, "reopen")
+    def reopen_any(ident: IdArgument, reason: ReasonOption) -> None:
+        """Reopen any closed item.
+
+        Example:
+
+            fujian reopen S3 --reason '整改未到位'
+        """
+        reopen_item(ident, None, reason)
+
+    @command(app, "history")
+    def history(ident: IdArgument, fmt: FormatOption = None) -> None:
+        """An item's change log, oldest first.
+
+        Example:
+
+            fujian history R12
+        """
+        from fujian.kinds import Column
+        from fujian.render import pick_format, render
+
+        fmt = pick_format(fmt)
+        rows = state().tracker().history(ident)
+        columns = (Column("at", "时间"), Column("actor", "操作人"), Column("action", "操作"),
+                   Column("field", "字段"), Column("old", "原值"), Column("new", "新值"),
+                   Column("reason", "原因"))
+        render(rows, columns, fmt, title=ident.upper())

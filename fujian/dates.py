@@ -1,0 +1,78 @@
+"""Dates typed by people, parsed in one place.
+
+Due dates are calendar dates in China, never instants: everything here works on ``date``
+objects, and "today" is always passed in so that no query reads the wall clock by itself.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+from dateutil.relativedelta import relativedelta
+
+from fujian.errors import BadInput
+from fujian.i18n import _
+
+ACCEPTED_FORMS = (
+    "2025-03-01, 2025/3/1, 2025.3.1, 2025年3月1日, 20250301, "
+    "today, yesterday, tomorrow, +3d, -1w, +2m"
+)
+
+_SEPARATED = re.compile(r"(\d{4})([-/.])(\d{1,2})\2(\d{1,2})")
+_CHINESE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]?")
+_COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})")
+_RELATIVE = re.compile(r"([+-])\s*(\d{1,5})\s*([dwm])")
+_WORDS = {"today": 0, "yesterday": -1, "tomorrow": 1, "今天": 0, "昨天": -1, "明天": 1}
+
+
+def _bad(text: str) -> BadInput:
+    return BadInput(
+        _("Not a date: {text!r}. Use one of: {forms}.").format(text=text, forms=ACCEPTED_FORMS)
+    )
+
+
+def parse_date(text: str, today: date) -> date:
+    """Parse one date as a person types it; raise :class:`BadInput` naming the accepted forms.
+
+    Ambiguous day/month orders such as ``03/04/2025`` are refused rather than guessed.
+    """
+    raw = text
+    text = text.strip().lower()
+    if len(text) > 40:
+        raise _bad(raw[:40] + "…")
+    if text in _WORDS:
+        return today + timedelta(days=_WORDS[text])
+    if m := _RELATIVE.fullmatch(text):
+        sign = 1 if m.group(1) == "+" else -1
+        amount = sign * int(m.group(2))
+        unit = m.group(3)
+        try:
+            if unit == "d":
+                return today + timedelta(days=amount)
+            if unit == "w":
+                return today + timedelta(weeks=amount)
+            return today + relativedelta(months=amount)
+        except (OverflowError, ValueError) as exc:
+            raise _bad(raw) from exc
+    for pattern in (_SEPARATED, _CHINESE, _COMPACT):
+        if m := pattern.fullmatch(text):
+            groups = [g for g in m.groups() if g not in ("-", "/", ".")]
+            year, month, day = (int(g) for g in groups)
+            try:
+                return date(year, month, day)
+            except ValueError as exc:
+                raise BadInput(
+                    _("No such date: {text!r}. Use one of: {forms}.").format(
+                        text=raw, forms=ACCEPTED_FORMS
+                    )
+                ) from exc
+    raise _bad(raw)
+
+
+def parse_optional(text: str | None, today: date) -> date | None:
+    return None if text is None else parse_date(text, today)
+
+
+def to_iso(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()

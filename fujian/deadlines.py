@@ -1,0 +1,237 @@
+"""The deadline engine: how Chinese law counts a period (domain.md §4).
+
+Imports neither the CLI nor the database. Rules:
+
+1. The day the clock starts is not counted (刑事诉讼法 art. 105; 民法典 art. 201).
+2. A month period ends on the same day-number of the final month, or on its last day when that
+   month is shorter (民法典 art. 202) — ``relativedelta`` clips exactly so.
+3. A last day that is a rest day rolls to the next working day (民法典 art. 203).
+4. Rest days are weekends and the State Council's holidays; 调休 make-up working days are working
+   days. The calendar is the ``holidays`` package's China calendar plus local override files.
+5. A period in working days skips rest days entirely.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from functools import cached_property
+from pathlib import Path
+
+from dateutil.relativedelta import relativedelta
+
+from fujian.errors import BadInput
+from fujian.i18n import _
+
+_PERIOD = re.compile(r"\s*(\d{1,4})\s*(wd|d|w|m)\s*", re.IGNORECASE)
+UNITS = {"d": "days", "w": "weeks", "m": "months", "wd": "working days"}
+
+
+@dataclass(frozen=True)
+class Period:
+    """A legal period: ``3d`` calendar days, ``10wd`` working days, ``2m`` months (``1w`` = 7d)."""
+
+    amount: int
+    unit: str  # one of d, wd, m (weeks are stored as days)
+
+    @classmethod
+    def parse(cls, text: str) -> Period:
+        m = _PERIOD.fullmatch(text or "")
+        if not m:
+            raise BadInput(
+                _("Not a period: {text!r}. Write 3d (days), 10wd (working days) or 2m (months).")
+                .format(text=text)
+            )
+        amount, unit = int(m.group(1)), m.group(2).lower()
+        if unit == "w":
+            amount, unit = amount * 7, "d"
+        return cls(amount, unit)
+
+    def __str__(self) -> str:
+        return f"{self.amount}{self.unit}"
+
+
+class Calendar:
+    """China's working-day calendar: the ``holidays`` package plus local overrides.
+
+    An override file is TOML, one table per year::
+
+        [2027]
+        days_off = ["2027-02-05", ...]     # public holidays (放假)
+        workdays = ["2027-02-07", ...]     # 调休 make-up working days (上班)
+
+    A year named in an override is taken as fully known for that year.
+    """
+
+    def __init__(self, override_files: Iterable[Path] = ()) -> None:
+        self.extra_off: set[date] = set()
+        self.extra_work: set[date] = set()
+        self.override_years: set[int] = set()
+        for path in override_files:
+            self._load_override(path)
+
+    def _load_override(self, path: Path) -> None:
+        if not path.is_file():
+            return
+        try:
+            doc = tomllib.loads(path.read_text(encoding="utf-8"))
+            for year, table in doc.items():
+                self.override_years.add(int(year))
+                self.extra_off.update(date.fromisoformat(d) for d in table.get("days_off", []))
+                self.extra_work.update(date.fromisoformat(d) for d in table.get("workdays", []))
+        except (ValueError, TypeError, AttributeError, tomllib.TOMLDecodeError) as exc:
+            raise BadInput(
+                _("Calendar override file {path} is not valid: {error}").format(
+                    path=path, error=exc
+                )
+            ) from exc
+
+    @cached_property
+    def _china(self):  # imported lazily: holidays costs a little to load
+        import holidays
+
+        return holidays.China()
+
+    @cached_property
+    def package_years(self) -> frozenset[int]:
+        """Years for which the installed ``holidays`` package carries the official notice."""
+        try:
+            from holidays.countries.china import ChinaStaticHolidays
+
+            return frozenset(ChinaStaticHolidays.special_public_holidays)
+        except (ImportError, AttributeError):  # a future holidays layout: fall back to 调休 days
+            return frozenset(d.year for d in getattr(self._china, "weekend_workdays", ()))
+
+    def known_years(self) -> list[int]:
+        return sorted(self.package_years | self.override_years)
+
+    def knows(self, year: int) -> bool:
+        return year in self.package_years or year in self.override_years
+
+    def is_working_day(self, day: date) -> bool:
+        if day in self.extra_work:
+            return True
+        if day in self.extra_off:
+            return False
+        if day.year in self.override_years:
+            # An override year stands alone: weekends are rest days unless listed as workdays.
+            return day.weekday() < 5
+        return bool(self._china.is_working_day(day))
+
+    def is_rest_day(self, day: date) -> bool:
+        return not self.is_working_day(day)
+
+
+@dataclass
+class DueDate:
+    """A computed due date and how it was reached."""
+
+    start: date
+    period: Period
+    nominal: date
+    due: date
+    rolled_over: list[date] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def compute_due(start: date, period: Period, calendar: Calendar) -> DueDate:
+    """Apply ``period`` to ``start`` the way the law counts it."""
+    try:
+        if period.unit == "wd":
+            return _working_days(start, period, calendar)
+        if period.unit == "m":
+            nominal = start + relativedelta(months=period.amount)
+        else:
+            nominal = start + timedelta(days=period.amount)
+    except (OverflowError, ValueError) as exc:
+        raise BadInput(_("That period runs past the year 9999.")) from exc
+    due, rolled = nominal, []
+    while calendar.is_rest_day(due):
+        rolled.append(due)
+        due += timedelta(days=1)
+    result = DueDate(start, period, nominal, due, rolled)
+    result.warnings = _unknown_year_warnings(calendar, {start.year, due.year})
+    return result
+
+
+def _working_days(start: date, period: Period, calendar: Calendar) -> DueDate:
+    day, counted = start, 0
+    years = {start.year}
+    while counted < period.amount:
+        day += timedelta(days=1)
+        years.add(day.year)
+        if calendar.is_working_day(day):
+            counted += 1
+    result = DueDate(start, period, day, day, [])
+    result.warnings = _unknown_year_warnings(calendar, years)
+    return result
+
+
+def _unknown_year_warnings(calendar: Calendar, years: set[int]) -> list[str]:
+    return [
+        _(
+            "The calendar has no official holiday schedule for {year}: weekends and fixed "
+            "festivals were used. Check against the State Council notice or add the year to "
+            "a calendar override file."
+        ).format(year=year)
+        for year in sorted(years)
+        if not calendar.knows(year)
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Default deadline rules (data/deadlines.toml)
+
+
+@dataclass(frozen=True)
+class Rule:
+    kind: str
+    stage: str
+    period: Period | None  # None: the clock stops at this stage
+    source: str
+    subtype: str | None = None
+    urgent: bool | None = None
+
+    def matches(self, kind: str, subtype: str | None, stage: str, urgent: bool) -> bool:
+        return (
+            self.kind == kind
+            and self.stage == stage
+            and (self.subtype is None or self.subtype == subtype)
+            and (self.urgent is None or self.urgent == urgent)
+        )
+
+    def specificity(self) -> int:
+        return (self.subtype is not None) + (self.urgent is not None)
+
+
+class RuleBook:
+    """The rules of ``deadlines.toml``: which period starts at which stage of which kind."""
+
+    def __init__(self, rules: list[Rule]) -> None:
+        self.rules = rules
+
+    @classmethod
+    def load(cls, path: Path) -> RuleBook:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+        rules = []
+        for entry in doc.get("rule", []):
+            period = entry["period"]
+            rules.append(
+                Rule(
+                    kind=entry["kind"],
+                    stage=entry["stage"],
+                    subtype=entry.get("subtype"),
+                    urgent=entry.get("urgent"),
+                    period=None if period == "none" else Period.parse(period),
+                    source=entry["source"],
+                )
+            )
+        return cls(rules)
+
+    def find(self, kind: str, subtype: str | None, stage: str, urgent: bool = False) -> Rule | None:
+        """The most specific rule for this stage, or None when no rule speaks of it."""
+        candidates = [r for r in self.rules if r.matches(kind, subtype, stage, urgent)]
+        return max(candidates, key=Rule.specificity, default=None)

@@ -1,0 +1,60 @@
+"""`fujian demo`: a fresh database with a realistic few dozen items of every kind, dated
+relative to today so that some are overdue whenever it runs. Never the user's own database."""
+
+from __future__ import annotations
+
+import tempfile
+import tomllib
+from datetime import date, timedelta
+from pathlib import Path
+
+from fujian.errors import BadInput
+from fujian.i18n import _
+from fujian.resources import data_file
+
+
+def default_demo_path(option: str | None) -> Path:
+    if option:
+        path = Path(option).expanduser()
+        if path.exists() and path.stat().st_size > 0:
+            raise BadInput(_("{path} already exists: the demo makes a fresh database and will "
+                             "not touch an existing file.").format(path=path))
+        return path
+    return Path(tempfile.mkdtemp(prefix="fujian-demo-")) / "demo.db"
+
+
+def _day(today: date, offset: int | None) -> date | None:
+    return None if offset is None else today + timedelta(days=offset)
+
+
+def build_demo(path: Path, today: date | None = None) -> dict:
+    from fujian.cli.common import china_today
+    from fujian.service import Tracker
+    from fujian.storage import Store
+
+    today = today or china_today()
+    store = Store(path)
+    tracker = Tracker(store, today, actor="demo")
+    tracker.load_default_units()
+    spec = tomllib.loads(data_file("demo/items.toml").read_text(encoding="utf-8"))
+    count = 0
+    for entry in spec["item"]:
+        entry = dict(entry)
+        kind = entry.pop("kind")
+        steps = entry.pop("steps", [])
+        close = entry.pop("close", None)
+        entry["opened_on"] = _day(today, entry.pop("opened"))
+        if "due" in entry:
+            entry["due_on"] = _day(today, entry.pop("due"))
+        ident = tracker.add(kind, entry).ident
+        for step in steps:
+            step = dict(step)
+            step["on"] = _day(today, step.pop("on", 0))
+            if "due" in step:
+                step["due_on"] = _day(today, step.pop("due"))
+            tracker.update(ident, step)
+        if close:
+            tracker.close(ident, close["outcome"], _day(today, close["on"]), close.get("note"))
+        count += 1
+    store.dispose()
+    return {"items": count}

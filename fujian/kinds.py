@@ -1,0 +1,342 @@
+"""The registry of item kinds: the one place that says what a referral, a suggestion, a clue,
+a meeting and an action item are. Commands, reports and exports are driven from here, so adding a
+kind is adding data. Codes are stable English; labels are the Chinese users read.
+
+This module is light on purpose (no database, no CLI): ``--help`` builds its commands from it.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from functools import cache
+
+from fujian.errors import BadInput
+from fujian.i18n import _
+from fujian.resources import data_file
+
+OPEN, CLOSED = "open", "closed"
+STATUS_LABELS = {OPEN: "未办结", CLOSED: "已办结"}
+
+
+@dataclass(frozen=True)
+class Choice:
+    code: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Choices:
+    """A closed set of values a user picks by code (any case) or by Chinese label."""
+
+    what: str  # how messages name a value: "stage", "outcome", "type", ...
+    items: tuple[Choice, ...]
+
+    def parse(self, text: str) -> str:
+        wanted = text.strip()
+        for choice in self.items:
+            if wanted.lower() == choice.code or wanted == choice.label:
+                return choice.code
+        raise BadInput(
+            _("Unknown {what} {text!r}. Valid: {valid}.").format(
+                what=_(self.what), text=text, valid=self.describe()
+            )
+        )
+
+    def describe(self) -> str:
+        return ", ".join(f"{c.code} ({c.label})" for c in self.items)
+
+    def label(self, code: str | None) -> str:
+        for choice in self.items:
+            if choice.code == code:
+                return choice.label
+        return code or ""
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return tuple(c.code for c in self.items)
+
+
+def choices(what: str, *pairs: tuple[str, str]) -> Choices:
+    return Choices(what, tuple(Choice(code, label) for code, label in pairs))
+
+
+@dataclass(frozen=True)
+class KindField:
+    """A field that only some kinds have. ``name`` is the JSON key and the model attribute."""
+
+    name: str
+    label: str  # Chinese column header
+    type: str  # text | unit | flag | meeting | units | file
+    option: str  # the CLI option of add/update
+    help: str
+    required: bool = False  # required by add
+    listed: bool = True  # a column of list and export (long texts such as minutes are not)
+
+
+@dataclass(frozen=True)
+class Kind:
+    code: str
+    prefix: str
+    label: str
+    subtype_key: str | None  # the kind's name for its subtype column: direction, type, field
+    subtype_label: str
+    unit_option: str  # the add option naming the responsible unit
+    unit_help: str
+    fields: tuple[KindField, ...] = ()
+    default_unit: str | None = None  # when add is not told the responsible unit
+    default_subtype: str | None = None
+    _subtypes: Choices | None = None
+    _stages: dict[str | None, Choices] = field(default_factory=dict)
+    _outcomes: dict[str | None, Choices] = field(default_factory=dict)
+
+    @property
+    def subtypes(self) -> Choices:
+        if self.code == "clue":
+            return clue_fields()
+        assert self._subtypes is not None
+        return self._subtypes
+
+    def stages(self, subtype: str | None) -> Choices:
+        """Stages depend on the subtype for referrals; other kinds keep one list under None."""
+        return self._stages.get(subtype) or self._stages[None]
+
+    def outcomes(self, subtype: str | None) -> Choices:
+        return self._outcomes.get(subtype) or self._outcomes[None]
+
+    def first_stage(self, subtype: str | None) -> str:
+        return self.stages(subtype).items[0].code
+
+    def all_stages(self) -> Choices:
+        """Every stage of every subtype (for labels in cross-subtype tables)."""
+        seen: dict[str, Choice] = {}
+        for ch in self._stages.values():
+            for c in ch.items:
+                seen.setdefault(c.code, c)
+        return Choices("stage", tuple(seen.values()))
+
+    def all_outcomes(self) -> Choices:
+        seen: dict[str, Choice] = {}
+        for ch in self._outcomes.values():
+            for c in ch.items:
+                seen.setdefault(c.code, c)
+        return Choices("outcome", tuple(seen.values()))
+
+    def field(self, name: str) -> KindField | None:
+        return next((f for f in self.fields if f.name == name), None)
+
+
+@cache
+def clue_fields() -> Choices:
+    """Public-interest fields (领域) grow with new laws, so they are data: data/clue_fields.csv."""
+    with data_file("clue_fields.csv").open(encoding="utf-8") as fh:
+        return Choices("field", tuple(Choice(r["code"], r["label"]) for r in csv.DictReader(fh)))
+
+
+_DOC_NO = KindField("doc_no", "文号", "text", "--doc-no", "Document number, e.g. 夏检行建〔2025〕3号.")
+
+REFERRAL = Kind(
+    code="referral",
+    prefix="R",
+    label="案件移送",
+    subtype_key="direction",
+    subtype_label="移送方向",
+    unit_option="--to",
+    unit_help="Receiving unit (code or Chinese name): it must act before the due date.",
+    fields=(
+        KindField("from_unit", "移送单位", "unit", "--from", "Sending unit (code or name).",
+                  required=True),
+        KindField("party", "当事人", "text", "--party", "Party concerned (person or enterprise)."),
+        KindField("enterprise", "涉企", "flag", "--enterprise", "The case involves an enterprise."),
+        _DOC_NO,
+    ),
+    _subtypes=choices("direction", ("to-criminal", "正向移送"), ("to-admin", "反向衔接")),
+    _stages={
+        "to-criminal": choices(
+            "stage", ("sent", "已移送"), ("accepted", "已受理"), ("not-filed", "不予立案"),
+            ("reconsideration", "复议"), ("supervision", "立案监督"),
+        ),
+        "to-admin": choices("stage", ("sent", "检察意见书已送达"), ("replied", "已回复")),
+    },
+    _outcomes={
+        "to-criminal": choices(
+            "outcome", ("filed", "已立案"), ("not-filed", "不予立案"),
+            ("returned", "移回行政处理"), ("withdrawn", "撤回"),
+        ),
+        "to-admin": choices(
+            "outcome", ("penalized", "已处罚"), ("not-penalized", "不予处罚"), ("withdrawn", "撤回")
+        ),
+    },
+)
+
+SUGGESTION = Kind(
+    code="suggestion",
+    prefix="S",
+    label="检察建议",
+    subtype_key="type",
+    subtype_label="建议类型",
+    unit_option="--to",
+    unit_help="Addressee unit (code or Chinese name): it must reply before the due date.",
+    fields=(
+        _DOC_NO,
+        KindField("urgent", "紧急", "flag", "--urgent",
+                  "Urgent public-interest suggestion: reply due in 15 days."),
+    ),
+    _subtypes=choices(
+        "type", ("correction", "纠正违法"), ("governance", "社会治理"),
+        ("public-interest", "公益诉讼诉前检察建议"), ("other", "其他"),
+    ),
+    _stages={None: choices("stage", ("delivered", "已送达"), ("objected", "异议"), ("replied", "已回复"))},
+    _outcomes={
+        None: choices(
+            "outcome", ("adopted", "采纳"), ("partly", "部分采纳"), ("rejected", "未采纳"),
+            ("withdrawn", "撤回"),
+        )
+    },
+)
+
+CLUE = Kind(
+    code="clue",
+    prefix="C",
+    label="公益诉讼线索",
+    subtype_key="field",
+    subtype_label="领域",
+    unit_option="--unit",
+    unit_help="Unit that evaluates the clue (default: the procuratorate, code jcy).",
+    default_unit="jcy",
+    fields=(
+        KindField("from_unit", "线索来源单位", "unit", "--from", "Unit handing over the clue.",
+                  required=True),
+    ),
+    _stages={
+        None: choices(
+            "stage", ("received", "已受理"), ("evaluating", "评估"), ("filed", "立案"),
+            ("consulting", "诉前磋商"), ("suggested", "诉前检察建议"), ("litigating", "提起诉讼"),
+        )
+    },
+    _outcomes={
+        None: choices(
+            "outcome", ("rectified", "整改到位"), ("not-filed", "不立案"), ("judged", "判决"),
+            ("transferred", "移送"),
+        )
+    },
+)
+
+MEETING = Kind(
+    code="meeting",
+    prefix="M",
+    label="联席会议",
+    subtype_key="type",
+    subtype_label="会议类型",
+    unit_option="--unit",
+    unit_help="Unit that follows the meeting up (default: the liaison office, code fjb).",
+    default_unit="fjb",
+    default_subtype="plenary",
+    fields=(
+        KindField("attendees", "参会单位", "units", "--attendees",
+                  "Attending units, comma-separated codes or names."),
+        KindField("minutes", "会议纪要", "file", "--minutes",
+                  "A text file holding the minutes (纪要); show prints it.", listed=False),
+    ),
+    _subtypes=choices("type", ("plenary", "全体会议"), ("topic", "专题会议"), ("liaison", "联络员会议")),
+    _stages={None: choices("stage", ("held", "已召开"))},
+    _outcomes={None: choices("outcome", ("done", "办结"))},
+)
+
+ACTION = Kind(
+    code="action",
+    prefix="A",
+    label="议定事项",
+    subtype_key=None,
+    subtype_label="",
+    unit_option="--unit",
+    unit_help="Unit the minutes assign the item to.",
+    fields=(
+        KindField("meeting", "所属会议", "meeting", "--meeting", "The meeting (M…) that decided it.",
+                  required=True),
+    ),
+    _stages={None: choices("stage", ("open", "待办"), ("in-progress", "办理中"))},
+    _outcomes={None: choices("outcome", ("done", "办结"), ("cancelled", "撤销"))},
+)
+
+KINDS: dict[str, Kind] = {k.code: k for k in (REFERRAL, SUGGESTION, CLUE, MEETING, ACTION)}
+BY_PREFIX: dict[str, Kind] = {k.prefix: k for k in KINDS.values()}
+KIND_CHOICES = Choices("kind", tuple(Choice(k.code, k.label) for k in KINDS.values()))
+STATUS_FILTER = choices("status", ("open", "未办结"), ("closed", "已办结"), ("all", "全部"))
+
+
+def kind_of(code: str) -> Kind:
+    return KINDS[KIND_CHOICES.parse(code)]
+
+
+def split_id(text: str) -> tuple[Kind, int]:
+    """``r12`` → (REFERRAL, 12). IDs are accepted in any letter case."""
+    cleaned = text.strip().upper()
+    kind = BY_PREFIX.get(cleaned[:1])
+    number = cleaned[1:]
+    if kind is None or not number.isdigit() or len(number) > 12:
+        raise BadInput(
+            _("Not an item ID: {text!r}. IDs look like R12, S3, C1, M2, A7.").format(text=text[:40])
+        )
+    return kind, int(number)
+
+
+# ---------------------------------------------------------------------------------------------
+# Columns: defined once, used by list, show, reports and exports alike so they cannot drift.
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str  # JSON key and CSV code header
+    label: str  # Chinese header
+    type: str = "text"  # text | date | flag | int | choice
+
+
+COMMON_COLUMNS: tuple[Column, ...] = (
+    Column("id", "编号"),
+    Column("kind", "类别", "choice"),
+    Column("title", "标题"),
+    Column("unit", "责任单位"),
+    Column("stage", "阶段", "choice"),
+    Column("status", "状态", "choice"),
+    Column("opened_on", "开始日期", "date"),
+    Column("due_on", "期限", "date"),
+    Column("closed_on", "办结日期", "date"),
+    Column("outcome", "结果", "choice"),
+)
+NOTE_COLUMN = Column("note", "备注")
+
+
+def columns_for(kind: Kind | None) -> tuple[Column, ...]:
+    """Columns of one kind (common + its own fields + note), or of a cross-kind list."""
+    if kind is None:
+        return (*COMMON_COLUMNS, NOTE_COLUMN)
+    own = []
+    if kind.subtype_key:
+        own.append(Column(kind.subtype_key, kind.subtype_label, "choice"))
+    for kf in kind.fields:
+        if kf.listed:
+            own.append(Column(kf.name, kf.label, "flag" if kf.type == "flag" else "text"))
+    return (*COMMON_COLUMNS, *own, NOTE_COLUMN)
+
+
+def value_label(row: dict, key: str) -> str | None:
+    """The Chinese label of a coded value in ``row`` (kind, stage, outcome, subtype, status)."""
+    value = row.get(key)
+    if value is None:
+        return None
+    if key == "kind":
+        return KIND_CHOICES.label(value)
+    if key == "status":
+        return STATUS_LABELS.get(value, value)
+    kind = KINDS.get(row.get("kind", ""))
+    if kind is None:
+        return value
+    subtype = row.get(kind.subtype_key) if kind.subtype_key else None
+    if key == "stage":
+        return (kind.stages(subtype) if subtype else kind.all_stages()).label(value)
+    if key == "outcome":
+        return (kind.outcomes(subtype) if subtype else kind.all_outcomes()).label(value)
+    if key == kind.subtype_key:
+        return kind.subtypes.label(value)
+    return value

@@ -1,0 +1,6 @@
+"""Schema migrations (Alembic). Revisions are numbered in order; a test checks that this list
+matches the scripts in ``versions/``, so opening a database can tell older from newer without
+loading Alembic on every command."""
+
+REVISIONS: tuple[str, ...] = ("0001",)
+HEAD = REVISIONS[-1]

@@ -1,0 +1,173 @@
+"""Tables and the lifecycle every item shares.
+
+One ``item`` table holds the shared lifecycle of every kind (ID prefix + number, title,
+responsible unit, dates, stage, status, outcome, note) and the few fields only some kinds have
+(nullable columns named in :mod:`fujian.kinds`). One table, not one per kind, because the
+questions the office asks most — what is overdue, who is late — cross every kind, and one indexed
+table answers them with one query. SQLModel has no polymorphic inheritance (sqlmodel#36), and
+none is needed: the kind registry says which columns a kind uses.
+
+Status changes are methods (:meth:`Item.close`, :meth:`Item.reopen`, ...) that refuse what the
+lifecycle forbids and return the list of field changes, which the service writes to the
+append-only change log in the same transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from fujian.errors import BadInput
+from fujian.i18n import _
+from fujian.kinds import CLOSED, KINDS, OPEN, Kind
+
+UNIT_KINDS = ("government", "procuratorate", "police", "other")
+
+
+class Unit(SQLModel, table=True):
+    """A member unit (成员单位) and its liaison (联络员)."""
+
+    __tablename__ = "unit"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(sa_column=Column(Text, unique=True, nullable=False))
+    name: str = Field(sa_column=Column(Text, unique=True, nullable=False))
+    liaison: str | None = Field(default=None, sa_column=Column(Text))
+    phone: str | None = Field(default=None, sa_column=Column(Text))
+    kind: str = Field(default="government", sa_column=Column(Text, nullable=False))
+    created_at: datetime
+    updated_at: datetime
+
+
+class ItemSequence(SQLModel, table=True):
+    """The last number handed out per kind: IDs are permanent and never reused."""
+
+    __tablename__ = "item_sequence"
+
+    kind: str = Field(sa_column=Column(Text, primary_key=True))
+    last_number: int = 0
+
+
+@dataclass(frozen=True)
+class Change:
+    field: str
+    old: Any
+    new: Any
+
+
+class Item(SQLModel, table=True):
+    __tablename__ = "item"
+    __table_args__ = (
+        UniqueConstraint("kind", "number", name="uq_item_kind_number"),
+        Index("ix_item_status_due", "status", "due_on"),
+        Index("ix_item_unit_status", "unit_id", "status"),
+        Index("ix_item_kind_status_due", "kind", "status", "due_on"),
+        Index("ix_item_meeting", "meeting_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(sa_column=Column(Text, nullable=False))
+    number: int
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    unit_id: int = Field(foreign_key="unit.id")
+    opened_on: date
+    due_on: date | None = None
+    stage: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(default=OPEN, sa_column=Column(Text, nullable=False))
+    closed_on: date | None = None
+    outcome: str | None = Field(default=None, sa_column=Column(Text))
+    note: str | None = Field(default=None, sa_column=Column(Text))
+    # Kind-specific fields (kinds.py says which kind uses which).
+    subtype: str | None = Field(default=None, sa_column=Column(Text))
+    from_unit_id: int | None = Field(default=None, foreign_key="unit.id")
+    party: str | None = Field(default=None, sa_column=Column(Text))
+    enterprise: bool | None = None
+    doc_no: str | None = Field(default=None, sa_column=Column(Text))
+    urgent: bool | None = None
+    attendees: str | None = Field(default=None, sa_column=Column(Text))  # comma-joined unit codes
+    minutes: str | None = Field(default=None, sa_column=Column(Text))
+    meeting_id: int | None = Field(default=None, foreign_key="item.id")
+    created_at: datetime
+    updated_at: datetime
+    actor: str = Field(sa_column=Column(Text, nullable=False))
+
+    @property
+    def ident(self) -> str:
+        return f"{self.kind_info.prefix}{self.number}"
+
+    @property
+    def kind_info(self) -> Kind:
+        return KINDS[self.kind]
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == OPEN
+
+    # -- transitions: each refuses what the lifecycle forbids and returns what it changed ----
+
+    def _assign(self, **values: Any) -> list[Change]:
+        changes = []
+        for name, new in values.items():
+            old = getattr(self, name)
+            if old != new:
+                changes.append(Change(name, old, new))
+                setattr(self, name, new)
+        return changes
+
+    def edit(self, **values: Any) -> list[Change]:
+        """Change plain fields (title, note, kind fields); the lifecycle is not touched."""
+        return self._assign(**values)
+
+    def move_to(self, stage: str, due_on: date | None) -> list[Change]:
+        if not self.is_open:
+            raise BadInput(_("{id} is closed: reopen it before changing its stage.").format(
+                id=self.ident))
+        return self._assign(stage=stage, due_on=due_on)
+
+    def extend(self, due_on: date | None) -> list[Change]:
+        """Move the due date (延期); the old date stays in the change log."""
+        if not self.is_open:
+            raise BadInput(_("{id} is closed: reopen it before moving its due date.").format(
+                id=self.ident))
+        return self._assign(due_on=due_on)
+
+    def close(self, outcome: str, on: date, note: str | None = None) -> list[Change]:
+        if not self.is_open:
+            raise BadInput(_("{id} is already closed.").format(id=self.ident))
+        if on < self.opened_on:
+            raise BadInput(
+                _("The close date {on} is before {id} was opened ({opened}).").format(
+                    on=on.isoformat(), id=self.ident, opened=self.opened_on.isoformat()
+                )
+            )
+        values: dict[str, Any] = {"status": CLOSED, "outcome": outcome, "closed_on": on}
+        if note is not None:
+            values["note"] = note
+        return self._assign(**values)
+
+    def reopen(self) -> list[Change]:
+        if self.is_open:
+            raise BadInput(_("{id} is open: there is nothing to reopen.").format(id=self.ident))
+        return self._assign(status=OPEN, outcome=None, closed_on=None)
+
+
+class ChangeLog(SQLModel, table=True):
+    """Append-only: the tool writes a row in the same transaction as the change it records and
+    offers no command to edit or delete one."""
+
+    __tablename__ = "change_log"
+    __table_args__ = (Index("ix_change_log_subject", "subject", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime
+    actor: str = Field(sa_column=Column(Text, nullable=False))
+    subject: str = Field(sa_column=Column(Text, nullable=False))  # "R12" or "unit:scjgj"
+    action: str = Field(sa_column=Column(Text, nullable=False))  # create, update, close, ...
+    field: str | None = Field(default=None, sa_column=Column(Text))
+    old_value: str | None = Field(default=None, sa_column=Column(Text))
+    new_value: str | None = Field(default=None, sa_column=Column(Text))
+    reason: str | None = Field(default=None, sa_column=Column(Text))

@@ -1,0 +1,183 @@
+"""The one renderer: rows become a Rich table (people at a terminal), plain tab-separated text
+(scripts and cron), CSV or JSON. Column lists come from :func:`fujian.kinds.columns_for`, so
+list, report and export cannot drift apart.
+
+Rich is imported only when a table is drawn.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import IO, Any
+
+from fujian.i18n import _
+from fujian.kinds import Column, value_label
+
+FORMATS = ("table", "plain", "csv", "json")
+
+
+def default_format(stream: IO[str] | None = None) -> str:
+    stream = stream or sys.stdout
+    try:
+        return "table" if stream.isatty() else "plain"
+    except (AttributeError, ValueError):
+        return "plain"
+
+
+def pick_format(requested: str | None, stream: IO[str] | None = None) -> str:
+    from fujian.errors import BadInput
+
+    if requested is None:
+        return default_format(stream)
+    value = requested.strip().lower()
+    if value not in FORMATS:
+        raise BadInput(_("Unknown format {text!r}. Valid: {valid}.").format(
+            text=requested, valid=", ".join(FORMATS)))
+    return value
+
+
+def json_default(value: Any) -> Any:
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    raise TypeError(type(value).__name__)
+
+
+def to_json(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2, default=json_default)
+
+
+def plain_cell(value: Any) -> str:
+    """A value for tab-separated output: ISO dates, nothing wrapped; tabs, newlines and
+    backslashes escaped so that one item is always one line."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    text = str(value)
+    if any(ch in text for ch in "\\\t\n\r"):
+        text = (text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+                .replace("\r", "\\r"))
+    return text
+
+
+def csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def human_cell(row: dict, column: Column) -> str:
+    """A value as a person reads it: Chinese labels for codes, unit names, 是/否."""
+    if column.type == "choice":
+        return value_label(row, column.key) or ""
+    if column.key == "unit" and row.get("unit_name"):
+        return row["unit_name"]
+    value = row.get(column.key)
+    if isinstance(value, bool):
+        return "是" if value else ""
+    return plain_cell(value) if not isinstance(value, str) else value
+
+
+def render(rows: Iterable[dict], columns: Sequence[Column], fmt: str, out: IO[str] | None = None,
+           *, title: str | None = None, as_of: date | None = None,
+           extra_columns: Sequence[Column] = ()) -> int:
+    """Write ``rows`` in ``fmt``; returns how many rows were written."""
+    out = out or sys.stdout
+    columns = [*columns, *extra_columns]
+    if fmt == "json":
+        return _json_list(rows, out)
+    if fmt == "csv":
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow([c.key for c in columns])
+        n = 0
+        for n, row in enumerate(rows, start=1):  # noqa: B007 - n is the count
+            writer.writerow([csv_cell(row.get(c.key)) for c in columns])
+        return n
+    if fmt == "plain":
+        out.write("\t".join(c.key for c in columns) + "\n")
+        n = 0
+        for n, row in enumerate(rows, start=1):  # noqa: B007
+            out.write("\t".join(plain_cell(row.get(c.key)) for c in columns) + "\n")
+        return n
+    return _table(list(rows), columns, out, title=title, as_of=as_of)
+
+
+def _json_list(rows: Iterable[dict], out: IO[str]) -> int:
+    # Streamed, so a million-item export does not build one huge string.
+    n = 0
+    out.write("[")
+    for n, row in enumerate(rows, start=1):
+        out.write(("\n" if n == 1 else ",\n") + json.dumps(row, ensure_ascii=False,
+                                                          default=json_default))
+    out.write("\n]\n" if n else "]\n")
+    return n
+
+
+def console(out: IO[str] | None = None):
+    from rich.console import Console
+
+    return Console(file=out or sys.stdout, highlight=False, soft_wrap=False)
+
+
+def _table(rows: list[dict], columns: Sequence[Column], out: IO[str], *, title: str | None,
+           as_of: date | None) -> int:
+    from rich.table import Table
+
+    table = Table(title=title, header_style="bold", show_lines=False)
+    for column in columns:
+        table.add_column(column.label, overflow="fold",
+                         no_wrap=column.type in ("date", "int"))
+    for row in rows:
+        overdue = (as_of is not None and row.get("status") == "open"
+                   and row.get("due_on") is not None and row["due_on"] < as_of)
+        table.add_row(*(human_cell(row, c) for c in columns), style="red" if overdue else None)
+    con = console(out)
+    if rows:
+        con.print(table)
+    else:
+        con.print(_("Nothing to show."))
+    return len(rows)
+
+
+def render_record(row: dict, columns: Sequence[Column], fmt: str, out: IO[str] | None = None,
+                  *, extra: Sequence[tuple[str, str, Any]] = ()) -> None:
+    """One item (``show``): JSON object, CSV/plain with one row, or a two-column table."""
+    out = out or sys.stdout
+    if fmt == "json":
+        out.write(to_json(row) + "\n")
+        return
+    if fmt in ("csv", "plain"):
+        render([row], columns, fmt, out)
+        if fmt == "plain":
+            for key, _label, value in extra:
+                if value:
+                    out.write(f"\n[{key}]\n{value}\n")
+        return
+    from rich.table import Table
+
+    table = Table(show_header=False, box=None, padding=(0, 2))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="fold")
+    for column in columns:
+        table.add_row(column.label, human_cell(row, column))
+    con = console(out)
+    con.print(table)
+    for _key, label, value in extra:
+        if value:
+            con.rule(label)
+            con.print(value, markup=False)
+
+
+def message(text: str, out: IO[str] | None = None) -> None:
+    """A line for a person (never rich markup: texts may hold brackets)."""
+    (out or sys.stdout).write(text + "\n")

@@ -1,0 +1,168 @@
+"""The façade the CLI and the tests use. Each method is one transaction."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Iterator, Mapping
+from datetime import date
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from fujian.deadlines import Calendar, RuleBook
+from fujian.errors import BadInput
+from fujian.i18n import _
+from fujian.kinds import KINDS, Kind, split_id
+from fujian.resources import data_file
+from fujian.service import items as item_ops
+from fujian.service import queries
+from fujian.service import units as unit_ops
+from fujian.storage import Store
+
+
+def current_actor() -> str:
+    """Who is acting: FUJIAN_USER, else the login name."""
+    explicit = os.environ.get("FUJIAN_USER", "").strip()
+    if explicit:
+        return explicit
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (containers)
+        return "unknown"
+
+
+def override_files() -> list[Path]:
+    """Calendar overrides: the shipped file, then FUJIAN_CALENDAR or the user's config file."""
+    files = [data_file("calendar_override.toml")]
+    env = os.environ.get("FUJIAN_CALENDAR")
+    if env:
+        files.append(Path(env).expanduser())
+    else:
+        from platformdirs import user_config_dir
+
+        files.append(Path(user_config_dir("fujian", appauthor=False)) / "calendar.toml")
+    return files
+
+
+def load_calendar() -> Calendar:
+    return Calendar(override_files())
+
+
+def load_rules() -> RuleBook:
+    return RuleBook.load(data_file("deadlines.toml"))
+
+
+class Tracker:
+    def __init__(self, store: Store, today: date, actor: str | None = None,
+                 calendar: Calendar | None = None, rules: RuleBook | None = None) -> None:
+        self.store = store
+        self.today = today
+        self.actor = actor or current_actor()
+        self._calendar = calendar
+        self._rules = rules
+
+    @cached_property
+    def calendar(self) -> Calendar:
+        return self._calendar or load_calendar()
+
+    @cached_property
+    def rules(self) -> RuleBook:
+        return self._rules or load_rules()
+
+    def _context(self, session) -> item_ops.Context:
+        return item_ops.Context(session, self.today, self.actor, self.calendar, self.rules)
+
+    # -- units ---------------------------------------------------------------------------------
+
+    def add_unit(self, code: str, name: str, liaison: str | None = None, phone: str | None = None,
+                 kind: str | None = None) -> str:
+        with self.store.writing() as session:
+            return unit_ops.add_unit(session, self.actor, code, name, liaison, phone, kind).code
+
+    def update_unit(self, code: str, **values: str | None) -> str:
+        with self.store.writing() as session:
+            return unit_ops.update_unit(session, self.actor, code, **values).code
+
+    def list_units(self) -> list[dict]:
+        with self.store.reading() as session:
+            return unit_ops.list_units(session)
+
+    def import_units(self, path: Path, update: bool = True) -> dict:
+        rows = unit_ops.read_units_csv(path)
+        with self.store.writing() as session:
+            return unit_ops.import_units(session, self.actor, rows, update=update)
+
+    def load_default_units(self) -> dict:
+        """The shipped directory, the first time only: a later run never overwrites edits."""
+        rows = unit_ops.read_units_csv(data_file("units.csv"))
+        with self.store.writing() as session:
+            from sqlalchemy import func, select
+
+            from fujian.models import Unit
+
+            if session.scalar(select(func.count()).select_from(Unit)):
+                return {"added": 0, "updated": 0, "unchanged": len(rows)}
+            return unit_ops.import_units(session, self.actor, rows, update=False)
+
+    def unit_id(self, text: str) -> int:
+        with self.store.reading() as session:
+            return unit_ops.find_unit(session, text).id
+
+    # -- items ---------------------------------------------------------------------------------
+
+    def add(self, kind: Kind | str, values: Mapping[str, Any]) -> item_ops.Outcome:
+        kind = KINDS[kind] if isinstance(kind, str) else kind
+        with self.store.writing() as session:
+            return item_ops.add_item(self._context(session), kind, values)
+
+    def update(self, ident: str, values: Mapping[str, Any], kind: Kind | None = None):
+        with self.store.writing() as session:
+            return item_ops.update_item(self._context(session), ident, values, kind)
+
+    def close(self, ident: str, outcome: str, on: date | str | None = None,
+              note: str | None = None, kind: Kind | None = None):
+        with self.store.writing() as session:
+            return item_ops.close_item(self._context(session), ident, outcome, on, note, kind)
+
+    def reopen(self, ident: str, reason: str, kind: Kind | None = None):
+        with self.store.writing() as session:
+            return item_ops.reopen_item(self._context(session), ident, reason, kind)
+
+    def reply(self, ident: str, on: date | str | None = None, note: str | None = None):
+        with self.store.writing() as session:
+            return item_ops.reply_suggestion(self._context(session), ident, on, note)
+
+    def show(self, ident: str, kind: Kind | None = None) -> dict:
+        """One item as its public dict, with the meeting's minutes and action items."""
+        found, number = split_id(ident)
+        if kind is not None and kind.code != found.code:
+            raise BadInput(_("{id} is not a {kind}.").format(id=ident.upper(), kind=_(kind.code)))
+        with self.store.engine.connect() as conn:
+            pk = queries.item_pk(conn, found.code, number)
+            if pk is None:
+                from fujian.errors import NotFound
+
+                raise NotFound(_("No item {id}.").format(id=f"{found.prefix}{number}"))
+            row = next(queries.iter_items(conn, queries.Filters(status="all", ids=(pk,)),
+                                          self.today))
+            if found.code == "meeting":
+                row["minutes"] = queries.minutes_of(conn, pk)
+                actions = queries.Filters(kinds=(KINDS["action"],), status="all", sort="id")
+                row["actions"] = [a["id"] for a in queries.iter_items(conn, actions)
+                                  if a["meeting"] == row["id"]]
+            return row
+
+    def items(self, filters: queries.Filters, as_of: date | None = None) -> Iterator[dict]:
+        with self.store.engine.connect() as conn:
+            yield from queries.iter_items(conn, filters, as_of or self.today)
+
+    def history(self, ident: str) -> list[dict]:
+        kind, number = split_id(ident)
+        subject = f"{kind.prefix}{number}"
+        with self.store.engine.connect() as conn:
+            if queries.item_pk(conn, kind.code, number) is None:
+                from fujian.errors import NotFound
+
+                raise NotFound(_("No item {id}.").format(id=subject))
+            return queries.history_rows(conn, subject)

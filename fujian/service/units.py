@@ -1,0 +1,159 @@
+"""The unit directory (成员单位 and their 联络员)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from fujian.errors import BadInput, NotFound
+from fujian.i18n import _
+from fujian.models import UNIT_KINDS, ChangeLog, Unit
+
+_CODE = re.compile(r"[a-z][a-z0-9_-]{0,31}")
+UNIT_COLUMNS = ("code", "name", "liaison", "phone", "kind")
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def normalise_code(code: str) -> str:
+    cleaned = code.strip().lower()
+    if not _CODE.fullmatch(cleaned):
+        raise BadInput(
+            _("Not a unit code: {code!r}. Use 1–32 ASCII letters, digits, - or _, "
+              "starting with a letter.").format(code=code[:40])
+        )
+    return cleaned
+
+
+def normalise_kind(kind: str | None) -> str:
+    value = (kind or "government").strip().lower()
+    if value not in UNIT_KINDS:
+        raise BadInput(
+            _("Unknown unit kind {kind!r}. Valid: {valid}.").format(
+                kind=kind, valid=", ".join(UNIT_KINDS))
+        )
+    return value
+
+
+def find_unit(session: Session, text: str) -> Unit:
+    """A unit by its code (any case) or its exact Chinese name."""
+    wanted = (text or "").strip()
+    unit = session.scalar(select(Unit).where(func.lower(Unit.code) == wanted.lower()))
+    if unit is None:
+        unit = session.scalar(select(Unit).where(Unit.name == wanted))
+    if unit is None:
+        raise NotFound(
+            _("Unknown unit {text!r}: give a code or the exact name from `fujian unit list`.")
+            .format(text=wanted[:60])
+        )
+    return unit
+
+
+def _log(session: Session, actor: str, code: str, action: str, field: str | None = None,
+         old: str | None = None, new: str | None = None) -> None:
+    session.add(ChangeLog(at=now(), actor=actor, subject=f"unit:{code}", action=action,
+                          field=field, old_value=old, new_value=new))
+
+
+def add_unit(session: Session, actor: str, code: str, name: str, liaison: str | None = None,
+             phone: str | None = None, kind: str | None = None) -> Unit:
+    code = normalise_code(code)
+    if not name or not name.strip():
+        raise BadInput(_("A unit needs a name."))
+    kind = normalise_kind(kind)
+    if session.scalar(select(Unit.id).where(Unit.code == code)) is not None:
+        raise BadInput(_("Unit {code} already exists.").format(code=code))
+    if session.scalar(select(Unit.id).where(Unit.name == name)) is not None:
+        raise BadInput(_("A unit named {name} already exists.").format(name=name))
+    stamp = now()
+    unit = Unit(code=code, name=name, liaison=liaison or None, phone=phone or None, kind=kind,
+                created_at=stamp, updated_at=stamp)
+    session.add(unit)
+    _log(session, actor, code, "create", new=f"{name}|{liaison or ''}|{phone or ''}|{kind}")
+    session.flush()
+    return unit
+
+
+def update_unit(session: Session, actor: str, code: str, **values: str | None) -> Unit:
+    unit = find_unit(session, code)
+    changed = False
+    for field, new in values.items():
+        if new is None:
+            continue
+        if field == "kind":
+            new = normalise_kind(new)
+        if field == "name":
+            if not new.strip():
+                raise BadInput(_("A unit needs a name."))
+            other = session.scalar(select(Unit.id).where(Unit.name == new, Unit.id != unit.id))
+            if other is not None:
+                raise BadInput(_("A unit named {name} already exists.").format(name=new))
+        old = getattr(unit, field)
+        new_value = new if new != "" or field == "name" else None
+        if old != new_value:
+            _log(session, actor, unit.code, "update", field, old, new_value)
+            setattr(unit, field, new_value)
+            changed = True
+    if changed:
+        unit.updated_at = now()
+        session.add(unit)
+        session.flush()
+    return unit
+
+
+def list_units(session: Session) -> list[dict]:
+    rows = session.scalars(select(Unit).order_by(Unit.code))
+    return [{c: getattr(u, c) for c in UNIT_COLUMNS} for u in rows]
+
+
+def read_units_csv(path: Path) -> list[dict]:
+    """Rows of a units CSV (header: code,name[,liaison,phone,kind]; UTF-8 with or without BOM)."""
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except OSError as exc:
+        raise BadInput(_("Cannot read {path}: {reason}.").format(path=path, reason=exc.strerror)) \
+            from exc
+    except UnicodeDecodeError as exc:
+        raise BadInput(_("{path} is not UTF-8 text.").format(path=path)) from exc
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames or not {"code", "name"} <= set(reader.fieldnames):
+        raise BadInput(_("{path} needs a header line with at least code,name.").format(path=path))
+    return list(reader)
+
+
+def import_units(session: Session, actor: str, rows: list[dict], *, update: bool = True) -> dict:
+    """Add new units; with ``update``, change existing ones (matched by code). All or nothing:
+    every row is checked before the caller commits."""
+    added = updated = unchanged = 0
+    problems = []
+    for line, row in enumerate(rows, start=2):
+        try:
+            code = normalise_code(row.get("code") or "")
+            existing = session.scalar(select(Unit).where(Unit.code == code))
+            fields = {k: (row.get(k) or "").strip() for k in ("name", "liaison", "phone", "kind")}
+            if existing is None:
+                add_unit(session, actor, code, fields["name"], fields["liaison"], fields["phone"],
+                         fields["kind"] or None)
+                added += 1
+            elif update:
+                before = {c: getattr(existing, c) for c in UNIT_COLUMNS}
+                update_unit(session, actor, code, **{k: v for k, v in fields.items()
+                                                     if v or k in ("liaison", "phone")})
+                after = {c: getattr(existing, c) for c in UNIT_COLUMNS}
+                updated += before != after
+                unchanged += before == after
+            else:
+                unchanged += 1
+        except BadInput as exc:
+            problems.append(_("line {line}: {reason}").format(line=line, reason=exc.message))
+    if problems:
+        raise BadInput(_("Nothing imported. ") + "; ".join(problems))
+    return {"added": added, "updated": updated, "unchanged": unchanged}
