@@ -26,7 +26,13 @@ _RELATIVE = re.compile(r"([+-])\s*(\d{1,5})\s*([dwm])")
 _WORDS = {"today": 0, "yesterday": -1, "tomorrow": 1, "今天": 0, "昨天": -1, "明天": 1}
 
 
+def _shown(text: str) -> str:
+    """The input as echoed in a message: never more than 40 characters of it."""
+    return text if len(text) <= 40 else text[:40] + "…"
+
+
 def _bad(text: str) -> BadInput:
+    text = _shown(text)
     return BadInput(
         _("Not a date: {text!r}. Use one of: {forms}.").format(text=text, forms=ACCEPTED_FORMS)
     )
@@ -40,9 +46,12 @@ def parse_date(text: str, today: date) -> date:
     raw = text
     text = text.strip().lower()
     if len(text) > 40:
-        raise _bad(raw[:40] + "…")
+        raise _bad(raw)
     if text in _WORDS:
-        return today + timedelta(days=_WORDS[text])
+        try:
+            return today + timedelta(days=_WORDS[text])
+        except OverflowError as exc:  # "tomorrow" on date.max
+            raise _bad(raw) from exc
     if m := _RELATIVE.fullmatch(text):
         sign = 1 if m.group(1) == "+" else -1
         amount = sign * int(m.group(2))
@@ -64,7 +73,7 @@ def parse_date(text: str, today: date) -> date:
             except ValueError as exc:
                 raise BadInput(
                     _("No such date: {text!r}. Use one of: {forms}.").format(
-                        text=raw, forms=ACCEPTED_FORMS
+                        text=_shown(raw), forms=ACCEPTED_FORMS
                     )
                 ) from exc
     raise _bad(raw)

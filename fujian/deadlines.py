@@ -17,7 +17,7 @@ import re
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
 
@@ -46,6 +46,11 @@ class Period:
                 .format(text=text)
             )
         amount, unit = int(m.group(1)), m.group(2).lower()
+        if amount == 0:  # the start day is never counted: a period lasts at least one day
+            raise BadInput(
+                _("Not a period: {text!r}. Write 3d (days), 10wd (working days) or 2m (months).")
+                .format(text=text)
+            )
         if unit == "w":
             amount, unit = amount * 7, "d"
         return cls(amount, unit)
@@ -80,8 +85,8 @@ class Calendar:
             doc = tomllib.loads(path.read_text(encoding="utf-8"))
             for year, table in doc.items():
                 self.override_years.add(int(year))
-                self.extra_off.update(date.fromisoformat(d) for d in table.get("days_off", []))
-                self.extra_work.update(date.fromisoformat(d) for d in table.get("workdays", []))
+                self.extra_off.update(_day(d) for d in table.get("days_off", []))
+                self.extra_work.update(_day(d) for d in table.get("workdays", []))
         except (ValueError, TypeError, AttributeError, tomllib.TOMLDecodeError) as exc:
             raise BadInput(
                 _("Calendar override file {path} is not valid: {error}").format(
@@ -125,6 +130,13 @@ class Calendar:
         return not self.is_working_day(day)
 
 
+def _day(value: object) -> date:
+    """One override day: an ISO string, or a TOML date (``2027-02-05`` without quotes)."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    return date.fromisoformat(value)  # TypeError / ValueError for anything else
+
+
 @dataclass
 class DueDate:
     """A computed due date and how it was reached."""
@@ -146,12 +158,12 @@ def compute_due(start: date, period: Period, calendar: Calendar) -> DueDate:
             nominal = start + relativedelta(months=period.amount)
         else:
             nominal = start + timedelta(days=period.amount)
+        due, rolled = nominal, []
+        while calendar.is_rest_day(due):
+            rolled.append(due)
+            due += timedelta(days=1)
     except (OverflowError, ValueError) as exc:
         raise BadInput(_("That period runs past the year 9999.")) from exc
-    due, rolled = nominal, []
-    while calendar.is_rest_day(due):
-        rolled.append(due)
-        due += timedelta(days=1)
     result = DueDate(start, period, nominal, due, rolled)
     result.warnings = _unknown_year_warnings(calendar, {start.year, due.year})
     return result

@@ -306,16 +306,37 @@ COMMON_COLUMNS: tuple[Column, ...] = (
 )
 NOTE_COLUMN = Column("note", "备注")
 
+OVERDUE_COLUMNS = (
+    Column("id", "编号"), Column("kind", "类别", "choice"), Column("title", "标题"),
+    Column("unit", "责任单位代码"), Column("unit_name", "责任单位"),
+    Column("stage", "阶段", "choice"), Column("due_on", "期限", "date"),
+    Column("days_overdue", "逾期天数", "int"),
+)
+DUE_SOON_COLUMNS = (
+    Column("id", "编号"), Column("kind", "类别", "choice"), Column("title", "标题"),
+    Column("unit", "责任单位代码"), Column("unit_name", "责任单位"),
+    Column("stage", "阶段", "choice"), Column("due_on", "期限", "date"),
+    Column("days_left", "剩余天数", "int"),
+)
+SUMMARY_COLUMNS = (
+    Column("group", "分组", "choice"), Column("key", "代码"), Column("name", "名称"),
+    Column("opened", "新增", "int"), Column("closed", "办结", "int"),
+    Column("closed_on_time", "按期办结", "int"), Column("closed_late", "逾期办结", "int"),
+    Column("open", "未办结", "int"), Column("overdue_now", "当前逾期", "int"),
+    Column("on_time_rate", "按期办结率", "rate"),
+)
 
-def columns_for(kind: Kind | None) -> tuple[Column, ...]:
-    """Columns of one kind (common + its own fields + note), or of a cross-kind list."""
+
+def columns_for(kind: Kind | None, everything: bool = False) -> tuple[Column, ...]:
+    """Columns of one kind (common + its own fields + note), or of a cross-kind list.
+    ``everything`` adds long texts such as minutes, which exports carry and lists do not."""
     if kind is None:
         return (*COMMON_COLUMNS, NOTE_COLUMN)
     own = []
     if kind.subtype_key:
         own.append(Column(kind.subtype_key, kind.subtype_label, "choice"))
     for kf in kind.fields:
-        if kf.listed:
+        if kf.listed or everything:
             own.append(Column(kf.name, kf.label, "flag" if kf.type == "flag" else "text"))
     return (*COMMON_COLUMNS, *own, NOTE_COLUMN)
 

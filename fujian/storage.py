@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -60,10 +61,13 @@ def _inspect(path: Path) -> str | None:
         raise StorageError(_("{path} is not a fujian database (not an SQLite file).").format(
             path=path))
     try:
-        uri = f"file:{path.resolve().as_posix()}?mode=ro"
+        # Percent-encode the path: a file name with ?, # or % would otherwise be read as URI
+        # syntax and SQLite would open (and create) a different file.
+        uri = f"file:{urllib.parse.quote(path.resolve().as_posix())}?mode=ro"
         con = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S)
         try:
-            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            tables = {r[0] for r in con.execute(
+                "SELECT name FROM sqlite_master WHERE type='table'")}
             if not tables:
                 return None
             if not {"alembic_version", "item", "unit"} <= tables:
@@ -124,6 +128,16 @@ class Store:
         if not path.exists():
             if not create:
                 raise StorageError(_("No database at {path}; run `fujian init`.").format(path=path))
+            if not path.parent.is_dir() and path == default_db_path():
+                # First run with the default location: the data folder is ours to make.
+                # (A folder named by --db or FUJIAN_DB that does not exist is a typo: refuse.)
+                try:
+                    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise StorageError(
+                        _("Cannot create the folder {folder}: {reason}.").format(
+                            folder=path.parent, reason=exc.strerror)
+                    ) from exc
             if not path.parent.is_dir():
                 raise StorageError(
                     _("The folder of {path} does not exist.").format(path=path))
@@ -148,10 +162,13 @@ class Store:
             self._migrate(revision)
 
     def _make_engine(self):
-        from sqlalchemy import create_engine, event
+        from sqlalchemy import URL, create_engine, event
 
+        # URL.create, not an f-string: a path with ?, # or % must not be parsed as URL syntax
+        # (it would silently open another file, not created private).
         engine = create_engine(
-            f"sqlite:///{self.path}", connect_args={"timeout": BUSY_TIMEOUT_S}
+            URL.create("sqlite", database=str(self.path)),
+            connect_args={"timeout": BUSY_TIMEOUT_S},
         )
 
         @event.listens_for(engine, "connect")
@@ -200,12 +217,22 @@ class Store:
             yield session
 
     @contextmanager
-    def writing(self) -> Iterator:
-        """A Session whose transaction holds the write lock; commits on success, else rolls back."""
+    def writing(self, commit: bool = True) -> Iterator:
+        """A Session whose transaction holds the write lock; commits on success (unless
+        ``commit`` is false: a dry run), rolls back on any error."""
         from sqlmodel import Session
 
-        with Session(self.writer) as session, session.begin():
-            yield session
+        with Session(self.writer) as session:
+            session.begin()
+            try:
+                yield session
+            except BaseException:
+                session.rollback()
+                raise
+            if commit:
+                session.commit()
+            else:
+                session.rollback()
 
     def dispose(self) -> None:
         self.engine.dispose()

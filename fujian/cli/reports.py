@@ -8,25 +8,13 @@ from typing import Annotated
 
 import typer
 
-from fujian.cli.common import AsOfOption, FormatOption, command, parse_day, state
+from fujian.cli.common import AsOfOption, FormatOption, command, note, parse_day, state
 from fujian.errors import EXIT_FOUND
 from fujian.i18n import _
-from fujian.kinds import Column, kind_of
+from fujian.kinds import DUE_SOON_COLUMNS, OVERDUE_COLUMNS, SUMMARY_COLUMNS, Column, kind_of
 
 report_app = typer.Typer(no_args_is_help=True, help="Who is late: overdue, due soon, summary.")
 
-OVERDUE_COLUMNS = (
-    Column("id", "编号"), Column("kind", "类别", "choice"), Column("title", "标题"),
-    Column("unit", "责任单位代码"), Column("unit_name", "责任单位"),
-    Column("stage", "阶段", "choice"), Column("due_on", "期限", "date"),
-    Column("days_overdue", "逾期天数", "int"),
-)
-DUE_SOON_COLUMNS = (
-    Column("id", "编号"), Column("kind", "类别", "choice"), Column("title", "标题"),
-    Column("unit", "责任单位代码"), Column("unit_name", "责任单位"),
-    Column("stage", "阶段", "choice"), Column("due_on", "期限", "date"),
-    Column("days_left", "剩余天数", "int"),
-)
 KindFilter = Annotated[str | None, typer.Option("--kind", help="Only this kind.")]
 UnitFilter = Annotated[str | None, typer.Option("--unit", help="Only this responsible unit.")]
 
@@ -128,5 +116,181 @@ def due_soon(within: Annotated[int, typer.Option("--within", help="Days ahead.")
            title=_("Due by {end}").format(end=(day.fromordinal(day.toordinal() + within))))
 
 
+@command(report_app, "summary")
+def summary(start: Annotated[str | None, typer.Option("--from", help="First day of the period "
+                                                      "(default: the beginning).")] = None,
+            end: Annotated[str | None, typer.Option("--to", help="Last day (default today).")]
+            = None,
+            as_of: AsOfOption = None, fmt: FormatOption = None) -> None:
+    """Per kind and per unit: opened, closed on time and late, open, overdue now, on-time rate.
+
+    The table a joint meeting reads. Example:
+
+        fujian report summary --from 2025-01-01 --to 2025-06-30
+    """
+    from fujian.errors import BadInput
+    from fujian.render import pick_format, render
+    from fujian.service.reports import summary_for_people, summary_rows
+
+    fmt = pick_format(fmt)
+    tracker = state().tracker()
+    day = parse_day(as_of, tracker.today)
+    first, last = parse_day(start), parse_day(end)
+    if first and last and first > last:
+        raise BadInput(_("--from is after --to."))
+    rows = summary_rows(tracker, day, first, last)
+    if fmt == "json":
+        render(rows, SUMMARY_COLUMNS, fmt)
+    elif fmt == "table":
+        render(summary_for_people(rows), SUMMARY_COLUMNS, fmt,
+               title=_("Summary {start} – {end}").format(
+                   start=first.isoformat() if first else "…", end=(last or day).isoformat()))
+    else:
+        render(rows, SUMMARY_COLUMNS, fmt)
+
+
+export_app = typer.Typer(no_args_is_help=True, help="Excel-safe CSV exports and meeting packs.")
+EncodingOption = Annotated[str, typer.Option(
+    "--encoding", help="utf-8-sig (Excel/WPS, the default), utf-8 or gb18030.")]
+HeaderOption = Annotated[str, typer.Option(
+    "--header", help="labels (Chinese headers and values, the default) or codes.")]
+ForceOption = Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")]
+
+
+def _header_style(header: str) -> bool:
+    from fujian.errors import BadInput
+
+    value = header.strip().lower()
+    if value not in ("labels", "codes"):
+        raise BadInput(_("Unknown header style {text!r}. Valid: labels, codes.").format(
+            text=header))
+    return value == "labels"
+
+
+@command(export_app, "csv")
+def export_csv(kind: KindFilter = None,
+               status: Annotated[str, typer.Option("--status", help="open, closed or all.")]
+               = "all",
+               output: Annotated[str | None, typer.Option(
+                   "-o", "--output", help="File to write (default: standard output).")] = None,
+               encoding: EncodingOption = "utf-8-sig", header: HeaderOption = "labels",
+               force: ForceOption = False) -> None:
+    """Export items as CSV for Excel or WPS: UTF-8 with BOM and Chinese headers by default;
+    text cells that could run as formulas are neutralised.
+
+    Example:
+
+        fujian export csv --kind suggestion -o 检察建议.csv
+    """
+    import io
+    from pathlib import Path
+
+    from fujian.kinds import STATUS_FILTER
+    from fujian.service.queries import Filters
+    from fujian.service.transfer import check_encoding, export_columns, open_output, write_csv
+
+    labels = _header_style(header)
+    encoding = check_encoding(encoding)
+    st = state()
+    kind_info = kind_of(kind) if kind else None
+    filters = Filters(kinds=(kind_info,) if kind_info else (), status=STATUS_FILTER.parse(status),
+                      sort="id")
+    tracker = st.tracker()
+    columns = export_columns(kind_info)
+    if output is None:
+        stream = io.TextIOWrapper(sys.stdout.buffer, encoding=encoding, newline="")
+        try:
+            write_csv(tracker.items(filters), columns, stream, labels)
+        finally:
+            stream.flush()
+            stream.detach()
+        return
+    path = Path(output).expanduser()
+    with open_output(path, force, st.db_path, encoding) as fh:
+        n = write_csv(tracker.items(filters), columns, fh, labels)
+    note(_("Wrote {n} items to {path}.").format(n=n, path=path))
+
+
+@command(export_app, "pack")
+def export_pack(output: Annotated[str, typer.Option("-o", "--output", help="Folder to write.")],
+                as_of: AsOfOption = None,
+                meeting: Annotated[str | None, typer.Option(
+                    "--meeting", help="Also list this meeting's action items.")] = None,
+                within: Annotated[int, typer.Option("--within", help="Days ahead for "
+                                                    "due-soon.csv.")] = 7,
+                encoding: EncodingOption = "utf-8-sig", header: HeaderOption = "labels",
+                force: ForceOption = False) -> None:
+    """Write the joint meeting's pack: overdue, due soon, open items per kind, the summary and,
+    with --meeting, that meeting's action items; each Excel-safe, plus README.txt.
+
+    Example:
+
+        fujian export pack -o pack-2025-03 --meeting M2
+    """
+    from pathlib import Path
+
+    from fujian.service.pack import write_pack
+    from fujian.service.transfer import check_encoding
+
+    st = state()
+    tracker = st.tracker()
+    files = write_pack(tracker, Path(output).expanduser(), parse_day(as_of, tracker.today),
+                       meeting=meeting, within=within, encoding=check_encoding(encoding),
+                       labels=_header_style(header), force=force)
+    note(_("Wrote {n} files to {path}.").format(n=len(files), path=output))
+
+
+import_app = typer.Typer(no_args_is_help=True, help="Bulk-add items from CSV.")
+
+
+@command(import_app, "csv")
+def import_csv(path: Annotated[str, typer.Argument(metavar="FILE", help="CSV file.")],
+               kind: KindFilter = None,
+               dry_run: Annotated[bool, typer.Option("--dry-run", help="Check every row; "
+                                                     "import nothing.")] = False,
+               encoding: Annotated[str, typer.Option(
+                   "--encoding", help="auto, utf-8, utf-8-sig or gb18030.")] = "auto") -> None:
+    """Bulk-add items from a CSV in the export format (Chinese or code headers).
+
+    Every row is checked first: if any row is bad nothing is imported and each bad row is
+    named with its line number. Example:
+
+        fujian import csv --kind referral referrals.csv --dry-run
+    """
+    from pathlib import Path
+
+    from fujian.errors import BadInput
+
+    source = Path(path).expanduser()
+    try:
+        data = source.read_bytes()
+    except OSError as exc:
+        raise BadInput(_("Cannot read {path}: {reason}.").format(
+            path=source, reason=exc.strerror)) from exc
+    counts = state().tracker().import_csv(data, kind_of(kind) if kind else None, encoding,
+                                          dry_run, source=f"import {source.name}")
+    total = sum(counts.values())
+    detail = ", ".join(f"{k} {n}" for k, n in counts.items()) or "0"
+    message = _("Checked {n} items ({detail}); nothing imported (dry run).") if dry_run \
+        else _("Imported {n} items ({detail}).")
+    note(message.format(n=total, detail=detail))
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(report_app, name="report")
+    app.add_typer(export_app, name="export")
+    app.add_typer(import_app, name="import")
+
+    @command(app, "backup")
+    def backup(target: Annotated[str, typer.Argument(metavar="FILE", help="Backup file.")],
+               force: ForceOption = False) -> None:
+        """A consistent copy of the database (SQLite online backup), safe while others write.
+
+        Example:
+
+            fujian backup /mnt/usb/fujian-2025-03-10.db
+        """
+        from pathlib import Path
+
+        path = state().tracker().backup(Path(target).expanduser(), force)
+        note(_("Backed up to {path}.").format(path=path))

@@ -41,6 +41,15 @@ class Context:
     calendar: Calendar
     rules: RuleBook
 
+    _units: dict[str, Any] = field(default_factory=dict)
+
+    def unit(self, text: str):
+        """A unit by code or name, remembered for the transaction (bulk imports ask often)."""
+        key = str(text).strip()
+        if key not in self._units:
+            self._units[key] = find_unit(self.session, key)
+        return self._units[key]
+
     def date(self, value: date | str | None, default: date | None = None) -> date | None:
         if value is None or value == "":
             return default
@@ -107,11 +116,11 @@ def _kind_values(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> dict[st
             continue
         raw = values[kf.name]
         if kf.type == "unit":
-            parsed["from_unit_id"] = find_unit(ctx.session, raw).id
+            parsed["from_unit_id"] = ctx.unit(raw).id
         elif kf.type == "flag":
             parsed[kf.name] = flag(raw)
         elif kf.type == "units":
-            codes = [find_unit(ctx.session, part).code for part in str(raw).replace("，", ",")
+            codes = [ctx.unit(part).code for part in str(raw).replace("，", ",")
                      .split(",") if part.strip()]
             parsed[kf.name] = ",".join(dict.fromkeys(codes)) or None
         elif kf.type == "meeting":
@@ -158,7 +167,7 @@ def build_item(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> tuple[Ite
     if not unit_text:
         raise BadInput(_("{option} is required: the responsible unit.").format(
             option=kind.unit_option))
-    unit = find_unit(ctx.session, unit_text)
+    unit = ctx.unit(unit_text)
     for kf in kind.fields:
         if kf.required and not values.get(kf.name):
             raise BadInput(_("{option} is required for a {kind}.").format(
@@ -230,6 +239,11 @@ def update_item(ctx: Context, ident: str, values: Mapping[str, Any],
     log_changes(ctx, item, "update", item.edit(**plain))
 
     explicit_due = ctx.date(values.get("due_on"))
+    if not values.get("stage") and item.stage not in kind.stages(item.subtype).codes:
+        # A new subtype (referral direction) whose stages do not include the current one.
+        raise BadInput(_("Stage {stage} does not exist for {subtype}: give --stage. Valid: "
+                         "{valid}.").format(stage=item.stage, subtype=item.subtype,
+                                            valid=kind.stages(item.subtype).describe()))
     if values.get("stage"):
         stage = kind.stages(item.subtype).parse(values["stage"])
         start = ctx.date(values.get("on"), ctx.today)
@@ -242,6 +256,10 @@ def update_item(ctx: Context, ident: str, values: Mapping[str, Any],
             if applies:
                 due = rule_due  # a new stage restarts the clock from its own rule
         else:
+            if explicit_due < item.opened_on:
+                raise BadInput(_("The due date {due} is before the opening date {opened}.")
+                               .format(due=explicit_due.isoformat(),
+                                       opened=item.opened_on.isoformat()))
             due = explicit_due
         log_changes(ctx, item, "stage", item.move_to(stage, due))
     elif explicit_due is not None:

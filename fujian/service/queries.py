@@ -40,7 +40,7 @@ def _statement(filters: Filters) -> Select:
             t.c.id.label("pk"), t.c.kind, t.c.number, t.c.title, _unit.code.label("unit"),
             _unit.name.label("unit_name"), t.c.stage, t.c.status, t.c.opened_on, t.c.due_on,
             t.c.closed_on, t.c.outcome, t.c.note, t.c.subtype, _from.code.label("from_unit"),
-            t.c.party, t.c.enterprise, t.c.doc_no, t.c.urgent, t.c.attendees,
+            t.c.party, t.c.enterprise, t.c.doc_no, t.c.urgent, t.c.attendees, t.c.minutes,
             _meeting.number.label("meeting_number"),
         )
         .select_from(t)
@@ -107,7 +107,7 @@ def shape(row, as_of: date | None = None) -> dict:
             out[kf.name] = row.from_unit
         elif kf.type == "meeting":
             out[kf.name] = f"M{row.meeting_number}" if row.meeting_number is not None else None
-        elif kf.listed:
+        else:
             value = getattr(row, kf.name)
             out[kf.name] = bool(value) if kf.type == "flag" else value
     if as_of is not None:

@@ -166,3 +166,31 @@ class Tracker:
 
                 raise NotFound(_("No item {id}.").format(id=subject))
             return queries.history_rows(conn, subject)
+
+    # -- exchange ------------------------------------------------------------------------------
+
+    def import_csv(self, data: bytes, kind: Kind | None, encoding: str = "auto",
+                   dry_run: bool = False, source: str = "import") -> dict[str, int]:
+        """Bulk-add items from CSV bytes in the export format; all or nothing."""
+        from fujian.service import transfer
+
+        text = transfer.decode(data, encoding)
+        rows = transfer.read_rows(text)
+        with self.store.writing(commit=not dry_run) as session:
+            return transfer.import_items(self._context(session), rows, kind, source)
+
+    def backup(self, target: Path, force: bool = False) -> Path:
+        from fujian.storage import backup_to
+
+        if target.exists():
+            if target.resolve() == self.store.path.resolve():
+                raise BadInput(_("{path} is the database itself: choose another file.").format(
+                    path=target))
+            if not force:
+                raise BadInput(_("{path} exists: add --force to overwrite it.").format(
+                    path=target))
+            target.unlink()
+        if not target.parent.is_dir():
+            raise BadInput(_("The folder of {path} does not exist.").format(path=target))
+        backup_to(self.store.path, target)
+        return target

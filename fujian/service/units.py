@@ -66,7 +66,10 @@ def _log(session: Session, actor: str, code: str, action: str, field: str | None
 def add_unit(session: Session, actor: str, code: str, name: str, liaison: str | None = None,
              phone: str | None = None, kind: str | None = None) -> Unit:
     code = normalise_code(code)
-    if not name or not name.strip():
+    # Stripped: find_unit strips what it is given, so " 区财政局" could never be found by name
+    # (and would slip past the duplicate check as a near-twin of 区财政局).
+    name = (name or "").strip()
+    if not name:
         raise BadInput(_("A unit needs a name."))
     kind = normalise_kind(kind)
     if session.scalar(select(Unit.id).where(Unit.code == code)) is not None:
@@ -89,9 +92,13 @@ def update_unit(session: Session, actor: str, code: str, **values: str | None) -
         if new is None:
             continue
         if field == "kind":
+            if not new.strip():  # normalise_kind("") would silently mean "government"
+                raise BadInput(_("Unknown unit kind {kind!r}. Valid: {valid}.").format(
+                    kind=new, valid=", ".join(UNIT_KINDS)))
             new = normalise_kind(new)
         if field == "name":
-            if not new.strip():
+            new = new.strip()
+            if not new:
                 raise BadInput(_("A unit needs a name."))
             other = session.scalar(select(Unit.id).where(Unit.name == new, Unit.id != unit.id))
             if other is not None:
@@ -114,6 +121,14 @@ def list_units(session: Session) -> list[dict]:
     return [{c: getattr(u, c) for c in UNIT_COLUMNS} for u in rows]
 
 
+class CsvRow(dict):
+    """One CSV record as {column: value}, with the line of the file it starts on."""
+
+    def __init__(self, values, line: int) -> None:
+        super().__init__(values)
+        self.line = line
+
+
 def read_units_csv(path: Path) -> list[dict]:
     """Rows of a units CSV (header: code,name[,liaison,phone,kind]; UTF-8 with or without BOM)."""
     try:
@@ -123,10 +138,23 @@ def read_units_csv(path: Path) -> list[dict]:
             from exc
     except UnicodeDecodeError as exc:
         raise BadInput(_("{path} is not UTF-8 text.").format(path=path)) from exc
-    reader = csv.DictReader(io.StringIO(text))
-    if not reader.fieldnames or not {"code", "name"} <= set(reader.fieldnames):
+    # csv.reader, not DictReader: DictReader skips blank lines silently, so counting rows
+    # would name the wrong line in an error message. Each row remembers its own line.
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header: list[str] = []
+    for record in reader:
+        if record:
+            header = [h.strip() for h in record]
+            break
+    if not {"code", "name"} <= set(header):
         raise BadInput(_("{path} needs a header line with at least code,name.").format(path=path))
-    return list(reader)
+    rows = []
+    start = reader.line_num + 1
+    for record in reader:
+        if record:
+            rows.append(CsvRow(zip(header, record, strict=False), line=start))
+        start = reader.line_num + 1
+    return rows
 
 
 def import_units(session: Session, actor: str, rows: list[dict], *, update: bool = True) -> dict:
@@ -134,19 +162,24 @@ def import_units(session: Session, actor: str, rows: list[dict], *, update: bool
     every row is checked before the caller commits."""
     added = updated = unchanged = 0
     problems = []
-    for line, row in enumerate(rows, start=2):
+    for index, row in enumerate(rows, start=2):
+        line = getattr(row, "line", index)
         try:
             code = normalise_code(row.get("code") or "")
             existing = session.scalar(select(Unit).where(Unit.code == code))
             fields = {k: (row.get(k) or "").strip() for k in ("name", "liaison", "phone", "kind")}
+            # A column the file does not have leaves the field alone; an empty cell in a
+            # column it has clears liaison or phone.
+            present = {k for k in fields if row.get(k) is not None}
             if existing is None:
                 add_unit(session, actor, code, fields["name"], fields["liaison"], fields["phone"],
                          fields["kind"] or None)
                 added += 1
             elif update:
                 before = {c: getattr(existing, c) for c in UNIT_COLUMNS}
-                update_unit(session, actor, code, **{k: v for k, v in fields.items()
-                                                     if v or k in ("liaison", "phone")})
+                update_unit(session, actor, code, **{
+                    k: v for k, v in fields.items()
+                    if v or (k in ("liaison", "phone") and k in present)})
                 after = {c: getattr(existing, c) for c in UNIT_COLUMNS}
                 updated += before != after
                 unchanged += before == after

@@ -1,0 +1,67 @@
+"""The joint meeting's pack: a folder of Excel-safe CSV files and a README naming them."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+from fujian.errors import BadInput
+from fujian.i18n import _
+from fujian.kinds import (
+    DUE_SOON_COLUMNS,
+    KINDS,
+    OVERDUE_COLUMNS,
+    SUMMARY_COLUMNS,
+    columns_for,
+)
+from fujian.service.queries import Filters
+from fujian.service.reports import due_soon_rows, overdue_rows, summary_for_people, summary_rows
+from fujian.service.transfer import open_output, write_csv
+
+
+def write_pack(tracker, folder: Path, as_of: date, *, meeting: str | None = None,
+               within: int = 7, encoding: str = "utf-8-sig", labels: bool = True,
+               force: bool = False) -> list[Path]:
+    if folder.exists() and not folder.is_dir():
+        raise BadInput(_("{path} is a file: give a folder for the pack.").format(path=folder))
+    if folder.is_dir() and any(folder.iterdir()) and not force:
+        raise BadInput(_("{path} is not empty: add --force to write into it.").format(
+            path=folder))
+    if within < 0:
+        raise BadInput(_("--within must be 0 or more."))
+    meeting_row = tracker.show(meeting, KINDS["meeting"]) if meeting else None
+    folder.mkdir(parents=True, exist_ok=True)
+    db_path = tracker.store.path
+    written: list[tuple[str, str, int]] = []
+
+    def emit(name: str, description: str, rows, columns) -> None:
+        with open_output(folder / name, True, db_path, encoding) as fh:
+            n = write_csv(rows, columns, fh, labels)
+        written.append((name, description, n))
+
+    emit("overdue.csv", _("overdue items, most overdue first"),
+         overdue_rows(tracker, as_of), OVERDUE_COLUMNS)
+    emit("due-soon.csv", _("items due by {end}").format(
+        end=(as_of + timedelta(days=within)).isoformat()),
+         due_soon_rows(tracker, as_of, within), DUE_SOON_COLUMNS)
+    for kind in KINDS.values():
+        emit(f"open-{kind.code}.csv", _("open items: {label}").format(label=kind.label),
+             tracker.items(Filters(kinds=(kind,), status="open", sort="due"), as_of),
+             columns_for(kind))
+    summary = summary_rows(tracker, as_of, None, None)
+    if labels:
+        summary = summary_for_people(summary)
+    emit("summary.csv", _("per kind and per unit: opened, closed on time and late, open, "
+                          "overdue"), summary, SUMMARY_COLUMNS)
+    if meeting_row is not None:
+        actions = Filters(kinds=(KINDS["action"],), status="all", sort="id")
+        rows = [r for r in tracker.items(actions, as_of) if r["meeting"] == meeting_row["id"]]
+        emit(f"meeting-{meeting_row['id']}-actions.csv",
+             _("action items of {id}").format(id=meeting_row["id"]), rows,
+             columns_for(KINDS["action"]))
+    readme = folder / "README.txt"
+    with open_output(readme, True, db_path, encoding) as fh:
+        fh.write(_("fujian meeting pack, as of {day}").format(day=as_of.isoformat()) + "\r\n\r\n")
+        for name, description, n in written:
+            fh.write(f"{name}\t{description} ({n})\r\n")
+    return [folder / name for name, _d, _n in written] + [readme]

@@ -1,0 +1,295 @@
+"""CSV in and out: Excel-safe exports for the meeting pack, and all-or-nothing imports.
+
+Exports are written for Excel and WPS on Chinese Windows: UTF-8 with a BOM by default (without
+one they show 乱码), Chinese headers by default, and text cells neutralised against formula
+injection (OWASP "CSV injection"). Imports read the same format back — Chinese or code
+headers, labels or codes — so export → import gives the same items.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date
+from pathlib import Path
+from typing import IO, Any
+
+from fujian.errors import BadInput
+from fujian.i18n import _
+from fujian.kinds import KINDS, Column, Kind, columns_for, kind_of, value_label
+
+ENCODINGS = ("utf-8-sig", "utf-8", "gb18030")
+_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
+
+
+def all_kind_columns() -> tuple[Column, ...]:
+    """Columns of an export of every kind: the common ones, then each kind's own, once."""
+    seen: dict[str, Column] = {}
+    for kind in KINDS.values():
+        for column in columns_for(kind, everything=True):
+            seen.setdefault(column.key, column)
+    note = seen.pop("note")
+    return (*seen.values(), note)
+
+
+def export_columns(kind: Kind | None) -> tuple[Column, ...]:
+    return columns_for(kind, everything=True) if kind else all_kind_columns()
+
+
+def neutralise(text: str) -> str:
+    """Keep a spreadsheet from reading a text cell as a formula: a leading ' makes it text.
+    A cell already starting with ' gets one more, so import can strip exactly one."""
+    if text.startswith(_DANGEROUS) and not _NUMBER.fullmatch(text):
+        return "'" + text
+    if text.startswith("'"):
+        return "'" + text
+    return text
+
+
+def unneutralise(text: str) -> str:
+    return text[1:] if text.startswith("'") else text
+
+
+def export_cell(row: dict, column: Column, labels: bool) -> str:
+    value = row.get(column.key)
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return ("是" if value else "否") if labels else ("true" if value else "false")
+    if isinstance(value, date | int | float):
+        return value.isoformat() if isinstance(value, date) else str(value)
+    if labels and column.type == "choice":
+        value = value_label(row, column.key) or value
+    elif labels and column.key == "unit" and row.get("unit_name"):
+        value = row["unit_name"]
+    return neutralise(str(value))
+
+
+def write_csv(rows: Iterable[dict], columns: Sequence[Column], out: IO[str],
+              labels: bool = True) -> int:
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([c.label if labels else c.key for c in columns])
+    n = 0
+    for n, row in enumerate(rows, start=1):  # noqa: B007 - n counts the rows
+        writer.writerow([export_cell(row, c, labels) for c in columns])
+    return n
+
+
+def check_encoding(encoding: str, allowed: Sequence[str] = ENCODINGS) -> str:
+    value = encoding.strip().lower().replace("_", "-")
+    if value not in allowed:
+        raise BadInput(_("Unknown encoding {text!r}. Valid: {valid}.").format(
+            text=encoding, valid=", ".join(allowed)))
+    return value
+
+
+def open_output(path: Path, force: bool, db_path: Path | None, encoding: str) -> IO[str]:
+    """A new file for writing (0600: exports hold case data). Refuses to overwrite without
+    ``force`` and never writes over the database itself."""
+    if db_path is not None and path.exists() and db_path.exists() and \
+            os.path.samefile(path, db_path):
+        raise BadInput(_("{path} is the database itself: choose another file.").format(path=path))
+    if db_path is not None and path.resolve() in {db_path.resolve(),
+                                                  Path(str(db_path.resolve()) + "-wal"),
+                                                  Path(str(db_path.resolve()) + "-shm")}:
+        raise BadInput(_("{path} is the database itself: choose another file.").format(path=path))
+    if path.is_dir():
+        raise BadInput(_("{path} is a folder: give a file name.").format(path=path))
+    if path.exists() and not force:
+        raise BadInput(_("{path} exists: add --force to overwrite it.").format(path=path))
+    if not path.parent.is_dir():
+        raise BadInput(_("The folder of {path} does not exist.").format(path=path))
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+    fd = os.open(path, flags, 0o600)
+    return os.fdopen(fd, "w", encoding=encoding, newline="")
+
+
+# ---------------------------------------------------------------------------------------------
+# Import
+
+
+def _header_map() -> dict[str, str]:
+    """Header text (Chinese label or code) → column key, over every kind's columns."""
+    mapping: dict[str, str] = {}
+    for column in all_kind_columns():
+        mapping[column.key] = column.key
+        mapping[column.label] = column.key
+    # Kinds label their unit columns differently (移送单位, 线索来源单位): all are from_unit.
+    for kind in KINDS.values():
+        for kf in kind.fields:
+            mapping[kf.label] = kf.name
+        if kind.subtype_key:
+            mapping[kind.subtype_label] = kind.subtype_key
+    mapping["unit_name"] = "unit_name"
+    return mapping
+
+
+def decode(data: bytes, encoding: str) -> str:
+    encoding = check_encoding(encoding, ("auto", *ENCODINGS))
+    try:
+        if encoding != "auto":
+            return data.decode(encoding)
+        if data.startswith(b"\xef\xbb\xbf"):
+            return data.decode("utf-8-sig")
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            return data.decode("gb18030")
+    except UnicodeDecodeError as exc:
+        raise BadInput(_("The file is not {encoding} text (byte {pos}).").format(
+            encoding=encoding, pos=exc.start)) from exc
+
+
+def read_rows(text: str) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line number, {column key: text}) for each data row; unknown headers are refused."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise BadInput(_("The file is empty.")) from None
+    mapping = _header_map()
+    keys = []
+    unknown = []
+    for name in header:
+        key = mapping.get(name.strip())
+        if key is None:
+            unknown.append(name)
+        keys.append(key)
+    if unknown:
+        raise BadInput(_("Unknown column(s): {names}.").format(names=", ".join(unknown)))
+    if "title" not in keys:
+        raise BadInput(_("The file needs a title column (标题 or title)."))
+    line = reader.line_num
+    for cells in reader:
+        start, line = line + 1, reader.line_num
+        if not any(c.strip() for c in cells):
+            continue
+        if len(cells) > len(keys):
+            yield start, {"__error__": _("more cells than columns")}
+            continue
+        yield start, {k: unneutralise(c) for k, c in zip(keys, cells, strict=False)
+                      if k is not None}
+
+
+def values_for(kind: Kind, cells: dict[str, str]) -> dict[str, Any]:
+    """Cells of one CSV row → the value mapping :func:`build_item` takes."""
+    values: dict[str, Any] = {k: (v if v != "" else None) for k, v in cells.items()}
+    values["opened_on"] = values.pop("opened_on", None)
+    values["due_on"] = values.pop("due_on", None)
+    # The pack is read by people: labels such as 是/否 and unit names are accepted as typed.
+    values.pop("unit_name", None)
+    values.pop("kind", None)
+    values.pop("id", None)
+    return values
+
+
+def row_kind(cells: dict[str, str], fixed: Kind | None) -> Kind:
+    text = (cells.get("kind") or "").strip()
+    if fixed is not None:
+        if text and kind_of(text).code != fixed.code:
+            raise BadInput(_("this row is a {found}, not a {kind}").format(
+                found=kind_of(text).code, kind=fixed.code))
+        return fixed
+    if not text:
+        raise BadInput(_("no kind: give --kind or a kind column (类别)"))
+    return kind_of(text)
+
+
+IMPORT_ORDER = ("meeting", "referral", "suggestion", "clue", "action")  # meetings before actions
+
+
+def import_items(ctx, rows: Iterable[tuple[int, dict[str, str]]], fixed_kind: Kind | None,
+                 source: str) -> dict[str, int]:
+    """Validate every row, then insert them all (the caller's transaction makes it one unit).
+
+    Any bad row: nothing is imported and every bad row is named with its line. An ``id``
+    column is kept (an export re-imported keeps its IDs); rows without one get new IDs.
+    """
+    from sqlalchemy import insert, select, update
+
+    from fujian.kinds import split_id
+    from fujian.models import ChangeLog, Item, ItemSequence
+    from fujian.service.items import build_item, snapshot
+
+    problems: list[tuple[int, str]] = []
+    grouped: dict[str, list[tuple[int, dict[str, str]]]] = {k: [] for k in IMPORT_ORDER}
+    for line, cells in rows:
+        if "__error__" in cells:
+            problems.append((line, cells["__error__"]))
+            continue
+        try:
+            grouped[row_kind(cells, fixed_kind).code].append((line, cells))
+        except BadInput as exc:
+            problems.append((line, exc.message))
+
+    item_table, log_table = Item.__table__, ChangeLog.__table__
+    columns = [c for c in item_table.columns.keys() if c != "id"]
+    counts: dict[str, int] = {}
+    for kind_code in IMPORT_ORDER:
+        kind = KINDS[kind_code]
+        built: list[tuple[int, Any, int | None]] = []
+        wanted: dict[int, int] = {}
+        for line, cells in grouped[kind_code]:
+            try:
+                number = None
+                if (cells.get("id") or "").strip():
+                    id_kind, number = split_id(cells["id"])
+                    if id_kind.code != kind_code:
+                        raise BadInput(_("ID {id} is not a {kind}").format(
+                            id=cells["id"].strip(), kind=kind_code))
+                    if number in wanted:
+                        raise BadInput(_("ID {id} appears twice (line {other})").format(
+                            id=f"{kind.prefix}{number}", other=wanted[number]))
+                    wanted[number] = line
+                item, _warnings = build_item(ctx, kind, values_for(kind, cells))
+                built.append((line, item, number))
+            except BadInput as exc:
+                problems.append((line, exc.message))
+        if not built:
+            continue
+        session = ctx.session
+        taken = set()
+        explicit = sorted(wanted)
+        for start in range(0, len(explicit), 500):
+            chunk = explicit[start:start + 500]
+            taken.update(session.scalars(select(Item.number).where(
+                Item.kind == kind_code, Item.number.in_(chunk))))
+        for line, _item, number in built:
+            if number in taken:
+                problems.append((line, _("{id} already exists").format(
+                    id=f"{kind.prefix}{number}")))
+        last = session.scalar(select(ItemSequence.last_number)
+                              .where(ItemSequence.kind == kind_code)) or 0
+        top = max([last, *explicit])
+        records, logs = [], []
+        for _line, item, number in built:
+            if number is None:
+                top += 1
+                number = top
+            item.number = number
+            records.append({c: getattr(item, c) for c in columns})
+            logs.append({"at": item.created_at, "actor": ctx.actor, "subject": item.ident,
+                         "action": "create", "field": None, "old_value": None,
+                         "new_value": snapshot(item), "reason": source})
+        if problems:
+            continue  # keep validating the other kinds; nothing will be committed
+        for start in range(0, len(records), 1000):
+            session.execute(insert(item_table), records[start:start + 1000])
+            session.execute(insert(log_table), logs[start:start + 1000])
+        # top >= the old last number, so IDs handed out later never collide or repeat.
+        session.execute(update(ItemSequence).where(ItemSequence.kind == kind_code)
+                        .values(last_number=top))
+        counts[kind_code] = len(records)
+    if problems:
+        problems.sort()
+        listed = "; ".join(_("line {line}: {reason}").format(line=line, reason=reason)
+                           for line, reason in problems[:50])
+        more = len(problems) - 50
+        suffix = _(" (and {n} more)").format(n=more) if more > 0 else ""
+        raise BadInput(_("Nothing imported: {n} bad row(s). {rows}{more}").format(
+            n=len(problems), rows=listed, more=suffix))
+    return counts
