@@ -84,6 +84,9 @@ class Calendar:
         try:
             doc = tomllib.loads(path.read_text(encoding="utf-8"))
             for year, table in doc.items():
+                unknown = set(table) - {"days_off", "workdays"}
+                if unknown:  # a misspelt key would silently make the year weekends-only
+                    raise ValueError(f"[{year}] has unknown keys: {', '.join(sorted(unknown))}")
                 self.override_years.add(int(year))
                 self.extra_off.update(_day(d) for d in table.get("days_off", []))
                 self.extra_work.update(_day(d) for d in table.get("workdays", []))

@@ -1,0 +1,178 @@
+"""Overdue, due-soon and summary reports (service and CLI)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from fujian.service.reports import due_soon_rows, overdue_rows, summary_rows
+
+AS_OF = date(2025, 3, 10)
+
+
+def _item(make_item, due: str, **values) -> str:
+    return make_item("referral", due_on=due, opened_on="2025-01-02", **values)
+
+
+def test_overdue_boundaries(tracker, make_item):
+    today_due = _item(make_item, "2025-03-10")
+    yesterday_due = _item(make_item, "2025-03-09")
+    rows = list(overdue_rows(tracker, AS_OF))
+    assert [r["id"] for r in rows] == [yesterday_due]
+    assert rows[0]["days_overdue"] == 1
+    assert today_due not in {r["id"] for r in rows}
+
+
+def test_overdue_most_overdue_first_and_as_of(tracker, make_item):
+    a = _item(make_item, "2025-03-01")
+    b = _item(make_item, "2025-02-01")
+    c = _item(make_item, "2025-03-05")
+    rows = list(overdue_rows(tracker, AS_OF))
+    assert [r["id"] for r in rows] == [b, a, c]
+    assert [r["days_overdue"] for r in rows] == [37, 9, 5]
+    assert [r["id"] for r in overdue_rows(tracker, date(2025, 3, 2))] == [b, a]
+    assert list(overdue_rows(tracker, date(2025, 2, 1))) == []
+
+
+def test_closed_items_are_never_overdue(tracker, make_item):
+    ident = _item(make_item, "2025-02-01")
+    tracker.close(ident, "filed", "2025-03-01")
+    assert list(overdue_rows(tracker, AS_OF)) == []
+
+
+def test_overdue_filters_by_unit_and_kind(tracker, make_item):
+    r = _item(make_item, "2025-03-01")
+    s = make_item("suggestion", opened_on="2025-01-02", due_on="2025-03-01", unit="rsj")
+    assert [x["id"] for x in overdue_rows(tracker, AS_OF, unit="gaj")] == [r]
+    assert [x["id"] for x in overdue_rows(tracker, AS_OF, unit="区人力资源和社会保障局")] == [s]
+    from fujian.kinds import KINDS
+
+    assert [x["id"] for x in overdue_rows(tracker, AS_OF, kind=KINDS["suggestion"])] == [s]
+
+
+def test_due_soon_window_is_inclusive(tracker, make_item):
+    inside_first = _item(make_item, "2025-03-10")
+    inside_last = _item(make_item, "2025-03-17")
+    _item(make_item, "2025-03-18")
+    _item(make_item, "2025-03-09")
+    rows = list(due_soon_rows(tracker, AS_OF, 7))
+    assert [r["id"] for r in rows] == [inside_first, inside_last]
+    assert [r["days_left"] for r in rows] == [0, 7]
+
+
+def test_summary_counts(tracker, make_item):
+    on_time = _item(make_item, "2025-02-10")
+    tracker.close(on_time, "filed", "2025-02-10")
+    late = _item(make_item, "2025-02-10")
+    tracker.close(late, "filed", "2025-02-20")
+    _item(make_item, "2025-03-01")  # open and overdue
+    _item(make_item, "2025-04-01")  # open, not overdue
+    make_item("suggestion", opened_on="2025-03-01")
+    rows = summary_rows(tracker, AS_OF, None, None)
+    referral = next(r for r in rows if r["group"] == "kind" and r["key"] == "referral")
+    assert {k: referral[k] for k in ("opened", "closed", "closed_on_time", "closed_late", "open",
+                                     "overdue_now", "on_time_rate")} == {
+        "opened": 4, "closed": 2, "closed_on_time": 1, "closed_late": 1, "open": 2,
+        "overdue_now": 1, "on_time_rate": 0.5}
+    gaj = next(r for r in rows if r["group"] == "unit" and r["key"] == "gaj")
+    assert gaj["opened"] == 4 and gaj["name"] == "市公安局江夏区分局"
+    total = rows[-1]
+    assert total["group"] == "total" and total["opened"] == 5 and total["open"] == 3
+    clue = next(r for r in rows if r["key"] == "clue")
+    assert clue["opened"] == 0 and clue["on_time_rate"] is None
+    # A window that ends before the late close counts that item as open at its end.
+    early = summary_rows(tracker, AS_OF, date(2025, 1, 1), date(2025, 2, 15))
+    referral = next(r for r in early if r["key"] == "referral")
+    assert (referral["closed"], referral["open"]) == (1, 3)
+
+
+# -- CLI -----------------------------------------------------------------------------------------
+
+
+def _add(cli, due: str) -> str:
+    r = cli("referral", "add", "--direction", "to-criminal", "--from", "scjgj", "--to", "gaj",
+            "--title", "案件", "--on", "2025-01-02", "--due", due)
+    assert r.exit_code == 0, r.output
+    return r.stdout.strip()
+
+
+def test_cli_overdue_json_keys(cli, initialised):
+    ident = _add(cli, "2025-03-07")
+    rows = cli.json("report", "overdue")
+    assert rows == [{
+        "id": ident, "kind": "referral", "title": "案件", "unit": "gaj",
+        "unit_name": "市公安局江夏区分局", "stage": "sent", "status": "open",
+        "opened_on": "2025-01-02", "due_on": "2025-03-07", "closed_on": None, "outcome": None,
+        "note": None, "direction": "to-criminal", "from_unit": "scjgj", "party": None,
+        "enterprise": False, "doc_no": None, "days_overdue": 3,
+    }]
+
+
+def test_cli_overdue_plain_and_fail_if_any(cli, initialised):
+    r = cli("report", "overdue")
+    assert (r.exit_code, r.stdout) == (0, "")
+    r = cli("report", "overdue", "--fail-if-any")
+    assert (r.exit_code, r.stdout) == (0, "")
+    assert cli.json("report", "overdue") == []
+    ident = _add(cli, "2025-03-01")
+    r = cli("report", "overdue")
+    assert r.exit_code == 0
+    assert r.stdout == ("id\tkind\ttitle\tunit\tunit_name\tstage\tdue_on\tdays_overdue\n"
+                        f"{ident}\treferral\t案件\tgaj\t市公安局江夏区分局\tsent\t2025-03-01\t9\n")
+    assert cli("report", "overdue", "--fail-if-any").exit_code == 1
+    assert cli("report", "overdue", "--fail-if-any", "--as-of", "2025-03-01").exit_code == 0
+    r = cli("report", "overdue", "--format", "csv")
+    assert r.stdout.splitlines()[0] == "id,kind,title,unit,unit_name,stage,due_on,days_overdue"
+
+
+def test_cli_overdue_grouped_table(cli, initialised):
+    _add(cli, "2025-03-01")
+    r = cli("suggestion", "add", "--type", "other", "--to", "rsj", "--title", "建议",
+            "--on", "2025-01-02", "--due", "2025-03-05")
+    assert r.exit_code == 0
+    r = cli("report", "overdue", "--format", "table")
+    out = r.stdout
+    assert "市公安局江夏区分局 (gaj): 1" in out
+    assert "区人力资源和社会保障局 (rsj): 1" in out
+    assert out.index("gaj") < out.index("rsj")  # the most overdue unit first
+    assert "Total: 2 overdue in 2 units." in out
+
+
+def test_cli_overdue_bad_input(cli, initialised):
+    for args in (["--as-of", "03/04/2025"], ["--unit", "nowhere"], ["--kind", "bogus"],
+                 ["--format", "xml"]):
+        r = cli("report", "overdue", *args)
+        assert r.exit_code == 2, args
+        assert r.stderr.startswith("error: ") and r.stderr.count("\n") == 1
+        assert "Traceback" not in r.output
+
+
+def test_cli_due_soon_and_summary(cli, initialised):
+    soon = _add(cli, "2025-03-12")
+    _add(cli, "2025-03-30")
+    rows = cli.json("report", "due-soon")
+    assert [(r["id"], r["days_left"]) for r in rows] == [(soon, 2)]
+    assert len(cli.json("report", "due-soon", "--within", "30")) == 2
+    summary = cli.json("report", "summary")
+    assert summary[0]["group"] == "kind" and summary[0]["key"] == "referral"
+    assert summary[0]["opened"] == 2
+    assert set(summary[0]) == {"group", "key", "name", "opened", "closed", "closed_on_time",
+                               "closed_late", "open", "overdue_now", "on_time_rate"}
+    assert cli("report", "summary", "--from", "2025-03-01", "--to", "2025-01-01").exit_code == 2
+
+
+def test_demo_ends_with_overdue_report(cli, tmp_path):
+    target = tmp_path / "demo.db"
+    r = cli("demo", "--db", str(target))
+    assert r.exit_code == 0, r.output
+    assert "Demo database" in r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == "id\tkind\ttitle\tunit\tunit_name\tstage\tdue_on\tdays_overdue"
+    kinds = {line.split("\t")[1] for line in lines[1:]}
+    assert {"referral", "suggestion", "clue", "action"} <= kinds
+    listed = json.loads(cli("--db", str(target), "list", "--status", "all", "-f", "json").stdout)
+    assert {r["kind"] for r in listed} == {"referral", "suggestion", "clue", "meeting", "action"}
+    assert len(listed) >= 24
+    # The demo never reuses an existing file.
+    again = cli("demo", "--db", str(target))
+    assert again.exit_code == 2
