@@ -64,7 +64,7 @@ class Item(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("kind", "number", name="uq_item_kind_number"),
         Index("ix_item_status_due", "status", "due_on"),
-        Index("ix_item_unit_status", "unit_id", "status"),
+        Index("ix_item_unit_status_due", "unit_id", "status", "due_on"),
         Index("ix_item_kind_status_due", "kind", "status", "due_on"),
         Index("ix_item_meeting", "meeting_id"),
     )

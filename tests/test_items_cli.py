@@ -105,12 +105,6 @@ def test_add_action_prints_its_id_and_numbers_go_up(cli, initialised):
     assert add(cli, "referral") == "R2"
 
 
-def test_add_works_without_init(cli, db_path):
-    # the database is created on first use, with the default units
-    assert add(cli, "referral") == "R1"
-    assert db_path.exists()
-
-
 @pytest.mark.parametrize(
     ("args", "due"),
     [

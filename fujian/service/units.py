@@ -76,8 +76,10 @@ def add_unit(session: Session, actor: str, code: str, name: str, liaison: str | 
         raise BadInput(_("Unit {code} already exists.").format(code=code))
     if session.scalar(select(Unit.id).where(Unit.name == name)) is not None:
         raise BadInput(_("A unit named {name} already exists.").format(name=name))
+    liaison = (liaison or "").strip() or None  # blank means "none", not a name of spaces
+    phone = (phone or "").strip() or None
     stamp = now()
-    unit = Unit(code=code, name=name, liaison=liaison or None, phone=phone or None, kind=kind,
+    unit = Unit(code=code, name=name, liaison=liaison, phone=phone, kind=kind,
                 created_at=stamp, updated_at=stamp)
     session.add(unit)
     _log(session, actor, code, "create", new=f"{name}|{liaison or ''}|{phone or ''}|{kind}")
@@ -91,13 +93,13 @@ def update_unit(session: Session, actor: str, code: str, **values: str | None) -
     for field, new in values.items():
         if new is None:
             continue
+        new = new.strip()
         if field == "kind":
-            if not new.strip():  # normalise_kind("") would silently mean "government"
+            if not new:  # normalise_kind("") would silently mean "government"
                 raise BadInput(_("Unknown unit kind {kind!r}. Valid: {valid}.").format(
                     kind=new, valid=", ".join(UNIT_KINDS)))
             new = normalise_kind(new)
         if field == "name":
-            new = new.strip()
             if not new:
                 raise BadInput(_("A unit needs a name."))
             other = session.scalar(select(Unit.id).where(Unit.name == new, Unit.id != unit.id))
