@@ -20,7 +20,6 @@ from fujian.i18n import _
 from fujian.migrations import HEAD, REVISIONS
 
 BUSY_TIMEOUT_S = 10.0
-SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 def default_db_path() -> Path:
@@ -47,27 +46,28 @@ def create_private_file(path: Path) -> None:
 
 def _inspect(path: Path) -> str | None:
     """The schema revision of an existing file, ``None`` for an empty one; refuses a file that
-    is not a fujian database. Reads only: nothing is written to a foreign file."""
+    is not a fujian database. Reads only: nothing is written to a foreign file.
+
+    The file is read through SQLite only, never with Python's open(): closing any other file
+    descriptor on a database drops every POSIX lock this process holds on it, which lets another
+    process checkpoint or reset the WAL under a live connection (sqlite.org/howtocorrupt.html
+    §2.2). The concurrency test caught exactly that when one process opened the store twice.
+    """
     try:
-        with path.open("rb") as fh:
-            header = fh.read(len(SQLITE_HEADER))
+        if path.stat().st_size == 0:
+            return None
     except OSError as exc:
         raise StorageError(
             _("Cannot read the database {path}: {reason}.").format(path=path, reason=exc.strerror)
         ) from exc
-    if not header:
-        return None
-    if header != SQLITE_HEADER:
-        raise StorageError(_("{path} is not a fujian database (not an SQLite file).").format(
-            path=path))
     try:
         # Percent-encode the path: a file name with ?, # or % would otherwise be read as URI
         # syntax and SQLite would open (and create) a different file.
         uri = f"file:{urllib.parse.quote(path.resolve().as_posix())}?mode=ro"
         con = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S)
         try:
-            tables = {r[0] for r in con.execute(
-                "SELECT name FROM sqlite_master WHERE type='table'")}
+            tables = {r[0] for r in
+                      con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
             if not tables:
                 return None
             if not {"alembic_version", "item", "unit"} <= tables:
@@ -94,8 +94,10 @@ def describe_sqlite_error(message: str, path: Path | str) -> str:
     if "full" in text or "disk i/o" in text:
         return _("Could not write to {path} (disk full or I/O error): nothing was changed.").format(
             path=path)
-    if "malformed" in text or "not a database" in text or "corrupt" in text:
-        return _("{path} is damaged or not a fujian database.").format(path=path)
+    if "not a database" in text:
+        return _("{path} is not a fujian database (not an SQLite file).").format(path=path)
+    if "malformed" in text or "corrupt" in text:
+        return _("{path} is damaged: run `fujian doctor`, restore a backup.").format(path=path)
     if "unable to open" in text:
         return _("Cannot open the database {path}.").format(path=path)
     return _("Database error in {path}: {reason}.").format(path=path, reason=message)

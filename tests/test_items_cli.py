@@ -8,7 +8,13 @@ import csv
 import io
 import json
 
+from pathlib import Path
+
 import pytest
+from typer.testing import CliRunner
+
+from fujian.cli import app
+from fujian.storage import backup_to
 
 TODAY = "2025-03-10"
 
@@ -50,11 +56,11 @@ def item(cli, ident: str) -> dict:
     return cli.json("show", ident)
 
 
-def refused(cli, snapshot, db_path, *args: str, input: str | None = None) -> str:
+def refused(cli, snapshot, db_path, *args: str) -> str:
     """Run a command that must fail: exit 2, one line on stderr, nothing on stdout, nothing
     written. Returns the error line."""
     before = snapshot(db_path)
-    result = cli(*args, input=input)
+    result = cli(*args)
     assert result.exit_code == 2, (result.exit_code, result.output)
     assert "Traceback" not in result.output
     assert result.stdout == ""
@@ -65,11 +71,7 @@ def refused(cli, snapshot, db_path, *args: str, input: str | None = None) -> str
     return lines[0]
 
 
-@pytest.fixture
-def world(cli, initialised):
-    """R1 to-criminal sent 03-01 (due 03-04, overdue), R2 to-admin to scjgj (closed),
-    S1 public-interest urgent to sthjj (due 03-25), C1 (due 04-09), M1 with open A1 (due 04-30)
-    and closed A2."""
+def build_world(cli) -> None:
     add(cli, "referral", "--on", "2025-03-01")
     add(cli, "referral", "--direction", "to-admin", "--from", "jcy", "--to", "scjgj",
         "--on", "2025-01-15")
@@ -81,7 +83,53 @@ def world(cli, initialised):
     add(cli, "action")
     add(cli, "action", "--due", "2025-05-30")
     ok(cli("action", "close", "A2", "--outcome", "done"))
-    return initialised
+
+
+def _template(tmp_path_factory, build) -> Path:
+    """A database built once per module through the CLI, with the autouse fixture's settings."""
+    path = tmp_path_factory.mktemp("template") / "fujian.db"
+    runner = CliRunner()
+
+    def cli(*args: str):
+        return runner.invoke(app, list(args), catch_exceptions=False)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("FUJIAN_DB", str(path))
+        mp.setenv("FUJIAN_CALENDAR", str(path.parent / "no-calendar-override.toml"))
+        mp.setenv("FUJIAN_USER", "tester")
+        mp.setenv("FUJIAN_TODAY", TODAY)
+        mp.setenv("FUJIAN_LANG", "en")
+        mp.setenv("NO_COLOR", "1")
+        mp.delenv("FUJIAN_DEBUG", raising=False)
+        ok(cli("init"))
+        build(cli)
+    return path
+
+
+@pytest.fixture(scope="module")
+def blank_template(tmp_path_factory) -> Path:
+    return _template(tmp_path_factory, lambda cli: None)
+
+
+@pytest.fixture(scope="module")
+def world_template(tmp_path_factory) -> Path:
+    return _template(tmp_path_factory, build_world)
+
+
+@pytest.fixture
+def fresh(db_path, blank_template) -> Path:
+    """Like ``initialised`` (the default units, no items), copied from a module template."""
+    backup_to(blank_template, db_path)
+    return db_path
+
+
+@pytest.fixture
+def world(db_path, world_template) -> Path:
+    """R1 to-criminal sent 03-01 (due 03-04, overdue), R2 to-admin to scjgj (closed),
+    S1 public-interest urgent to sthjj (due 03-25), C1 (due 04-09), M1 with open A1 (due 04-30)
+    and closed A2. A private copy of the module's template."""
+    backup_to(world_template, db_path)
+    return db_path
 
 
 # -- add -------------------------------------------------------------------------------------
@@ -97,7 +145,7 @@ def test_add_prints_the_id_alone(cli, initialised, kind, expected):
     assert "\x1b" not in result.output
 
 
-def test_add_action_prints_its_id_and_numbers_go_up(cli, initialised):
+def test_add_action_prints_its_id_and_numbers_go_up(cli, fresh):
     assert add(cli, "meeting") == "M1"
     assert add(cli, "action") == "A1"
     assert add(cli, "action") == "A2"
@@ -139,19 +187,19 @@ def test_add_action_prints_its_id_and_numbers_go_up(cli, initialised):
           "--urgent", "--due", "2025-06-30"], "2025-06-30"),
     ],
 )
-def test_add_due_date(cli, initialised, args, due):
+def test_add_due_date(cli, fresh, args, due):
     ident = ok(cli(*args)).strip()
     assert item(cli, ident)["due_on"] == due
 
 
-def test_add_defaults_the_opening_date_to_today(cli, initialised):
+def test_add_defaults_the_opening_date_to_today(cli, fresh):
     for kind in ("referral", "suggestion", "clue"):
         row = item(cli, add(cli, kind))
         assert row["opened_on"] == TODAY
         assert (row["status"], row["closed_on"], row["outcome"]) == ("open", None, None)
 
 
-def test_referral_add_fields(cli, initialised):
+def test_referral_add_fields(cli, fresh):
     ident = add(cli, "referral", "--party", "张三", "--enterprise", "--doc-no", "夏市监移〔2025〕1号",
                 "--note", "附件 3 份")
     row = item(cli, ident)
@@ -164,7 +212,7 @@ def test_referral_add_fields(cli, initialised):
     assert (plain["enterprise"], plain["party"], plain["doc_no"]) == (False, None, None)
 
 
-def test_suggestion_add_fields(cli, initialised):
+def test_suggestion_add_fields(cli, fresh):
     ok(cli("suggestion", "add", "--type", "public-interest", "--to", "sthjj", "--title", "督促",
            "--doc-no", "夏检行建〔2025〕3号", "--urgent"))
     row = item(cli, "S1")
@@ -173,7 +221,7 @@ def test_suggestion_add_fields(cli, initialised):
     assert item(cli, add(cli, "suggestion"))["urgent"] is False
 
 
-def test_clue_add_fields_and_default_unit(cli, initialised):
+def test_clue_add_fields_and_default_unit(cli, fresh):
     row = item(cli, add(cli, "clue"))
     assert (row["field"], row["from_unit"], row["unit"], row["stage"]) == \
         ("ecology", "sthjj", "jcy", "received")
@@ -181,7 +229,7 @@ def test_clue_add_fields_and_default_unit(cli, initialised):
     assert row["unit"] == "fjb"
 
 
-def test_meeting_add_with_minutes_and_attendees(cli, initialised, tmp_path):
+def test_meeting_add_with_minutes_and_attendees(cli, fresh, tmp_path):
     minutes = "2025年第一次联席会议纪要\n一、议定事项：\n\t1. 开展专项检查 😀\n"
     path = tmp_path / "纪要.txt"
     path.write_text(minutes, encoding="utf-8")
@@ -202,34 +250,34 @@ def test_meeting_add_with_minutes_and_attendees(cli, initialised, tmp_path):
     assert ok(cli("show", "M1")) == out
 
 
-def test_meeting_minutes_with_bom_are_read_as_text(cli, initialised, tmp_path):
+def test_meeting_minutes_with_bom_are_read_as_text(cli, fresh, tmp_path):
     path = tmp_path / "m.txt"
     path.write_bytes("\ufeff纪要正文".encode())
     add(cli, "meeting", "--minutes", str(path))
     assert item(cli, "M1")["minutes"] == "纪要正文"
 
 
-def test_meeting_type_defaults_to_plenary(cli, initialised):
+def test_meeting_type_defaults_to_plenary(cli, fresh):
     assert item(cli, add(cli, "meeting"))["type"] == "plenary"
 
 
-def test_action_add(cli, initialised):
+def test_action_add(cli, fresh):
     add(cli, "meeting")
     row = item(cli, add(cli, "action", "--meeting", "m1"))
     assert (row["meeting"], row["unit"], row["due_on"], row["stage"]) == \
         ("M1", "scjgj", "2025-04-30", "open")
 
 
-def test_action_add_requires_due(cli, initialised, snapshot):
+def test_action_add_requires_due(cli, fresh, snapshot):
     add(cli, "meeting")
-    before = snapshot(initialised)
+    before = snapshot(fresh)
     result = cli("action", "add", "--meeting", "M1", "--unit", "scjgj", "--title", "t")
     assert result.exit_code == 2
     assert "--due" in result.stderr
-    assert snapshot(initialised) == before
+    assert snapshot(fresh) == before
 
 
-def test_chinese_labels_on_the_command_line(cli, initialised):
+def test_chinese_labels_on_the_command_line(cli, fresh):
     ident = ok(cli("referral", "add", "--direction", "正向移送", "--from", "scjgj", "--to", "gaj",
                    "--title", "t")).strip()
     assert item(cli, ident)["direction"] == "to-criminal"
@@ -245,7 +293,7 @@ def test_chinese_labels_on_the_command_line(cli, initialised):
     assert item(cli, "M1")["type"] == "topic"
 
 
-def test_units_by_chinese_name(cli, initialised):
+def test_units_by_chinese_name(cli, fresh):
     ident = ok(cli("referral", "add", "--direction", "to-criminal", "--from", "区市场监督管理局",
                    "--to", "市公安局江夏区分局", "--title", "t")).strip()
     row = item(cli, ident)
@@ -401,6 +449,10 @@ def test_close_meeting_after_its_actions(cli, world):
         (["referral", "update", "R1", "--stage", "not-filed", "--on", "2025-02-01"],
          ["2025-02-01"]),
         (["referral", "update", "R1", "--due", "2025-02-01"], ["2025-02-01"]),
+        (["referral", "update", "R1", "--stage", "accepted", "--due", "2025-02-01"],
+         ["2025-02-01"]),
+        (["referral", "update", "R1", "--direction", "upward"], ["upward", "to-admin"]),
+        (["referral", "update", "R1", "--due", "someday"], ["someday"]),
         (["suggestion", "reply", "R1"], ["R1"]),
         # action for a meeting that does not exist / is not a meeting
         (["action", "add", "--meeting", "M9", "--unit", "scjgj", "--title", "t", "--due",
@@ -443,6 +495,16 @@ def test_meeting_close_names_only_its_open_actions(cli, world, snapshot):
     line = refused(cli, snapshot, world, "close", "m1", "--outcome", "done")
     assert "A1" in line and "A3" in line
     assert "A2" not in line and "A4" not in line
+
+
+def test_direction_change_needs_a_stage_that_exists(cli, world, snapshot):
+    ok(cli("referral", "update", "R1", "--stage", "not-filed", "--on", "2025-03-05"))
+    line = refused(cli, snapshot, world, "referral", "update", "R1", "--direction", "to-admin")
+    assert "not-filed" in line and "replied" in line
+    ok(cli("referral", "update", "R1", "--direction", "反向衔接", "--stage", "sent",
+           "--on", "2025-03-05"))
+    row = item(cli, "R1")
+    assert (row["direction"], row["stage"], row["due_on"]) == ("to-admin", "sent", "2025-05-06")
 
 
 def test_closing_twice_keeps_the_first_close(cli, world, snapshot):
@@ -522,7 +584,7 @@ def test_kind_list_json_keys(cli, world, kind):
         assert row["kind"] == kind
 
 
-def test_empty_list_json(cli, initialised):
+def test_empty_list_json(cli, fresh):
     assert cli.json("list") == []
     assert cli.json("clue", "list") == []
 
@@ -584,14 +646,24 @@ def test_plain_kind_list_has_kind_columns(cli, world):
         ("R1", "to-criminal", "scjgj", "gaj")
 
 
-def test_plain_keeps_one_item_per_line(cli, initialised):
+def test_plain_keeps_one_item_per_line(cli, fresh):
     add(cli, "referral", "--title", "第一行\n第二行\t制表", "--note", "a\tb\nc")
     lines = ok(cli("referral", "list", "-f", "plain")).splitlines()
     assert len(lines) == 2
     assert len(lines[1].split("\t")) == len(lines[0].split("\t"))
 
 
-def test_empty_plain_list_has_the_header(cli, initialised):
+def test_table_format(cli, world):
+    out = ok(cli("list", "--format", "table"))
+    assert "\x1b" not in out
+    for text in ("R1", "S1", "C1", "A1", "M1", "某公司销售假药案", "已移送", "市公安局江夏区分局"):
+        assert text in out
+    out = ok(cli("referral", "show", "R1", "--format", "table"))
+    assert "某公司销售假药案" in out and "正向移送" in out
+    assert "Nothing" in ok(cli("clue", "list", "--status", "closed", "--format", "table"))
+
+
+def test_empty_plain_list_has_the_header(cli, fresh):
     out = ok(cli("referral", "list"))
     assert out.count("\n") == 1 and out.startswith("id\t")
 
@@ -610,23 +682,32 @@ TEXTS = [
 ]
 
 
-@pytest.mark.parametrize("text", TEXTS)
-def test_unicode_round_trip(cli, initialised, text):
-    ident = add(cli, "referral", "--title", text, "--party", text, "--note", text,
-                "--doc-no", text)
+def test_unicode_round_trip_through_show(cli, fresh):
+    made = {add(cli, "referral", "--title", text, "--party", text, "--note", text,
+                "--doc-no", text): text for text in TEXTS}
+    assert list(made) == [f"R{n}" for n in range(1, len(TEXTS) + 1)]
+    for ident, text in made.items():
+        row = item(cli, ident)
+        assert (row["title"], row["party"], row["note"], row["doc_no"]) == (text, text, text, text)
+    listed = {r["id"]: r["title"] for r in cli.json("referral", "list", "--sort", "id")}
+    assert listed == made
+    csv_rows = csv.DictReader(io.StringIO(ok(cli("referral", "list", "--sort", "id", "-f", "csv"))))
+    assert {r["id"]: r["party"] for r in csv_rows} == made
+
+
+def test_unicode_round_trip_through_update_close_reopen(cli, fresh):
+    text = "".join(TEXTS)
+    ident = add(cli, "suggestion")
+    ok(cli("suggestion", "update", ident, "--title", text, "--note", "备注" + text,
+           "--doc-no", text))
     row = item(cli, ident)
-    assert (row["title"], row["party"], row["note"], row["doc_no"]) == (text, text, text, text)
-    ok(cli("referral", "update", ident, "--title", text + "改", "--note", "备注" + text))
-    row = item(cli, ident)
-    assert (row["title"], row["note"]) == (text + "改", "备注" + text)
-    ok(cli("close", ident, "--outcome", "filed", "--note", text))
+    assert (row["title"], row["note"], row["doc_no"]) == (text, "备注" + text, text)
+    ok(cli("close", ident, "--outcome", "adopted", "--note", text))
     assert item(cli, ident)["note"] == text
     ok(cli("reopen", ident, "--reason", text))
-    assert cli.json("history", ident)[-1]["reason"] == text
-    listed = cli.json("referral", "list")[0]
-    assert listed["title"] == text + "改"
-    csv_row = next(csv.DictReader(io.StringIO(ok(cli("referral", "list", "-f", "csv")))))
-    assert csv_row["title"] == text + "改" and csv_row["party"] == text
+    history = cli.json("history", ident)
+    assert history[-1]["reason"] == text
+    assert any(h["new"] == text and h["field"] == "title" for h in history)
 
 
 # -- history -----------------------------------------------------------------------------------

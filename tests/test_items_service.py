@@ -5,14 +5,36 @@ the refusals of bad input. Issue 3."""
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 
 from fujian.errors import BadInput, NotFound
 from fujian.kinds import KINDS
+from fujian.service import Tracker
 from fujian.service.queries import Filters
+from fujian.storage import Store, backup_to
 
 TODAY = date(2025, 3, 10)
+
+
+@pytest.fixture(scope="module")
+def store_template(tmp_path_factory) -> Path:
+    """A migrated database with the default units, made once per module (fast setup)."""
+    path = tmp_path_factory.mktemp("template") / "fujian.db"
+    template = Store(path)
+    Tracker(template, TODAY, actor="tester").load_default_units()
+    template.dispose()
+    return path
+
+
+@pytest.fixture
+def store(db_path, store_template):
+    """Overrides conftest's ``store``: a private copy of the template at FUJIAN_DB."""
+    backup_to(store_template, db_path)
+    s = Store(db_path)
+    yield s
+    s.dispose()
 
 
 def show(tracker, ident):
@@ -230,6 +252,63 @@ def test_codes_are_accepted_in_any_case(tracker, make_item):
     assert show(tracker, ref)["direction"] == "to-criminal"
     tracker.close(ref, "Filed")
     assert show(tracker, ref)["outcome"] == "filed"
+
+
+def test_opening_date_may_be_a_date_or_any_accepted_form(tracker, make_item):
+    assert show(tracker, make_item("clue", opened_on=date(2025, 3, 1)))["opened_on"] == \
+        date(2025, 3, 1)
+    assert show(tracker, make_item("clue", opened_on="2025年3月2日"))["opened_on"] == \
+        date(2025, 3, 2)
+    assert show(tracker, make_item("clue", opened_on="yesterday"))["opened_on"] == \
+        date(2025, 3, 9)
+
+
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [(True, True), (False, False), ("yes", True), ("是", True), ("1", True), ("TRUE", True),
+     ("no", False), ("否", False), ("0", False), ("", False)],
+)
+def test_flags_accept_yes_no_words(tracker, make_item, given, stored):
+    assert show(tracker, make_item("referral", enterprise=given))["enterprise"] is stored
+
+
+def test_a_flag_that_is_not_yes_or_no_is_refused(make_item):
+    with pytest.raises(BadInput, match="yes/no"):
+        make_item("suggestion", urgent="maybe")
+
+
+@pytest.mark.parametrize(
+    ("kind", "missing", "message"),
+    [("referral", "direction", "--direction"), ("referral", "unit", "--to"),
+     ("referral", "from_unit", "--from"), ("suggestion", "type", "--type"),
+     ("suggestion", "unit", "--to"), ("clue", "field", "--field"),
+     ("clue", "from_unit", "--from"), ("action", "unit", "--unit"),
+     ("action", "meeting", "--meeting")],
+)
+def test_required_values(tracker, make_item, kind, missing, message):
+    values = {"meeting": make_item("meeting")} if kind == "action" else {}
+    values[missing] = None
+    with pytest.raises(BadInput) as info:
+        make_item(kind, **values)
+    assert message in info.value.message
+
+
+def test_an_item_may_arrive_closed(tracker, make_item):
+    ref = make_item("referral", opened_on="2025-02-01", status="closed", outcome="已立案",
+                    closed_on="2025-02-05")
+    row = show(tracker, ref)
+    assert (row["status"], row["outcome"], row["closed_on"]) == \
+        ("closed", "filed", date(2025, 2, 5))
+    sug = make_item("suggestion", status="已办结", outcome="adopted")
+    assert (show(tracker, sug)["status"], show(tracker, sug)["closed_on"]) == ("closed", TODAY)
+    assert show(tracker, make_item("clue", status="open"))["status"] == "open"
+    with pytest.raises(BadInput, match="outcome"):
+        make_item("referral", status="closed")
+    with pytest.raises(BadInput, match="status"):
+        make_item("referral", status="pending")
+    with pytest.raises(BadInput, match="before"):
+        make_item("referral", opened_on="2025-02-01", status="closed", outcome="filed",
+                  closed_on="2025-01-31")
 
 
 # -- bad input on add ------------------------------------------------------------------------
@@ -658,8 +737,6 @@ def test_history_create_entry_holds_the_item(tracker, make_item):
 
 
 def test_history_actor_is_the_trackers_actor(store, make_item):
-    from fujian.service import Tracker
-
     ref = make_item("referral")
     other = Tracker(store, TODAY, actor="alice")
     other.update(ref, {"note": "n"})

@@ -6,6 +6,7 @@ one line on standard error, no traceback, and the file exactly as it was.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from alembic.script import ScriptDirectory
+from conftest import TODAY, table_dump
 
 import fujian.migrations
 from fujian.errors import StorageError
@@ -31,8 +33,6 @@ from fujian.storage import (
     describe_sqlite_error,
     resolve_db_path,
 )
-
-from conftest import TODAY, table_dump
 
 NOBODY = 65534
 
@@ -263,7 +263,7 @@ def test_revisions_match_the_alembic_scripts():
     chain = tuple(rev.revision for rev in script.walk_revisions())[::-1]
     assert chain == REVISIONS
     assert script.get_heads() == [HEAD]
-    assert HEAD == REVISIONS[-1]
+    assert REVISIONS[-1] == HEAD
     scripts = [p for p in (folder / "versions").glob("*.py") if p.name != "__init__.py"]
     assert len(scripts) == len(REVISIONS)
 
@@ -298,9 +298,56 @@ def test_opening_a_current_database_makes_no_backup(db_path):
     assert files_besides_wal(db_path.parent) == names
 
 
-def test_migrating_from_an_older_revision_keeps_a_backup_first(db_path):
-    # Only one revision exists, so no real older file can be made: drive the upgrade step
-    # as if the file were older and check the backup it must leave.
+def make_old_db(path: Path, revision: str) -> None:
+    """A database at an older schema revision, made by Alembic itself, with one unit in it."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(fujian.migrations.__file__).parent))
+    engine = create_engine(f"sqlite:///{path}")
+    try:
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, revision)
+            conn.exec_driver_sql(
+                "INSERT INTO unit (code, name, liaison, phone, kind, created_at, updated_at) "
+                "VALUES ('abc', '某单位', '张三', '027-1', 'other', '2025-01-01 00:00:00', "
+                "'2025-01-01 00:00:00')")
+    finally:
+        engine.dispose()
+
+
+def test_older_schema_is_upgraded_after_a_backup(cli, db_path):
+    if len(REVISIONS) < 2:
+        pytest.skip("only one schema revision exists: no database can be older")
+    make_old_db(db_path, REVISIONS[0])
+    old = table_dump(db_path)
+    with umask(0):
+        result = cli("unit", "list", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.startswith(f"Upgraded the database from schema {REVISIONS[0]}; "
+                                    f"a backup is at {db_path}.before-{HEAD}-")
+    assert json.loads(result.stdout) == [{"code": "abc", "name": "某单位", "liaison": "张三",
+                                          "phone": "027-1", "kind": "other"}]
+    backups = [p for p in db_path.parent.iterdir() if p.name.endswith(".bak")]
+    assert len(backups) == 1
+    assert mode_of(backups[0]) == 0o600
+    assert table_dump(backups[0]) == old  # the file exactly as it was before the upgrade
+    con = sqlite3.connect(db_path)
+    try:
+        assert con.execute("SELECT version_num FROM alembic_version").fetchone()[0] == HEAD
+    finally:
+        con.close()
+    # Opened again: already at head, so no second backup and no message.
+    again = cli("unit", "list", "--format", "json")
+    assert again.stderr == ""
+    assert len([p for p in db_path.parent.iterdir() if p.name.endswith(".bak")]) == 1
+
+
+def test_migrate_step_writes_its_backup_first(db_path):
+    # The backup step on its own, driven as if the file were older than it is.
     make_db(db_path)
     expected = table_dump(db_path)
     store = Store(db_path)
@@ -446,7 +493,8 @@ def test_driver_errors_become_sentences():
     assert "busy" in describe_sqlite_error("database is locked", "x.db")
     assert "read-only" in describe_sqlite_error("attempt to write a readonly database", "x.db")
     assert "disk full" in describe_sqlite_error("database or disk is full", "x.db")
-    assert "damaged" in describe_sqlite_error("file is not a database", "x.db")
+    assert "damaged" in describe_sqlite_error("database disk image is malformed", "x.db")
+    assert "not a fujian database" in describe_sqlite_error("file is not a database", "x.db")
     assert "Cannot open" in describe_sqlite_error("unable to open database file", "x.db")
     assert "weird" in describe_sqlite_error("weird", "x.db")
 

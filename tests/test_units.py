@@ -358,9 +358,10 @@ def test_plain_escapes_tabs_so_a_unit_stays_one_line(cli, two_units):
 def test_list_csv(cli, two_units):
     result = cli("unit", "list", "--format", "csv")
     assert result.exit_code == 0, result.output
-    assert result.stdout == ("code,name,liaison,phone,kind\r\n"
-                             "alpha,甲单位,张三,027-1,police\r\n"
-                             "zeta,乙单位,,,government\r\n")
+    # .stdout turns CRLF into LF: compare the bytes, CRLF line ends being part of the contract.
+    assert result.stdout_bytes == ("code,name,liaison,phone,kind\r\n"
+                                   "alpha,甲单位,张三,027-1,police\r\n"
+                                   "zeta,乙单位,,,government\r\n").encode()
 
 
 def test_list_table(cli, two_units):

@@ -33,6 +33,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main_options(
+    ctx: typer.Context,
     db: Annotated[str | None, typer.Option(
         "--db", metavar="PATH", help="Database file (default: $FUJIAN_DB, else the user's data "
         "folder).", show_default=False)] = None,
@@ -40,7 +41,7 @@ def main_options(
                                           help="Print the version.")] = False,
 ) -> None:
     """府检 fujian — government–procuratorate linkage case tracker."""
-    begin_run(db)
+    ctx.call_on_close(begin_run(db).close)
 
 
 @command(app, "db-path")

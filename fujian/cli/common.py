@@ -56,6 +56,12 @@ class State:
                     old=self._store.upgraded_from, path=self._store.backup_path))
         return self._store
 
+    def close(self) -> None:
+        """Release the database at the end of a command (tests run many in one process)."""
+        if self._store is not None:
+            self._store.dispose()
+            self._store = self._tracker = None
+
     def tracker(self):
         if self._tracker is None:
             from fujian.service import Tracker

@@ -146,11 +146,15 @@ def decode(data: bytes, encoding: str) -> str:
 
 def read_rows(text: str) -> Iterator[tuple[int, dict[str, str]]]:
     """(line number, {column key: text}) for each data row; unknown headers are refused."""
+    # A note or minutes may be megabytes long; the csv module's default cap is 128 KiB.
+    csv.field_size_limit(max(csv.field_size_limit(), 256 * 1024 * 1024))
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader)
     except StopIteration:
         raise BadInput(_("The file is empty.")) from None
+    except csv.Error as exc:
+        raise BadInput(_("line 1: {reason}").format(reason=exc)) from exc
     mapping = _header_map()
     keys = []
     unknown = []
@@ -164,7 +168,14 @@ def read_rows(text: str) -> Iterator[tuple[int, dict[str, str]]]:
     if "title" not in keys:
         raise BadInput(_("The file needs a title column (标题 or title)."))
     line = reader.line_num
-    for cells in reader:
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise BadInput(_("line {line}: {reason}").format(line=reader.line_num, reason=exc)) \
+                from exc
         start, line = line + 1, reader.line_num
         if not any(c.strip() for c in cells):
             continue
