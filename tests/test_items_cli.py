@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
-
 from pathlib import Path
 
 import pytest
@@ -200,8 +198,8 @@ def test_add_defaults_the_opening_date_to_today(cli, fresh):
 
 
 def test_referral_add_fields(cli, fresh):
-    ident = add(cli, "referral", "--party", "张三", "--enterprise", "--doc-no", "夏市监移〔2025〕1号",
-                "--note", "附件 3 份")
+    ident = add(cli, "referral", "--party", "张三", "--enterprise",
+                "--doc-no", "夏市监移〔2025〕1号", "--note", "附件 3 份")
     row = item(cli, ident)
     assert row["kind"] == "referral"
     assert (row["direction"], row["from_unit"], row["unit"]) == ("to-criminal", "scjgj", "gaj")
@@ -336,6 +334,11 @@ def test_extension(cli, world):
     last = cli.json("history", "R1")[-1]
     assert (last["action"], last["field"], last["old"], last["new"], last["reason"],
             last["actor"]) == ("extend", "due_on", "2025-03-04", "2025-03-31", "材料补正", "tester")
+    # an action item's due date comes from the minutes; moving it is an extension too
+    ok(cli("action", "update", "a1", "--due", "2025-05-15"))
+    assert item(cli, "A1")["due_on"] == "2025-05-15"
+    last = cli.json("history", "A1")[-1]
+    assert (last["action"], last["old"], last["new"]) == ("extend", "2025-04-30", "2025-05-15")
 
 
 def test_update_title_note_and_fields(cli, world):
@@ -343,7 +346,8 @@ def test_update_title_note_and_fields(cli, world):
            "--enterprise", "--doc-no", "2号", "--to", "jcy", "--from", "rsj"))
     row = item(cli, "R1")
     assert (row["title"], row["note"], row["party"], row["enterprise"], row["doc_no"],
-            row["unit"], row["from_unit"]) == ("新标题", "新备注", "李四", True, "2号", "jcy", "rsj")
+            row["unit"], row["from_unit"]) == \
+        ("新标题", "新备注", "李四", True, "2号", "jcy", "rsj")
     ok(cli("referral", "update", "R1", "--no-enterprise"))
     assert item(cli, "R1")["enterprise"] is False
     ok(cli("suggestion", "update", "S1", "--no-urgent", "--type", "governance"))
@@ -507,6 +511,18 @@ def test_direction_change_needs_a_stage_that_exists(cli, world, snapshot):
     assert (row["direction"], row["stage"], row["due_on"]) == ("to-admin", "sent", "2025-05-06")
 
 
+def test_closed_meeting_refuses_new_action_items(cli, world, snapshot):
+    ok(cli("close", "A1", "--outcome", "done"))
+    ok(cli("close", "M1", "--outcome", "done"))
+    for args in (("action", "add", "--meeting", "M1", "--unit", "gaj", "--title", "t",
+                  "--due", "2025-04-01"),
+                 ("reopen", "A1", "--reason", "未完成")):
+        assert "M1 is closed" in refused(cli, snapshot, world, *args)
+    ok(cli("meeting", "reopen", "M1", "--reason", "补充"))
+    ok(cli("action", "reopen", "A1", "--reason", "未完成"))
+    assert item(cli, "A1")["status"] == "open"
+
+
 def test_closing_twice_keeps_the_first_close(cli, world, snapshot):
     refused(cli, snapshot, world, "referral", "close", "r2", "--outcome", "withdrawn")
     row = item(cli, "R2")
@@ -627,7 +643,7 @@ def test_plain_is_the_default_and_tab_separated(cli, world):
     assert "\x1b" not in out
     lines = out.splitlines()
     header = lines[0].split("\t")
-    assert REQUIRED_KEYS <= set(header)
+    assert set(header) >= REQUIRED_KEYS
     assert len(lines) == 1 + 7
     rows = [dict(zip(header, line.split("\t"), strict=True)) for line in lines[1:]]
     by_id = {r["id"]: r for r in rows}

@@ -699,6 +699,33 @@ def test_meeting_with_open_actions_cannot_close(tracker, make_item):
     assert (row["status"], row["outcome"]) == ("closed", "done")
 
 
+def test_a_closed_meeting_gets_no_open_action_items(tracker, make_item, db_path, snapshot):
+    closed = make_item("meeting")
+    act = make_item("action", meeting=closed)
+    tracker.close(act, "done")
+    tracker.close(closed, "done")
+    other = make_item("meeting")
+    moving = make_item("action", meeting=other)
+    before = snapshot(db_path)
+    with pytest.raises(BadInput, match=f"{closed} is closed"):
+        make_item("action", meeting=closed)
+    with pytest.raises(BadInput, match=f"{closed} is closed"):
+        tracker.reopen(act, "未完成")
+    with pytest.raises(BadInput, match=f"{closed} is closed"):
+        tracker.update(moving, {"meeting": closed})
+    assert snapshot(db_path) == before
+    # reopening the meeting first makes them possible again
+    tracker.reopen(closed, "补充议定事项")
+    tracker.reopen(act, "未完成")
+    assert show(tracker, act)["status"] == "open"
+    # a closed action item may still be recorded under a closed meeting (and edited)
+    tracker.close(act, "done")
+    tracker.close(closed, "done")
+    done = make_item("action", meeting=closed, status="closed", outcome="done")
+    tracker.update(done, {"title": "改"})
+    assert show(tracker, done)["status"] == "closed"
+
+
 # -- change log --------------------------------------------------------------------------------
 
 

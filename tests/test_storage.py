@@ -567,3 +567,58 @@ def test_read_only_database_refuses_writes_cleanly(cli, db_path, make_read_only)
         listed = cli("--db", str(path), "unit", "list", "--format", "json")
         assert listed.exit_code == 0, listed.output
         assert path.read_bytes() == before
+
+
+# -- odd paths ---------------------------------------------------------------------------------
+
+
+def test_sqlite_file_without_tables_becomes_a_database(cli, db_path):
+    con = sqlite3.connect(db_path)
+    con.execute("PRAGMA user_version = 7")  # a valid SQLite file with no table at all
+    con.close()
+    assert db_path.stat().st_size > 0
+    result = cli("init")
+    assert result.exit_code == 0, result.output
+    assert len(cli.json("unit", "list")) == 30
+
+
+def test_dangling_symlink_is_refused_not_followed(cli, tmp_path):
+    link = tmp_path / "fujian.db"
+    link.symlink_to(tmp_path / "elsewhere" / "target.db")
+    assert_storage_failure(cli("--db", str(link), "init"), "Cannot create the database")
+    assert not (tmp_path / "elsewhere").exists()
+
+
+def test_default_data_folder_that_cannot_be_made(cli, tmp_path, monkeypatch):
+    blocker = tmp_path / "xdg"
+    blocker.write_text("a file where a folder should be", encoding="utf-8")
+    monkeypatch.delenv("FUJIAN_DB")
+    monkeypatch.setenv("XDG_DATA_HOME", str(blocker))
+    assert_storage_failure(cli("init"), "Cannot create the folder")
+    assert blocker.read_text(encoding="utf-8") == "a file where a folder should be"
+
+
+def test_dry_run_writing_keeps_nothing(store):
+    from fujian.service import units as unit_ops
+
+    before = table_dump(store.path)
+    with store.writing(commit=False) as session:
+        unit_ops.add_unit(session, "tester", "abc", "某单位")
+    assert table_dump(store.path) == before
+    with store.writing() as session:
+        unit_ops.add_unit(session, "tester", "abc", "某单位")
+    assert table_dump(store.path) != before
+
+
+def test_driver_exceptions_are_mapped(tmp_path):
+    from sqlalchemy.exc import OperationalError
+
+    from fujian.storage import storage_error_from
+
+    raw = sqlite3.OperationalError("database is locked")
+    wrapped = OperationalError("INSERT ...", {}, raw)
+    for exc in (raw, wrapped):
+        error = storage_error_from(exc, tmp_path / "x.db")
+        assert isinstance(error, StorageError) and error.exit_code == 3
+        assert "busy" in error.message
+    assert storage_error_from(ValueError("no"), "x.db") is None

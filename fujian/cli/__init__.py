@@ -21,6 +21,7 @@ app = typer.Typer(
     "joint-meeting action items between a district government and its procuratorate.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,  # case data must never be dumped on a crash
+    rich_markup_mode=None,  # plain Click help: Rich help alone doubled the start-up of --help
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -76,8 +77,8 @@ app.add_typer(calendar_app, name="calendar")
 
 @command(calendar_app, "due")
 def calendar_due(
-    start: Annotated[str, typer.Argument(help="The day the clock starts (not counted).")],
-    period: Annotated[str, typer.Argument(help="3d (days), 10wd (working days) or 2m (months).")],
+    start: Annotated[str, typer.Argument(metavar="START", help="The day the clock starts (not counted).")],
+    period: Annotated[str, typer.Argument(metavar="PERIOD", help="3d (days), 10wd (working days) or 2m (months).")],
     fmt: FormatOption = None,
 ) -> None:
     """Compute a due date the way Chinese law counts it, and show how it was reached.

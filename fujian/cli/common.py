@@ -142,10 +142,20 @@ def _storage_error(exc: BaseException):
     return storage_error_from(exc, st.db_path if st else "")
 
 
+def help_text(func: Callable) -> str:
+    """A docstring as Click help: indented example blocks are kept as written (Click's ``\b``
+    marker), not re-wrapped into one paragraph."""
+    import inspect
+    import re
+
+    return re.sub(r"\n\n(?=    \S)", "\n\n\b\n", inspect.getdoc(func) or "")
+
+
 def command(group: typer.Typer, name: str | None = None, **kwargs: Any) -> Callable:
     """Register a command with the shared error handler."""
 
     def decorate(func: Callable) -> Callable:
+        kwargs.setdefault("help", help_text(func))
         group.command(name, **kwargs)(handle_errors(func))
         return func
 
@@ -162,11 +172,11 @@ def parse_day(text: str | None, default: date | None = None) -> date | None:
 
 FormatOption = Annotated[
     str | None,
-    typer.Option("--format", "-f", help="table (terminal), plain (tab-separated, the default "
+    typer.Option("--format", "-f", metavar="FORMAT", help="table (terminal), plain (tab-separated, the default "
                  "when not a terminal), csv or json.", show_default=False),
 ]
 AsOfOption = Annotated[
-    str | None, typer.Option("--as-of", help="Report as of this date (default today).")
+    str | None, typer.Option("--as-of", metavar="DATE", help="Report as of this date (default today).")
 ]
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_STORAGE"]

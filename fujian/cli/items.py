@@ -39,12 +39,19 @@ EXAMPLES = {
 _KW = inspect.Parameter.KEYWORD_ONLY
 
 
+_METAVARS = {"opened_on": "DATE", "due_on": "DATE", "on": "DATE", "unit": "UNIT",
+             "from_unit": "UNIT", "meeting": "M…", "attendees": "UNITS", "minutes": "FILE"}
+
+
 def _opt(name: str, annotation: Any, *decls: str, default: Any = None, **info: Any):
+    if annotation is not bool and annotation != bool | None:
+        info.setdefault("metavar", _METAVARS.get(name, "TEXT"))
     return inspect.Parameter(name, _KW, default=default,
                              annotation=Annotated[annotation, typer.Option(*decls, **info)])
 
 
 def _required(name: str, *decls: str, **info: Any):
+    info.setdefault("metavar", _METAVARS.get(name, "TEXT"))
     return inspect.Parameter(name, _KW, annotation=Annotated[str, typer.Option(*decls, **info)])
 
 
@@ -179,16 +186,16 @@ def list_items(kind: Kind | None, status: str, unit: str | None, overdue: bool,
            title=(kind.label if kind else _("All items")))
 
 
-StatusOption = Annotated[str, typer.Option("--status", help="open, closed or all.")]
-UnitFilter = Annotated[str | None, typer.Option("--unit", help="Only this responsible unit.")]
+StatusOption = Annotated[str, typer.Option("--status", metavar="STATUS", help="open, closed or all.")]
+UnitFilter = Annotated[str | None, typer.Option("--unit", metavar="UNIT", help="Only this responsible unit.")]
 OverdueFlag = Annotated[bool, typer.Option("--overdue", help="Only items past their due date.")]
-SortOption = Annotated[str, typer.Option("--sort", help="due, opened or id.")]
-LimitOption = Annotated[int | None, typer.Option("--limit", help="At most N items.")]
+SortOption = Annotated[str, typer.Option("--sort", metavar="KEY", help="due, opened or id.")]
+LimitOption = Annotated[int | None, typer.Option("--limit", metavar="N", help="At most N items.")]
 IdArgument = Annotated[str, typer.Argument(metavar="ID", help="Item ID such as R12 (any case).")]
-OutcomeOption = Annotated[str, typer.Option("--outcome", help="Outcome code or Chinese label.")]
-OnOption = Annotated[str | None, typer.Option("--on", help="Date (default today).")]
-NoteOption = Annotated[str | None, typer.Option("--note", help="A note.")]
-ReasonOption = Annotated[str, typer.Option("--reason", help="Why (kept in the history).")]
+OutcomeOption = Annotated[str, typer.Option("--outcome", metavar="OUTCOME", help="Outcome code or Chinese label.")]
+OnOption = Annotated[str | None, typer.Option("--on", metavar="DATE", help="Date (default today).")]
+NoteOption = Annotated[str | None, typer.Option("--note", metavar="TEXT", help="A note.")]
+ReasonOption = Annotated[str, typer.Option("--reason", metavar="TEXT", help="Why (kept in the history).")]
 
 
 def show_item(ident: str, kind: Kind | None, fmt: str | None) -> None:

@@ -15,8 +15,8 @@ from fujian.kinds import DUE_SOON_COLUMNS, OVERDUE_COLUMNS, SUMMARY_COLUMNS, Col
 
 report_app = typer.Typer(no_args_is_help=True, help="Who is late: overdue, due soon, summary.")
 
-KindFilter = Annotated[str | None, typer.Option("--kind", help="Only this kind.")]
-UnitFilter = Annotated[str | None, typer.Option("--unit", help="Only this responsible unit.")]
+KindFilter = Annotated[str | None, typer.Option("--kind", metavar="KIND", help="Only this kind.")]
+UnitFilter = Annotated[str | None, typer.Option("--unit", metavar="UNIT", help="Only this responsible unit.")]
 
 
 def print_overdue(as_of: str | None, unit: str | None, kind: str | None, fmt: str | None,
@@ -93,7 +93,7 @@ def overdue(as_of: AsOfOption = None, unit: UnitFilter = None, kind: KindFilter 
 
 
 @command(report_app, "due-soon")
-def due_soon(within: Annotated[int, typer.Option("--within", help="Days ahead.")] = 7,
+def due_soon(within: Annotated[int, typer.Option("--within", metavar="DAYS", help="Days ahead.")] = 7,
              as_of: AsOfOption = None, unit: UnitFilter = None, kind: KindFilter = None,
              fmt: FormatOption = None) -> None:
     """Open items due from the as-of date through as-of + N days.
@@ -117,9 +117,9 @@ def due_soon(within: Annotated[int, typer.Option("--within", help="Days ahead.")
 
 
 @command(report_app, "summary")
-def summary(start: Annotated[str | None, typer.Option("--from", help="First day of the period "
+def summary(start: Annotated[str | None, typer.Option("--from", metavar="DATE", help="First day of the period "
                                                       "(default: the beginning).")] = None,
-            end: Annotated[str | None, typer.Option("--to", help="Last day (default today).")]
+            end: Annotated[str | None, typer.Option("--to", metavar="DATE", help="Last day (default today).")]
             = None,
             as_of: AsOfOption = None, fmt: FormatOption = None) -> None:
     """Per kind and per unit: opened, closed on time and late, open, overdue now, on-time rate.
@@ -151,9 +151,9 @@ def summary(start: Annotated[str | None, typer.Option("--from", help="First day 
 
 export_app = typer.Typer(no_args_is_help=True, help="Excel-safe CSV exports and meeting packs.")
 EncodingOption = Annotated[str, typer.Option(
-    "--encoding", help="utf-8-sig (Excel/WPS, the default), utf-8 or gb18030.")]
+    "--encoding", metavar="ENCODING", help="utf-8-sig (Excel/WPS, the default), utf-8 or gb18030.")]
 HeaderOption = Annotated[str, typer.Option(
-    "--header", help="labels (Chinese headers and values, the default) or codes.")]
+    "--header", metavar="STYLE", help="labels (Chinese headers and values, the default) or codes.")]
 ForceOption = Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")]
 
 
@@ -169,10 +169,10 @@ def _header_style(header: str) -> bool:
 
 @command(export_app, "csv")
 def export_csv(kind: KindFilter = None,
-               status: Annotated[str, typer.Option("--status", help="open, closed or all.")]
+               status: Annotated[str, typer.Option("--status", metavar="STATUS", help="open, closed or all.")]
                = "all",
                output: Annotated[str | None, typer.Option(
-                   "-o", "--output", help="File to write (default: standard output).")] = None,
+                   "-o", "--output", metavar="PATH", help="File to write (default: standard output).")] = None,
                encoding: EncodingOption = "utf-8-sig", header: HeaderOption = "labels",
                force: ForceOption = False) -> None:
     """Export items as CSV for Excel or WPS: UTF-8 with BOM and Chinese headers by default;
@@ -212,11 +212,11 @@ def export_csv(kind: KindFilter = None,
 
 
 @command(export_app, "pack")
-def export_pack(output: Annotated[str, typer.Option("-o", "--output", help="Folder to write.")],
+def export_pack(output: Annotated[str, typer.Option("-o", "--output", metavar="PATH", help="Folder to write.")],
                 as_of: AsOfOption = None,
                 meeting: Annotated[str | None, typer.Option(
-                    "--meeting", help="Also list this meeting's action items.")] = None,
-                within: Annotated[int, typer.Option("--within", help="Days ahead for "
+                    "--meeting", metavar="M…", help="Also list this meeting's action items.")] = None,
+                within: Annotated[int, typer.Option("--within", metavar="DAYS", help="Days ahead for "
                                                     "due-soon.csv.")] = 7,
                 encoding: EncodingOption = "utf-8-sig", header: HeaderOption = "labels",
                 force: ForceOption = False) -> None:
@@ -249,7 +249,7 @@ def import_csv(path: Annotated[str, typer.Argument(metavar="FILE", help="CSV fil
                dry_run: Annotated[bool, typer.Option("--dry-run", help="Check every row; "
                                                      "import nothing.")] = False,
                encoding: Annotated[str, typer.Option(
-                   "--encoding", help="auto, utf-8, utf-8-sig or gb18030.")] = "auto") -> None:
+                   "--encoding", metavar="ENCODING", help="auto, utf-8, utf-8-sig or gb18030.")] = "auto") -> None:
     """Bulk-add items from a CSV in the export format (Chinese or code headers).
 
     Every row is checked first: if any row is bad nothing is imported and each bad row is

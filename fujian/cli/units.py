@@ -16,14 +16,14 @@ app = typer.Typer(no_args_is_help=True, help="Member units (成员单位) and th
 UNIT_COLUMNS = (Column("code", "代码"), Column("name", "单位名称"), Column("liaison", "联络员"),
                 Column("phone", "联系电话"), Column("kind", "类型"))
 KindOption = Annotated[str | None, typer.Option(
-    "--kind", help="government, procuratorate, police or other.")]
-LiaisonOption = Annotated[str | None, typer.Option("--liaison", help="Liaison officer's name.")]
-PhoneOption = Annotated[str | None, typer.Option("--phone", help="Liaison's phone.")]
+    "--kind", metavar="KIND", help="government, procuratorate, police or other.")]
+LiaisonOption = Annotated[str | None, typer.Option("--liaison", metavar="NAME", help="Liaison officer's name.")]
+PhoneOption = Annotated[str | None, typer.Option("--phone", metavar="TEXT", help="Liaison's phone.")]
 
 
 @command(app, "add")
-def add(code: Annotated[str, typer.Argument(help="Short ASCII code, e.g. scjgj.")],
-        name: Annotated[str, typer.Option("--name", help="Full Chinese name.")],
+def add(code: Annotated[str, typer.Argument(metavar="CODE", help="Short ASCII code, e.g. scjgj.")],
+        name: Annotated[str, typer.Option("--name", metavar="NAME", help="Full Chinese name.")],
         liaison: LiaisonOption = None, phone: PhoneOption = None,
         kind: KindOption = None) -> None:
     """Add a member unit.
@@ -38,7 +38,7 @@ def add(code: Annotated[str, typer.Argument(help="Short ASCII code, e.g. scjgj."
 
 @command(app, "update")
 def update(unit: Annotated[str, typer.Argument(metavar="CODE", help="Code or exact name.")],
-           name: Annotated[str | None, typer.Option("--name", help="New name.")] = None,
+           name: Annotated[str | None, typer.Option("--name", metavar="NAME", help="New name.")] = None,
            liaison: LiaisonOption = None, phone: PhoneOption = None,
            kind: KindOption = None) -> None:
     """Change a unit's name, liaison, phone or kind (an empty value clears liaison or phone).

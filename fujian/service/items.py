@@ -211,8 +211,20 @@ def snapshot(item: Item) -> str:
     return json.dumps(data, ensure_ascii=False, sort_keys=True)
 
 
+def _meeting_must_be_open(ctx: Context, item: Item) -> None:
+    """A meeting stays open while it has open action items: an open action item may not be
+    added to, moved to or reopened under a closed meeting."""
+    if item.kind != "action" or item.meeting_id is None or not item.is_open:
+        return
+    meeting = ctx.session.get(Item, item.meeting_id)
+    if meeting is not None and not meeting.is_open:
+        raise BadInput(_("{id} is closed: reopen it before giving it open action items.")
+                       .format(id=meeting.ident))
+
+
 def add_item(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> Outcome:
     item, warnings = build_item(ctx, kind, values)
+    _meeting_must_be_open(ctx, item)
     item.number = next_numbers(ctx.session, kind.code)
     ctx.session.add(item)
     ctx.session.flush()
@@ -237,6 +249,8 @@ def update_item(ctx: Context, ident: str, values: Mapping[str, Any],
     if values.get("unit"):
         plain["unit_id"] = find_unit(ctx.session, values["unit"]).id
     log_changes(ctx, item, "update", item.edit(**plain))
+    if "meeting_id" in plain:
+        _meeting_must_be_open(ctx, item)
 
     explicit_due = ctx.date(values.get("due_on"))
     if not values.get("stage") and item.stage not in kind.stages(item.subtype).codes:
@@ -295,6 +309,7 @@ def reopen_item(ctx: Context, ident: str, reason: str, kind: Kind | None = None)
         raise BadInput(_("Say why the item is reopened: --reason TEXT."))
     item = get_item(ctx.session, ident, kind)
     log_changes(ctx, item, "reopen", item.reopen(), reason=reason)
+    _meeting_must_be_open(ctx, item)
     ctx.session.flush()
     return Outcome(item.ident, item.due_on)
 

@@ -1,0 +1,382 @@
+"""Benchmarks for fujian: whole-process timings against their floors and against Taskwarrior.
+
+Not part of the test run. Usage:
+
+    python bench/bench.py                       # 1k, 10k, 100k and 1M items; writes docs/performance.md
+    python bench/bench.py --sizes 1000,10000 --runs 3 --out /tmp/perf.md
+
+For each size N it generates N realistic items of every kind straight into a fresh database
+(through the schema migrations, then one executemany), and times whole `fujian` processes —
+each several times after a warm-up, reporting the median and min–max. Beside each: the floor
+(the same query or export done with Python's sqlite3 on the same file, in a process of its own,
+and a bare `python -c "import typer, sqlmodel, rich"`) and the peer, Taskwarrior 2.6 (Debian
+package `taskwarrior`) loaded with the same N tasks (skipped with a message when not installed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import random
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TODAY = date.today()  # Taskwarrior reads the real clock, so fujian must too
+PY = sys.executable
+KIND_SHARE = [("referral", 0.40), ("suggestion", 0.25), ("clue", 0.15), ("meeting", 0.05),
+              ("action", 0.15)]
+STAGES = {"referral": "sent", "suggestion": "delivered", "clue": "received", "meeting": "held",
+          "action": "open"}
+OUTCOMES = {"referral": "filed", "suggestion": "adopted", "clue": "rectified", "meeting": "done",
+            "action": "done"}
+SUBTYPES = {"referral": "to-criminal", "suggestion": "governance", "clue": "ecology",
+            "meeting": "plenary", "action": None}
+TITLES = ["销售假药案", "非法排污线索", "督促整治违法建设", "校园周边食品安全", "安全生产隐患",
+          "违规收集个人信息", "非法采砂", "拖欠农民工工资", "文物保护不力", "燃气管道占压"]
+
+# -- helpers ------------------------------------------------------------------------------------
+
+
+def fujian_cmd() -> list[str]:
+    script = Path(PY).parent / "fujian"
+    return [str(script)] if script.exists() else [PY, "-m", "fujian"]
+
+
+def timed(argv: list[str], env: dict, runs: int, warmup: int = 1, stdin=None,
+          before=None) -> dict:
+    """Median and range of whole-process wall times; ``before(i)`` may reset state per run."""
+    times = []
+    for i in range(warmup + runs):
+        if before:
+            before(i)
+        started = time.perf_counter()
+        r = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                           stdin=stdin)
+        elapsed = time.perf_counter() - started
+        if r.returncode not in (0, 1):
+            raise RuntimeError(f"{argv} failed: {r.stderr.decode()[:500]}")
+        if i >= warmup:
+            times.append(elapsed)
+    return {"median": statistics.median(times), "min": min(times), "max": max(times)}
+
+
+def python_floor(code: str, env: dict, runs: int) -> dict:
+    return timed([PY, "-c", code], env, runs)
+
+
+# -- data ---------------------------------------------------------------------------------------
+
+
+def generate(path: Path, n: int, seed: int = 7) -> list[int]:
+    """N items of every kind into a fresh fujian database; returns open referral numbers."""
+    env = {**os.environ, "FUJIAN_DB": str(path)}
+    subprocess.run([*fujian_cmd(), "init"], env=env, check=True, capture_output=True)
+    rng = random.Random(seed)
+    con = sqlite3.connect(path)
+    units = [r[0] for r in con.execute("SELECT id FROM unit")]
+    stamp = datetime.now(UTC).isoformat(sep=" ")
+    numbers = {k: 0 for k, _ in KIND_SHARE}
+    items, logs, open_referrals = [], [], []
+    kinds = [k for k, _ in KIND_SHARE]
+    weights = [w for _, w in KIND_SHARE]
+    first_meeting = None
+    for _ in range(n):
+        kind = rng.choices(kinds, weights)[0]
+        numbers[kind] += 1
+        number = numbers[kind]
+        opened = TODAY - timedelta(days=rng.randint(0, 720))
+        due = opened + timedelta(days=rng.choice([3, 7, 15, 30, 61]))
+        closed = rng.random() < 0.6
+        closed_on = (opened + timedelta(days=rng.randint(1, 90))) if closed else None
+        if closed_on and closed_on > TODAY:
+            closed_on = TODAY
+        if kind == "meeting":
+            due = None
+            first_meeting = first_meeting or number
+        items.append((
+            kind, number, f"{rng.choice(TITLES)}{number}", rng.choice(units), opened.isoformat(),
+            due.isoformat() if due else None, STAGES[kind], "closed" if closed else "open",
+            closed_on.isoformat() if closed_on else None, OUTCOMES[kind] if closed else None,
+            None, SUBTYPES[kind], rng.choice(units) if kind in ("referral", "clue") else None,
+            stamp, stamp, "bench"))
+        if kind == "referral" and not closed:
+            open_referrals.append(number)
+        logs.append((stamp, "bench", f"{kind[0].upper()}{number}", "create",
+                     json.dumps({"title": items[-1][2]}, ensure_ascii=False)))
+    con.executemany(
+        "INSERT INTO item (kind, number, title, unit_id, opened_on, due_on, stage, status, "
+        "closed_on, outcome, note, subtype, from_unit_id, created_at, updated_at, actor) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", items)
+    if numbers["meeting"]:
+        # Action items belong to meetings: point them all at real ones.
+        con.execute("UPDATE item SET meeting_id = (SELECT id FROM item WHERE kind='meeting' "
+                    "ORDER BY number LIMIT 1) WHERE kind='action'")
+    con.executemany("INSERT INTO change_log (at, actor, subject, action, new_value) "
+                    "VALUES (?,?,?,?,?)", logs)
+    for kind, last in numbers.items():
+        con.execute("UPDATE item_sequence SET last_number=? WHERE kind=?", (last, kind))
+    con.commit()
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.execute("ANALYZE")
+    con.close()
+    return open_referrals
+
+
+def import_csv_file(path: Path, rows: int) -> None:
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["title", "direction", "from_unit", "unit", "opened_on", "due_on", "party"])
+        for i in range(rows):
+            w.writerow([f"导入案件{i}", "to-criminal", "scjgj", "gaj", "2026-03-01", "2026-03-04",
+                        f"当事人{i}"])
+
+
+# -- floors: the same work with Python's sqlite3, in a process of its own ------------------------
+
+RAW_OVERDUE = """
+import sqlite3, sys
+con = sqlite3.connect(sys.argv[1])
+out = open('/dev/null', 'w')
+for r in con.execute("SELECT i.kind, i.number, i.title, u.code, u.name, i.stage, i.due_on "
+                     "FROM item i JOIN unit u ON u.id = i.unit_id WHERE i.status='open' "
+                     "AND i.due_on < ? ORDER BY i.due_on", (sys.argv[2],)):
+    out.write('\\t'.join(map(str, r)) + '\\n')
+"""
+RAW_LIST = """
+import sqlite3, sys
+con = sqlite3.connect(sys.argv[1])
+rows = con.execute("SELECT i.*, u.code FROM item i JOIN unit u ON u.id=i.unit_id "
+                   "WHERE i.status='open' ORDER BY i.due_on IS NULL, i.due_on LIMIT 50").fetchall()
+"""
+RAW_SUMMARY = """
+import sqlite3, sys
+con = sqlite3.connect(sys.argv[1])
+q = ("SELECT {g}, count(*), sum(status='closed'), sum(status='closed' AND closed_on<=due_on), "
+     "sum(status='closed' AND closed_on>due_on), sum(status='open'), "
+     "sum(status='open' AND due_on<?) FROM item GROUP BY {g}")
+con.execute(q.format(g='kind'), (sys.argv[2],)).fetchall()
+con.execute(q.format(g='unit_id'), (sys.argv[2],)).fetchall()
+"""
+RAW_EXPORT = """
+import csv, sqlite3, sys
+con = sqlite3.connect(sys.argv[1])
+with open(sys.argv[3], 'w', encoding='utf-8-sig', newline='') as fh:
+    w = csv.writer(fh)
+    for r in con.execute("SELECT i.*, u.code FROM item i JOIN unit u ON u.id=i.unit_id "
+                         "ORDER BY i.kind, i.number"):
+        w.writerow(r)
+"""
+RAW_INSERT = """
+import csv, sqlite3, sys
+con = sqlite3.connect(sys.argv[1])
+rows = list(csv.reader(open(sys.argv[2], encoding='utf-8')))[1:]
+con.executemany("INSERT INTO item (kind, number, title, unit_id, opened_on, due_on, stage, "
+                "status, subtype, from_unit_id, party, created_at, updated_at, actor) "
+                "VALUES ('referral', ?, ?, 1, ?, ?, 'sent', 'open', ?, 2, ?, 'now', 'now', 'b')",
+                [(1000000 + i, r[0], r[4], r[5], r[1], r[6]) for i, r in enumerate(rows)])
+con.commit()
+"""
+
+# -- Taskwarrior ---------------------------------------------------------------------------------
+
+
+def taskwarrior_env(folder: Path, n: int, seed: int = 7) -> dict | None:
+    if shutil.which("task") is None:
+        return None
+    data = folder / "task"
+    data.mkdir(parents=True, exist_ok=True)
+    rc = folder / "taskrc"
+    rc.write_text(f"data.location={data}\nconfirmation=off\nverbose=nothing\n"
+                  "gc=on\nrecurrence=off\nhooks=off\n")
+    rng = random.Random(seed)
+    pending, completed = [], []
+    epoch = datetime(TODAY.year, TODAY.month, TODAY.day, tzinfo=UTC)
+    for i in range(n):
+        opened = epoch - timedelta(days=rng.randint(0, 720))
+        due = opened + timedelta(days=rng.choice([3, 7, 15, 30, 61]))
+        closed = rng.random() < 0.6
+        fields = {"description": f"{rng.choice(TITLES)}{i}", "entry": str(int(opened.timestamp())),
+                  "due": str(int(due.timestamp())), "project": f"unit{rng.randint(1, 30)}",
+                  "status": "completed" if closed else "pending", "uuid": str(uuid.uuid4())}
+        if closed:
+            fields["end"] = str(int((opened + timedelta(days=5)).timestamp()))
+        line = "[" + " ".join(f'{k}:"{v}"' for k, v in fields.items()) + "]\n"
+        (completed if closed else pending).append(line)
+    (data / "pending.data").write_text("".join(pending))
+    (data / "completed.data").write_text("".join(completed))
+    (data / "undo.data").write_text("")
+    (data / "backlog.data").write_text("")
+    return {**os.environ, "TASKRC": str(rc), "TASKDATA": str(data)}
+
+
+# -- the run -------------------------------------------------------------------------------------
+
+
+def fmt(t: dict | None) -> str:
+    if t is None:
+        return "–"
+    return f"{t['median']:.3f} ({t['min']:.3f}–{t['max']:.3f})"
+
+
+def ratio(a: dict | None, b: dict | None) -> str:
+    if not a or not b:
+        return "–"
+    return f"{a['median'] / b['median']:.2f}"
+
+
+def run(sizes: list[int], runs: int, out: Path, tw_sizes: set[int]) -> None:
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith("FUJIAN_")}
+    base_env.update({"FUJIAN_TODAY": TODAY.isoformat(), "FUJIAN_USER": "bench",
+                     "NO_COLOR": "1", "FUJIAN_CALENDAR": "/nonexistent.toml"})
+    tmp = Path(tempfile.mkdtemp(prefix="fujian-bench-"))
+    rows: list[tuple] = []
+    print("floors: bare imports", flush=True)
+    floor_typer = python_floor("import typer", base_env, runs)
+    floor_all = python_floor("import typer, sqlmodel, rich", base_env, runs)
+    fujian = fujian_cmd()
+    help_t = timed([*fujian, "--help"], base_env, runs)
+    complete_env = {**base_env, "_FUJIAN_COMPLETE": "complete_bash", "COMP_WORDS": "fujian re",
+                    "COMP_CWORD": "1"}
+    complete_t = timed(fujian, complete_env, runs)
+    rows.append(("--help", "–", help_t, floor_typer, "python -c 'import typer'", None))
+    rows.append(("completion (TAB)", "–", complete_t, floor_typer, "python -c 'import typer'",
+                 None))
+    for n in sizes:
+        print(f"generating {n} items", flush=True)
+        db = tmp / f"bench-{n}.db"
+        started = time.perf_counter()
+        open_refs = generate(db, n)
+        print(f"  generated in {time.perf_counter() - started:.1f}s", flush=True)
+        env = {**base_env, "FUJIAN_DB": str(db)}
+        tw = taskwarrior_env(tmp / f"tw-{n}", n) if n in tw_sizes else None
+        if n in tw_sizes and tw is None:
+            print("  taskwarrior not installed: peer skipped", flush=True)
+        # add / close
+        add = timed([*fujian, "referral", "add", "--direction", "to-criminal", "--from", "scjgj",
+                     "--to", "gaj", "--title", "bench add"], env, runs)
+        close = _time_close(fujian, env, runs, iter(open_refs))
+        tw_add = timed(["task", "add", "bench add", "due:2026-07-01"], tw, runs) if tw else None
+        tw_done = _time_tw_done(tw, runs) if tw else None
+        rows.append(("add", n, add, floor_all, "import floor", tw_add))
+        rows.append(("close", n, close, floor_all, "import floor", tw_done))
+        lst = timed([*fujian, "list", "--limit", "50"], env, runs)
+        raw_list = timed([PY, "-c", RAW_LIST, str(db)], env, runs)
+        rows.append(("list --limit 50", n, lst, _sum(floor_all, raw_list),
+                     "import floor + raw sqlite3", None))
+        overdue = timed([*fujian, "report", "overdue"], env, runs)
+        raw_overdue = timed([PY, "-c", RAW_OVERDUE, str(db), TODAY.isoformat()], env, runs)
+        tw_overdue = timed(["task", "overdue"], tw, runs) if tw else None
+        rows.append(("report overdue", n, overdue, _sum(floor_all, raw_overdue),
+                     "import floor + raw sqlite3", tw_overdue))
+        summary = timed([*fujian, "report", "summary"], env, runs)
+        raw_summary = timed([PY, "-c", RAW_SUMMARY, str(db), TODAY.isoformat()], env, runs)
+        rows.append(("report summary", n, summary, _sum(floor_all, raw_summary),
+                     "import floor + raw sqlite3", None))
+        target = tmp / f"export-{n}.csv"
+        export = timed([*fujian, "export", "csv", "-o", str(target), "--force"], env, runs)
+        raw_export = timed([PY, "-c", RAW_EXPORT, str(db), "", str(tmp / "raw.csv")], env, runs)
+        tw_export = timed(["task", "export"], tw, runs) if tw else None
+        rows.append(("export csv", n, export, _sum(floor_all, raw_export),
+                     "import floor + raw sqlite3", tw_export))
+        print(f"  done {n}", flush=True)
+        write_report(out, rows, runs, None)
+    # import csv of 100k rows into a fresh database each run
+    print("import csv of 100k rows", flush=True)
+    src = tmp / "import.csv"
+    import_csv_file(src, 100_000)
+    target_db = tmp / "import.db"
+
+    def fresh(_i: int) -> None:
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(target_db) + suffix).unlink(missing_ok=True)
+        subprocess.run([*fujian, "--db", str(target_db), "init"], env=base_env, check=True,
+                       capture_output=True)
+
+    imp = timed([*fujian, "--db", str(target_db), "import", "csv", "--kind", "referral",
+                 str(src)], base_env, max(1, runs - 2), before=fresh)
+    raw_imp = timed([PY, "-c", RAW_INSERT, str(target_db), str(src)], base_env,
+                    max(1, runs - 2), before=fresh)
+    rows.append(("import csv (100k rows)", 100_000, imp, raw_imp, "raw executemany (process)",
+                 None))
+    write_report(out, rows, runs, floor_all)
+    shutil.rmtree(tmp, ignore_errors=True)
+    print(f"wrote {out}")
+
+
+def _sum(a: dict, b: dict) -> dict:
+    return {k: a[k] + b[k] for k in ("median", "min", "max")}
+
+
+def _time_close(fujian, env, runs, numbers) -> dict:
+    times = []
+    for i in range(runs + 1):
+        number = next(numbers)
+        started = time.perf_counter()
+        r = subprocess.run([*fujian, "close", f"R{number}", "--outcome", "filed"], env=env,
+                           capture_output=True)
+        if r.returncode != 0:
+            raise RuntimeError(r.stderr.decode()[:300])
+        if i:
+            times.append(time.perf_counter() - started)
+    return {"median": statistics.median(times), "min": min(times), "max": max(times)}
+
+
+def _time_tw_done(env, runs) -> dict:
+    times = []
+    for i in range(runs + 1):
+        started = time.perf_counter()
+        subprocess.run(["task", str(i + 1), "done"], env=env, capture_output=True)
+        if i:
+            times.append(time.perf_counter() - started)
+    return {"median": statistics.median(times), "min": min(times), "max": max(times)}
+
+
+def write_report(out: Path, rows, runs: int, floor_all) -> None:
+    machine = f"{os.cpu_count()} cores, Python {sys.version.split()[0]}"
+    lines = [
+        "# Performance",
+        "",
+        f"Measured by `python bench/bench.py` on {date.today().isoformat()} ({machine}).",
+        f"Seconds per whole process: median of {runs} runs after one warm-up (min–max).",
+        "Ratios are medians measured side by side in this one run.",
+        "",
+        "| operation | items | fujian | floor | fujian/floor | floor is | Taskwarrior 2.6 "
+        "| fujian/Taskwarrior |",
+        "| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: |",
+    ]
+    for name, n, t, floor, floor_name, tw in rows:
+        items = f"{n:,}" if isinstance(n, int) else n
+        lines.append(f"| {name} | {items} | {fmt(t)} | {fmt(floor)} | {ratio(t, floor)} | "
+                     f"{floor_name} | {fmt(tw)} | {ratio(t, tw)} |")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    existing = out.read_text(encoding="utf-8") if out.exists() else ""
+    marker = "<!-- bench -->"
+    notes = existing.split(marker, 1)[1] if marker in existing else ""
+    out.write_text("\n".join(lines) + "\n\n" + marker + notes, encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="1000,10000,100000,1000000")
+    parser.add_argument("--taskwarrior-sizes", default="10000,50000,100000")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "performance.md")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    tw_sizes = {int(s) for s in args.taskwarrior_sizes.split(",") if s}
+    run(sorted(set(sizes) | tw_sizes), args.runs, args.out, tw_sizes)
+
+
+if __name__ == "__main__":
+    main()
