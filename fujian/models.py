@@ -59,6 +59,17 @@ class Change:
     new: Any
 
 
+def check_close_date(ident: str, opened_on: date, on: date) -> None:
+    """An item cannot be closed before it was opened (shared by close and by imports of items
+    that arrive already closed)."""
+    if on < opened_on:
+        raise BadInput(
+            _("The close date {on} is before {id} was opened ({opened}).").format(
+                on=on.isoformat(), id=ident, opened=opened_on.isoformat()
+            )
+        )
+
+
 class Item(SQLModel, table=True):
     __tablename__ = "item"
     __table_args__ = (
@@ -138,12 +149,7 @@ class Item(SQLModel, table=True):
     def close(self, outcome: str, on: date, note: str | None = None) -> list[Change]:
         if not self.is_open:
             raise BadInput(_("{id} is already closed.").format(id=self.ident))
-        if on < self.opened_on:
-            raise BadInput(
-                _("The close date {on} is before {id} was opened ({opened}).").format(
-                    on=on.isoformat(), id=self.ident, opened=self.opened_on.isoformat()
-                )
-            )
+        check_close_date(self.ident, self.opened_on, on)
         values: dict[str, Any] = {"status": CLOSED, "outcome": outcome, "closed_on": on}
         if note is not None:
             values["note"] = note

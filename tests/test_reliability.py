@@ -311,8 +311,9 @@ def test_every_change_is_logged_once_and_history_rebuilds_the_item(cli, initiali
 
 
 def test_the_tool_offers_no_way_to_edit_the_log(cli):
-    from fujian.cli import app
     from typer.main import get_command
+
+    from fujian.cli import app
 
     def names(command, prefix=()):
         yield " ".join(prefix)

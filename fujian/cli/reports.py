@@ -11,7 +11,7 @@ import typer
 from fujian.cli.common import AsOfOption, FormatOption, command, note, parse_day, state
 from fujian.errors import EXIT_FOUND
 from fujian.i18n import _
-from fujian.kinds import DUE_SOON_COLUMNS, OVERDUE_COLUMNS, SUMMARY_COLUMNS, Column, kind_of
+from fujian.kinds import DUE_SOON_COLUMNS, OVERDUE_COLUMNS, SUMMARY_COLUMNS, kind_of
 
 report_app = typer.Typer(no_args_is_help=True, help="Who is late: overdue, due soon, summary.")
 

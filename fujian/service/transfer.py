@@ -224,7 +224,7 @@ def import_items(ctx, rows: Iterable[tuple[int, dict[str, str]]], fixed_kind: Ki
 
     from fujian.kinds import split_id
     from fujian.models import ChangeLog, Item, ItemSequence
-    from fujian.service.items import build_item, snapshot
+    from fujian.service.items import build_item, meeting_must_be_open, snapshot
 
     problems: list[tuple[int, str]] = []
     grouped: dict[str, list[tuple[int, dict[str, str]]]] = {k: [] for k in IMPORT_ORDER}
@@ -238,7 +238,6 @@ def import_items(ctx, rows: Iterable[tuple[int, dict[str, str]]], fixed_kind: Ki
             problems.append((line, exc.message))
 
     item_table, log_table = Item.__table__, ChangeLog.__table__
-    columns = [c for c in item_table.columns.keys() if c != "id"]
     counts: dict[str, int] = {}
     for kind_code in IMPORT_ORDER:
         kind = KINDS[kind_code]
@@ -256,8 +255,9 @@ def import_items(ctx, rows: Iterable[tuple[int, dict[str, str]]], fixed_kind: Ki
                         raise BadInput(_("ID {id} appears twice (line {other})").format(
                             id=f"{kind.prefix}{number}", other=wanted[number]))
                     wanted[number] = line
-                item, _warnings = build_item(ctx, kind, values_for(kind, cells))
-                built.append((line, item, number))
+                record, _warnings = build_item(ctx, kind, values_for(kind, cells))
+                meeting_must_be_open(ctx, kind_code, record["meeting_id"], record["status"])
+                built.append((line, record, number))
             except BadInput as exc:
                 problems.append((line, exc.message))
         if not built:
@@ -269,7 +269,7 @@ def import_items(ctx, rows: Iterable[tuple[int, dict[str, str]]], fixed_kind: Ki
             chunk = explicit[start:start + 500]
             taken.update(session.scalars(select(Item.number).where(
                 Item.kind == kind_code, Item.number.in_(chunk))))
-        for line, _item, number in built:
+        for line, _record, number in built:
             if number in taken:
                 problems.append((line, _("{id} already exists").format(
                     id=f"{kind.prefix}{number}")))
@@ -277,15 +277,16 @@ def import_items(ctx, rows: Iterable[tuple[int, dict[str, str]]], fixed_kind: Ki
                               .where(ItemSequence.kind == kind_code)) or 0
         top = max([last, *explicit])
         records, logs = [], []
-        for _line, item, number in built:
+        for _line, record, number in built:
             if number is None:
                 top += 1
                 number = top
-            item.number = number
-            records.append({c: getattr(item, c) for c in columns})
-            logs.append({"at": item.created_at, "actor": ctx.actor, "subject": item.ident,
-                         "action": "create", "field": None, "old_value": None,
-                         "new_value": snapshot(item), "reason": source})
+            record["number"] = number
+            records.append(record)
+            logs.append({"at": record["created_at"], "actor": ctx.actor,
+                         "subject": f"{kind.prefix}{number}", "action": "create",
+                         "field": None, "old_value": None, "new_value": snapshot(record),
+                         "reason": source})
         if problems:
             continue  # keep validating the other kinds; nothing will be committed
         for start in range(0, len(records), 1000):
