@@ -149,32 +149,23 @@ reports.register(app)
 
 
 def main() -> None:
-    app(prog_name="fujian")
+    """The console script: usage errors become one line on stderr, as every other error."""
+    import sys
 
-
-@command(app, "doctor")
-def doctor(fmt: FormatOption = None) -> None:
-    """Check the database (integrity, schema, journal, IDs), the unit directory and which
-    years the holiday calendar knows; exit 0 when healthy, 3 otherwise.
-
-    Example:
-
-        fujian doctor
-    """
-    from fujian.cli.common import china_today
-    from fujian.errors import EXIT_STORAGE
-    from fujian.kinds import Column
-    from fujian.render import pick_format, render
-    from fujian.service.doctor import healthy, run_checks
-    from fujian.service.tracker import load_calendar
-
-    fmt = pick_format(fmt)
-    store = state().store(create=False)
-    checks = run_checks(store, load_calendar(), china_today())
-    rows = [{"check": c.name, "status": c.status, "detail": c.detail} for c in checks]
-    render(rows, (Column("check", "检查项"), Column("status", "结果"), Column("detail", "说明")),
-           fmt, title=str(store.path))
-    verdict = healthy(checks)
-    note(_("Verdict: healthy.") if verdict else _("Verdict: problems found."))
-    if not verdict:
-        raise typer.Exit(EXIT_STORAGE)
+    try:  # Typer >= 0.26 vendors Click; older Typer uses Click itself
+        from typer._click.exceptions import ClickException, NoArgsIsHelpError
+    except ImportError:  # pragma: no cover
+        from click.exceptions import ClickException, NoArgsIsHelpError
+    try:
+        code = app(prog_name="fujian", standalone_mode=False)
+    except NoArgsIsHelpError as exc:  # `fujian` or `fujian report` alone: show the help
+        sys.stdout.write(exc.ctx.get_help() + "\n")
+        sys.exit(0)
+    except ClickException as exc:
+        context = getattr(exc, "ctx", None)
+        where = f" (see `{context.command_path} --help`)" if context is not None else ""
+        sys.stderr.write(_("error: ") + exc.format_message().replace("\n", " ") + where + "\n")
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -267,6 +267,11 @@ def update_item(ctx: Context, ident: str, values: Mapping[str, Any],
     if "meeting_id" in plain:
         meeting_must_be_open(ctx, item.kind, item.meeting_id, item.status)
 
+    for name, option in (("stage", "--stage"), ("due_on", "--due"), ("on", "--on")):
+        if values.get(name) is not None and not str(values[name]).strip():
+            raise BadInput(_("{option} must not be empty.").format(option=option))
+    if values.get("on") is not None and not values.get("stage"):
+        raise BadInput(_("--on dates a stage change: give --stage too."))
     explicit_due = ctx.date(values.get("due_on"))
     if not values.get("stage") and item.stage not in kind.stages(item.subtype).codes:
         # A new subtype (referral direction) whose stages do not include the current one.
@@ -291,7 +296,11 @@ def update_item(ctx: Context, ident: str, values: Mapping[str, Any],
                                .format(due=explicit_due.isoformat(),
                                        opened=item.opened_on.isoformat()))
             due = explicit_due
-        log_changes(ctx, item, "stage", item.move_to(stage, due))
+        changes = item.move_to(stage, due)
+        # A due date the user typed is an extension (延期) even when it comes with a stage.
+        moved = [c for c in changes if c.field == "due_on" and explicit_due is not None]
+        log_changes(ctx, item, "stage", [c for c in changes if c not in moved])
+        log_changes(ctx, item, "extend", moved, reason=values.get("reason"))
     elif explicit_due is not None:
         if explicit_due < item.opened_on:
             raise BadInput(_("The due date {due} is before the opening date {opened}.").format(

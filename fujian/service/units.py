@@ -50,6 +50,9 @@ def find_unit(session: Session, text: str) -> Unit:
     if unit is None:
         unit = session.scalar(select(Unit).where(Unit.name == wanted))
     if unit is None:
+        if session.scalar(select(func.count()).select_from(Unit)) == 0:
+            raise NotFound(_("Unknown unit {text!r}: the unit directory is empty; run `fujian "
+                             "init` or `fujian unit import FILE.csv`.").format(text=wanted[:60]))
         raise NotFound(
             _("Unknown unit {text!r}: give a code or the exact name from `fujian unit list`.")
             .format(text=wanted[:60])
