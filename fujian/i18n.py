@@ -1,8 +1,11 @@
 """The one place every user-facing sentence passes through.
 
-Strings are written in English inside ``_()`` so that a gettext catalog (zh_CN) can be added
-without hunting for them. Domain values (stages, outcomes, kinds) carry their Chinese labels as
-data in :mod:`fujian.kinds`, not here.
+Strings are written in English inside ``_()`` (or ``N_()`` where a string is data that is
+translated later, at its point of use). The zh_CN catalog lives in ``fujian/locale`` and is
+maintained with Babel: ``python tools/messages.py`` extracts, updates and compiles it.
+
+Domain values (stages, outcomes, kinds, fields) are Chinese labels in :mod:`fujian.kinds` and
+show as they are in both languages; CSV exports keep their Chinese headers in both languages.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from functools import cache
 from pathlib import Path
 
 DOMAIN = "fujian"
+LOCALE_DIR = Path(__file__).parent / "locale"
 
 
 def language() -> str:
@@ -28,13 +32,17 @@ def language() -> str:
 
 
 @cache
-def _translation() -> gettext.NullTranslations:
-    if language() != "zh":
+def _translation(lang: str) -> gettext.NullTranslations:
+    if lang != "zh":
         return gettext.NullTranslations()
-    localedir = Path(__file__).parent / "locale"
-    return gettext.translation(DOMAIN, localedir, languages=["zh_CN"], fallback=True)
+    return gettext.translation(DOMAIN, LOCALE_DIR, languages=["zh_CN"], fallback=True)
 
 
 def _(message: str) -> str:
-    """Translate one user-facing message."""
-    return _translation().gettext(message)
+    """Translate one user-facing message into the current language."""
+    return _translation(language()).gettext(message)
+
+
+def N_(message: str) -> str:  # noqa: N802 - the conventional gettext_noop name
+    """Mark a string for extraction; it is translated where it is shown."""
+    return message

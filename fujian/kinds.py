@@ -12,10 +12,14 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from fujian.errors import BadInput
-from fujian.i18n import _
+from fujian.i18n import N_, _
 from fujian.resources import data_file
 
 OPEN, CLOSED = "open", "closed"
+# Words that messages put in place of {what} or {kind}; marked here so they are translated.
+_MESSAGE_WORDS = (N_("stage"), N_("outcome"), N_("direction"), N_("type"), N_("field"), N_("kind"),
+                  N_("status"), N_("referral"), N_("suggestion"), N_("clue"), N_("meeting"),
+                  N_("action"))
 STATUS_LABELS = {OPEN: "未办结", CLOSED: "已办结"}
 
 
@@ -133,7 +137,7 @@ def clue_fields() -> Choices:
         return Choices("field", tuple(Choice(r["code"], r["label"]) for r in csv.DictReader(fh)))
 
 
-_DOC_NO = KindField("doc_no", "文号", "text", "--doc-no", "Document number, e.g. 夏检行建〔2025〕3号.")
+_DOC_NO = KindField("doc_no", "文号", "text", "--doc-no", N_("Document number, e.g. 夏检行建〔2025〕3号."))
 
 REFERRAL = Kind(
     code="referral",
@@ -142,12 +146,12 @@ REFERRAL = Kind(
     subtype_key="direction",
     subtype_label="移送方向",
     unit_option="--to",
-    unit_help="Receiving unit (code or Chinese name): it must act before the due date.",
+    unit_help=N_("Receiving unit (code or Chinese name): it must act before the due date."),
     fields=(
-        KindField("from_unit", "移送单位", "unit", "--from", "Sending unit (code or name).",
+        KindField("from_unit", "移送单位", "unit", "--from", N_("Sending unit (code or name)."),
                   required=True),
-        KindField("party", "当事人", "text", "--party", "Party concerned (person or enterprise)."),
-        KindField("enterprise", "涉企", "flag", "--enterprise", "The case involves an enterprise."),
+        KindField("party", "当事人", "text", "--party", N_("Party concerned (person or enterprise).")),
+        KindField("enterprise", "涉企", "flag", "--enterprise", N_("The case involves an enterprise.")),
         _DOC_NO,
     ),
     _subtypes=choices("direction", ("to-criminal", "正向移送"), ("to-admin", "反向衔接")),
@@ -176,11 +180,11 @@ SUGGESTION = Kind(
     subtype_key="type",
     subtype_label="建议类型",
     unit_option="--to",
-    unit_help="Addressee unit (code or Chinese name): it must reply before the due date.",
+    unit_help=N_("Addressee unit (code or Chinese name): it must reply before the due date."),
     fields=(
         _DOC_NO,
         KindField("urgent", "紧急", "flag", "--urgent",
-                  "Urgent public-interest suggestion: reply due in 15 days."),
+                  N_("Urgent public-interest suggestion: reply due in 15 days.")),
     ),
     _subtypes=choices(
         "type", ("correction", "纠正违法"), ("governance", "社会治理"),
@@ -202,10 +206,10 @@ CLUE = Kind(
     subtype_key="field",
     subtype_label="领域",
     unit_option="--unit",
-    unit_help="Unit that evaluates the clue (default: the procuratorate, code jcy).",
+    unit_help=N_("Unit that evaluates the clue (default: the procuratorate, code jcy)."),
     default_unit="jcy",
     fields=(
-        KindField("from_unit", "线索来源单位", "unit", "--from", "Unit handing over the clue.",
+        KindField("from_unit", "线索来源单位", "unit", "--from", N_("Unit handing over the clue."),
                   required=True),
     ),
     _stages={
@@ -229,14 +233,14 @@ MEETING = Kind(
     subtype_key="type",
     subtype_label="会议类型",
     unit_option="--unit",
-    unit_help="Unit that follows the meeting up (default: the liaison office, code fjb).",
+    unit_help=N_("Unit that follows the meeting up (default: the liaison office, code fjb)."),
     default_unit="fjb",
     default_subtype="plenary",
     fields=(
         KindField("attendees", "参会单位", "units", "--attendees",
-                  "Attending units, comma-separated codes or names."),
+                  N_("Attending units, comma-separated codes or names.")),
         KindField("minutes", "会议纪要", "file", "--minutes",
-                  "A text file holding the minutes (纪要); show prints it.", listed=False),
+                  N_("A text file holding the minutes (纪要); show prints it."), listed=False),
     ),
     _subtypes=choices("type", ("plenary", "全体会议"), ("topic", "专题会议"), ("liaison", "联络员会议")),
     _stages={None: choices("stage", ("held", "已召开"))},
@@ -250,9 +254,9 @@ ACTION = Kind(
     subtype_key=None,
     subtype_label="",
     unit_option="--unit",
-    unit_help="Unit the minutes assign the item to.",
+    unit_help=N_("Unit the minutes assign the item to."),
     fields=(
-        KindField("meeting", "所属会议", "meeting", "--meeting", "The meeting (M…) that decided it.",
+        KindField("meeting", "所属会议", "meeting", "--meeting", N_("The meeting (M…) that decided it."),
                   required=True),
     ),
     _stages={None: choices("stage", ("open", "待办"), ("in-progress", "办理中"))},
@@ -288,8 +292,27 @@ def split_id(text: str) -> tuple[Kind, int]:
 @dataclass(frozen=True)
 class Column:
     key: str  # JSON key and CSV code header
-    label: str  # Chinese header
+    label: str  # Chinese header: CSV exports, and tables in Chinese
     type: str = "text"  # text | date | flag | int | choice
+
+    @property
+    def header(self) -> str:
+        """The table header in the interface language: the Chinese label, or an English title
+        for maintainers (exports keep their Chinese headers in both languages)."""
+        from fujian.i18n import language
+
+        if language() == "zh":
+            return self.label
+        return COLUMN_TITLES.get(self.key, self.key.replace("_", " ").capitalize())
+
+
+COLUMN_TITLES = {
+    "id": "ID", "opened_on": "Opened", "due_on": "Due", "closed_on": "Closed",
+    "unit": "Unit", "unit_name": "Unit name", "from_unit": "From", "doc_no": "Doc no.",
+    "days_overdue": "Days overdue", "days_left": "Days left", "closed_on_time": "On time",
+    "closed_late": "Late", "overdue_now": "Overdue now", "on_time_rate": "On-time rate",
+    "old": "Old value", "new": "New value", "at": "Time",
+}
 
 
 COMMON_COLUMNS: tuple[Column, ...] = (

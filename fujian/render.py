@@ -84,7 +84,7 @@ def human_cell(row: dict, column: Column) -> str:
         return row["unit_name"]
     value = row.get(column.key)
     if isinstance(value, bool):
-        return "是" if value else ""
+        return _("yes") if value else ""
     return plain_cell(value) if not isinstance(value, str) else value
 
 
@@ -135,7 +135,7 @@ def _table(rows: list[dict], columns: Sequence[Column], out: IO[str], *, title: 
 
     table = Table(title=title, header_style="bold", show_lines=False)
     for column in columns:
-        table.add_column(column.label, overflow="fold",
+        table.add_column(column.header, overflow="fold",
                          no_wrap=column.type in ("date", "int"))
     for row in rows:
         overdue = (as_of is not None and row.get("status") == "open"
@@ -169,7 +169,7 @@ def render_record(row: dict, columns: Sequence[Column], fmt: str, out: IO[str] |
     table.add_column(style="bold", no_wrap=True)
     table.add_column(overflow="fold")
     for column in columns:
-        table.add_row(column.label, human_cell(row, column))
+        table.add_row(column.header, human_cell(row, column))
     con = console(out)
     con.print(table)
     for _key, label, value in extra:

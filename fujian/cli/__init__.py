@@ -17,8 +17,8 @@ from fujian.i18n import _
 
 app = typer.Typer(
     name="fujian",
-    help="府检 fujian: track referrals, procuratorial suggestions, public-interest clues and "
-    "joint-meeting action items between a district government and its procuratorate.",
+    help=_("府检 fujian: track referrals, procuratorial suggestions, public-interest clues and "
+    "joint-meeting action items between a district government and its procuratorate."),
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,  # case data must never be dumped on a crash
     rich_markup_mode=None,  # plain Click help: Rich help alone doubled the start-up of --help
@@ -36,10 +36,10 @@ def _version(value: bool) -> None:
 def main_options(
     ctx: typer.Context,
     db: Annotated[str | None, typer.Option(
-        "--db", metavar="PATH", help="Database file (default: $FUJIAN_DB, else the user's data "
-        "folder).", show_default=False)] = None,
+        "--db", metavar="PATH", help=_("Database file (default: $FUJIAN_DB, else the user's data "
+        "folder)."), show_default=False)] = None,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Print the version.")] = False,
+                                          help=_("Print the version."))] = False,
 ) -> None:
     """府检 fujian — government–procuratorate linkage case tracker."""
     ctx.call_on_close(begin_run(db).close)
@@ -71,14 +71,14 @@ def init() -> None:
     note(_("{verb} {path}; units: {added} added.").format(verb=verb, path=store.path, **counts))
 
 
-calendar_app = typer.Typer(no_args_is_help=True, help="The legal calendar: check a deadline.")
+calendar_app = typer.Typer(no_args_is_help=True, help=_("The legal calendar: check a deadline."))
 app.add_typer(calendar_app, name="calendar")
 
 
 @command(calendar_app, "due")
 def calendar_due(
-    start: Annotated[str, typer.Argument(metavar="START", help="The day the clock starts (not counted).")],
-    period: Annotated[str, typer.Argument(metavar="PERIOD", help="3d (days), 10wd (working days) or 2m (months).")],
+    start: Annotated[str, typer.Argument(metavar="START", help=_("The day the clock starts (not counted)."))],
+    period: Annotated[str, typer.Argument(metavar="PERIOD", help=_("3d (days), 10wd (working days) or 2m (months)."))],
     fmt: FormatOption = None,
 ) -> None:
     """Compute a due date the way Chinese law counts it, and show how it was reached.
@@ -119,8 +119,8 @@ def calendar_due(
 
 @command(app, "demo")
 def demo(db: Annotated[str | None, typer.Option(
-        "--db", metavar="PATH", help="Where to make the demo database (must not exist yet). "
-        "Default: a new temporary folder.")] = None) -> None:
+        "--db", metavar="PATH", help=_("Where to make the demo database (must not exist yet). "
+        "Default: a new temporary folder."))] = None) -> None:
     """Make a fresh demo database with items of every kind, then print the overdue report.
 
     Never touches your own database. Example:

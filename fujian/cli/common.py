@@ -148,7 +148,8 @@ def help_text(func: Callable) -> str:
     import inspect
     import re
 
-    return re.sub(r"\n\n(?=    \S)", "\n\n\b\n", inspect.getdoc(func) or "")
+    doc = inspect.getdoc(func)
+    return re.sub(r"\n\n(?=    \S)", "\n\n\b\n", _(doc)) if doc else ""
 
 
 def command(group: typer.Typer, name: str | None = None, **kwargs: Any) -> Callable:
@@ -172,11 +173,11 @@ def parse_day(text: str | None, default: date | None = None) -> date | None:
 
 FormatOption = Annotated[
     str | None,
-    typer.Option("--format", "-f", metavar="FORMAT", help="table (terminal), plain (tab-separated, the default "
-                 "when not a terminal), csv or json.", show_default=False),
+    typer.Option("--format", "-f", metavar="FORMAT", help=_("table (terminal), plain (tab-separated, the default "
+                 "when not a terminal), csv or json."), show_default=False),
 ]
 AsOfOption = Annotated[
-    str | None, typer.Option("--as-of", metavar="DATE", help="Report as of this date (default today).")
+    str | None, typer.Option("--as-of", metavar="DATE", help=_("Report as of this date (default today)."))
 ]
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_STORAGE"]

@@ -58,13 +58,13 @@ def _required(name: str, *decls: str, **info: Any):
 def _field_param(kf: KindField, for_update: bool) -> inspect.Parameter:
     if kf.type == "flag":
         if for_update:
-            return _opt(kf.name, bool | None, f"{kf.option}/--no-{kf.option[2:]}", help=kf.help)
-        return _opt(kf.name, bool, kf.option, default=False, help=kf.help)
+            return _opt(kf.name, bool | None, f"{kf.option}/--no-{kf.option[2:]}", help=_(kf.help))
+        return _opt(kf.name, bool, kf.option, default=False, help=_(kf.help))
     if kf.type == "file":
-        return _opt(kf.name, Path | None, kf.option, help=kf.help, show_default=False)
+        return _opt(kf.name, Path | None, kf.option, help=_(kf.help), show_default=False)
     if kf.required and not for_update:
-        return _required(kf.name, kf.option, help=kf.help)
-    return _opt(kf.name, str | None, kf.option, help=kf.help, show_default=False)
+        return _required(kf.name, kf.option, help=_(kf.help))
+    return _opt(kf.name, str | None, kf.option, help=_(kf.help), show_default=False)
 
 
 def _with_signature(func: Callable, params: list[inspect.Parameter], doc: str) -> Callable:
@@ -107,10 +107,10 @@ def make_add(kind: Kind) -> Callable:
         else:
             params.append(_required(kind.subtype_key, decl, help=help_))
     if kind.default_unit:
-        params.append(_opt("unit", str | None, kind.unit_option, help=kind.unit_help,
+        params.append(_opt("unit", str | None, kind.unit_option, help=_(kind.unit_help),
                            show_default=False))
     else:
-        params.append(_required("unit", kind.unit_option, help=kind.unit_help))
+        params.append(_required("unit", kind.unit_option, help=_(kind.unit_help)))
     params += [_field_param(kf, for_update=False) for kf in kind.fields]
     on_help = _("Meeting date.") if kind.code == "meeting" else _("Opening date (default today).")
     params += [
@@ -142,7 +142,7 @@ def make_update(kind: Kind) -> Callable:
         _opt("reason", str | None, "--reason", help=_("Why the due date moves.")),
         _opt("title", str | None, "--title", help=_("New title.")),
         _opt("note", str | None, "--note", help=_("New note.")),
-        _opt("unit", str | None, kind.unit_option, help=kind.unit_help),
+        _opt("unit", str | None, kind.unit_option, help=_(kind.unit_help)),
     ]
     if kind.subtype_key:
         params.append(_opt(kind.subtype_key, str | None, f"--{kind.subtype_key}",
@@ -186,16 +186,16 @@ def list_items(kind: Kind | None, status: str, unit: str | None, overdue: bool,
            title=(kind.label if kind else _("All items")))
 
 
-StatusOption = Annotated[str, typer.Option("--status", metavar="STATUS", help="open, closed or all.")]
-UnitFilter = Annotated[str | None, typer.Option("--unit", metavar="UNIT", help="Only this responsible unit.")]
-OverdueFlag = Annotated[bool, typer.Option("--overdue", help="Only items past their due date.")]
-SortOption = Annotated[str, typer.Option("--sort", metavar="KEY", help="due, opened or id.")]
-LimitOption = Annotated[int | None, typer.Option("--limit", metavar="N", help="At most N items.")]
-IdArgument = Annotated[str, typer.Argument(metavar="ID", help="Item ID such as R12 (any case).")]
-OutcomeOption = Annotated[str, typer.Option("--outcome", metavar="OUTCOME", help="Outcome code or Chinese label.")]
-OnOption = Annotated[str | None, typer.Option("--on", metavar="DATE", help="Date (default today).")]
-NoteOption = Annotated[str | None, typer.Option("--note", metavar="TEXT", help="A note.")]
-ReasonOption = Annotated[str, typer.Option("--reason", metavar="TEXT", help="Why (kept in the history).")]
+StatusOption = Annotated[str, typer.Option("--status", metavar="STATUS", help=_("open, closed or all."))]
+UnitFilter = Annotated[str | None, typer.Option("--unit", metavar="UNIT", help=_("Only this responsible unit."))]
+OverdueFlag = Annotated[bool, typer.Option("--overdue", help=_("Only items past their due date."))]
+SortOption = Annotated[str, typer.Option("--sort", metavar="KEY", help=_("due, opened or id."))]
+LimitOption = Annotated[int | None, typer.Option("--limit", metavar="N", help=_("At most N items."))]
+IdArgument = Annotated[str, typer.Argument(metavar="ID", help=_("Item ID such as R12 (any case)."))]
+OutcomeOption = Annotated[str, typer.Option("--outcome", metavar="OUTCOME", help=_("Outcome code or Chinese label."))]
+OnOption = Annotated[str | None, typer.Option("--on", metavar="DATE", help=_("Date (default today)."))]
+NoteOption = Annotated[str | None, typer.Option("--note", metavar="TEXT", help=_("A note."))]
+ReasonOption = Annotated[str, typer.Option("--reason", metavar="TEXT", help=_("Why (kept in the history)."))]
 
 
 def show_item(ident: str, kind: Kind | None, fmt: str | None) -> None:

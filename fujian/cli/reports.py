@@ -13,10 +13,10 @@ from fujian.errors import EXIT_FOUND
 from fujian.i18n import _
 from fujian.kinds import DUE_SOON_COLUMNS, OVERDUE_COLUMNS, SUMMARY_COLUMNS, kind_of
 
-report_app = typer.Typer(no_args_is_help=True, help="Who is late: overdue, due soon, summary.")
+report_app = typer.Typer(no_args_is_help=True, help=_("Who is late: overdue, due soon, summary."))
 
-KindFilter = Annotated[str | None, typer.Option("--kind", metavar="KIND", help="Only this kind.")]
-UnitFilter = Annotated[str | None, typer.Option("--unit", metavar="UNIT", help="Only this responsible unit.")]
+KindFilter = Annotated[str | None, typer.Option("--kind", metavar="KIND", help=_("Only this kind."))]
+UnitFilter = Annotated[str | None, typer.Option("--unit", metavar="UNIT", help=_("Only this responsible unit."))]
 
 
 def print_overdue(as_of: str | None, unit: str | None, kind: str | None, fmt: str | None,
@@ -66,7 +66,7 @@ def _grouped_table(rows: list[dict], day) -> None:
             name=unit_rows[0]["unit_name"], code=unit_rows[0]["unit"], n=len(unit_rows)),
             title_justify="left", header_style="bold")
         for column in columns:
-            table.add_column(column.label, overflow="fold",
+            table.add_column(column.header, overflow="fold",
                              no_wrap=column.type in ("date", "int"),
                              justify="right" if column.type == "int" else "left")
         for row in unit_rows:
@@ -80,7 +80,7 @@ def _grouped_table(rows: list[dict], day) -> None:
 def overdue(as_of: AsOfOption = None, unit: UnitFilter = None, kind: KindFilter = None,
             fmt: FormatOption = None,
             fail_if_any: Annotated[bool, typer.Option(
-                "--fail-if-any", help="Exit 1 when anything is overdue (for cron).")] = False,
+                "--fail-if-any", help=_("Exit 1 when anything is overdue (for cron)."))] = False,
             ) -> None:
     """Every open item past its due date, most overdue first, with its days overdue.
 
@@ -93,7 +93,7 @@ def overdue(as_of: AsOfOption = None, unit: UnitFilter = None, kind: KindFilter 
 
 
 @command(report_app, "due-soon")
-def due_soon(within: Annotated[int, typer.Option("--within", metavar="DAYS", help="Days ahead.")] = 7,
+def due_soon(within: Annotated[int, typer.Option("--within", metavar="DAYS", help=_("Days ahead."))] = 7,
              as_of: AsOfOption = None, unit: UnitFilter = None, kind: KindFilter = None,
              fmt: FormatOption = None) -> None:
     """Open items due from the as-of date through as-of + N days.
@@ -117,9 +117,9 @@ def due_soon(within: Annotated[int, typer.Option("--within", metavar="DAYS", hel
 
 
 @command(report_app, "summary")
-def summary(start: Annotated[str | None, typer.Option("--from", metavar="DATE", help="First day of the period "
-                                                      "(default: the beginning).")] = None,
-            end: Annotated[str | None, typer.Option("--to", metavar="DATE", help="Last day (default today).")]
+def summary(start: Annotated[str | None, typer.Option("--from", metavar="DATE", help=_("First day of the period "
+                                                      "(default: the beginning)."))] = None,
+            end: Annotated[str | None, typer.Option("--to", metavar="DATE", help=_("Last day (default today)."))]
             = None,
             as_of: AsOfOption = None, fmt: FormatOption = None) -> None:
     """Per kind and per unit: opened, closed on time and late, open, overdue now, on-time rate.
@@ -149,12 +149,12 @@ def summary(start: Annotated[str | None, typer.Option("--from", metavar="DATE", 
         render(rows, SUMMARY_COLUMNS, fmt)
 
 
-export_app = typer.Typer(no_args_is_help=True, help="Excel-safe CSV exports and meeting packs.")
+export_app = typer.Typer(no_args_is_help=True, help=_("Excel-safe CSV exports and meeting packs."))
 EncodingOption = Annotated[str, typer.Option(
-    "--encoding", metavar="ENCODING", help="utf-8-sig (Excel/WPS, the default), utf-8 or gb18030.")]
+    "--encoding", metavar="ENCODING", help=_("utf-8-sig (Excel/WPS, the default), utf-8 or gb18030."))]
 HeaderOption = Annotated[str, typer.Option(
-    "--header", metavar="STYLE", help="labels (Chinese headers and values, the default) or codes.")]
-ForceOption = Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")]
+    "--header", metavar="STYLE", help=_("labels (Chinese headers and values, the default) or codes."))]
+ForceOption = Annotated[bool, typer.Option("--force", help=_("Overwrite an existing file."))]
 
 
 def _header_style(header: str) -> bool:
@@ -169,10 +169,10 @@ def _header_style(header: str) -> bool:
 
 @command(export_app, "csv")
 def export_csv(kind: KindFilter = None,
-               status: Annotated[str, typer.Option("--status", metavar="STATUS", help="open, closed or all.")]
+               status: Annotated[str, typer.Option("--status", metavar="STATUS", help=_("open, closed or all."))]
                = "all",
                output: Annotated[str | None, typer.Option(
-                   "-o", "--output", metavar="PATH", help="File to write (default: standard output).")] = None,
+                   "-o", "--output", metavar="PATH", help=_("File to write (default: standard output)."))] = None,
                encoding: EncodingOption = "utf-8-sig", header: HeaderOption = "labels",
                force: ForceOption = False) -> None:
     """Export items as CSV for Excel or WPS: UTF-8 with BOM and Chinese headers by default;
@@ -212,12 +212,12 @@ def export_csv(kind: KindFilter = None,
 
 
 @command(export_app, "pack")
-def export_pack(output: Annotated[str, typer.Option("-o", "--output", metavar="PATH", help="Folder to write.")],
+def export_pack(output: Annotated[str, typer.Option("-o", "--output", metavar="PATH", help=_("Folder to write."))],
                 as_of: AsOfOption = None,
                 meeting: Annotated[str | None, typer.Option(
-                    "--meeting", metavar="M…", help="Also list this meeting's action items.")] = None,
-                within: Annotated[int, typer.Option("--within", metavar="DAYS", help="Days ahead for "
-                                                    "due-soon.csv.")] = 7,
+                    "--meeting", metavar="M…", help=_("Also list this meeting's action items."))] = None,
+                within: Annotated[int, typer.Option("--within", metavar="DAYS", help=_("Days ahead for "
+                                                    "due-soon.csv."))] = 7,
                 encoding: EncodingOption = "utf-8-sig", header: HeaderOption = "labels",
                 force: ForceOption = False) -> None:
     """Write the joint meeting's pack: overdue, due soon, open items per kind, the summary and,
@@ -240,16 +240,16 @@ def export_pack(output: Annotated[str, typer.Option("-o", "--output", metavar="P
     note(_("Wrote {n} files to {path}.").format(n=len(files), path=output))
 
 
-import_app = typer.Typer(no_args_is_help=True, help="Bulk-add items from CSV.")
+import_app = typer.Typer(no_args_is_help=True, help=_("Bulk-add items from CSV."))
 
 
 @command(import_app, "csv")
-def import_csv(path: Annotated[str, typer.Argument(metavar="FILE", help="CSV file.")],
+def import_csv(path: Annotated[str, typer.Argument(metavar="FILE", help=_("CSV file."))],
                kind: KindFilter = None,
-               dry_run: Annotated[bool, typer.Option("--dry-run", help="Check every row; "
-                                                     "import nothing.")] = False,
+               dry_run: Annotated[bool, typer.Option("--dry-run", help=_("Check every row; "
+                                                     "import nothing."))] = False,
                encoding: Annotated[str, typer.Option(
-                   "--encoding", metavar="ENCODING", help="auto, utf-8, utf-8-sig or gb18030.")] = "auto") -> None:
+                   "--encoding", metavar="ENCODING", help=_("auto, utf-8, utf-8-sig or gb18030."))] = "auto") -> None:
     """Bulk-add items from a CSV in the export format (Chinese or code headers).
 
     Every row is checked first: if any row is bad nothing is imported and each bad row is
@@ -282,7 +282,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(import_app, name="import")
 
     @command(app, "backup")
-    def backup(target: Annotated[str, typer.Argument(metavar="FILE", help="Backup file.")],
+    def backup(target: Annotated[str, typer.Argument(metavar="FILE", help=_("Backup file."))],
                force: ForceOption = False) -> None:
         """A consistent copy of the database (SQLite online backup), safe while others write.
 

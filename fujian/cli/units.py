@@ -11,19 +11,19 @@ from fujian.cli.common import FormatOption, command, note, state
 from fujian.i18n import _
 from fujian.kinds import Column
 
-app = typer.Typer(no_args_is_help=True, help="Member units (成员单位) and their liaisons (联络员).")
+app = typer.Typer(no_args_is_help=True, help=_("Member units (成员单位) and their liaisons (联络员)."))
 
 UNIT_COLUMNS = (Column("code", "代码"), Column("name", "单位名称"), Column("liaison", "联络员"),
                 Column("phone", "联系电话"), Column("kind", "类型"))
 KindOption = Annotated[str | None, typer.Option(
-    "--kind", metavar="KIND", help="government, procuratorate, police or other.")]
-LiaisonOption = Annotated[str | None, typer.Option("--liaison", metavar="NAME", help="Liaison officer's name.")]
-PhoneOption = Annotated[str | None, typer.Option("--phone", metavar="TEXT", help="Liaison's phone.")]
+    "--kind", metavar="KIND", help=_("government, procuratorate, police or other."))]
+LiaisonOption = Annotated[str | None, typer.Option("--liaison", metavar="NAME", help=_("Liaison officer's name."))]
+PhoneOption = Annotated[str | None, typer.Option("--phone", metavar="TEXT", help=_("Liaison's phone."))]
 
 
 @command(app, "add")
-def add(code: Annotated[str, typer.Argument(metavar="CODE", help="Short ASCII code, e.g. scjgj.")],
-        name: Annotated[str, typer.Option("--name", metavar="NAME", help="Full Chinese name.")],
+def add(code: Annotated[str, typer.Argument(metavar="CODE", help=_("Short ASCII code, e.g. scjgj."))],
+        name: Annotated[str, typer.Option("--name", metavar="NAME", help=_("Full Chinese name."))],
         liaison: LiaisonOption = None, phone: PhoneOption = None,
         kind: KindOption = None) -> None:
     """Add a member unit.
@@ -37,8 +37,8 @@ def add(code: Annotated[str, typer.Argument(metavar="CODE", help="Short ASCII co
 
 
 @command(app, "update")
-def update(unit: Annotated[str, typer.Argument(metavar="CODE", help="Code or exact name.")],
-           name: Annotated[str | None, typer.Option("--name", metavar="NAME", help="New name.")] = None,
+def update(unit: Annotated[str, typer.Argument(metavar="CODE", help=_("Code or exact name."))],
+           name: Annotated[str | None, typer.Option("--name", metavar="NAME", help=_("New name."))] = None,
            liaison: LiaisonOption = None, phone: PhoneOption = None,
            kind: KindOption = None) -> None:
     """Change a unit's name, liaison, phone or kind (an empty value clears liaison or phone).
