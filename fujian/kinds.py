@@ -369,14 +369,22 @@ def value_label(row: dict, key: str) -> str | None:
     value = row.get(key)
     if value is None:
         return None
+    kind_code = row.get("kind", "")
+    kind = KINDS.get(kind_code)
+    subtype = row.get(kind.subtype_key) if kind is not None and kind.subtype_key else None
+    return label_of(key, kind_code, subtype, value)
+
+
+@cache
+def label_of(key: str, kind_code: str, subtype: str | None, value: str) -> str:
+    """Cached: exports ask this for every cell of a million rows."""
     if key == "kind":
         return KIND_CHOICES.label(value)
     if key == "status":
         return STATUS_LABELS.get(value, value)
-    kind = KINDS.get(row.get("kind", ""))
+    kind = KINDS.get(kind_code)
     if kind is None:
         return value
-    subtype = row.get(kind.subtype_key) if kind.subtype_key else None
     if key == "stage":
         return (kind.stages(subtype) if subtype else kind.all_stages()).label(value)
     if key == "outcome":

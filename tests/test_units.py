@@ -364,15 +364,19 @@ def test_list_csv(cli, two_units):
                                    "zeta,乙单位,,,government\r\n").encode()
 
 
-def test_list_table(cli, two_units):
+def test_list_table(cli, two_units, monkeypatch):
     result = cli("unit", "list", "--format", "table")
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert "Member units" in out
-    for text in ("代码", "单位名称", "联络员", "联系电话", "类型", "alpha", "甲单位", "张三",
+    for text in ("Code", "Name", "Liaison", "Phone", "Kind", "alpha", "甲单位", "张三",
                  "027-1", "police", "乙单位"):
         assert text in out, text
     assert out.index("alpha") < out.index("zeta")
+    monkeypatch.setenv("FUJIAN_LANG", "zh")  # Chinese headers in the Chinese interface
+    out = cli("unit", "list", "--format", "table").stdout
+    for text in ("代码", "单位名称", "联络员", "联系电话", "类型", "甲单位"):
+        assert text in out, text
 
 
 def test_list_rejects_an_unknown_format(cli, two_units):

@@ -22,7 +22,7 @@ from fujian.i18n import _
 from fujian.kinds import KINDS, Column, Kind, columns_for, kind_of, value_label
 
 ENCODINGS = ("utf-8-sig", "utf-8", "gb18030")
-_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+_RISKY_FIRST = frozenset("=+-@\t\r'")
 _NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
 
 
@@ -43,39 +43,58 @@ def export_columns(kind: Kind | None) -> tuple[Column, ...]:
 def neutralise(text: str) -> str:
     """Keep a spreadsheet from reading a text cell as a formula: a leading ' makes it text.
     A cell already starting with ' gets one more, so import can strip exactly one."""
-    if text.startswith(_DANGEROUS) and not _NUMBER.fullmatch(text):
+    if not text or text[0] not in _RISKY_FIRST:
+        return text
+    if text[0] == "'" or not _NUMBER.fullmatch(text):
         return "'" + text
-    if text.startswith("'"):
-        return "'" + text
-    return text
+    return text  # a plain number such as -5 stays a number
 
 
 def unneutralise(text: str) -> str:
     return text[1:] if text.startswith("'") else text
 
 
-def export_cell(row: dict, column: Column, labels: bool) -> str:
-    value = row.get(column.key)
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return ("是" if value else "否") if labels else ("true" if value else "false")
-    if isinstance(value, date | int | float):
-        return value.isoformat() if isinstance(value, date) else str(value)
+def _cell_writer(column: Column, labels: bool):
+    """One converter per column, chosen once: an export calls it for every cell."""
+    key = column.key
+    if column.type == "date":
+        return lambda row: "" if (v := row.get(key)) is None else v.isoformat()
+    if column.type in ("int", "rate"):
+        return lambda row: "" if (v := row.get(key)) is None else str(v)
+    if column.type == "flag":
+        yes, no = ("是", "否") if labels else ("true", "false")
+        return lambda row: "" if (v := row.get(key)) is None else (yes if v else no)
     if labels and column.type == "choice":
-        value = value_label(row, column.key) or value
-    elif labels and column.key == "unit" and row.get("unit_name"):
-        value = row["unit_name"]
-    return neutralise(str(value))
+        return lambda row: "" if row.get(key) is None else neutralise(
+            str(value_label(row, key)))
+    if labels and key == "unit":
+        return lambda row: neutralise(str(row.get("unit_name") or row.get("unit") or ""))
+
+    def text(row: dict) -> str:
+        value = row.get(key)
+        if value is None:
+            return ""
+        if isinstance(value, bool):
+            return ("是" if value else "否") if labels else ("true" if value else "false")
+        if isinstance(value, date | int | float):
+            return value.isoformat() if isinstance(value, date) else str(value)
+        return neutralise(str(value))
+
+    return text
+
+
+def export_cell(row: dict, column: Column, labels: bool) -> str:
+    return _cell_writer(column, labels)(row)
 
 
 def write_csv(rows: Iterable[dict], columns: Sequence[Column], out: IO[str],
               labels: bool = True) -> int:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([c.label if labels else c.key for c in columns])
+    cells = [_cell_writer(c, labels) for c in columns]
     n = 0
     for n, row in enumerate(rows, start=1):  # noqa: B007 - n counts the rows
-        writer.writerow([export_cell(row, c, labels) for c in columns])
+        writer.writerow([cell(row) for cell in cells])
     return n
 
 
@@ -203,7 +222,7 @@ def row_kind(cells: dict[str, str], fixed: Kind | None) -> Kind:
     if fixed is not None:
         if text and kind_of(text).code != fixed.code:
             raise BadInput(_("this row is a {found}, not a {kind}").format(
-                found=kind_of(text).code, kind=fixed.code))
+                found=_(kind_of(text).code), kind=_(fixed.code)))
         return fixed
     if not text:
         raise BadInput(_("no kind: give --kind or a kind column (类别)"))
@@ -250,7 +269,7 @@ def import_items(ctx, rows: Iterable[tuple[int, dict[str, str]]], fixed_kind: Ki
                     id_kind, number = split_id(cells["id"])
                     if id_kind.code != kind_code:
                         raise BadInput(_("ID {id} is not a {kind}").format(
-                            id=cells["id"].strip(), kind=kind_code))
+                            id=cells["id"].strip(), kind=_(kind_code)))
                     if number in wanted:
                         raise BadInput(_("ID {id} appears twice (line {other})").format(
                             id=f"{kind.prefix}{number}", other=wanted[number]))
@@ -298,7 +317,7 @@ def import_items(ctx, rows: Iterable[tuple[int, dict[str, str]]], fixed_kind: Ki
         counts[kind_code] = len(records)
     if problems:
         problems.sort()
-        listed = "; ".join(_("line {line}: {reason}").format(line=line, reason=reason)
+        listed = _("; ").join(_("line {line}: {reason}").format(line=line, reason=reason)
                            for line, reason in problems[:50])
         more = len(problems) - 50
         suffix = _(" (and {n} more)").format(n=more) if more > 0 else ""
