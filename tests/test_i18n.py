@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from fujian import i18n
-from fujian.kinds import DUE_SOON_COLUMNS, OVERDUE_COLUMNS, SUMMARY_COLUMNS, KINDS, columns_for
+from fujian.kinds import DUE_SOON_COLUMNS, KINDS, OVERDUE_COLUMNS, SUMMARY_COLUMNS, columns_for
 
 ROOT = Path(__file__).resolve().parent.parent
 CJK = re.compile(r"[\u4e00-\u9fff]")
