@@ -148,6 +148,34 @@ from fujian.cli import reports  # noqa: E402  (registers report, export, import,
 reports.register(app)
 
 
+@command(app, "doctor")
+def doctor(fmt: FormatOption = None) -> None:
+    """Check the database (integrity, schema, journal, IDs), the unit directory and which
+    years the holiday calendar knows; exit 0 when healthy, 3 otherwise.
+
+    Example:
+
+        fujian doctor
+    """
+    from fujian.cli.common import china_today
+    from fujian.errors import EXIT_STORAGE
+    from fujian.kinds import Column
+    from fujian.render import pick_format, render
+    from fujian.service.doctor import healthy, run_checks
+    from fujian.service.tracker import load_calendar
+
+    fmt = pick_format(fmt)
+    store = state().store(create=False)
+    checks = run_checks(store, load_calendar(), china_today())
+    rows = [{"check": c.name, "status": c.status, "detail": c.detail} for c in checks]
+    render(rows, (Column("check", "检查项"), Column("status", "结果"), Column("detail", "说明")),
+           fmt, title=str(store.path))
+    verdict = healthy(checks)
+    note(_("Verdict: healthy.") if verdict else _("Verdict: problems found."))
+    if not verdict:
+        raise typer.Exit(EXIT_STORAGE)
+
+
 def main() -> None:
     """The console script: usage errors become one line on stderr, as every other error."""
     import sys
