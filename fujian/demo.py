@@ -38,6 +38,7 @@ def build_demo(path: Path, today: date | None = None) -> dict:
     tracker.load_default_units()
     spec = tomllib.loads(data_file("demo/items.toml").read_text(encoding="utf-8"))
     count = 0
+    per_kind: dict[str, int] = {}
     for entry in spec["item"]:
         entry = dict(entry)
         kind = entry.pop("kind")
@@ -56,5 +57,6 @@ def build_demo(path: Path, today: date | None = None) -> dict:
         if close:
             tracker.close(ident, close["outcome"], _day(today, close["on"]), close.get("note"))
         count += 1
+        per_kind[kind] = per_kind.get(kind, 0) + 1
     store.dispose()
-    return {"items": count}
+    return {"items": count, "per_kind": per_kind}

@@ -101,6 +101,8 @@ def test_four_writers_and_a_reporter(tmp_path):
         assert out.strip() == "0", err
         assert "locked" not in err and "Traceback" not in err
     runs, failures = map(int, reader_out.split())
+    print(f"\nFIGURES concurrency: 4 writers x 100 adds, reporter ran {runs} report/list "
+          f"commands meanwhile, 0 failures")
     assert failures == 0, reader_err
     assert runs > 0
     assert _count(db) == 400
@@ -147,6 +149,8 @@ def test_import_killed_midway_leaves_none_or_all(tmp_path):
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         count = _count(db)
+        print(f"\nFIGURES crash: SIGKILL at {fraction:.0%} of a {duration:.1f}s import of "
+              f"{rows} rows -> {count - expected} rows added (none or all)")
         assert count in (expected, expected + rows), (fraction, count)
         expected = count
         assert _integrity(db) == "ok"

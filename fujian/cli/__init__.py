@@ -131,8 +131,11 @@ def demo(db: Annotated[str | None, typer.Option(
 
     path = default_demo_path(db or state().db_option)
     summary = build_demo(path)
-    note(_("Demo database: {path} ({n} items). Try: fujian --db {path} list").format(
-        path=path, n=summary["items"]))
+    from fujian.kinds import KINDS
+
+    kinds = _(", ").join(f"{KINDS[k].label} {n}" for k, n in summary["per_kind"].items())
+    note(_("Demo database: {path} ({n} items: {kinds}). Try: fujian --db {path} list").format(
+        path=path, n=summary["items"], kinds=kinds))
     from fujian.cli.reports import print_overdue
 
     state().db_option = str(path)
