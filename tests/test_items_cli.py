@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import re
 from pathlib import Path
 
 import pytest
@@ -63,7 +65,8 @@ def refused(cli, snapshot, db_path, *args: str) -> str:
     assert "Traceback" not in result.output
     assert result.stdout == ""
     lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    prefix = "错误：" if os.environ.get("FUJIAN_LANG") == "zh" else "error: "
+    assert len(lines) == 1 and lines[0].startswith(prefix), result.stderr
     assert result.stderr.endswith("\n")
     assert snapshot(db_path) == before
     return lines[0]
@@ -486,10 +489,20 @@ def test_close_meeting_after_its_actions(cli, world):
         (["meeting", "add", "--title", "t", "--minutes", "/no/such/minutes.txt"], ["minutes"]),
     ],
 )
-def test_bad_input_is_one_line_and_changes_nothing(cli, world, snapshot, args, expected):
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_bad_input_is_one_line_and_changes_nothing(cli, world, snapshot, args, expected, lang,
+                                                   monkeypatch):
+    """Run in both interface languages: the Chinese message names the same IDs, codes and
+    dates, in Chinese sentences."""
+    monkeypatch.setenv("FUJIAN_LANG", lang)
     line = refused(cli, snapshot, world, *args)
+    english_words = {"title", "reason", "closed", "open", "minutes"}
     for text in expected:
+        if lang == "zh" and text in english_words:
+            continue
         assert text in line, (text, line)
+    if lang == "zh":
+        assert re.search(r"[\u4e00-\u9fff]", line), line
 
 
 def test_meeting_close_names_only_its_open_actions(cli, world, snapshot):
