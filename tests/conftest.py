@@ -24,6 +24,7 @@ TODAY = date(2025, 3, 10)
 def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FUJIAN_DB", str(tmp_path / "fujian.db"))
     monkeypatch.setenv("FUJIAN_CALENDAR", str(tmp_path / "no-calendar-override.toml"))
+    monkeypatch.setenv("FUJIAN_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("FUJIAN_USER", "tester")
     monkeypatch.setenv("FUJIAN_TODAY", TODAY.isoformat())
     monkeypatch.setenv("FUJIAN_LANG", "en")

@@ -45,8 +45,19 @@ def override_files() -> list[Path]:
     return files
 
 
+def cache_dir() -> Path | None:
+    """Where derived data (the holiday table) is kept: FUJIAN_CACHE_DIR, else the user's cache
+    folder."""
+    env = os.environ.get("FUJIAN_CACHE_DIR")
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("fujian", appauthor=False))
+
+
 def load_calendar() -> Calendar:
-    return Calendar(override_files())
+    return Calendar(override_files(), cache_dir())
 
 
 def load_rules() -> RuleBook:
