@@ -43,6 +43,11 @@ def parse_date(text: str, today: date) -> date:
 
     Ambiguous day/month orders such as ``03/04/2025`` are refused rather than guessed.
     """
+    if len(text) == 10 and text[4] == "-" and text[7] == "-":
+        try:  # the ISO form is by far the most common (exports, imports, scripts): fast path
+            return date.fromisoformat(text)
+        except ValueError:
+            pass  # e.g. 2025-02-30: fall through to the full parser and its message
     raw = text
     text = text.strip().lower()
     if len(text) > 40:

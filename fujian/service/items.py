@@ -60,8 +60,8 @@ class Context:
 
 def _text(value: Any) -> str | None:
     """How a value is written in the change log."""
-    if value is None:
-        return None
+    if value is None or value.__class__ is str:
+        return value
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, date):
