@@ -6,13 +6,28 @@ objects, and "today" is always passed in so that no query reads the wall clock b
 
 from __future__ import annotations
 
+import os
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 
 from dateutil.relativedelta import relativedelta
 
 from fujian.errors import BadInput
 from fujian.i18n import _
+
+CHINA = timezone(timedelta(hours=8))  # China keeps UTC+8 all year: no DST, no zoneinfo needed
+
+
+def china_today() -> date:
+    """Today's calendar date in China. FUJIAN_TODAY (YYYY-MM-DD) pins it for demos and tests."""
+    pinned = os.environ.get("FUJIAN_TODAY")
+    if pinned:
+        try:
+            return date.fromisoformat(pinned)
+        except ValueError as exc:
+            raise BadInput(_("FUJIAN_TODAY must be YYYY-MM-DD.")) from exc
+    return datetime.now(UTC).astimezone(CHINA).date()
+
 
 ACCEPTED_FORMS = (
     "2025-03-01, 2025/3/1, 2025.3.1, 2025年3月1日, 20250301, "

@@ -8,6 +8,7 @@ import tomllib
 from datetime import date, timedelta
 from pathlib import Path
 
+from fujian.dates import china_today
 from fujian.errors import BadInput
 from fujian.i18n import _
 from fujian.resources import data_file
@@ -28,7 +29,6 @@ def _day(today: date, offset: int | None) -> date | None:
 
 
 def build_demo(path: Path, today: date | None = None) -> dict:
-    from fujian.cli.common import china_today
     from fujian.service import Tracker
     from fujian.storage import Store
 

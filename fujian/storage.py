@@ -236,6 +236,20 @@ class Store:
             else:
                 session.rollback()
 
+    # -- health checks for `fujian doctor` (SQLite's own words stay in this module) ----------
+
+    def integrity_problems(self, connection) -> list[str]:
+        rows = [r[0] for r in connection.exec_driver_sql("PRAGMA integrity_check")]
+        return [] if rows == ["ok"] else rows
+
+    def broken_references(self, connection) -> int:
+        return len(connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall())
+
+    def journal_mode(self, connection) -> tuple[str, bool]:
+        """The journal mode and whether it is the one fujian needs (WAL)."""
+        mode = connection.exec_driver_sql("PRAGMA journal_mode").scalar()
+        return mode, mode == "wal"
+
     def dispose(self) -> None:
         self.engine.dispose()
 

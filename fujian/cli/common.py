@@ -9,28 +9,17 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from fujian.errors import EXIT_BAD_INPUT, EXIT_STORAGE, BadInput, FujianError
+from fujian.dates import china_today
+from fujian.errors import EXIT_BAD_INPUT, EXIT_STORAGE, FujianError
 from fujian.i18n import _
 
-CHINA = timezone(timedelta(hours=8))  # China keeps UTC+8 all year: no DST, no zoneinfo needed
 EXIT_INTERNAL = 70  # an unexpected internal error (EX_SOFTWARE)
-
-
-def china_today() -> date:
-    """Today's calendar date in China. FUJIAN_TODAY (YYYY-MM-DD) pins it for demos and tests."""
-    pinned = os.environ.get("FUJIAN_TODAY")
-    if pinned:
-        try:
-            return date.fromisoformat(pinned)
-        except ValueError as exc:
-            raise BadInput(_("FUJIAN_TODAY must be YYYY-MM-DD.")) from exc
-    return datetime.now(UTC).astimezone(CHINA).date()
 
 
 @dataclass

@@ -34,14 +34,14 @@ def run_checks(store, calendar, today: date) -> list[Check]:
         checks.append(Check("schema", OK if version == HEAD else FAIL,
                             _("schema {version} (this fujian: {head})").format(
                                 version=version, head=HEAD)))
-        integrity = [r[0] for r in conn.exec_driver_sql("PRAGMA integrity_check")]
-        checks.append(Check("integrity", OK if integrity == ["ok"] else FAIL,
-                            "; ".join(integrity[:5])))
-        broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        integrity = store.integrity_problems(conn)
+        checks.append(Check("integrity", OK if not integrity else FAIL,
+                            "; ".join(integrity[:5]) or "ok"))
+        broken = store.broken_references(conn)
         checks.append(Check("references", OK if not broken else FAIL,
-                            _("{n} broken references").format(n=len(broken))))
-        journal = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
-        checks.append(Check("journal", OK if journal == "wal" else FAIL,
+                            _("{n} broken references").format(n=broken)))
+        journal, journal_ok = store.journal_mode(conn)
+        checks.append(Check("journal", OK if journal_ok else FAIL,
                             _("journal mode {mode}").format(mode=journal)))
         stale = []
         for kind, last in conn.execute(select(ItemSequence.kind, ItemSequence.last_number)):
