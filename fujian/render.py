@@ -110,9 +110,15 @@ def render(rows: Iterable[dict], columns: Sequence[Column], fmt: str, out: IO[st
         return n
     if fmt == "plain":
         out.write("\t".join(c.key for c in columns) + "\n")
-        n = 0
+        keys = [c.key for c in columns]
+        n, batch = 0, []
         for n, row in enumerate(rows, start=1):  # noqa: B007
-            out.write("\t".join(plain_cell(row.get(c.key)) for c in columns) + "\n")
+            batch.append("\t".join([plain_cell(row.get(k)) for k in keys]))
+            if len(batch) == 1000:  # one write per thousand lines, not one per line
+                out.write("\n".join(batch) + "\n")
+                batch.clear()
+        if batch:
+            out.write("\n".join(batch) + "\n")
         return n
     return _table(list(rows), columns, out, title=title, as_of=as_of)
 

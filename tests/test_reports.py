@@ -176,3 +176,16 @@ def test_demo_ends_with_overdue_report(cli, tmp_path):
     # The demo never reuses an existing file.
     again = cli("demo", "--db", str(target))
     assert again.exit_code == 2
+
+
+def test_row_positions_match_the_selected_columns():
+    """shape() reads rows by position for speed: the positions must follow the SELECT."""
+    from fujian.service import queries
+
+    names = [c.name for c in queries._statement(queries.Filters()).selected_columns]
+    assert names == ["pk", "kind", "number", "title", "unit", "unit_name", "stage", "status",
+                     "opened_on", "due_on", "closed_on", "outcome", "note", "subtype",
+                     "from_unit", "party", "enterprise", "doc_no", "urgent", "attendees",
+                     "minutes", "meeting_number"]
+    assert names.index("meeting_number") == queries._MEETING_NUMBER
+    assert names.index("due_on") == queries._DUE and names.index("minutes") == queries._MINUTES

@@ -65,8 +65,22 @@ def _cell_writer(column: Column, labels: bool):
         yes, no = ("是", "否") if labels else ("true", "false")
         return lambda row: "" if (v := row.get(key)) is None else (yes if v else no)
     if labels and column.type == "choice":
-        return lambda row: "" if row.get(key) is None else neutralise(
-            str(value_label(row, key)))
+        subtype_keys = {code: kind.subtype_key for code, kind in KINDS.items()}
+        memo: dict[tuple, str] = {}
+
+        def choice(row: dict) -> str:
+            value = row.get(key)
+            if value is None:
+                return ""
+            kind_code = row.get("kind", "")
+            subtype_key = subtype_keys.get(kind_code)
+            memo_key = (kind_code, row.get(subtype_key) if subtype_key else None, value)
+            label = memo.get(memo_key)
+            if label is None:
+                label = memo[memo_key] = neutralise(str(value_label(row, key)))
+            return label
+
+        return choice
     if labels and key == "unit":
         return lambda row: neutralise(str(row.get("unit_name") or row.get("unit") or ""))
 
@@ -74,6 +88,8 @@ def _cell_writer(column: Column, labels: bool):
         value = row.get(key)
         if value is None:
             return ""
+        if value.__class__ is str:
+            return neutralise(value)
         if isinstance(value, bool):
             return ("是" if value else "否") if labels else ("true" if value else "false")
         if isinstance(value, date | int | float):
