@@ -44,7 +44,7 @@ def test_the_deadline_engine_and_dates_stand_alone():
 
 
 def test_no_sqlite_specific_code_outside_storage():
-    for relative, names in _modules():
+    for relative, _names in _modules():
         if relative.name == "storage.py" or relative.parts[0] == "migrations":
             continue
         text = (PACKAGE / relative).read_text(encoding="utf-8")
