@@ -342,6 +342,12 @@ def register(app: typer.Typer) -> None:
 
         fmt = pick_format(fmt)
         rows = state().tracker().history(ident)
+        if fmt == "table":  # people read China time to the second; scripts get the full instant
+            from fujian.dates import CHINA
+
+            rows = [{**r, "at": r["at"].astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S"),
+                     "new": _("(created)") if r["action"] == "create" else r["new"]}
+                    for r in rows]
         columns = (Column("at", "时间"), Column("actor", "操作人"), Column("action", "操作"),
                    Column("field", "字段"), Column("old", "原值"), Column("new", "新值"),
                    Column("reason", "原因"))
