@@ -10,8 +10,6 @@ import os
 import re
 from datetime import UTC, date, datetime, timedelta, timezone
 
-from dateutil.relativedelta import relativedelta
-
 from fujian.errors import BadInput
 from fujian.i18n import _
 
@@ -81,6 +79,8 @@ def parse_date(text: str, today: date) -> date:
                 return today + timedelta(days=amount)
             if unit == "w":
                 return today + timedelta(weeks=amount)
+            from dateutil.relativedelta import relativedelta  # month arithmetic, clipped
+
             return today + relativedelta(months=amount)
         except (OverflowError, ValueError) as exc:
             raise _bad(raw) from exc

@@ -254,6 +254,36 @@ class Store:
         self.engine.dispose()
 
 
+def bulk_insert(connection, table, records: list[dict], batch: int = 5000) -> None:
+    """Insert many rows at DB-API speed: the statement is compiled once and each column's bind
+    processor (the dialect's own conversion, so this stays portable) is looked up once,
+    instead of SQLAlchemy building parameters row by row — which was a third of a 100k-row
+    import."""
+    if not records:
+        return
+    keys = list(records[0])
+    dialect = connection.dialect
+    compiled = table.insert().compile(dialect=dialect, column_keys=keys)
+    converters = []
+    for key in keys:
+        processor = table.c[key].type._cached_bind_processor(dialect)
+        converters.append(processor)
+    positional = compiled.positiontup
+    order = list(positional) if positional else keys
+    index = {key: i for i, key in enumerate(keys)}
+    picks = [(index[name], converters[index[name]]) for name in order]
+    sql = compiled.string
+    for start in range(0, len(records), batch):
+        rows = []
+        for record in records[start:start + batch]:
+            values = list(record.values())
+            converted = [values[i] if convert is None else convert(values[i])
+                         for i, convert in picks]
+            rows.append(tuple(converted) if positional else dict(zip(order, converted,
+                                                                     strict=True)))
+        connection.exec_driver_sql(sql, rows)
+
+
 def storage_error_from(exc: BaseException, path: Path | str) -> StorageError | None:
     """Map a database driver exception to a StorageError, or None if it is not one."""
     from sqlalchemy.exc import DBAPIError

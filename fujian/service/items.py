@@ -218,10 +218,12 @@ def build_item(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> tuple[dic
     return record, warnings
 
 
+_NOT_IN_SNAPSHOT = frozenset(("id", "created_at", "updated_at", "actor", "number"))
+
+
 def snapshot(record: Mapping[str, Any]) -> str:
     """The whole item at creation, as JSON: the first entry of its history."""
-    data = {c: _text(v) for c, v in record.items()
-            if c not in ("id", "created_at", "updated_at", "actor", "number")}
+    data = {c: _text(v) for c, v in record.items() if c not in _NOT_IN_SNAPSHOT}
     return json.dumps(data, ensure_ascii=False, sort_keys=True)
 
 

@@ -255,11 +255,12 @@ def import_items(ctx, rows: Iterable[tuple[int, dict[str, str]]], fixed_kind: Ki
     Any bad row: nothing is imported and every bad row is named with its line. An ``id``
     column is kept (an export re-imported keeps its IDs); rows without one get new IDs.
     """
-    from sqlalchemy import insert, select, update
+    from sqlalchemy import select, update
 
     from fujian.kinds import split_id
     from fujian.models import ChangeLog, Item, ItemSequence
     from fujian.service.items import build_item, meeting_must_be_open, snapshot
+    from fujian.storage import bulk_insert
 
     problems: list[tuple[int, str]] = []
     grouped: dict[str, list[tuple[int, dict[str, str]]]] = {k: [] for k in IMPORT_ORDER}
@@ -324,9 +325,9 @@ def import_items(ctx, rows: Iterable[tuple[int, dict[str, str]]], fixed_kind: Ki
                          "reason": source})
         if problems:
             continue  # keep validating the other kinds; nothing will be committed
-        for start in range(0, len(records), 1000):
-            session.execute(insert(item_table), records[start:start + 1000])
-            session.execute(insert(log_table), logs[start:start + 1000])
+        connection = session.connection()
+        bulk_insert(connection, item_table, records)
+        bulk_insert(connection, log_table, logs)
         # top >= the old last number, so IDs handed out later never collide or repeat.
         session.execute(update(ItemSequence).where(ItemSequence.kind == kind_code)
                         .values(last_number=top))
