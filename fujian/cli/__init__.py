@@ -179,6 +179,22 @@ def doctor(fmt: FormatOption = None) -> None:
         raise typer.Exit(EXIT_STORAGE)
 
 
+def _translate_builtin_help(command) -> None:
+    """Click's own option texts (--help, shell completion) through our catalog as well."""
+    texts = {"install_completion": _("Install completion for the current shell."),
+             "show_completion": _("Show completion for the current shell, to copy it or "
+                                  "customize the installation.")}
+    for param in command.params:
+        if param.name in texts:
+            param.help = texts[param.name]
+    context = typer.Context(command, info_name=command.name, help_option_names=["-h", "--help"])
+    option = command.get_help_option(context)
+    if option is not None:
+        option.help = _("Show this message and exit.")
+    for sub in getattr(command, "commands", {}).values():
+        _translate_builtin_help(sub)
+
+
 def main() -> None:
     """The console script: usage errors become one line on stderr, as every other error."""
     import sys
@@ -187,8 +203,10 @@ def main() -> None:
         from typer._click.exceptions import ClickException, NoArgsIsHelpError
     except ImportError:  # pragma: no cover
         from click.exceptions import ClickException, NoArgsIsHelpError
+    command = typer.main.get_command(app)
+    _translate_builtin_help(command)
     try:
-        code = app(prog_name="fujian", standalone_mode=False)
+        code = command.main(prog_name="fujian", standalone_mode=False)
     except NoArgsIsHelpError as exc:  # `fujian` or `fujian report` alone: show the help
         sys.stdout.write(exc.ctx.get_help() + "\n")
         sys.exit(0)
