@@ -203,8 +203,11 @@ def main() -> None:
         from typer._click.exceptions import ClickException, NoArgsIsHelpError
     except ImportError:  # pragma: no cover
         from click.exceptions import ClickException, NoArgsIsHelpError
+    from fujian.i18n import language
+
     command = typer.main.get_command(app)
-    _translate_builtin_help(command)
+    if language() != "en":  # English is what Click says already; spare the walk
+        _translate_builtin_help(command)
     try:
         code = command.main(prog_name="fujian", standalone_mode=False)
     except NoArgsIsHelpError as exc:  # `fujian` or `fujian report` alone: show the help
