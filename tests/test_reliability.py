@@ -125,35 +125,47 @@ def _big_csv(path: Path, rows: int) -> None:
 @pytest.mark.slow
 def test_import_killed_midway_leaves_none_or_all(tmp_path):
     db = tmp_path / "crash.db"
+    wal = Path(str(db) + "-wal")
     env = _env(db)
     subprocess.run([sys.executable, "-m", "fujian", "init"], env=env, check=True,
                    capture_output=True)
     rows = 20000
     src = tmp_path / "big.csv"
     _big_csv(src, rows)
-    # How long one whole import takes here, so the kills land at different points of it.
-    probe = tmp_path / "probe.db"
-    penv = _env(probe)
-    subprocess.run([sys.executable, "-m", "fujian", "init"], env=penv, check=True,
-                   capture_output=True)
-    started = time.monotonic()
-    subprocess.run([sys.executable, "-m", "fujian", "import", "csv", "--kind", "referral",
-                    str(src)], env=penv, check=True, capture_output=True)
-    duration = time.monotonic() - started
-    expected = 0
-    for fraction in (0.3, 0.6, 0.8, 0.9, 0.97):
+    expected, mid_write, kills = 0, 0, 0
+    # Kills at fixed moments, and kills the moment the import's uncommitted pages start
+    # reaching the WAL (the insert phase): both must leave none or all of the rows.
+    plans = [("time", 0.3), ("time", 0.6), ("wal", 64 * 1024), ("wal", 512 * 1024),
+             ("wal", 2 * 1024 * 1024)]
+    for how, when in plans:
+        con = sqlite3.connect(db)
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # an empty WAL: growth means writing
+        con.close()
         proc = subprocess.Popen([sys.executable, "-m", "fujian", "import", "csv", "--kind",
                                  "referral", str(src)], env=env, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
-        time.sleep(duration * fraction)
+        started = time.monotonic()
+        writing = False
+        while proc.poll() is None and time.monotonic() - started < 60:
+            if how == "time" and time.monotonic() - started >= when:
+                break
+            if how == "wal" and wal.exists() and wal.stat().st_size >= when:
+                writing = True
+                break
+            time.sleep(0.002)
+        alive = proc.poll() is None
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+        kills += alive
+        mid_write += alive and writing
         count = _count(db)
-        print(f"\nFIGURES crash: SIGKILL at {fraction:.0%} of a {duration:.1f}s import of "
-              f"{rows} rows -> {count - expected} rows added (none or all)")
-        assert count in (expected, expected + rows), (fraction, count)
+        print(f"\nFIGURES crash: SIGKILL ({how} {when}) "
+              f"{'during the insert phase' if alive and writing else 'while running' if alive else 'after it ended'}"
+              f" -> {count - expected} of {rows} rows present")
+        assert count in (expected, expected + rows), (how, when, count)
         expected = count
         assert _integrity(db) == "ok"
+    assert kills >= 3 and mid_write >= 1, "the kills did not land inside the import"
     # The next command works.
     r = subprocess.run([sys.executable, "-m", "fujian", "clue", "add", "--from", "sthjj",
                         "--field", "ecology", "--title", "after the crash"], env=env,
