@@ -46,3 +46,19 @@ def _(message: str) -> str:
 def N_(message: str) -> str:  # noqa: N802 - the conventional gettext_noop name
     """Mark a string for extraction; it is translated where it is shown."""
     return message
+
+
+# Typer's own help words (section titles, "required", "default: …") go through the standard
+# library's gettext; they are listed here so that they are extracted into fujian's catalog.
+TYPER_MESSAGES = (N_("Options"), N_("Commands"), N_("Arguments"), N_("required"),
+                  N_("default: {default}"), N_("No such command {name!r}."),
+                  N_("Missing command."), N_("Aborted!"), N_("env var: {var}"), N_("(dynamic)"))
+
+
+def translate_typer() -> None:
+    """Let Typer's gettext calls (the stdlib's global domain) read fujian's catalog too."""
+    if language() != "zh":
+        return
+    os.environ["LANGUAGE"] = "zh_CN"  # this process only: the stdlib picks the catalog by env
+    gettext.bindtextdomain(DOMAIN, LOCALE_DIR)
+    gettext.textdomain(DOMAIN)

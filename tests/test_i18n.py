@@ -149,6 +149,8 @@ def test_help_reads_chinese(monkeypatch):
     assert CJK.search(options)
     assert "Receiving unit" not in add and "Receiving unit" in english
     assert "--direction" in add and "--to" in add  # option names stay English
+    assert "Options:" not in add and "选项" in add and "required" not in add  # Typer's words too
+    assert "Show this message" not in add
     zh_first_line = _zh_text("Add a {label} ({code}); prints its ID.\n\nExample:\n\n"
                              "    {example}", monkeypatch).splitlines()[0]
     assert zh_first_line.format(label="案件移送", code="referral") in add

@@ -203,8 +203,9 @@ def main() -> None:
         from typer._click.exceptions import ClickException, NoArgsIsHelpError
     except ImportError:  # pragma: no cover
         from click.exceptions import ClickException, NoArgsIsHelpError
-    from fujian.i18n import language
+    from fujian.i18n import language, translate_typer
 
+    translate_typer()
     command = typer.main.get_command(app)
     if language() != "en":  # English is what Click says already; spare the walk
         _translate_builtin_help(command)
@@ -215,7 +216,8 @@ def main() -> None:
         sys.exit(0)
     except ClickException as exc:
         context = getattr(exc, "ctx", None)
-        where = f" (see `{context.command_path} --help`)" if context is not None else ""
+        where = _(" (see `{command} --help`)").format(command=context.command_path) \
+            if context is not None else ""
         sys.stderr.write(_("error: ") + exc.format_message().replace("\n", " ") + where + "\n")
         sys.exit(exc.exit_code)
     except typer.Abort:
