@@ -294,6 +294,7 @@ class Column:
     key: str  # JSON key and CSV code header
     label: str  # Chinese header: CSV exports, and tables in Chinese
     type: str = "text"  # text | date | flag | int | choice
+    brief: bool = True  # shown in a terminal table; `show` and machine formats show them all
 
     @property
     def header(self) -> str:
@@ -327,7 +328,7 @@ COMMON_COLUMNS: tuple[Column, ...] = (
     Column("closed_on", "办结日期", "date"),
     Column("outcome", "结果", "choice"),
 )
-NOTE_COLUMN = Column("note", "备注")
+NOTE_COLUMN = Column("note", "备注", brief=False)
 
 OVERDUE_COLUMNS = (
     Column("id", "编号"), Column("kind", "类别", "choice"), Column("title", "标题"),
@@ -360,8 +361,12 @@ def columns_for(kind: Kind | None, everything: bool = False) -> tuple[Column, ..
         own.append(Column(kind.subtype_key, kind.subtype_label, "choice"))
     for kf in kind.fields:
         if kf.listed or everything:
-            own.append(Column(kf.name, kf.label, "flag" if kf.type == "flag" else "text"))
-    return (*COMMON_COLUMNS, *own, NOTE_COLUMN)
+            own.append(Column(kf.name, kf.label, "flag" if kf.type == "flag" else "text",
+                              brief=kf.type == "meeting"))
+    # In a one-kind table the kind column says the same thing on every row.
+    common = tuple(c if c.key != "kind" else Column(c.key, c.label, c.type, brief=False)
+                   for c in COMMON_COLUMNS)
+    return (*common, *own, NOTE_COLUMN)
 
 
 def value_label(row: dict, key: str) -> str | None:

@@ -144,6 +144,8 @@ def _table(rows: list[dict], columns: Sequence[Column], out: IO[str], *, title: 
            as_of: date | None) -> int:
     from rich.table import Table
 
+    # A person at a terminal gets the columns that fit; `show` has the rest.
+    columns = [c for c in columns if c.brief]
     table = Table(title=title, header_style="bold", show_lines=False)
     for column in columns:
         table.add_column(column.header, overflow="fold",

@@ -800,3 +800,14 @@ def test_lower_case_ids_everywhere(cli, world):
     ok(cli("reopen", "c1", "--reason", "r"))
     assert cli.json("history", "s1") == cli.json("history", "S1")
     assert [h["action"] for h in cli.json("history", "c1")][-1] == "reopen"
+
+
+def test_terminal_table_is_brief_and_show_has_everything(cli, world):
+    """A list on a terminal keeps the columns that fit; `show` and machine formats have all."""
+    table = cli("referral", "list", "--status", "all", "--format", "table").stdout
+    assert "Direction" in table and "Due" in table
+    assert "Party" not in table and "Note" not in table and "Kind" not in table
+    shown = cli("show", "R1", "--format", "table").stdout
+    assert "Party" in shown and "Note" in shown
+    plain_header = cli("referral", "list", "--format", "plain").stdout.splitlines()[0]
+    assert plain_header.split("\t")[-5:] == ["from_unit", "party", "enterprise", "doc_no", "note"]
