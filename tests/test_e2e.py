@@ -66,6 +66,7 @@ def test_add_prints_the_id_alone(tmp_path):
 def test_user_errors_never_print_a_traceback(tmp_path):
     text_file = tmp_path / "notes.txt"
     text_file.write_text("not a database")
+    assert run(["--db", str(tmp_path / "x.db"), "init"], tmp_path).returncode == 0
     cases = [
         (["--db", str(text_file), "list"], 3),
         (["calendar", "due", "2025-02-30", "3d"], 2),
@@ -94,3 +95,15 @@ def test_python_dash_m_and_version(tmp_path):
     r = subprocess.run([sys.executable, "-m", "fujian", "--version"], cwd=ROOT, env=env,
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and r.stdout.startswith("fujian ")
+
+
+def test_a_mistyped_database_path_is_an_error_not_an_empty_report(tmp_path):
+    """cron must not mail "nothing overdue" because of a typo in FUJIAN_DB."""
+    typo = tmp_path / "fujain.db"
+    for args in (["report", "overdue", "--fail-if-any"], ["list"], ["export", "csv"],
+                 ["referral", "add", "--direction", "to-criminal", "--from", "a", "--to", "b",
+                  "--title", "x"]):
+        r = run(args, tmp_path, FUJIAN_DB=str(typo))
+        assert r.returncode == 3, (args, r.stderr)
+        assert "fujian init" in r.stderr
+        assert not typo.exists()

@@ -475,7 +475,8 @@ def test_missing_folder_is_refused_not_created(cli, tmp_path):
 
 def test_missing_folder_from_environment_is_refused(cli, tmp_path, monkeypatch):
     monkeypatch.setenv("FUJIAN_DB", str(tmp_path / "typo" / "fujian.db"))
-    assert_storage_failure(cli("unit", "list"), "does not exist")
+    assert_storage_failure(cli("init"), "does not exist")
+    assert_storage_failure(cli("unit", "list"), "fujian init")
     assert not (tmp_path / "typo").exists()
 
 

@@ -65,7 +65,7 @@ def init() -> None:
         fujian --db ~/fujian.db init
     """
     st = state()
-    store = st.store()
+    store = st.store(create=True)
     counts = st.tracker().load_default_units()
     verb = _("Created") if store.created else _("Checked")
     note(_("{verb} {path}; units: {added} added.").format(verb=verb, path=store.path, **counts))

@@ -35,7 +35,9 @@ class State:
 
         return resolve_db_path(self.db_option)
 
-    def store(self, create: bool = True):
+    def store(self, create: bool = False):
+        """The open database. Only commands that set one up (init, unit add/import) create
+        the file: a mistyped --db must not answer a cron job with an empty report."""
         if self._store is None:
             from fujian.storage import Store
 
@@ -51,11 +53,11 @@ class State:
             self._store.dispose()
             self._store = self._tracker = None
 
-    def tracker(self):
+    def tracker(self, create: bool = False):
         if self._tracker is None:
             from fujian.service import Tracker
 
-            self._tracker = Tracker(self.store(), china_today())
+            self._tracker = Tracker(self.store(create), china_today())
         return self._tracker
 
 
