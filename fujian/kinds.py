@@ -312,7 +312,8 @@ COLUMN_TITLES = {
     "unit": "Unit", "unit_name": "Unit name", "from_unit": "From", "doc_no": "Doc no.",
     "days_overdue": "Days overdue", "days_left": "Days left", "closed_on_time": "On time",
     "closed_late": "Late", "overdue_now": "Overdue now", "on_time_rate": "On-time rate",
-    "old": "Old value", "new": "New value", "at": "Time",
+    "old": "Old value", "new": "New value", "at": "Time", "stage_on": "Stage since",
+    "met_on": "Met on", "met_due": "Due when met",
 }
 
 
@@ -329,6 +330,12 @@ COMMON_COLUMNS: tuple[Column, ...] = (
     Column("outcome", "结果", "choice"),
 )
 NOTE_COLUMN = Column("note", "备注", brief=False)
+# Dates that exports carry (so an import restores them) but lists leave to `show`.
+TRACKING_COLUMNS: tuple[Column, ...] = (
+    Column("stage_on", "本阶段开始日期", "date", brief=False),
+    Column("met_on", "答复或决定日期", "date", brief=False),
+    Column("met_due", "答复时的期限", "date", brief=False),
+)
 
 OVERDUE_COLUMNS = (
     Column("id", "编号"), Column("kind", "类别", "choice"), Column("title", "标题"),
@@ -366,7 +373,7 @@ def columns_for(kind: Kind | None, everything: bool = False) -> tuple[Column, ..
     # In a one-kind table the kind column says the same thing on every row.
     common = tuple(c if c.key != "kind" else Column(c.key, c.label, c.type, brief=False)
                    for c in COMMON_COLUMNS)
-    return (*common, *own, NOTE_COLUMN)
+    return (*common, *own, *(TRACKING_COLUMNS if everything else ()), NOTE_COLUMN)
 
 
 def value_label(row: dict, key: str) -> str | None:

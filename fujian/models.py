@@ -102,6 +102,11 @@ class Item(SQLModel, table=True):
     attendees: str | None = Field(default=None, sa_column=Column(Text))  # comma-joined unit codes
     minutes: str | None = Field(default=None, sa_column=Column(Text))
     meeting_id: int | None = Field(default=None, foreign_key="item.id")
+    # When the current stage began, and when the responsible unit met its deadline duty (a
+    # reply or decision that stops the clock) with the due date it is measured against.
+    stage_on: date | None = None
+    met_on: date | None = None
+    met_due: date | None = None
     created_at: datetime
     updated_at: datetime
     actor: str = Field(sa_column=Column(Text, nullable=False))
@@ -133,11 +138,20 @@ class Item(SQLModel, table=True):
         """Change plain fields (title, note, kind fields); the lifecycle is not touched."""
         return self._assign(**values)
 
-    def move_to(self, stage: str, due_on: date | None) -> list[Change]:
+    def move_to(self, stage: str, due_on: date | None, on: date,
+                clock: str = "keep") -> list[Change]:
+        """Enter ``stage`` on ``on``. ``clock`` is what the new stage's rule does: "stop" (the
+        unit met its duty: remember when, against which due date), "restart" (a new duty
+        begins) or "keep"."""
         if not self.is_open:
             raise BadInput(_("{id} is closed: reopen it before changing its stage.").format(
                 id=self.ident))
-        return self._assign(stage=stage, due_on=due_on)
+        values: dict[str, Any] = {"stage": stage, "due_on": due_on, "stage_on": on}
+        if clock == "stop" and self.due_on is not None:
+            values.update(met_on=on, met_due=self.due_on)
+        elif clock == "restart":
+            values.update(met_on=None, met_due=None)
+        return self._assign(**values)
 
     def extend(self, due_on: date | None) -> list[Change]:
         """Move the due date (延期); the old date stays in the change log."""

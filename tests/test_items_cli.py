@@ -750,8 +750,11 @@ def test_history_of_a_whole_life(cli, world):
     ok(cli("referral", "reopen", "R1", "--reason", "复查"))
     history = cli.json("history", "r1")
     assert [h["action"] for h in history] == [
-        "create", "update", "stage", "stage", "extend", "close", "close", "close",
+        "create", "update", "stage", "stage", "stage", "extend", "close", "close", "close",
         "reopen", "reopen", "reopen"]
+    # The stage change records its effective date, not only when it was typed in.
+    assert [(h["field"], h["new"]) for h in history if h["action"] == "stage"] == [
+        ("stage", "not-filed"), ("due_on", "2025-03-10"), ("stage_on", "2025-03-05")]
     assert {h["actor"] for h in history} == {"tester"}
     assert history[1]["field"] == "title"
     assert (history[1]["old"], history[1]["new"]) == ("某公司销售假药案", "改名")

@@ -738,12 +738,13 @@ def test_history_of_a_whole_life(tracker, make_item):
     tracker.reopen(ref, "复查")
     history = tracker.history(ref)
     assert [h["action"] for h in history] == [
-        "create", "stage", "stage", "extend", "update", "close", "close", "close",
+        "create", "stage", "stage", "stage", "extend", "update", "close", "close", "close",
         "reopen", "reopen", "reopen"]
     assert {h["actor"] for h in history} == {"tester"}
     stage_changes = {h["field"]: (h["old"], h["new"]) for h in history if h["action"] == "stage"}
     assert stage_changes == {"stage": ("sent", "not-filed"),
-                             "due_on": ("2025-03-04", "2025-03-10")}
+                             "due_on": ("2025-03-04", "2025-03-10"),
+                             "stage_on": ("2025-03-01", "2025-03-05")}
     closes = {h["field"]: h["new"] for h in history if h["action"] == "close"}
     assert closes == {"status": "closed", "outcome": "returned", "closed_on": "2025-03-21"}
     assert history[-1]["reason"] == "复查"

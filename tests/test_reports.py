@@ -103,7 +103,8 @@ def test_cli_overdue_json_keys(cli, initialised):
         "id": ident, "kind": "referral", "title": "案件", "unit": "gaj",
         "unit_name": "市公安局江夏区分局", "stage": "sent", "status": "open",
         "opened_on": "2025-01-02", "due_on": "2025-03-07", "closed_on": None, "outcome": None,
-        "note": None, "direction": "to-criminal", "from_unit": "scjgj", "party": None,
+        "note": None, "stage_on": "2025-01-02", "met_on": None, "met_due": None,
+        "direction": "to-criminal", "from_unit": "scjgj", "party": None,
         "enterprise": False, "doc_no": None, "days_overdue": 3,
     }]
 
@@ -186,6 +187,31 @@ def test_row_positions_match_the_selected_columns():
     assert names == ["pk", "kind", "number", "title", "unit", "unit_name", "stage", "status",
                      "opened_on", "due_on", "closed_on", "outcome", "note", "subtype",
                      "from_unit", "party", "enterprise", "doc_no", "urgent", "attendees",
-                     "minutes", "meeting_number"]
+                     "minutes", "meeting_number", "stage_on", "met_on", "met_due"]
     assert names.index("meeting_number") == queries._MEETING_NUMBER
+    assert names.index("met_due") == queries._MET_DUE
     assert names.index("due_on") == queries._DUE and names.index("minutes") == queries._MINUTES
+
+
+def test_a_late_reply_counts_as_late_even_when_closed_later(tracker, make_item):
+    """A reply stops the clock; the on-time rate judges the reply, not the later closing."""
+    late = make_item("suggestion", opened_on="2025-01-02")  # due 2025-03-03 (2 months, Monday)
+    tracker.reply(late, "2025-03-20")
+    tracker.close(late, "adopted", "2025-03-25")
+    on_time = make_item("suggestion", opened_on="2025-01-02")
+    tracker.reply(on_time, "2025-02-20")
+    tracker.close(on_time, "partly", "2025-04-30")  # closing after the due date is not late
+    shown = tracker.show(late)
+    assert (shown["met_on"], shown["met_due"], shown["due_on"]) == (
+        date(2025, 3, 20), date(2025, 3, 3), None)
+    rows = summary_rows(tracker, date(2025, 6, 1), None, None)
+    suggestion = next(r for r in rows if r["key"] == "suggestion")
+    assert (suggestion["closed"], suggestion["closed_on_time"], suggestion["closed_late"]) == \
+        (2, 1, 1)
+    # A new clock (a rule with a period) starts a new duty: the old reply no longer counts.
+    ref = make_item("referral", opened_on="2025-03-03", direction="to-admin", from_unit="jcy",
+                    unit="scjgj")
+    tracker.update(ref, {"stage": "replied", "on": "2025-03-05"})
+    assert tracker.show(ref)["met_on"] == date(2025, 3, 5)
+    tracker.update(ref, {"stage": "sent", "on": "2025-03-06"})
+    assert tracker.show(ref)["met_on"] is None

@@ -208,7 +208,8 @@ def show_item(ident: str, kind: Kind | None, fmt: str | None) -> None:
     if item_kind.code == "meeting":
         extra.append(("minutes", "会议纪要", row.get("minutes")))
         extra.append(("actions", "议定事项", ", ".join(row.get("actions", []))))
-    render_record(row, columns_for(item_kind), fmt, extra=extra)
+    columns = [c for c in columns_for(item_kind, everything=True) if c.key != "minutes"]
+    render_record(row, columns, fmt, extra=extra)
 
 
 def close_item(ident: str, kind: Kind | None, outcome: str, on: str | None,

@@ -132,15 +132,16 @@ def _kind_values(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> dict[st
 
 
 def due_for_stage(ctx: Context, kind: str, subtype: str | None, urgent: bool, stage: str,
-                  start: date) -> tuple[bool, date | None, list[str]]:
-    """(rule applies?, due date, warnings) for the clock that ``stage`` starts on ``start``."""
+                  start: date) -> tuple[str, date | None, list[str]]:
+    """What ``stage``, entered on ``start``, does to the clock — "keep" (no rule), "stop" (the
+    duty is met) or "restart" — with the new due date and any calendar warnings."""
     rule = ctx.rules.find(kind, subtype, stage, urgent)
     if rule is None:
-        return False, None, []
+        return "keep", None, []
     if rule.period is None:
-        return True, None, []
+        return "stop", None, []
     result = compute_due(start, rule.period, ctx.calendar)
-    return True, result.due, result.warnings
+    return "restart", result.due, result.warnings
 
 
 def next_numbers(session: Session, kind: str, count: int = 1) -> int:
@@ -187,6 +188,8 @@ def build_item(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> tuple[dic
         "closed_on": None, "outcome": None, "note": values.get("note") or None,
         "subtype": subtype, "from_unit_id": None, "party": None, "enterprise": None,
         "doc_no": None, "urgent": None, "attendees": None, "minutes": None, "meeting_id": None,
+        "stage_on": ctx.date(values.get("stage_on"), opened_on),
+        "met_on": ctx.date(values.get("met_on")), "met_due": ctx.date(values.get("met_due")),
         "created_at": stamp, "updated_at": stamp, "actor": ctx.actor,
     }
     record.update(_kind_values(ctx, kind, values))
@@ -197,7 +200,7 @@ def build_item(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> tuple[dic
     elif kind.code == "action":
         raise BadInput(_("--due is required for an action item: it comes from the minutes."))
     else:
-        _applies, record["due_on"], warnings = due_for_stage(
+        _clock, record["due_on"], warnings = due_for_stage(
             ctx, kind.code, subtype, bool(record["urgent"]), stage, opened_on)
     if record["due_on"] is not None and record["due_on"] < opened_on:
         raise BadInput(_("The due date {due} is before the opening date {opened}.").format(
@@ -287,18 +290,19 @@ def update_item(ctx: Context, ident: str, values: Mapping[str, Any],
             raise BadInput(_("The date {on} is before {id} was opened ({opened}).").format(
                 on=start.isoformat(), id=item.ident, opened=item.opened_on.isoformat()))
         due = item.due_on
+        clock, rule_due, rule_warnings = due_for_stage(
+            ctx, item.kind, item.subtype, bool(item.urgent), stage, start)
         if explicit_due is None:
-            applies, rule_due, warnings = due_for_stage(
-                ctx, item.kind, item.subtype, bool(item.urgent), stage, start)
-            if applies:
-                due = rule_due  # a new stage restarts the clock from its own rule
+            warnings = rule_warnings
+            if clock != "keep":
+                due = rule_due  # a new stage restarts (or stops) the clock by its own rule
         else:
             if explicit_due < item.opened_on:
                 raise BadInput(_("The due date {due} is before the opening date {opened}.")
                                .format(due=explicit_due.isoformat(),
                                        opened=item.opened_on.isoformat()))
             due = explicit_due
-        changes = item.move_to(stage, due)
+        changes = item.move_to(stage, due, start, clock)
         # A due date the user typed is an extension (延期) even when it comes with a stage.
         moved = [c for c in changes if c.field == "due_on" and explicit_due is not None]
         log_changes(ctx, item, "stage", [c for c in changes if c not in moved])

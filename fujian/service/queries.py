@@ -44,7 +44,7 @@ def _statement(filters: Filters, due_part: bool | None = None,
             _unit.name.label("unit_name"), t.c.stage, t.c.status, t.c.opened_on, t.c.due_on,
             t.c.closed_on, t.c.outcome, t.c.note, t.c.subtype, _from.code.label("from_unit"),
             t.c.party, t.c.enterprise, t.c.doc_no, t.c.urgent, t.c.attendees, t.c.minutes,
-            _meeting.number.label("meeting_number"),
+            _meeting.number.label("meeting_number"), t.c.stage_on, t.c.met_on, t.c.met_due,
         )
         .select_from(t)
         # An outer join, although every item has a unit: it makes the item table drive the
@@ -94,7 +94,7 @@ def _statement(filters: Filters, due_part: bool | None = None,
 # times cheaper than attribute access when a report shapes a few hundred thousand of them.
 (_PK, _KIND, _NUMBER, _TITLE, _UNIT, _UNIT_NAME, _STAGE, _STATUS, _OPENED, _DUE, _CLOSED,
  _OUTCOME, _NOTE, _SUBTYPE, _FROM_UNIT, _PARTY, _ENTERPRISE, _DOC_NO, _URGENT, _ATTENDEES,
- _MINUTES, _MEETING_NUMBER) = range(22)
+ _MINUTES, _MEETING_NUMBER, _STAGE_ON, _MET_ON, _MET_DUE) = range(25)
 _FIELD_POSITIONS = {"party": _PARTY, "enterprise": _ENTERPRISE, "doc_no": _DOC_NO,
                     "urgent": _URGENT, "attendees": _ATTENDEES, "minutes": _MINUTES}
 
@@ -137,6 +137,9 @@ def shape(row, as_of: date | None = None) -> dict:
         "outcome": row[_OUTCOME],
         "note": row[_NOTE],
     }
+    out["stage_on"] = row[_STAGE_ON]
+    out["met_on"] = row[_MET_ON]
+    out["met_due"] = row[_MET_DUE]
     if subtype_key:
         out[subtype_key] = row[_SUBTYPE]
     for key, position, how in own:

@@ -49,7 +49,10 @@ def summary_rows(tracker, as_of: date, start: date | None, end: date | None) -> 
         return and_(column >= start, cond) if start is not None else cond
 
     closed = and_(t.c.closed_on.is_not(None), within(t.c.closed_on))
-    late = and_(closed, t.c.due_on.is_not(None), t.c.closed_on > t.c.due_on)
+    # On time is judged when the unit met its duty (a reply stops the clock), else at closing.
+    late = and_(closed, or_(
+        and_(t.c.met_on.is_not(None), t.c.met_due.is_not(None), t.c.met_on > t.c.met_due),
+        and_(t.c.met_on.is_(None), t.c.due_on.is_not(None), t.c.closed_on > t.c.due_on)))
 
     def count_if(condition):
         return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
