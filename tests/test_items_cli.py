@@ -174,8 +174,6 @@ def test_add_action_prints_its_id_and_numbers_go_up(cli, fresh):
          "2025-05-12"),
         (["suggestion", "add", "--type", "public-interest", "--to", "rsj", "--title", "t",
           "--urgent"], "2025-03-25"),
-        (["suggestion", "add", "--type", "correction", "--to", "rsj", "--title", "t",
-          "--urgent"], "2025-05-12"),
         (["suggestion", "add", "--type", "other", "--to", "rsj", "--title", "t",
           "--on", "2024-12-31"], "2025-02-28"),
         (["clue", "add", "--from", "sthjj", "--field", "ecology", "--title", "t"], "2025-04-09"),
@@ -459,6 +457,10 @@ def test_close_meeting_after_its_actions(cli, world):
         (["referral", "update", "R1", "--stage", "accepted", "--due", "2025-02-01"],
          ["2025-02-01"]),
         (["referral", "update", "R1", "--direction", "upward"], ["upward", "to-admin"]),
+        # urgency (15 days) exists only for a public-interest suggestion
+        (["suggestion", "add", "--type", "correction", "--to", "rsj", "--title", "t",
+          "--urgent"], ["--urgent", "public-interest"]),
+        (["suggestion", "update", "S1", "--type", "governance"], ["--urgent"]),
         (["referral", "update", "R1", "--due", "someday"], ["someday"]),
         (["suggestion", "reply", "R1"], ["R1"]),
         # action for a meeting that does not exist / is not a meeting
@@ -586,7 +588,8 @@ def test_list_overdue_and_as_of(cli, world):
 
 
 def test_list_sort_and_limit(cli, world):
-    assert ids(cli.json("list", "--sort", "opened")) == ["M1", "R1", "A1", "C1", "S1"]
+    # A1 opens on its meeting's date, so it sorts with M1 (ties by kind, then number).
+    assert ids(cli.json("list", "--sort", "opened")) == ["A1", "M1", "R1", "C1", "S1"]
     assert ids(cli.json("list", "--sort", "id")) == ["A1", "C1", "M1", "R1", "S1"]
     assert ids(cli.json("list", "--limit", "2")) == ["R1", "S1"]
     assert cli.json("list", "--limit", "0") == []
@@ -814,3 +817,22 @@ def test_terminal_table_is_brief_and_show_has_everything(cli, world):
     assert "Party" in shown and "Note" in shown
     plain_header = cli("referral", "list", "--format", "plain").stdout.splitlines()[0]
     assert plain_header.split("\t")[-5:] == ["from_unit", "party", "enterprise", "doc_no", "note"]
+
+
+def test_action_items_open_on_their_meeting_date(cli, initialised):
+    meeting = cli("meeting", "add", "--title", "联席会议", "--on", "2025-01-30")
+    assert meeting.exit_code == 0
+    r = cli("action", "add", "--meeting", "M1", "--unit", "sfj", "--title", "修订细则",
+            "--due", "2025-02-28")  # typed in weeks later: opens on the meeting's date
+    assert r.exit_code == 0, r.stderr
+    assert item(cli, "A1")["opened_on"] == "2025-01-30"
+    r = cli("action", "add", "--meeting", "M1", "--unit", "sfj", "--title", "x",
+            "--due", "2025-02-28", "--on", "2025-01-01")
+    assert r.exit_code == 2 and "M1" in r.stderr and "2025-01-30" in r.stderr
+
+
+def test_gbk_minutes_are_read(cli, initialised, tmp_path):
+    minutes = tmp_path / "纪要.txt"
+    minutes.write_bytes("一、议定事项：开展专项检查。".encode("gbk"))
+    assert cli("meeting", "add", "--title", "会议", "--minutes", str(minutes)).exit_code == 0
+    assert item(cli, "M1")["minutes"] == "一、议定事项：开展专项检查。"

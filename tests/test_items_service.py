@@ -92,8 +92,6 @@ def test_a_failed_add_does_not_use_up_a_number(tracker, make_item):
         ("suggestion", {"type": "governance"}, "2025-05-12"),  # 05-10 is a Saturday
         ("suggestion", {"type": "public-interest"}, "2025-05-12"),
         ("suggestion", {"type": "public-interest", "urgent": True}, "2025-03-25"),
-        # urgency shortens only a public-interest suggestion
-        ("suggestion", {"type": "correction", "urgent": True}, "2025-05-12"),
         # clue: 30 days (local rule)
         ("clue", {}, "2025-04-09"),
         ("clue", {"opened_on": "2025-03-01"}, "2025-03-31"),
@@ -274,7 +272,12 @@ def test_flags_accept_yes_no_words(tracker, make_item, given, stored):
 
 def test_a_flag_that_is_not_yes_or_no_is_refused(make_item):
     with pytest.raises(BadInput, match="yes/no"):
-        make_item("suggestion", urgent="maybe")
+        make_item("suggestion", type="public-interest", urgent="maybe")
+
+
+def test_urgent_is_only_for_public_interest_suggestions(make_item):
+    with pytest.raises(BadInput, match="public-interest"):
+        make_item("suggestion", type="correction", urgent=True)
 
 
 @pytest.mark.parametrize(
@@ -545,9 +548,11 @@ def test_update_title_note_and_fields(tracker, make_item):
 
 def test_update_suggestion_clue_meeting_action_fields(tracker, make_item):
     sug = make_item("suggestion")
-    tracker.update(sug, {"type": "governance", "urgent": True, "doc_no": "D"})
+    tracker.update(sug, {"type": "public-interest", "urgent": True, "doc_no": "D"})
     row = show(tracker, sug)
-    assert (row["type"], row["urgent"], row["doc_no"]) == ("governance", True, "D")
+    assert (row["type"], row["urgent"], row["doc_no"]) == ("public-interest", True, "D")
+    with pytest.raises(BadInput, match="public-interest"):  # urgency belongs to that type
+        tracker.update(sug, {"type": "governance"})
     clue = make_item("clue")
     tracker.update(clue, {"field": "未成年人保护", "from_unit": "jyj"})
     row = show(tracker, clue)
@@ -856,8 +861,8 @@ def test_list_days_overdue(tracker, several):
 
 
 def test_list_sort_and_limit(tracker, several):
-    # ties (same opening date) by kind, then number
-    assert listed(tracker, sort="opened") == ["M1", "R1", "A1", "C1", "R3", "S1"]
+    # ties (same opening date) by kind, then number; A1 opens on its meeting's date
+    assert listed(tracker, sort="opened") == ["A1", "M1", "R1", "C1", "R3", "S1"]
     assert listed(tracker, sort="id") == ["A1", "C1", "M1", "R1", "R3", "S1"]
     assert listed(tracker, limit=2) == ["R1", "R3"]
     assert listed(tracker, limit=0) == []

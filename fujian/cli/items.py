@@ -78,7 +78,11 @@ def _read_minutes(values: dict) -> None:
     path = values.get("minutes")
     if isinstance(path, Path):
         try:
-            values["minutes"] = path.read_text(encoding="utf-8-sig")
+            data = path.read_bytes()
+            try:
+                values["minutes"] = data.decode("utf-8-sig")
+            except UnicodeDecodeError:  # Notepad on Chinese Windows saves "ANSI", i.e. GBK
+                values["minutes"] = data.decode("gb18030")
         except (OSError, UnicodeDecodeError) as exc:
             raise BadInput(_("Cannot read the minutes file {path}: {reason}.").format(
                 path=path, reason=getattr(exc, "strerror", None) or _("not UTF-8 text"))) \

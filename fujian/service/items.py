@@ -193,6 +193,17 @@ def build_item(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> tuple[dic
         "created_at": stamp, "updated_at": stamp, "actor": ctx.actor,
     }
     record.update(_kind_values(ctx, kind, values))
+    if record["urgent"] and subtype != "public-interest":
+        raise BadInput(_("--urgent applies to public-interest suggestions only (15 days)."))
+    if record["meeting_id"] is not None:
+        # Minutes are often typed in days later: an action item opens on its meeting's date.
+        meeting = ctx.session.get(Item, record["meeting_id"])
+        if values.get("opened_on") in (None, ""):
+            record["opened_on"] = opened_on = meeting.opened_on
+            record["stage_on"] = ctx.date(values.get("stage_on"), opened_on)
+        elif opened_on < meeting.opened_on:
+            raise BadInput(_("{date} is before meeting {id} was held ({held}).").format(
+                date=opened_on.isoformat(), id=meeting.ident, held=meeting.opened_on.isoformat()))
     warnings: list[str] = []
     explicit_due = ctx.date(values.get("due_on"))
     if explicit_due is not None:
@@ -266,6 +277,8 @@ def update_item(ctx: Context, ident: str, values: Mapping[str, Any],
     plain.update(_kind_values(ctx, kind, values))
     if kind.subtype_key and values.get(kind.subtype_key):
         plain["subtype"] = kind.subtypes.parse(values[kind.subtype_key])
+    if plain.get("urgent", item.urgent) and plain.get("subtype", item.subtype) != "public-interest":
+        raise BadInput(_("--urgent applies to public-interest suggestions only (15 days)."))
     if values.get("unit"):
         plain["unit_id"] = find_unit(ctx.session, values["unit"]).id
     log_changes(ctx, item, "update", item.edit(**plain))

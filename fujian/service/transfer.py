@@ -107,7 +107,11 @@ def write_csv(rows: Iterable[dict], columns: Sequence[Column], out: IO[str],
               labels: bool = True) -> int:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([c.label if labels else c.key for c in columns])
-    cells = [_cell_writer(c, labels) for c in columns]
+    # With labels a unit is shown by name — unless the file has its own name column, when the
+    # unit column stays the code.
+    names_elsewhere = any(c.key == "unit_name" for c in columns)
+    cells = [_cell_writer(c, labels and not (c.key == "unit" and names_elsewhere))
+             for c in columns]
     n = 0
     for n, row in enumerate(rows, start=1):  # noqa: B007 - n counts the rows
         writer.writerow([cell(row) for cell in cells])
