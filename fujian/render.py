@@ -144,12 +144,16 @@ def _table(rows: list[dict], columns: Sequence[Column], out: IO[str], *, title: 
            as_of: date | None) -> int:
     from rich.table import Table
 
-    # A person at a terminal gets the columns that fit; `show` has the rest.
-    columns = [c for c in columns if c.brief]
+    # A person at a terminal gets the columns that fit; `show` has the rest. A column empty
+    # in every row (closing dates in a list of open items) is left out too.
+    columns = [c for c in columns if c.brief
+               and (not rows or any(row.get(c.key) not in (None, "") for row in rows))]
+    if rows and len({row.get("status") for row in rows}) == 1:  # `--status open`: said once
+        columns = [c for c in columns if c.key != "status"]
     table = Table(title=title, header_style="bold", show_lines=False)
     for column in columns:
         table.add_column(column.header, overflow="fold",
-                         no_wrap=column.type in ("date", "int"))
+                         no_wrap=column.type in ("date", "int") or column.key == "id")
     for row in rows:
         overdue = (as_of is not None and row.get("status") == "open"
                    and row.get("due_on") is not None and row["due_on"] < as_of)

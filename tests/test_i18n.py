@@ -158,3 +158,19 @@ def test_help_reads_chinese(monkeypatch):
 
 def _zh_text(message: str, monkeypatch) -> str:
     return _zh(message, monkeypatch)
+
+
+@pytest.mark.parametrize(("args", "english", "chinese"), [
+    (["referral", "add", "--title", "x"], "Missing option '--direction'.", "缺少选项"),
+    (["refferal"], "Did you mean 'referral'?", "referral"),
+    (["show", "R1", "R2"], "unexpected extra argument", "多余的参数"),
+])
+def test_usage_errors_in_both_languages(tmp_path, args, english, chinese):
+    for lang, expected in (("en", english), ("zh", chinese)):
+        env = {**os.environ, "FUJIAN_LANG": lang, "PYTHONPATH": str(ROOT),
+               "FUJIAN_DB": str(tmp_path / "f.db")}
+        r = subprocess.run([sys.executable, "-m", "fujian", *args], env=env,
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 2
+        assert r.stderr.count("\n") == 1 and expected in r.stderr, r.stderr
+        assert r.stderr.startswith("错误：" if lang == "zh" else "error: ")

@@ -13,7 +13,7 @@ import typer
 from fujian import __version__
 from fujian.cli import items, units
 from fujian.cli.common import FormatOption, begin_run, command, note, parse_day, state
-from fujian.i18n import _
+from fujian.i18n import N_, _
 
 app = typer.Typer(
     name="fujian",
@@ -160,16 +160,21 @@ def doctor(fmt: FormatOption = None) -> None:
 
         fujian doctor
     """
+    import os
+    from pathlib import Path
+
     from fujian.cli.common import china_today
     from fujian.errors import EXIT_STORAGE
     from fujian.kinds import Column
     from fujian.render import pick_format, render
     from fujian.service.doctor import healthy, run_checks
-    from fujian.service.tracker import load_calendar
+    from fujian.service.tracker import load_calendar, override_files
 
     fmt = pick_format(fmt)
     store = state().store(create=False)
-    checks = run_checks(store, load_calendar(), china_today())
+    named = os.environ.get("FUJIAN_CALENDAR")
+    checks = run_checks(store, load_calendar(), china_today(), override_files(),
+                        Path(named).expanduser() if named else None)
     rows = [{"check": c.name, "status": c.status, "detail": c.detail} for c in checks]
     render(rows, (Column("check", "检查项"), Column("status", "结果"), Column("detail", "说明")),
            fmt, title=str(store.path))
@@ -177,6 +182,37 @@ def doctor(fmt: FormatOption = None) -> None:
     note(_("Verdict: healthy.") if verdict else _("Verdict: problems found."))
     if not verdict:
         raise typer.Exit(EXIT_STORAGE)
+
+
+# Click's usage errors are English f-strings; these patterns give the common ones a
+# translation (anything else is shown as Click wrote it).
+_CLICK_MESSAGES = (
+    (r"Missing option '(?P<name>[^']+)'\.", N_("Missing option '{name}'.")),
+    (r"Missing argument '(?P<name>[^']+)'\.", N_("Missing argument '{name}'.")),
+    (r"No such option: (?P<name>\S+) \(Possible options: (?P<options>[^)]*)\)",
+     N_("No such option: {name} (did you mean: {options})")),
+    (r"No such option: (?P<name>\S+)", N_("No such option: {name}")),
+    (r"Option '(?P<name>[^']+)' requires an argument\.",
+     N_("Option '{name}' requires an argument.")),
+    (r"Got unexpected extra argument(?:s|\(s\))? \((?P<args>.*)\)",
+     N_("Unexpected extra argument(s): {args}")),
+    (r"Invalid value for '(?P<name>[^']+)': .*", N_("Invalid value for '{name}'.")),
+    (r"(?P<text>.*?)\.? Did you mean '(?P<name>[^']+)'\?", N_("{text} Did you mean '{name}'?")),
+)
+
+
+def _usage_message(text: str) -> str:
+    import re
+
+    from fujian.i18n import language
+
+    if language() == "en":
+        return text
+    for pattern, template in _CLICK_MESSAGES:
+        match = re.fullmatch(pattern, text)
+        if match:
+            return _(template).format(**match.groupdict())
+    return text
 
 
 def _translate_builtin_help(command) -> None:
@@ -218,7 +254,8 @@ def main() -> None:
         context = getattr(exc, "ctx", None)
         where = _(" (see `{command} --help`)").format(command=context.command_path) \
             if context is not None else ""
-        sys.stderr.write(_("error: ") + exc.format_message().replace("\n", " ") + where + "\n")
+        message = _usage_message(exc.format_message().replace("\n", " "))
+        sys.stderr.write(_("error: ") + message + where + "\n")
         sys.exit(exc.exit_code)
     except typer.Abort:
         sys.exit(130)

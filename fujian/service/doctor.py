@@ -18,7 +18,8 @@ class Check:
     detail: str
 
 
-def run_checks(store, calendar, today: date) -> list[Check]:
+def run_checks(store, calendar, today: date, override_files=(), named_override=None
+               ) -> list[Check]:
     from sqlalchemy import func, select, text
 
     from fujian.migrations import HEAD
@@ -63,6 +64,13 @@ def run_checks(store, calendar, today: date) -> list[Check]:
             detail = _("{n} units, {missing} without a liaison, {p} of the procuratorate").format(
                 n=units, missing=no_liaison, p=procuratorate)
             checks.append(Check("units", status, detail))
+    present = [str(p) for p in override_files if p.is_file()]
+    if named_override is not None and not named_override.is_file():
+        checks.append(Check("calendar override", WARN, _(
+            "FUJIAN_CALENDAR names {path}, which does not exist").format(path=named_override)))
+    else:
+        checks.append(Check("calendar override", OK, _("override files: {files}").format(
+            files=", ".join(present) or _("none"))))
     years = calendar.known_years()
     span = f"{years[0]}–{years[-1]}" if years else _("none")
     if not calendar.knows(today.year):
