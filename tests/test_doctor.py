@@ -15,6 +15,7 @@ def test_healthy_database(cli, initialised):
     code, checks = _checks(cli)
     assert code == 0
     assert set(checks) == {"permissions", "schema", "integrity", "references", "journal", "ids",
+                           "calendar override",
                            "units", "calendar"}
     assert all(c["status"] in ("ok", "warn") for c in checks.values())
     assert checks["journal"]["detail"] == "journal mode wal"
