@@ -836,3 +836,26 @@ def test_gbk_minutes_are_read(cli, initialised, tmp_path):
     minutes.write_bytes("一、议定事项：开展专项检查。".encode("gbk"))
     assert cli("meeting", "add", "--title", "会议", "--minutes", str(minutes)).exit_code == 0
     assert item(cli, "M1")["minutes"] == "一、议定事项：开展专项检查。"
+
+
+def test_reopen_can_set_a_new_due_date_and_warns_without_one(cli, world):
+    ok(cli("suggestion", "reply", "S1", "--on", "2025-03-12"))
+    ok(cli("close", "S1", "--outcome", "adopted", "--on", "2025-03-13"))
+    r = cli("reopen", "S1", "--reason", "整改未到位")
+    assert r.exit_code == 0 and "no due date" in r.stderr
+    ok(cli("close", "S1", "--outcome", "adopted", "--on", "2025-03-14"))
+    r = cli("suggestion", "reopen", "S1", "--reason", "再次整改", "--due", "2025-04-30")
+    assert r.exit_code == 0 and "no due date" not in r.stderr
+    assert item(cli, "S1")["due_on"] == "2025-04-30"
+    assert cli.json("history", "S1")[-1]["action"] == "extend"
+
+
+def test_action_list_by_meeting(cli, world):
+    ok(cli("meeting", "add", "--title", "第二次会议", "--on", "2025-03-05"))
+    ok(cli("action", "add", "--meeting", "M2", "--unit", "gaj", "--title", "另一事项",
+           "--due", "2025-04-15"))
+    assert [r["meeting"] for r in cli.json("action", "list", "--meeting", "m2")] == ["M2"]
+    assert all(r["meeting"] == "M1"
+               for r in cli.json("action", "list", "--meeting", "M1", "--status", "all"))
+    assert cli("action", "list", "--meeting", "R1").exit_code == 2
+    assert cli("action", "list", "--meeting", "M9").exit_code == 2

@@ -21,7 +21,7 @@ from fujian.cli.common import (
     state,
 )
 from fujian.errors import BadInput
-from fujian.i18n import _
+from fujian.i18n import N_, _
 from fujian.kinds import KINDS, STATUS_FILTER, Kind, KindField, columns_for
 
 EXAMPLES = {
@@ -166,7 +166,8 @@ def make_update(kind: Kind) -> Callable:
 
 
 def list_items(kind: Kind | None, status: str, unit: str | None, overdue: bool,
-               as_of: str | None, sort: str, limit: int | None, fmt: str | None) -> None:
+               as_of: str | None, sort: str, limit: int | None, fmt: str | None,
+               meeting: str | None = None) -> None:
     from fujian.render import pick_format, render
     from fujian.service.queries import Filters
 
@@ -185,6 +186,7 @@ def list_items(kind: Kind | None, status: str, unit: str | None, overdue: bool,
         overdue_as_of=day if overdue else None,
         sort=sort_value,
         limit=limit,
+        meeting_id=tracker.item_pk(meeting, KINDS["meeting"]) if meeting else None,
     )
     render(tracker.items(filters, day), columns_for(kind), fmt, as_of=day,
            title=(kind.label if kind else _("All items")))
@@ -199,6 +201,8 @@ IdArgument = Annotated[str, typer.Argument(metavar="ID", help=_("Item ID such as
 OutcomeOption = Annotated[str, typer.Option("--outcome", metavar="OUTCOME", help=_("Outcome code or Chinese label."))]
 OnOption = Annotated[str | None, typer.Option("--on", metavar="DATE", help=_("Date (default today)."))]
 NoteOption = Annotated[str | None, typer.Option("--note", metavar="TEXT", help=_("A note."))]
+DueOption = Annotated[str | None, typer.Option(
+    "--due", metavar="DATE", help=_("A new due date for the reopened item."))]
 ReasonOption = Annotated[str, typer.Option("--reason", metavar="TEXT", help=_("Why (kept in the history)."))]
 
 
@@ -222,8 +226,10 @@ def close_item(ident: str, kind: Kind | None, outcome: str, on: str | None,
     note(_("Closed {id}.").format(id=result.ident))
 
 
-def reopen_item(ident: str, kind: Kind | None, reason: str) -> None:
-    result = state().tracker().reopen(ident, reason, kind)
+def reopen_item(ident: str, kind: Kind | None, reason: str, due: str | None = None) -> None:
+    result = state().tracker().reopen(ident, reason, kind, due)
+    for warning in result.warnings:
+        note(_("warning: ") + warning)
     note(_("Reopened {id}.").format(id=result.ident))
 
 
@@ -235,8 +241,15 @@ def build_kind_app(kind: Kind) -> typer.Typer:
     def list_cmd(status: StatusOption = "open", unit: UnitFilter = None,
                  overdue: OverdueFlag = False, as_of: AsOfOption = None,
                  sort: SortOption = "due", limit: LimitOption = None,
-                 fmt: FormatOption = None) -> None:
-        list_items(kind, status, unit, overdue, as_of, sort, limit, fmt)
+                 fmt: FormatOption = None, **extra: Any) -> None:
+        list_items(kind, status, unit, overdue, as_of, sort, limit, fmt, **extra)
+
+    signature = inspect.signature(list_cmd, eval_str=True)
+    params = [p for p in signature.parameters.values() if p.kind != p.VAR_KEYWORD]
+    if kind.code == "action":  # an action list can be narrowed to one meeting's items
+        params.append(_opt("meeting", str | None, "--meeting",
+                           help=_("Only the action items of this meeting (M…).")))
+    list_cmd.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
 
     list_cmd.__doc__ = _("List {label} items (default: open ones, by due date).\n\nExample:\n\n"
                          "    fujian {code} list --overdue --format json").format(
@@ -263,8 +276,8 @@ def build_kind_app(kind: Kind) -> typer.Typer:
         first=kind.outcomes(kind.subtypes.codes[0] if kind.subtype_key else None).codes[0])
     command(sub, "close")(close_cmd)
 
-    def reopen_cmd(ident: IdArgument, reason: ReasonOption) -> None:
-        reopen_item(ident, kind, reason)
+    def reopen_cmd(ident: IdArgument, reason: ReasonOption, due: DueOption = None) -> None:
+        reopen_item(ident, kind, reason, due)
 
     reopen_cmd.__doc__ = _("Reopen a closed {label}; the reason is kept in its history.\n\n"
                            "Example:\n\n    fujian {code} reopen {p}1 --reason '补充材料'").format(
@@ -284,6 +297,28 @@ def build_kind_app(kind: Kind) -> typer.Typer:
 
         command(sub, "reply")(reply_cmd)
     return sub
+
+
+# The change log's action codes, marked for translation (history shows them to people).
+HISTORY_ACTIONS = (N_("create"), N_("update"), N_("stage"), N_("extend"), N_("close"),
+                   N_("reopen"))
+
+
+def _field_name(field: str | None) -> str:
+    """A change-log field as the column header people know (阶段, 期限 …)."""
+    if not field:
+        return ""
+    from fujian.kinds import KINDS, Column, columns_for
+
+    known: dict[str, Column] = {}
+    for kind in KINDS.values():
+        for column in columns_for(kind, everything=True):
+            known.setdefault(column.key, column)
+    for name, column in (("unit_id", known["unit"]), ("from_unit_id", known["from_unit"]),
+                         ("meeting_id", known["meeting"]),
+                         ("subtype", Column("subtype", "类型", "choice"))):
+        known[name] = column
+    return known[field].header if field in known else field
 
 
 def register(app: typer.Typer) -> None:
@@ -325,14 +360,14 @@ def register(app: typer.Typer) -> None:
         close_item(ident, None, outcome, on, note_text)
 
     @command(app, "reopen")
-    def reopen_any(ident: IdArgument, reason: ReasonOption) -> None:
+    def reopen_any(ident: IdArgument, reason: ReasonOption, due: DueOption = None) -> None:
         """Reopen any closed item.
 
         Example:
 
             fujian reopen S3 --reason '整改未到位'
         """
-        reopen_item(ident, None, reason)
+        reopen_item(ident, None, reason, due)
 
     @command(app, "history")
     def history(ident: IdArgument, fmt: FormatOption = None) -> None:
@@ -347,10 +382,11 @@ def register(app: typer.Typer) -> None:
 
         fmt = pick_format(fmt)
         rows = state().tracker().history(ident)
-        if fmt == "table":  # people read China time to the second; scripts get the full instant
+        if fmt == "table":  # people read China time, action and field names in their language
             from fujian.dates import CHINA
 
             rows = [{**r, "at": r["at"].astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S"),
+                     "action": _(r["action"]), "field": _field_name(r["field"]),
                      "new": _("(created)") if r["action"] == "create" else r["new"]}
                     for r in rows]
         columns = (Column("at", "时间"), Column("actor", "操作人"), Column("action", "操作"),

@@ -348,14 +348,26 @@ def close_item(ctx: Context, ident: str, outcome: str, on: date | str | None = N
     return Outcome(item.ident, item.due_on)
 
 
-def reopen_item(ctx: Context, ident: str, reason: str, kind: Kind | None = None) -> Outcome:
+def reopen_item(ctx: Context, ident: str, reason: str, kind: Kind | None = None,
+                due_on: date | str | None = None) -> Outcome:
+    """Reopen a closed item, optionally with a new due date (a reopened item whose clock had
+    stopped has none, and would otherwise never be overdue)."""
     if not reason or not reason.strip():
         raise BadInput(_("Say why the item is reopened: --reason TEXT."))
     item = get_item(ctx.session, ident, kind)
+    new_due = ctx.date(due_on)
+    if new_due is not None and new_due < item.opened_on:
+        raise BadInput(_("The due date {due} is before the opening date {opened}.").format(
+            due=new_due.isoformat(), opened=item.opened_on.isoformat()))
     log_changes(ctx, item, "reopen", item.reopen(), reason=reason)
     meeting_must_be_open(ctx, item.kind, item.meeting_id, item.status)
+    if new_due is not None:
+        log_changes(ctx, item, "extend", item.extend(new_due), reason=reason)
     ctx.session.flush()
-    return Outcome(item.ident, item.due_on)
+    warnings = [] if item.due_on is not None else [
+        _("{id} has no due date now: give one with --due so that it can become overdue.")
+        .format(id=item.ident)]
+    return Outcome(item.ident, item.due_on, warnings)
 
 
 def reply_suggestion(ctx: Context, ident: str, on: date | str | None = None,

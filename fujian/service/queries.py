@@ -31,6 +31,7 @@ class Filters:
     sort: str = "due"  # due | opened | id | overdue
     limit: int | None = None
     ids: tuple[int, ...] = ()
+    meeting_id: int | None = None  # only the action items of this meeting
 
 
 def _statement(filters: Filters, due_part: bool | None = None,
@@ -72,6 +73,8 @@ def _statement(filters: Filters, due_part: bool | None = None,
         conditions.append(t.c.opened_on <= filters.opened_to)
     if filters.ids:
         conditions.append(t.c.id.in_(filters.ids))
+    if filters.meeting_id is not None:
+        conditions.append(t.c.meeting_id == filters.meeting_id)
     if due_part is not None:
         conditions.append(t.c.due_on.is_not(None) if due_part else t.c.due_on.is_(None))
     if conditions:

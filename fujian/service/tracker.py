@@ -136,9 +136,10 @@ class Tracker:
         with self.store.writing() as session:
             return item_ops.close_item(self._context(session), ident, outcome, on, note, kind)
 
-    def reopen(self, ident: str, reason: str, kind: Kind | None = None):
+    def reopen(self, ident: str, reason: str, kind: Kind | None = None,
+               due_on: date | str | None = None):
         with self.store.writing() as session:
-            return item_ops.reopen_item(self._context(session), ident, reason, kind)
+            return item_ops.reopen_item(self._context(session), ident, reason, kind, due_on)
 
     def reply(self, ident: str, on: date | str | None = None, note: str | None = None):
         with self.store.writing() as session:
@@ -163,6 +164,19 @@ class Tracker:
                 row["actions"] = [a["id"] for a in queries.iter_items(conn, actions)
                                   if a["meeting"] == row["id"]]
             return row
+
+    def item_pk(self, ident: str, kind: Kind | None = None) -> int:
+        """The row key of an item by its ID; refuses an unknown ID or another kind's."""
+        found, number = split_id(ident)
+        if kind is not None and kind.code != found.code:
+            raise BadInput(_("{id} is not a {kind}.").format(id=ident.upper(), kind=_(kind.code)))
+        with self.store.engine.connect() as conn:
+            pk = queries.item_pk(conn, found.code, number)
+        if pk is None:
+            from fujian.errors import NotFound
+
+            raise NotFound(_("No item {id}.").format(id=f"{found.prefix}{number}"))
+        return pk
 
     def items(self, filters: queries.Filters, as_of: date | None = None) -> Iterator[dict]:
         with self.store.engine.connect() as conn:
