@@ -81,15 +81,15 @@ def csv_cell(value: Any) -> str:
     return str(value)
 
 
-def human_cell(row: dict, column: Column) -> str:
+def human_cell(row: dict, column: Column, record: bool = False) -> str:
     """A value as a person reads it: Chinese labels for codes, unit names, 是/否."""
     if column.type == "choice":
         return value_label(row, column.key) or ""
     if column.key == "unit" and row.get("unit_name"):
         return row["unit_name"]
     value = row.get(column.key)
-    if isinstance(value, bool):
-        return _("yes") if value else ""
+    if isinstance(value, bool):  # a list marks only the yes; one item's page says both
+        return _("yes") if value else (_("no") if record else "")
     return plain_cell(value) if not isinstance(value, str) else value
 
 
@@ -186,7 +186,7 @@ def render_record(row: dict, columns: Sequence[Column], fmt: str, out: IO[str] |
     table.add_column(style="bold", no_wrap=True)
     table.add_column(overflow="fold")
     for column in columns:
-        table.add_row(column.header, human_cell(row, column))
+        table.add_row(column.header, human_cell(row, column, record=True))
     con = console(out)
     con.print(table)
     for _key, label, value in extra:

@@ -55,6 +55,7 @@ def test_export_bom_and_chinese_headers(cli, initialised, tmp_path):
                             "办结日期", "结果"]
     assert rows[1][:10] == [ident, "案件移送", "案件", "市公安局江夏区分局", "已移送", "未办结",
                             "2025-03-01", "2025-03-04", "", ""]
+    assert rows[1][rows[0].index("移送单位")] == "区市场监督管理局"  # names, like 责任单位
     assert oct(out.stat().st_mode & 0o777) == "0o600"
 
 

@@ -200,14 +200,14 @@ def export_csv(kind: KindFilter = None,
     if output is None:
         stream = io.TextIOWrapper(sys.stdout.buffer, encoding=encoding, newline="")
         try:
-            write_csv(tracker.items(filters), columns, stream, labels)
+            write_csv(tracker.items(filters), columns, stream, labels, tracker.unit_names())
         finally:
             stream.flush()
             stream.detach()
         return
     path = Path(output).expanduser()
     with open_output(path, force, st.db_path, encoding) as fh:
-        n = write_csv(tracker.items(filters), columns, fh, labels)
+        n = write_csv(tracker.items(filters), columns, fh, labels, tracker.unit_names())
     note(_("Wrote {n} items to {path}.").format(n=n, path=path))
 
 

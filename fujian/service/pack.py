@@ -33,10 +33,11 @@ def write_pack(tracker, folder: Path, as_of: date, *, meeting: str | None = None
     folder.mkdir(parents=True, exist_ok=True)
     db_path = tracker.store.path
     written: list[tuple[str, str, int]] = []
+    names = tracker.unit_names()
 
     def emit(name: str, description: str, rows, columns) -> None:
         with open_output(folder / name, True, db_path, encoding) as fh:
-            n = write_csv(rows, columns, fh, labels)
+            n = write_csv(rows, columns, fh, labels, names)
         written.append((name, description, n))
 
     emit("overdue.csv", _("overdue items, most overdue first"),

@@ -116,6 +116,10 @@ class Tracker:
                 return {"added": 0, "updated": 0, "unchanged": len(rows)}
             return unit_ops.import_units(session, self.actor, rows, update=False)
 
+    def unit_names(self) -> dict[str, str]:
+        """Every unit's code → name."""
+        return {u["code"]: u["name"] for u in self.list_units()}
+
     def unit_id(self, text: str) -> int:
         with self.store.reading() as session:
             return unit_ops.find_unit(session, text).id

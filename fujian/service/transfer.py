@@ -104,14 +104,21 @@ def export_cell(row: dict, column: Column, labels: bool) -> str:
 
 
 def write_csv(rows: Iterable[dict], columns: Sequence[Column], out: IO[str],
-              labels: bool = True) -> int:
+              labels: bool = True, unit_names: dict[str, str] | None = None) -> int:
+    """``unit_names`` (code → name) lets a labelled export name the sending unit as it names
+    the responsible one; import reads names and codes alike."""
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([c.label if labels else c.key for c in columns])
     # With labels a unit is shown by name — unless the file has its own name column, when the
     # unit column stays the code.
     names_elsewhere = any(c.key == "unit_name" for c in columns)
-    cells = [_cell_writer(c, labels and not (c.key == "unit" and names_elsewhere))
-             for c in columns]
+    cells = []
+    for c in columns:
+        if labels and unit_names and c.key == "from_unit":
+            cells.append(lambda row, key=c.key: neutralise(
+                unit_names.get(row.get(key) or "", row.get(key) or "")))
+        else:
+            cells.append(_cell_writer(c, labels and not (c.key == "unit" and names_elsewhere)))
     n = 0
     for n, row in enumerate(rows, start=1):  # noqa: B007 - n counts the rows
         writer.writerow([cell(row) for cell in cells])
