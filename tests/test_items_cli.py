@@ -859,3 +859,12 @@ def test_action_list_by_meeting(cli, world):
                for r in cli.json("action", "list", "--meeting", "M1", "--status", "all"))
     assert cli("action", "list", "--meeting", "R1").exit_code == 2
     assert cli("action", "list", "--meeting", "M9").exit_code == 2
+
+
+def test_history_table_speaks_the_interface_language(cli, world, monkeypatch):
+    ok(cli("referral", "update", "R1", "--stage", "accepted", "--on", "2025-03-02"))
+    monkeypatch.setenv("FUJIAN_LANG", "zh")
+    table = cli("history", "R1", "--format", "table").stdout
+    assert "已移送" in table and "已受理" in table and "阶段" in table
+    plain = cli("history", "R1", "--format", "plain").stdout  # scripts keep the codes
+    assert "\tstage\tsent\taccepted\t" in plain

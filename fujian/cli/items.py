@@ -304,6 +304,20 @@ HISTORY_ACTIONS = (N_("create"), N_("update"), N_("stage"), N_("extend"), N_("cl
                    N_("reopen"))
 
 
+def _value_name(kind, field: str | None, value: str | None) -> str | None:
+    """A coded value (stage, outcome, status, subtype) as its Chinese label, as lists show it."""
+    if value is None or field not in ("stage", "outcome", "status", "subtype"):
+        return value
+    from fujian.kinds import STATUS_LABELS
+
+    if field == "status":
+        return STATUS_LABELS.get(value, value)
+    if field == "subtype":
+        return kind.subtypes.label(value) if kind.subtype_key else value
+    choices = kind.all_stages() if field == "stage" else kind.all_outcomes()
+    return choices.label(value)
+
+
 def _field_name(field: str | None) -> str:
     """A change-log field as the column header people know (阶段, 期限 …)."""
     if not field:
@@ -384,10 +398,14 @@ def register(app: typer.Typer) -> None:
         rows = state().tracker().history(ident)
         if fmt == "table":  # people read China time, action and field names in their language
             from fujian.dates import CHINA
+            from fujian.kinds import split_id
 
+            kind = split_id(ident)[0]
             rows = [{**r, "at": r["at"].astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S"),
                      "action": _(r["action"]), "field": _field_name(r["field"]),
-                     "new": _("(created)") if r["action"] == "create" else r["new"]}
+                     "old": _value_name(kind, r["field"], r["old"]),
+                     "new": _("(created)") if r["action"] == "create"
+                     else _value_name(kind, r["field"], r["new"])}
                     for r in rows]
         columns = (Column("at", "时间"), Column("actor", "操作人"), Column("action", "操作"),
                    Column("field", "字段"), Column("old", "原值"), Column("new", "新值"),
