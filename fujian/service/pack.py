@@ -55,8 +55,9 @@ def write_pack(tracker, folder: Path, as_of: date, *, meeting: str | None = None
     emit("summary.csv", _("per kind and per unit: opened, closed on time and late, open, "
                           "overdue"), summary, SUMMARY_COLUMNS)
     if meeting_row is not None:
-        actions = Filters(kinds=(KINDS["action"],), status="all", sort="id")
-        rows = [r for r in tracker.items(actions, as_of) if r["meeting"] == meeting_row["id"]]
+        actions = Filters(kinds=(KINDS["action"],), status="all", sort="id",
+                          meeting_id=tracker.item_pk(meeting_row["id"]))
+        rows = list(tracker.items(actions, as_of))
         emit(f"meeting-{meeting_row['id']}-actions.csv",
              _("action items of {id}").format(id=meeting_row["id"]), rows,
              columns_for(KINDS["action"]))

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from fujian.deadlines import Calendar, RuleBook
-from fujian.errors import BadInput
+from fujian.errors import BadInput, NotFound
 from fujian.i18n import _
 from fujian.kinds import KINDS, Kind, split_id
 from fujian.resources import data_file
@@ -149,52 +149,43 @@ class Tracker:
         with self.store.writing() as session:
             return item_ops.reply_suggestion(self._context(session), ident, on, note)
 
-    def show(self, ident: str, kind: Kind | None = None) -> dict:
-        """One item as its public dict, with the meeting's minutes and action items."""
+    @staticmethod
+    def _pk(conn, ident: str, kind: Kind | None = None) -> tuple[int, Kind]:
+        """The row key and kind of an item by its ID; refuses an unknown ID or another kind's."""
         found, number = split_id(ident)
         if kind is not None and kind.code != found.code:
             raise BadInput(_("{id} is not a {kind}.").format(id=ident.upper(), kind=_(kind.code)))
-        with self.store.engine.connect() as conn:
-            pk = queries.item_pk(conn, found.code, number)
-            if pk is None:
-                from fujian.errors import NotFound
+        pk = queries.item_pk(conn, found.code, number)
+        if pk is None:
+            raise NotFound(_("No item {id}.").format(id=f"{found.prefix}{number}"))
+        return pk, found
 
-                raise NotFound(_("No item {id}.").format(id=f"{found.prefix}{number}"))
+    def show(self, ident: str, kind: Kind | None = None) -> dict:
+        """One item as its public dict, with the meeting's minutes and action items."""
+        with self.store.engine.connect() as conn:
+            pk, found = self._pk(conn, ident, kind)
             row = next(queries.iter_items(conn, queries.Filters(status="all", ids=(pk,)),
                                           self.today))
             if found.code == "meeting":
                 row["minutes"] = queries.minutes_of(conn, pk)
-                actions = queries.Filters(kinds=(KINDS["action"],), status="all", sort="id")
-                row["actions"] = [a["id"] for a in queries.iter_items(conn, actions)
-                                  if a["meeting"] == row["id"]]
+                actions = queries.Filters(kinds=(KINDS["action"],), status="all", sort="id",
+                                          meeting_id=pk)
+                row["actions"] = [a["id"] for a in queries.iter_items(conn, actions)]
             return row
 
     def item_pk(self, ident: str, kind: Kind | None = None) -> int:
         """The row key of an item by its ID; refuses an unknown ID or another kind's."""
-        found, number = split_id(ident)
-        if kind is not None and kind.code != found.code:
-            raise BadInput(_("{id} is not a {kind}.").format(id=ident.upper(), kind=_(kind.code)))
         with self.store.engine.connect() as conn:
-            pk = queries.item_pk(conn, found.code, number)
-        if pk is None:
-            from fujian.errors import NotFound
-
-            raise NotFound(_("No item {id}.").format(id=f"{found.prefix}{number}"))
-        return pk
+            return self._pk(conn, ident, kind)[0]
 
     def items(self, filters: queries.Filters, as_of: date | None = None) -> Iterator[dict]:
         with self.store.engine.connect() as conn:
             yield from queries.iter_items(conn, filters, as_of or self.today)
 
     def history(self, ident: str) -> list[dict]:
-        kind, number = split_id(ident)
-        subject = f"{kind.prefix}{number}"
         with self.store.engine.connect() as conn:
-            if queries.item_pk(conn, kind.code, number) is None:
-                from fujian.errors import NotFound
-
-                raise NotFound(_("No item {id}.").format(id=subject))
-            return queries.history_rows(conn, subject)
+            _pk, kind = self._pk(conn, ident)
+            return queries.history_rows(conn, f"{kind.prefix}{split_id(ident)[1]}")
 
     # -- exchange ------------------------------------------------------------------------------
 
