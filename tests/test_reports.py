@@ -167,7 +167,12 @@ def test_demo_ends_with_overdue_report(cli, tmp_path):
     r = cli("demo", "--db", str(target))
     assert r.exit_code == 0, r.output
     assert "Demo database" in r.stderr
-    lines = r.stdout.splitlines()
+    listing, report = r.stdout.split("\n\n")
+    # Open items of every kind first (meetings too, though they have no deadline) ...
+    assert {line.split("\t")[1] for line in listing.splitlines()[1:]} == {
+        "referral", "suggestion", "clue", "meeting", "action"}
+    # ... then the real overdue report.
+    lines = report.splitlines()
     assert lines[0] == "id\tkind\ttitle\tunit\tunit_name\tstage\tdue_on\tdays_overdue"
     kinds = {line.split("\t")[1] for line in lines[1:]}
     assert {"referral", "suggestion", "clue", "action"} <= kinds

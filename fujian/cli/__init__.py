@@ -121,7 +121,8 @@ def calendar_due(
 def demo(db: Annotated[str | None, typer.Option(
         "--db", metavar="PATH", help=_("Where to make the demo database (must not exist yet). "
         "Default: a new temporary folder."))] = None) -> None:
-    """Make a fresh demo database with items of every kind, then print the overdue report.
+    """Make a fresh demo database with items of every kind, list the open ones, then print the
+    overdue report.
 
     Never touches your own database. Example:
 
@@ -136,9 +137,16 @@ def demo(db: Annotated[str | None, typer.Option(
     kinds = _(", ").join(f"{KINDS[k].label} {n}" for k, n in summary["per_kind"].items())
     note(_("Demo database: {path} ({n} items: {kinds}). Try: fujian --db {path} list").format(
         path=path, n=summary["items"], kinds=kinds))
+    import sys
+
+    from fujian.cli.items import list_items
     from fujian.cli.reports import print_overdue
 
     state().db_option = str(path)
+    # First the open items of every kind (meetings have no deadline, so the overdue report
+    # alone would never show one), then the real overdue report.
+    list_items(None, "open", None, False, None, "due", None, None)
+    sys.stdout.write("\n")
     print_overdue(as_of=None, unit=None, kind=None, fmt=None, fail_if_any=False)
 
 
