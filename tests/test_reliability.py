@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -264,6 +264,14 @@ def test_megabyte_text_round_trips(cli, initialised, tmp_path):
                      "--as-of", "--limit", "-1", "2025-02-30", "3d", "gaj", "--to", "--from",
                      "--direction", "to-criminal", "doctor", "--kind", "import"]),
     st.text(max_size=12)), max_size=8))
+# Argument lists that get past the parser into the service, so a broken handler shows up even
+# on a run whose random lists all stop at Click.
+@example(["show", "R99"])
+@example(["list", "--as-of", "2025-02-30"])
+@example(["calendar", "due", "2025-01-01", "3x"])
+@example(["referral", "add", "--direction", "to-criminal", "--from", "gaj", "--to", "nowhere",
+          "--title", "x"])
+@example(["close", "R1", "--outcome", "filed"])
 def test_random_arguments_never_crash(cli, initialised, tmp_path, monkeypatch, args):
     monkeypatch.chdir(tmp_path)  # anything a random command writes lands here
     args = [a for a in args if a not in ("demo", "backup", "-o", "--output")]
