@@ -39,6 +39,8 @@ def test_cron_overdue_report_is_plain(tmp_path):
     r = run(["demo", "--db", str(demo)], tmp_path)
     assert r.returncode == 0, r.stderr
     assert "\x1b" not in r.stdout + r.stderr
+    if fujian_command()[0] != sys.executable:  # not on PATH here: the hint names the real path
+        assert f"Try: {fujian_command()[0]} --db {demo} list" in r.stderr
     r = run(["report", "overdue"], tmp_path, FUJIAN_DB=str(demo))
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()

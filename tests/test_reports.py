@@ -136,7 +136,7 @@ def test_cli_overdue_grouped_table(cli, initialised):
     assert "市公安局江夏区分局 (gaj): 1" in out
     assert "区人力资源和社会保障局 (rsj): 1" in out
     assert out.index("gaj") < out.index("rsj")  # the most overdue unit first
-    assert "Total: 2 overdue in 2 units." in out
+    assert "Total overdue: 2; units concerned: 2." in out
 
 
 def test_cli_overdue_bad_input(cli, initialised):

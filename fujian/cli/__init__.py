@@ -117,6 +117,21 @@ def calendar_due(
     typer.echo(_("Due: {due}").format(due=result.due.isoformat()))
 
 
+def _program_name() -> str:
+    """How to run fujian again: a venv's `fujian` that is not on PATH (as after the README's
+    first command) is named by the path it was started with."""
+    import os
+    import shutil
+    import sys
+
+    started = sys.argv[0]
+    if os.path.basename(started) == "fujian" and os.sep in started:
+        found = shutil.which("fujian")
+        if found is None or os.path.abspath(found) != os.path.abspath(started):
+            return started
+    return "fujian"
+
+
 @command(app, "demo")
 def demo(db: Annotated[str | None, typer.Option(
         "--db", metavar="PATH", help=_("Where to make the demo database (must not exist yet). "
@@ -135,8 +150,8 @@ def demo(db: Annotated[str | None, typer.Option(
     from fujian.kinds import KINDS
 
     kinds = _(", ").join(f"{KINDS[k].label} {n}" for k, n in summary["per_kind"].items())
-    note(_("Demo database: {path} ({n} items: {kinds}). Try: fujian --db {path} list").format(
-        path=path, n=summary["items"], kinds=kinds))
+    note(_("Demo database: {path} ({n} items: {kinds}). Try: {program} --db {path} list").format(
+        path=path, n=summary["items"], kinds=kinds, program=_program_name()))
     import sys
 
     from fujian.cli.items import list_items

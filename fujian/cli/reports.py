@@ -58,7 +58,7 @@ def _grouped_table(rows: list[dict], day) -> None:
     by_unit: dict[str, list[dict]] = {}
     for row in rows:
         by_unit.setdefault(row["unit"], []).append(row)
-    con.print(_("Overdue as of {day}: {n} items").format(day=day.isoformat(), n=len(rows)),
+    con.print(_("Overdue items as of {day}: {n}").format(day=day.isoformat(), n=len(rows)),
               style="bold")
     columns = [c for c in OVERDUE_COLUMNS if c.key not in ("unit", "unit_name")]
     for unit_rows in by_unit.values():
@@ -72,7 +72,7 @@ def _grouped_table(rows: list[dict], day) -> None:
         for row in unit_rows:
             table.add_row(*(human_cell(row, c) for c in columns), style="red")
         con.print(table)
-    con.print(_("Total: {n} overdue in {units} units.").format(n=len(rows), units=len(by_unit)),
+    con.print(_("Total overdue: {n}; units concerned: {units}.").format(n=len(rows), units=len(by_unit)),
               style="bold")
 
 
