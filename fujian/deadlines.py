@@ -23,12 +23,11 @@ from datetime import date, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
 
-from dateutil.relativedelta import relativedelta
-
 from fujian.errors import BadInput
 from fujian.i18n import _
 
 _PERIOD = re.compile(r"\s*(\d{1,4})\s*(wd|d|w|m)\s*", re.IGNORECASE)
+_HALF_MONTH = re.compile(r"\s*0?\.5\s*m\s*|\s*半个月\s*", re.IGNORECASE)
 UNITS = {"d": "days", "w": "weeks", "m": "months", "wd": "working days"}
 
 
@@ -40,7 +39,14 @@ class Period:
     unit: str  # one of d, wd, m (weeks are stored as days)
 
     @classmethod
-    def parse(cls, text: str) -> Period:
+    def parse(cls, text: str, criminal: bool = False) -> Period:
+        """``criminal``: half a month (``0.5m``) is 15 days, as criminal procedure counts it
+        (最高法《关于适用〈刑事诉讼法〉的解释》(2021) 第二百零二条)."""
+        if _HALF_MONTH.fullmatch(text or ""):
+            if not criminal:
+                raise BadInput(_("Half a month ({text}) is counted only in criminal procedure "
+                                 "(--criminal); elsewhere write 15d.").format(text=text.strip()))
+            return cls(15, "d")
         m = _PERIOD.fullmatch(text or "")
         if not m:
             raise BadInput(
@@ -73,33 +79,63 @@ class Calendar:
     A year named in an override is taken as fully known for that year.
     """
 
-    def __init__(self, override_files: Iterable[Path] = (), cache_dir: Path | None = None) -> None:
+    def __init__(self, override_files: Iterable[Path] = (), cache_dir: Path | None = None,
+                 optional: Iterable[Path] = ()) -> None:
+        """``optional``: override files that may be absent (the user's default config file);
+        any other file named must exist and be valid, or nothing is counted."""
         self.extra_off: set[date] = set()
         self.extra_work: set[date] = set()
         self.override_years: set[int] = set()
         self.cache_dir = cache_dir
         self._years: dict[int, tuple[frozenset[date], frozenset[date]]] = {}
+        maybe_absent = set(optional)
         for path in override_files:
+            if path in maybe_absent and not path.exists():
+                continue
             self._load_override(path)
 
     def _load_override(self, path: Path) -> None:
-        if not path.is_file():
-            return
+        def refuse(problem: object) -> BadInput:
+            return BadInput(_("Calendar override file {path} is not valid: {error}").format(
+                path=path, error=problem))
+
         try:
-            doc = tomllib.loads(path.read_text(encoding="utf-8"))
-            for year, table in doc.items():
-                unknown = set(table) - {"days_off", "workdays"}
-                if unknown:  # a misspelt key would silently make the year weekends-only
-                    raise ValueError(f"[{year}] has unknown keys: {', '.join(sorted(unknown))}")
-                self.override_years.add(int(year))
-                self.extra_off.update(_day(d) for d in table.get("days_off", []))
-                self.extra_work.update(_day(d) for d in table.get("workdays", []))
-        except (ValueError, TypeError, AttributeError, tomllib.TOMLDecodeError) as exc:
-            raise BadInput(
-                _("Calendar override file {path} is not valid: {error}").format(
-                    path=path, error=exc
-                )
-            ) from exc
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise BadInput(_("Calendar override file {path} does not exist.").format(
+                path=path)) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise BadInput(_("Calendar override file {path} cannot be read: {reason}.").format(
+                path=path, reason=getattr(exc, "strerror", None) or type(exc).__name__)) from exc
+        try:
+            doc = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise refuse(exc) from exc
+        for year_text, table in doc.items():
+            if not (isinstance(year_text, str) and year_text.isdigit() and len(year_text) == 4) \
+                    or not isinstance(table, dict):
+                raise refuse(_("[{year}] is not a year table such as [2027].").format(
+                    year=year_text))
+            year = int(year_text)
+            unknown = set(table) - {"days_off", "workdays"}
+            if unknown:  # a misspelt key would silently make the year weekends-only
+                raise refuse(_("[{year}] has unknown keys: {keys}.").format(
+                    year=year, keys=", ".join(sorted(unknown))))
+            if not table.get("days_off") and not table.get("workdays"):
+                # An empty table would mark the year as known with weekends only.
+                raise refuse(_("[{year}] lists no days_off and no workdays.").format(year=year))
+            try:
+                off = {_day(d) for d in table.get("days_off", [])}
+                work = {_day(d) for d in table.get("workdays", [])}
+            except (ValueError, TypeError) as exc:
+                raise refuse(exc) from exc
+            stray = sorted(d for d in off | work if d.year != year)
+            if stray:
+                raise refuse(_("{day} is listed under [{year}].").format(
+                    day=stray[0].isoformat(), year=year))
+            self.override_years.add(year)
+            self.extra_off.update(off)
+            self.extra_work.update(work)
 
     # -- the holidays package, behind a small on-disk cache ------------------------------------
     # Importing `holidays` and building China's calendar costs about 70 ms, a fifth of a whole
@@ -226,24 +262,38 @@ class DueDate:
     warnings: list[str] = field(default_factory=list)
 
 
-def compute_due(start: date, period: Period, calendar: Calendar) -> DueDate:
-    """Apply ``period`` to ``start`` the way the law counts it."""
+def compute_due(start: date, period: Period, calendar: Calendar,
+                criminal: bool = False) -> DueDate:
+    """Apply ``period`` to ``start`` the way the law counts it. ``criminal``: a month period
+    that starts on a month's last day ends on the last day of its final month (最高法《关于适用
+    〈刑事诉讼法〉的解释》(2021) 第二百零二条), not on the same day-number."""
     try:
         if period.unit == "wd":
             return _working_days(start, period, calendar)
         if period.unit == "m":
+            from dateutil.relativedelta import relativedelta  # only month arithmetic needs it
+
             nominal = start + relativedelta(months=period.amount)
+            if criminal and (start + timedelta(days=1)).month != start.month:
+                nominal = nominal + relativedelta(day=31)  # clips to the month's last day
         else:
             nominal = start + timedelta(days=period.amount)
-        due, rolled = nominal, []
-        while calendar.is_rest_day(due):
-            rolled.append(due)
-            due += timedelta(days=1)
+        due, rolled = roll_forward(nominal, calendar)
     except (OverflowError, ValueError) as exc:
         raise BadInput(_("That period runs past the year 9999.")) from exc
     result = DueDate(start, period, nominal, due, rolled)
     result.warnings = _unknown_year_warnings(calendar, {start.year, due.year})
     return result
+
+
+def roll_forward(day: date, calendar: Calendar) -> tuple[date, list[date]]:
+    """A last day that is a rest day moves to the next working day (民法典 art. 203); returns
+    the day and the rest days passed over."""
+    rolled = []
+    while calendar.is_rest_day(day):
+        rolled.append(day)
+        day += timedelta(days=1)
+    return day, rolled
 
 
 def _working_days(start: date, period: Period, calendar: Calendar) -> DueDate:
@@ -260,29 +310,42 @@ def _working_days(start: date, period: Period, calendar: Calendar) -> DueDate:
 
 
 def _unknown_year_warnings(calendar: Calendar, years: set[int]) -> list[str]:
-    return [
-        _(
-            "The calendar has no official holiday schedule for {year}: weekends and fixed "
-            "festivals were used. Check against the State Council notice or add the year to "
-            "a calendar override file."
-        ).format(year=year)
-        for year in sorted(years)
-        if not calendar.knows(year)
-    ]
+    return [unknown_year_warning(year) for year in sorted(years) if not calendar.knows(year)]
+
+
+def unknown_year_warning(year: int) -> str:
+    """Says exactly what the engine assumes for a year with no official notice: the holidays
+    package's estimate of that year's public holidays (festival dates computed, extra days off
+    guessed) and no 调休 make-up working days."""
+    return _(
+        "The calendar has no official holiday schedule for {year}: rest days were taken as "
+        "weekends plus the holidays package's estimate of {year}'s public holidays, with no "
+        "make-up working days (调休). Check against the State Council notice or add the year "
+        "to a calendar override file."
+    ).format(year=year)
 
 
 # ---------------------------------------------------------------------------------------------
-# Default deadline rules (data/deadlines.toml)
+# Default deadline rules (data/deadlines.toml): the duty each stage hands to a unit
 
 
 @dataclass(frozen=True)
 class Rule:
+    """One duty a stage opens: what is owed, by whom, from which event, for how long."""
+
     kind: str
     stage: str
-    period: Period | None  # None: the clock stops at this stage
+    period: Period | None  # None: the stage opens no duty unless a due date is given
     source: str
     subtype: str | None = None
     urgent: bool | None = None
+    duty: str = "reply"
+    holder: str = "unit"  # the item field naming the unit that must act
+    start: str = "received"  # the event whose date starts the clock
+    criminal: bool = False  # month periods counted as criminal procedure counts them
+    optional: bool = False  # a right, not an obligation: closing the item waives it
+    keep: tuple[str, ...] = ()  # open duties entering this stage does not end
+    ends_waived: bool = False  # the duties this stage ends were stand-ins (waived, not met)
 
     def matches(self, kind: str, subtype: str | None, stage: str, urgent: bool) -> bool:
         return (
@@ -296,11 +359,30 @@ class Rule:
         return (self.subtype is not None) + (self.urgent is not None)
 
 
-class RuleBook:
-    """The rules of ``deadlines.toml``: which period starts at which stage of which kind."""
+@dataclass(frozen=True)
+class StagePlan:
+    """What entering a stage does: the duties it opens (one rule per duty name, the most
+    specific), which open duties it keeps, and whether it ends the others as met or waived.
+    ``has_rule`` is false for a stage no rule speaks of: its open duties keep running."""
 
-    def __init__(self, rules: list[Rule]) -> None:
+    rules: tuple[Rule, ...]
+    keep: frozenset[str]
+    ends_waived: bool
+    has_rule: bool
+
+    @property
+    def timed(self) -> tuple[Rule, ...]:
+        return tuple(r for r in self.rules if r.period is not None)
+
+
+class RuleBook:
+    """The rules of ``deadlines.toml``: which duties start at which stage of which kind."""
+
+    def __init__(self, rules: list[Rule], duties: dict[str, str] | None = None,
+                 events: dict[str, str] | None = None) -> None:
         self.rules = rules
+        self.duties = duties or {}  # duty name → Chinese label
+        self.events = events or {}  # start event → Chinese label
 
     @classmethod
     def load(cls, path: Path) -> RuleBook:
@@ -308,19 +390,47 @@ class RuleBook:
         rules = []
         for entry in doc.get("rule", []):
             period = entry["period"]
+            criminal = entry.get("counting") == "criminal"
             rules.append(
                 Rule(
                     kind=entry["kind"],
                     stage=entry["stage"],
                     subtype=entry.get("subtype"),
                     urgent=entry.get("urgent"),
-                    period=None if period == "none" else Period.parse(period),
+                    period=None if period == "none" else Period.parse(period, criminal=criminal),
                     source=entry["source"],
+                    duty=entry.get("duty", "reply"),
+                    holder=entry.get("holder", "unit"),
+                    start=entry.get("start", "received"),
+                    criminal=criminal,
+                    optional=bool(entry.get("optional", False)),
+                    keep=tuple(entry.get("keep", ())),
+                    ends_waived=entry.get("ends") == "waived",
                 )
             )
-        return cls(rules)
+        return cls(rules, dict(doc.get("duties", {})), dict(doc.get("events", {})))
 
-    def find(self, kind: str, subtype: str | None, stage: str, urgent: bool = False) -> Rule | None:
-        """The most specific rule for this stage, or None when no rule speaks of it."""
-        candidates = [r for r in self.rules if r.matches(kind, subtype, stage, urgent)]
-        return max(candidates, key=Rule.specificity, default=None)
+    def plan(self, kind: str, subtype: str | None, stage: str, urgent: bool = False) -> StagePlan:
+        """The duties ``stage`` opens: for each duty name, the most specific matching rule."""
+        best: dict[str, Rule] = {}
+        for rule in self.rules:
+            if rule.matches(kind, subtype, stage, urgent):
+                current = best.get(rule.duty)
+                if current is None or rule.specificity() > current.specificity():
+                    best[rule.duty] = rule
+        rules = tuple(best.values())
+        keep = frozenset(name for r in rules for name in r.keep)
+        return StagePlan(rules, keep, any(r.ends_waived for r in rules), bool(rules))
+
+    def find(self, kind: str, subtype: str | None, stage: str, urgent: bool = False,
+             duty: str | None = None) -> Rule | None:
+        """The rule of one duty of this stage (the first one when ``duty`` is not named), or
+        None when no rule speaks of it."""
+        rules = self.plan(kind, subtype, stage, urgent).rules
+        if duty is not None:
+            rules = tuple(r for r in rules if r.duty == duty)
+        return rules[0] if rules else None
+
+    def stage_rules(self, kind: str, stage: str) -> list[Rule]:
+        """Every rule of a stage, whatever the subtype (for help texts)."""
+        return [r for r in self.rules if r.kind == kind and r.stage == stage]

@@ -76,6 +76,12 @@ class KindField:
     help: str
     required: bool = False  # required by add
     listed: bool = True  # a column of list and export (long texts such as minutes are not)
+    column: str | None = None  # the item column, when it is not ``name`` (unit ids)
+    only_subtypes: tuple[str, ...] = ()  # a flag allowed only for these subtypes
+
+    @property
+    def column_name(self) -> str:
+        return self.column or self.name
 
 
 @dataclass(frozen=True)
@@ -85,11 +91,16 @@ class Kind:
     label: str
     subtype_key: str | None  # the kind's name for its subtype column: direction, type, field
     subtype_label: str
-    unit_option: str  # the add option naming the responsible unit
+    unit_option: str  # the add option naming the item's own unit
     unit_help: str
+    unit_label: str  # what the item's own unit is called (接收单位, 被建议单位 …)
     fields: tuple[KindField, ...] = ()
     default_unit: str | None = None  # when add is not told the responsible unit
     default_subtype: str | None = None
+    # Outcomes that end the matter without the duty holder failing (a withdrawal, a
+    # cancellation): the open duties are waived, never counted late.
+    waiving_outcomes: tuple[str, ...] = ()
+    due_required: bool = False  # add needs --due: the period comes from a document
     _subtypes: Choices | None = None
     _stages: dict[str | None, Choices] = field(default_factory=dict)
     _outcomes: dict[str | None, Choices] = field(default_factory=dict)
@@ -129,6 +140,19 @@ class Kind:
     def field(self, name: str) -> KindField | None:
         return next((f for f in self.fields if f.name == name), None)
 
+    def holder_label(self, holder: str) -> str:
+        """How a rule's holder (an item field naming a unit) is called for this kind."""
+        if holder == "unit":
+            return self.unit_label
+        kf = self.field(holder)
+        return kf.label if kf is not None else holder
+
+    def holder_option(self, holder: str) -> str:
+        if holder == "unit":
+            return self.unit_option
+        kf = self.field(holder)
+        return kf.option if kf is not None else holder
+
 
 @cache
 def clue_fields() -> Choices:
@@ -147,9 +171,11 @@ REFERRAL = Kind(
     subtype_label="移送方向",
     unit_option="--to",
     unit_help=N_("Receiving unit (code or Chinese name): it must act before the due date."),
+    unit_label="接收单位",
+    waiving_outcomes=("withdrawn",),
     fields=(
         KindField("from_unit", "移送单位", "unit", "--from", N_("Sending unit (code or name)."),
-                  required=True),
+                  required=True, column="from_unit_id"),
         KindField("party", "当事人", "text", "--party", N_("Party concerned (person or enterprise).")),
         KindField("enterprise", "涉企", "flag", "--enterprise", N_("The case involves an enterprise.")),
         _DOC_NO,
@@ -158,7 +184,8 @@ REFERRAL = Kind(
     _stages={
         "to-criminal": choices(
             "stage", ("sent", "已移送"), ("accepted", "已受理"), ("not-filed", "不予立案"),
-            ("reconsideration", "复议"), ("supervision", "立案监督"),
+            ("reconsideration", "复议"), ("reconsidered", "复议决定已送达"),
+            ("supervision", "立案监督"), ("filing-notice", "通知立案"),
         ),
         "to-admin": choices("stage", ("sent", "检察意见书已送达"), ("replied", "已回复")),
     },
@@ -181,10 +208,13 @@ SUGGESTION = Kind(
     subtype_label="建议类型",
     unit_option="--to",
     unit_help=N_("Addressee unit (code or Chinese name): it must reply before the due date."),
+    unit_label="被建议单位",
+    waiving_outcomes=("withdrawn",),
     fields=(
         _DOC_NO,
         KindField("urgent", "紧急", "flag", "--urgent",
-                  N_("Urgent public-interest suggestion: reply due in 15 days.")),
+                  N_("Urgent public-interest suggestion: reply due in 15 days."),
+                  only_subtypes=("public-interest",)),
     ),
     _subtypes=choices(
         "type", ("correction", "纠正违法"), ("governance", "社会治理"),
@@ -207,10 +237,16 @@ CLUE = Kind(
     subtype_label="领域",
     unit_option="--unit",
     unit_help=N_("Unit that evaluates the clue (default: the procuratorate, code jcy)."),
+    unit_label="评估单位",
     default_unit="jcy",
     fields=(
         KindField("from_unit", "线索来源单位", "unit", "--from", N_("Unit handing over the clue."),
-                  required=True),
+                  required=True, column="from_unit_id"),
+        KindField("to_unit", "被建议机关", "unit", "--to",
+                  N_("The organ the pre-litigation suggestion is addressed to (stage suggested): "
+                     "it holds the duty to reply and perform."), column="to_unit_id"),
+        KindField("urgent", "紧急", "flag", "--urgent",
+                  N_("Urgent pre-litigation suggestion: reply due in 15 days.")),
     ),
     _stages={
         None: choices(
@@ -234,6 +270,7 @@ MEETING = Kind(
     subtype_label="会议类型",
     unit_option="--unit",
     unit_help=N_("Unit that follows the meeting up (default: the liaison office, code fjb)."),
+    unit_label="牵头单位",
     default_unit="fjb",
     default_subtype="plenary",
     fields=(
@@ -255,6 +292,9 @@ ACTION = Kind(
     subtype_label="",
     unit_option="--unit",
     unit_help=N_("Unit the minutes assign the item to."),
+    unit_label="承办单位",
+    waiving_outcomes=("cancelled",),
+    due_required=True,
     fields=(
         KindField("meeting", "所属会议", "meeting", "--meeting", N_("The meeting (M…) that decided it."),
                   required=True),
@@ -313,7 +353,10 @@ COLUMN_TITLES = {
     "days_overdue": "Days overdue", "days_left": "Days left", "closed_on_time": "On time",
     "closed_late": "Late", "overdue_now": "Overdue now", "on_time_rate": "On-time rate",
     "old": "Old value", "new": "New value", "at": "Time", "stage_on": "Stage since",
-    "met_on": "Met on", "met_due": "Due when met",
+    "met_on": "Met on", "met_due": "Due when met", "assignee": "Assigned unit",
+    "paused_on": "Paused since", "on_time": "On time", "late": "Late", "overdue": "Overdue",
+    "waived": "Waived", "rate": "On-time rate", "holder": "Holder", "started_on": "Started",
+    "holder_name": "Holder name",
 }
 
 
@@ -321,6 +364,7 @@ COMMON_COLUMNS: tuple[Column, ...] = (
     Column("id", "编号"),
     Column("kind", "类别", "choice"),
     Column("title", "标题"),
+    # The unit that owes the most urgent open duty (domain.md §3): who the reports name.
     Column("unit", "责任单位"),
     Column("stage", "阶段", "choice"),
     Column("status", "状态", "choice"),
@@ -328,6 +372,9 @@ COMMON_COLUMNS: tuple[Column, ...] = (
     Column("due_on", "期限", "date"),
     Column("closed_on", "办结日期", "date"),
     Column("outcome", "结果", "choice"),
+    Column("paused_on", "暂停计时日期", "date"),
+    # The item's own unit (receiving unit, addressee, assigned unit), whoever holds the duty.
+    Column("assignee", "承办单位", brief=False),
 )
 NOTE_COLUMN = Column("note", "备注", brief=False)
 # Dates that exports carry (so an import restores them) but lists leave to `show`.
@@ -349,12 +396,21 @@ DUE_SOON_COLUMNS = (
     Column("stage", "阶段", "choice"), Column("due_on", "期限", "date"),
     Column("days_left", "剩余天数", "int"),
 )
+# The summary judges duties (domain.md §3): each column counts duties with a due date.
 SUMMARY_COLUMNS = (
     Column("group", "分组", "choice"), Column("key", "代码"), Column("name", "名称"),
-    Column("opened", "新增", "int"), Column("closed", "办结", "int"),
-    Column("closed_on_time", "按期办结", "int"), Column("closed_late", "逾期办结", "int"),
-    Column("open", "未办结", "int"), Column("overdue_now", "当前逾期", "int"),
-    Column("on_time_rate", "按期办结率", "rate"),
+    Column("on_time", "按期履行", "int"), Column("late", "逾期履行", "int"),
+    Column("overdue", "逾期未履行", "int"), Column("open", "未到期", "int"),
+    Column("waived", "免除", "int"), Column("rate", "按期率", "rate"),
+)
+
+DUTY_STATES = choices("state", ("open", "未履行"), ("met", "按期履行"), ("late", "逾期履行"),
+                      ("waived", "免除"))
+# An item's duties, as `show` lists them (the JSON keys of its "duties").
+DUTY_COLUMNS = (
+    Column("name", "义务"), Column("stage", "阶段", "choice"), Column("holder", "义务单位"),
+    Column("started_on", "起算日期", "date"), Column("due_on", "期限", "date"),
+    Column("met_on", "履行日期", "date"), Column("state", "状态", "choice"),
 )
 
 
@@ -394,6 +450,8 @@ def label_of(key: str, kind_code: str, subtype: str | None, value: str) -> str:
         return KIND_CHOICES.label(value)
     if key == "status":
         return STATUS_LABELS.get(value, value)
+    if key == "state":
+        return DUTY_STATES.label(value)
     kind = KINDS.get(kind_code)
     if kind is None:
         return value

@@ -75,7 +75,7 @@ class Item(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("kind", "number", name="uq_item_kind_number"),
         Index("ix_item_status_due", "status", "due_on"),
-        Index("ix_item_unit_status_due", "unit_id", "status", "due_on"),
+        Index("ix_item_holder_status_due", "holder_id", "status", "due_on"),
         Index("ix_item_kind_status_due", "kind", "status", "due_on"),
         Index("ix_item_meeting", "meeting_id"),
     )
@@ -84,7 +84,10 @@ class Item(SQLModel, table=True):
     kind: str = Field(sa_column=Column(Text, nullable=False))
     number: int
     title: str = Field(sa_column=Column(Text, nullable=False))
-    unit_id: int = Field(foreign_key="unit.id")
+    unit_id: int = Field(foreign_key="unit.id")  # the item's own unit (receiving, addressee …)
+    # Kept equal to the holder and due date of the item's most urgent open duty (service/
+    # duties.py), so that lists and reports read one indexed table.
+    holder_id: int | None = Field(default=None, foreign_key="unit.id")
     opened_on: date
     due_on: date | None = None
     stage: str = Field(sa_column=Column(Text, nullable=False))
@@ -95,6 +98,7 @@ class Item(SQLModel, table=True):
     # Kind-specific fields (kinds.py says which kind uses which).
     subtype: str | None = Field(default=None, sa_column=Column(Text))
     from_unit_id: int | None = Field(default=None, foreign_key="unit.id")
+    to_unit_id: int | None = Field(default=None, foreign_key="unit.id")
     party: str | None = Field(default=None, sa_column=Column(Text))
     enterprise: bool | None = None
     doc_no: str | None = Field(default=None, sa_column=Column(Text))
@@ -107,6 +111,7 @@ class Item(SQLModel, table=True):
     stage_on: date | None = None
     met_on: date | None = None
     met_due: date | None = None
+    paused_on: date | None = None  # the clocks stopped on this day (鉴定, 中止审查)
     created_at: datetime
     updated_at: datetime
     actor: str = Field(sa_column=Column(Text, nullable=False))
@@ -138,27 +143,20 @@ class Item(SQLModel, table=True):
         """Change plain fields (title, note, kind fields); the lifecycle is not touched."""
         return self._assign(**values)
 
-    def move_to(self, stage: str, due_on: date | None, on: date,
-                clock: str = "keep") -> list[Change]:
-        """Enter ``stage`` on ``on``. ``clock`` is what the new stage's rule does: "stop" (the
-        unit met its duty: remember when, against which due date), "restart" (a new duty
-        begins) or "keep"."""
+    def move_to(self, stage: str, on: date, clock: str = "keep",
+                due_before: date | None = None) -> list[Change]:
+        """Enter ``stage`` on ``on``. ``clock`` is what the stage did to the duties (see
+        service/duties.py): "stop" (the unit met its duty: remember when, against which due
+        date), "restart" (a new duty begins) or "keep"."""
         if not self.is_open:
             raise BadInput(_("{id} is closed: reopen it before changing its stage.").format(
                 id=self.ident))
-        values: dict[str, Any] = {"stage": stage, "due_on": due_on, "stage_on": on}
-        if clock == "stop" and self.due_on is not None:
-            values.update(met_on=on, met_due=self.due_on)
+        values: dict[str, Any] = {"stage": stage, "stage_on": on}
+        if clock == "stop" and due_before is not None:
+            values.update(met_on=on, met_due=due_before)
         elif clock == "restart":
             values.update(met_on=None, met_due=None)
         return self._assign(**values)
-
-    def extend(self, due_on: date | None) -> list[Change]:
-        """Move the due date (延期); the old date stays in the change log."""
-        if not self.is_open:
-            raise BadInput(_("{id} is closed: reopen it before moving its due date.").format(
-                id=self.ident))
-        return self._assign(due_on=due_on)
 
     def close(self, outcome: str, on: date, note: str | None = None) -> list[Change]:
         if not self.is_open:
@@ -173,6 +171,49 @@ class Item(SQLModel, table=True):
         if self.is_open:
             raise BadInput(_("{id} is open: there is nothing to reopen.").format(id=self.ident))
         return self._assign(status=OPEN, outcome=None, closed_on=None)
+
+
+DUTY_OPEN, DUTY_MET, DUTY_LATE, DUTY_WAIVED = "open", "met", "late", "waived"
+
+
+def verdict(due_on: date | None, on: date) -> str:
+    """A duty done on ``on``: met when on or before its due date (or it had none), else late."""
+    return DUTY_LATE if due_on is not None and on > due_on else DUTY_MET
+
+
+class Duty(SQLModel, table=True):
+    """One duty a stage handed to one unit (domain.md §3): what is owed, by whom, from which
+    day, by when, and how it ended. The overdue report names the holder of an open duty; the
+    summary judges ended ones. Rows are never deleted: a reopened item keeps its earlier duties
+    and their verdicts."""
+
+    __tablename__ = "duty"
+    __table_args__ = (
+        Index("ix_duty_item", "item_id", "id"),
+        Index("ix_duty_holder", "holder_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="item.id")
+    name: str = Field(sa_column=Column(Text, nullable=False))  # reply, perform, decide-filing …
+    stage: str = Field(sa_column=Column(Text, nullable=False))  # the stage that opened it
+    holder_id: int = Field(foreign_key="unit.id")
+    started_on: date
+    due_on: date | None = None
+    ended_on: date | None = None  # met, late or waived on this day
+    state: str = Field(default=DUTY_OPEN, sa_column=Column(Text, nullable=False))
+    explicit: bool = False  # the due date came from a document (--due), not from a rule
+    optional: bool = False  # a right, not an obligation: closing the item waives it
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == DUTY_OPEN
+
+    def end(self, on: date, waived: bool = False) -> list[Change]:
+        state = DUTY_WAIVED if waived else verdict(self.due_on, on)
+        changes = [Change("state", self.state, state)]
+        self.state, self.ended_on = state, on
+        return changes
 
 
 class ChangeLog(SQLModel, table=True):

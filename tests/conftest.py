@@ -23,7 +23,8 @@ TODAY = date(2025, 3, 10)
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FUJIAN_DB", str(tmp_path / "fujian.db"))
-    monkeypatch.setenv("FUJIAN_CALENDAR", str(tmp_path / "no-calendar-override.toml"))
+    monkeypatch.delenv("FUJIAN_CALENDAR", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # no user calendar file
     monkeypatch.setenv("FUJIAN_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("FUJIAN_USER", "tester")
     monkeypatch.setenv("FUJIAN_TODAY", TODAY.isoformat())

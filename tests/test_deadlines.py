@@ -514,10 +514,31 @@ def test_later_override_file_adds_to_earlier(tmp_path: Path) -> None:
     assert over.is_working_day(D("2028-01-29"))
 
 
-def test_missing_override_file_is_ignored(tmp_path: Path) -> None:
-    over = Calendar([tmp_path / "absent.toml", tmp_path])  # missing file, and a folder
-    assert over.override_years == set()
-    assert not over.knows(2027)
+def test_missing_override_file_is_refused(tmp_path: Path) -> None:
+    # A FUJIAN_CALENDAR that names nothing would silently count days without the notice.
+    with pytest.raises(BadInput, match="absent.toml does not exist"):
+        Calendar([tmp_path / "absent.toml"])
+    with pytest.raises(BadInput, match="cannot be read"):
+        Calendar([tmp_path])  # a folder
+
+
+def test_an_optional_override_file_may_be_absent(tmp_path: Path) -> None:
+    over = Calendar([tmp_path / "absent.toml"], optional=[tmp_path / "absent.toml"])
+    assert over.override_years == set() and not over.knows(2027)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [("[2027]\n", "lists no days_off and no workdays"),
+     ('[2027]\ndays_off = []\nworkdays = []\n', "lists no days_off and no workdays"),
+     ('[2027]\ndays_off = ["2028-01-01"]\n', "2028-01-01 is listed under [2027]"),
+     ('[2027]\nworkdays = ["2026-12-31"]\n', "2026-12-31 is listed under [2027]")],
+)
+def test_override_years_are_strict(tmp_path: Path, text: str, problem: str) -> None:
+    path = _write(tmp_path, text)
+    with pytest.raises(BadInput) as info:
+        Calendar([path])
+    assert problem in info.value.message and str(path) in info.value.message
 
 
 @pytest.mark.parametrize(
@@ -593,7 +614,10 @@ def rules() -> RuleBook:
         ("referral", "to-criminal", "sent", False, Period(3, "d")),
         ("referral", "to-criminal", "not-filed", False, Period(3, "d")),
         ("referral", "to-criminal", "reconsideration", False, Period(3, "d")),
+        ("referral", "to-criminal", "accepted", False, Period(3, "d")),
+        ("referral", "to-criminal", "reconsidered", False, Period(3, "d")),
         ("referral", "to-criminal", "supervision", False, Period(7, "d")),
+        ("referral", "to-criminal", "filing-notice", False, Period(15, "d")),
         ("referral", "to-admin", "sent", False, Period(2, "m")),
         ("suggestion", "correction", "delivered", False, Period(2, "m")),
         ("suggestion", "governance", "delivered", False, Period(2, "m")),
@@ -614,7 +638,8 @@ def test_rule_periods(rules: RuleBook, kind, subtype, stage, urgent, period) -> 
 @pytest.mark.parametrize(
     ("kind", "subtype", "stage"),
     [("referral", "to-admin", "replied"), ("suggestion", "correction", "replied"),
-     ("suggestion", "public-interest", "replied"), ("meeting", "plenary", "held")],
+     ("suggestion", "public-interest", "replied"), ("meeting", "plenary", "held"),
+     ("action", None, "open")],
 )
 def test_stages_that_stop_the_clock(rules: RuleBook, kind, subtype, stage) -> None:
     rule = rules.find(kind, subtype, stage)
@@ -625,9 +650,9 @@ def test_stages_that_stop_the_clock(rules: RuleBook, kind, subtype, stage) -> No
 
 @pytest.mark.parametrize(
     ("kind", "subtype", "stage"),
-    [("referral", "to-criminal", "accepted"), ("referral", "to-admin", "not-filed"),
+    [("referral", "to-admin", "not-filed"), ("suggestion", "correction", "objected"),
      ("referral", "to-criminal", "replied"), ("clue", None, "evaluating"),
-     ("action", None, "open"), ("nonsense", None, "sent")],
+     ("action", None, "in-progress"), ("nonsense", None, "sent")],
 )
 def test_stages_without_rule(rules: RuleBook, kind, subtype, stage) -> None:
     assert rules.find(kind, subtype, stage) is None
@@ -648,7 +673,61 @@ def test_referral_rules_cite_their_law(rules: RuleBook) -> None:
     assert "310" in rules.find("referral", "to-criminal", "sent").source
     assert "第九条" in rules.find("referral", "to-criminal", "not-filed").source
     assert "第五百六十条" in rules.find("referral", "to-criminal", "supervision").source
-    assert "高检发释字" in rules.find("referral", "to-admin", "sent").source
+    assert "第一百七十七条" in rules.find("referral", "to-admin", "sent").source
+    assert "第一百八十条" in rules.find("referral", "to-criminal", "accepted").source
+    assert "第九条第二款" in rules.find("referral", "to-criminal", "reconsidered").source
+    assert "第五百六十三条" in rules.find("referral", "to-criminal", "filing-notice").source
+    # 行政诉讼法第二十五条 sets no period: no rule rests on it.
+    assert not any("行政诉讼法" in r.source for r in rules.rules)
+
+
+@pytest.mark.parametrize(
+    ("kind", "subtype", "stage", "holder", "start"),
+    [("referral", "to-criminal", "sent", "unit", "sent"),
+     ("referral", "to-criminal", "accepted", "unit", "accepted"),
+     ("referral", "to-criminal", "not-filed", "from_unit", "decision-received"),
+     ("referral", "to-criminal", "reconsideration", "unit", "request-received"),
+     ("referral", "to-criminal", "reconsidered", "from_unit", "decision-received"),
+     ("referral", "to-criminal", "supervision", "unit", "notice-received"),
+     ("referral", "to-criminal", "filing-notice", "unit", "notice-received"),
+     ("referral", "to-admin", "sent", "unit", "received"),
+     ("suggestion", "governance", "delivered", "unit", "received"),
+     ("clue", "ecology", "received", "unit", "received"),
+     ("clue", "ecology", "suggested", "to_unit", "received")],
+)
+def test_rules_name_the_holder_and_the_start_event(rules: RuleBook, kind, subtype, stage,
+                                                    holder, start) -> None:
+    rule = rules.find(kind, subtype, stage)
+    assert (rule.holder, rule.start) == (holder, start)
+    assert rule.start in rules.events and rule.duty in rules.duties
+    if kind == "referral" and subtype == "to-criminal":
+        assert rule.criminal
+
+
+@pytest.mark.parametrize("urgent", [False, True])
+@pytest.mark.parametrize(("kind", "subtype"), [("suggestion", "public-interest"),
+                                               ("clue", "ecology")])
+def test_a_pre_litigation_suggestion_opens_reply_and_perform(rules: RuleBook, kind, subtype,
+                                                              urgent) -> None:
+    # 两高解释 第二十一条: perform and reply within 2 months; urgent: reply within 15 days,
+    # the duty to perform still runs to 2 months.
+    plan = rules.plan(kind, subtype, "delivered" if kind == "suggestion" else "suggested",
+                      urgent)
+    periods = {r.duty: r.period for r in plan.rules}
+    assert periods == {"reply": Period(15, "d") if urgent else Period(2, "m"),
+                       "perform": Period(2, "m")}
+
+
+def test_replying_keeps_the_duty_to_perform(rules: RuleBook) -> None:
+    plan = rules.plan("suggestion", "public-interest", "replied")
+    assert plan.has_rule and plan.timed == () and plan.keep == {"perform"}
+
+
+def test_optional_rights_and_stand_ins(rules: RuleBook) -> None:
+    assert rules.find("referral", "to-criminal", "not-filed").optional
+    assert rules.find("referral", "to-criminal", "reconsidered").optional
+    assert not rules.find("referral", "to-criminal", "sent").optional
+    assert rules.plan("referral", "to-criminal", "accepted").ends_waived
 
 
 def test_every_rule_has_a_source(rules: RuleBook) -> None:
@@ -828,3 +907,72 @@ def test_cli_due_invalid_override_file(cli, tmp_path: Path, monkeypatch) -> None
     assert r.exit_code == EXIT_BAD_INPUT
     assert "not valid" in _one_line(r.stderr)
     assert "Traceback" not in r.output
+
+
+def test_unknown_year_warning_says_what_was_assumed(cli) -> None:
+    r = cli("calendar", "due", "2026-12-20", "2m")
+    line = _one_line(r.stderr)
+    assert "holidays package's estimate" in line and "no make-up working days" in line
+    assert "fixed festivals" not in line  # what the engine used to claim, and never did
+
+
+# ---------------------------------------------------------------------------------------------
+# Criminal-procedure counting (最高法《关于适用〈刑事诉讼法〉的解释》(2021) 第二百零二条)
+
+
+@pytest.mark.parametrize(
+    ("start", "period", "civil", "criminal"),
+    [
+        ("2025-02-28", "1m", "2025-03-28", "2025-03-31"),  # last day → last day
+        ("2025-04-30", "1m", "2025-05-30", "2025-06-03"),  # 31 May is a Saturday … Dragon Boat
+        ("2025-01-31", "1m", "2025-02-28", "2025-02-28"),  # both clip to the month's end
+        ("2025-03-15", "1m", "2025-04-15", "2025-04-15"),  # mid-month: the same
+        ("2024-02-29", "1m", "2024-03-29", "2024-04-01"),  # 31 Mar 2024 is a Sunday
+    ],
+)
+def test_criminal_month_periods_end_on_the_last_day(cal, start, period, civil, criminal):
+    assert due(cal, start, period).due == D(civil)
+    result = compute_due(D(start), Period.parse(period, criminal=True), cal, criminal=True)
+    assert result.due == D(criminal)
+
+
+def test_half_a_month_is_fifteen_days_in_criminal_procedure(cal) -> None:
+    assert Period.parse("0.5m", criminal=True) == Period(15, "d")
+    assert Period.parse("半个月", criminal=True) == Period(15, "d")
+    with pytest.raises(BadInput, match="15d"):
+        Period.parse("0.5m")
+
+
+def test_cli_due_criminal(cli) -> None:
+    civil = cli.json("calendar", "due", "2025-02-28", "1m")
+    criminal = cli.json("calendar", "due", "2025-02-28", "1m", "--criminal")
+    assert set(civil) == set(criminal)  # same output keys
+    assert (civil["due"], criminal["due"]) == ("2025-03-28", "2025-03-31")
+    assert cli.json("calendar", "due", "2025-03-03", "0.5m", "--criminal")["due"] == "2025-03-18"
+    r = cli("calendar", "due", "2025-03-03", "0.5m")
+    assert r.exit_code == EXIT_BAD_INPUT and "--criminal" in r.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [("[2027]\n", "no days_off"), ('[2027]\ndays_off = ["2028-01-01"]\n', "listed under")],
+)
+def test_every_counting_command_refuses_a_bad_override(cli, initialised, tmp_path, monkeypatch,
+                                                       text, problem) -> None:
+    path = _write(tmp_path, text, "bad.toml")
+    monkeypatch.setenv("FUJIAN_CALENDAR", str(path))
+    for args in (("calendar", "due", "2027-01-04", "3d"),
+                 ("referral", "add", "--direction", "to-criminal", "--from", "scjgj", "--to",
+                  "gaj", "--title", "x")):
+        r = cli(*args)
+        assert r.exit_code == EXIT_BAD_INPUT, r.output
+        line = _one_line(r.stderr)
+        assert str(path) in line and problem in line
+    assert cli.json("list") == []  # nothing was added
+
+
+def test_a_missing_named_override_is_refused(cli, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("FUJIAN_CALENDAR", str(tmp_path / "typo.toml"))
+    r = cli("calendar", "due", "2025-03-03", "3d")
+    assert r.exit_code == EXIT_BAD_INPUT
+    assert "typo.toml does not exist" in _one_line(r.stderr)

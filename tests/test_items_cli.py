@@ -96,7 +96,8 @@ def _template(tmp_path_factory, build) -> Path:
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("FUJIAN_DB", str(path))
-        mp.setenv("FUJIAN_CALENDAR", str(path.parent / "no-calendar-override.toml"))
+        mp.delenv("FUJIAN_CALENDAR", raising=False)
+        mp.setenv("XDG_CONFIG_HOME", str(path.parent / "config"))
         mp.setenv("FUJIAN_USER", "tester")
         mp.setenv("FUJIAN_TODAY", TODAY)
         mp.setenv("FUJIAN_LANG", "en")

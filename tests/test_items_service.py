@@ -445,11 +445,22 @@ def test_stage_change_defaults_to_today(tracker, make_item):
     assert show(tracker, ref)["due_on"] == date(2025, 3, 13)
 
 
-def test_stage_without_a_rule_keeps_the_due_date(tracker, make_item):
+def test_acceptance_restarts_the_polices_three_days(tracker, make_item):
+    # 310号令 第八条: three days from acceptance (接受); the sending date only stands in.
     ref = make_item("referral", opened_on="2025-03-01")
     tracker.update(ref, {"stage": "accepted", "on": "2025-03-03"})
     row = show(tracker, ref)
-    assert (row["stage"], row["due_on"]) == ("accepted", date(2025, 3, 4))
+    assert (row["stage"], row["due_on"], row["unit"]) == ("accepted", date(2025, 3, 6), "gaj")
+    assert [(d["stage"], d["state"]) for d in row["duties"]] == [
+        ("sent", "waived"), ("accepted", "open")]
+
+
+def test_stage_without_a_rule_keeps_the_due_date(tracker, make_item):
+    ident = make_item("suggestion", opened_on="2025-03-03")
+    tracker.update(ident, {"stage": "objected", "on": "2025-03-20"})
+    row = show(tracker, ident)
+    assert (row["stage"], row["due_on"]) == ("objected", date(2025, 5, 6))
+    assert [d["state"] for d in row["duties"]] == ["open"]
 
 
 def test_stage_where_the_clock_stops_clears_the_due_date(tracker, make_item):
@@ -698,34 +709,37 @@ def test_meeting_with_open_actions_cannot_close(tracker, make_item):
     assert a2 not in message and other not in message
     assert show(tracker, meeting)["status"] == "open"
     tracker.close(a1, "done")
+    assert show(tracker, meeting)["status"] == "open"
     tracker.close(a3, "cancelled")
-    tracker.close(meeting, "办结")
+    # The last open action item closed: the meeting closes itself, and says why.
     row = show(tracker, meeting)
-    assert (row["status"], row["outcome"]) == ("closed", "done")
+    assert (row["status"], row["outcome"], row["closed_on"]) == ("closed", "done", TODAY)
+    closing = [h for h in tracker.history(meeting) if h["action"] == "close"]
+    assert closing and all(a3 in h["reason"] for h in closing)
 
 
 def test_a_closed_meeting_gets_no_open_action_items(tracker, make_item, db_path, snapshot):
     closed = make_item("meeting")
     act = make_item("action", meeting=closed)
     tracker.close(act, "done")
-    tracker.close(closed, "done")
+    assert show(tracker, closed)["status"] == "closed"  # closed itself with its last item
     other = make_item("meeting")
     moving = make_item("action", meeting=other)
     before = snapshot(db_path)
     with pytest.raises(BadInput, match=f"{closed} is closed"):
         make_item("action", meeting=closed)
     with pytest.raises(BadInput, match=f"{closed} is closed"):
-        tracker.reopen(act, "未完成")
-    with pytest.raises(BadInput, match=f"{closed} is closed"):
         tracker.update(moving, {"meeting": closed})
     assert snapshot(db_path) == before
-    # reopening the meeting first makes them possible again
-    tracker.reopen(closed, "补充议定事项")
+    # reopening an action item reopens its meeting, logged with the reason
     tracker.reopen(act, "未完成")
     assert show(tracker, act)["status"] == "open"
+    assert show(tracker, closed)["status"] == "open"
+    assert tracker.history(closed)[-1]["action"] == "reopen"
+    assert act in tracker.history(closed)[-1]["reason"]
     # a closed action item may still be recorded under a closed meeting (and edited)
     tracker.close(act, "done")
-    tracker.close(closed, "done")
+    assert show(tracker, closed)["status"] == "closed"
     done = make_item("action", meeting=closed, status="closed", outcome="done")
     tracker.update(done, {"title": "改"})
     assert show(tracker, done)["status"] == "closed"
@@ -743,13 +757,16 @@ def test_history_of_a_whole_life(tracker, make_item):
     tracker.reopen(ref, "复查")
     history = tracker.history(ref)
     assert [h["action"] for h in history] == [
-        "create", "stage", "stage", "stage", "extend", "update", "close", "close", "close",
-        "reopen", "reopen", "reopen"]
+        "create", "stage", "stage", "stage", "stage", "extend", "update", "close", "close",
+        "close", "reopen", "reopen", "reopen"]
     assert {h["actor"] for h in history} == {"tester"}
     stage_changes = {h["field"]: (h["old"], h["new"]) for h in history if h["action"] == "stage"}
+    gaj, scjgj = tracker.unit_id("gaj"), tracker.unit_id("scjgj")
     assert stage_changes == {"stage": ("sent", "not-filed"),
                              "due_on": ("2025-03-04", "2025-03-10"),
-                             "stage_on": ("2025-03-01", "2025-03-05")}
+                             "stage_on": ("2025-03-01", "2025-03-05"),
+                             # the 3 days to ask for 复议 are the sending unit's
+                             "holder_id": (str(gaj), str(scjgj))}
     closes = {h["field"]: h["new"] for h in history if h["action"] == "close"}
     assert closes == {"status": "closed", "outcome": "returned", "closed_on": "2025-03-21"}
     assert history[-1]["reason"] == "复查"

@@ -4,6 +4,7 @@ the kind's own options, read from :mod:`fujian.kinds`."""
 
 from __future__ import annotations
 
+import functools
 import inspect
 import sys
 from collections.abc import Callable
@@ -100,6 +101,55 @@ def _report_outcome(outcome, verb: str) -> None:
         sys.stdout.write(outcome.ident + "\n")
 
 
+@functools.cache
+def _rules():
+    """The deadline rules, read straight from the data file: help must not load the database
+    layer (which the service's loader would)."""
+    from fujian.deadlines import RuleBook
+    from fujian.resources import data_file
+
+    return RuleBook.load(data_file("deadlines.toml"))
+
+
+def _subtypes(kind: Kind) -> tuple[str | None, ...]:
+    return kind.subtypes.codes if kind.subtype_key and kind._stages.get(
+        kind.subtypes.codes[0]) else (None,)
+
+
+def _stage_list(kind: Kind) -> str:
+    """Every stage a kind accepts, with its Chinese label (per direction for referrals)."""
+    parts = []
+    for subtype in _subtypes(kind):
+        listed = kind.stages(subtype).describe()
+        parts.append(f"{subtype}: {listed}" if subtype else listed)
+    return "; ".join(parts)
+
+
+def _events(kind: Kind) -> str:
+    """For each stage with a rule: the event whose date --on gives, and who holds the duty."""
+    rules = _rules()
+    parts = []
+    for subtype in _subtypes(kind):
+        for stage in kind.stages(subtype).codes:
+            found = [r for r in rules.stage_rules(kind.code, stage)
+                     if r.subtype in (None, subtype)]
+            if not found:
+                continue
+            rule = found[0]
+            holders = "、".join(dict.fromkeys(kind.holder_label(r.holder) for r in found))
+            event = rules.events.get(rule.start, rule.start)
+            prefix = f"{subtype} " if subtype else ""
+            parts.append(f"{prefix}{stage}: {event} → {holders}")
+    return "; ".join(parts)
+
+
+def _first_event(kind: Kind) -> str:
+    rules = _rules()
+    stage = kind.first_stage(_subtypes(kind)[0])
+    found = rules.stage_rules(kind.code, stage)
+    return rules.events.get(found[0].start, found[0].start) if found else stage
+
+
 def make_add(kind: Kind) -> Callable:
     params = [_required("title", "--title", help=_("Title (any text)."))]
     if kind.subtype_key:
@@ -116,12 +166,14 @@ def make_add(kind: Kind) -> Callable:
     else:
         params.append(_required("unit", kind.unit_option, help=_(kind.unit_help)))
     params += [_field_param(kf, for_update=False) for kf in kind.fields]
-    on_help = _("Meeting date.") if kind.code == "meeting" else _("Opening date (default today).")
+    on_help = _("Opening date (default today): {events}.").format(
+        events=_first_event(kind))
     params += [
         _opt("opened_on", str | None, "--on", help=on_help),
-        (_required("due_on", "--due", help=_("Due date from the minutes.")) if kind.code == "action"
-         else _opt("due_on", str | None, "--due",
-                   help=_("Due date from the document; default: the rule in deadlines.toml."))),
+        (_required("due_on", "--due", help=_("Due date from the document (required).")) if
+         kind.due_required else _opt("due_on", str | None, "--due",
+                                     help=_("Due date from the document; default: the rule in "
+                                            "deadlines.toml."))),
         _opt("note", str | None, "--note", help=_("A note.")),
     ]
 
@@ -139,11 +191,22 @@ def make_update(kind: Kind) -> Callable:
     params = [
         inspect.Parameter("ident", _KW, annotation=Annotated[str, typer.Argument(
             metavar="ID", help=_("Item ID, e.g. {p}12.").format(p=kind.prefix))]),
-        _opt("stage", str | None, "--stage", help=_("New stage; restarts the clock from its rule "
-                                                    "unless --due is given.")),
-        _opt("on", str | None, "--on", help=_("Date of the stage change (default today).")),
-        _opt("due_on", str | None, "--due", help=_("New due date (recorded as an extension).")),
-        _opt("reason", str | None, "--reason", help=_("Why the due date moves.")),
+        _opt("stage", str | None, "--stage", help=_(
+            "New stage: it ends the duties it supersedes and opens its own, due by their rules "
+            "unless --due is given. Stages: {stages}.").format(stages=_stage_list(kind))),
+        _opt("on", str | None, "--on", help=_(
+            "Date of the stage change (default today): the date of the event that starts the "
+            "new stage's clock, and who then holds the duty — {events}. With --pause or "
+            "--resume: the day the clock stops or restarts.").format(events=_events(kind))),
+        _opt("due_on", str | None, "--due", help=_("New due date of the most urgent open duty "
+                                                   "(recorded as an extension).")),
+        _opt("reason", str | None, "--reason", help=_("Why the due date moves or the clock "
+                                                      "stops (kept in the history).")),
+        _opt("pause", bool, "--pause", default=False, help=_(
+            "Stop the item's clocks (鉴定, 中止审查: time the law does not count); needs "
+            "--reason.")),
+        _opt("resume", bool, "--resume", default=False, help=_(
+            "Restart the clocks: each open due date moves later by the days they stood still.")),
         _opt("title", str | None, "--title", help=_("New title.")),
         _opt("note", str | None, "--note", help=_("New note.")),
         _opt("unit", str | None, kind.unit_option, help=_(kind.unit_help)),
@@ -193,7 +256,8 @@ def list_items(kind: Kind | None, status: str, unit: str | None, overdue: bool,
 
 
 StatusOption = Annotated[str, typer.Option("--status", metavar="STATUS", help=_("open, closed or all."))]
-UnitFilter = Annotated[str | None, typer.Option("--unit", metavar="UNIT", help=_("Only this responsible unit."))]
+UnitFilter = Annotated[str | None, typer.Option("--unit", metavar="UNIT", help=_(
+    "Only items whose open duty this unit holds."))]
 OverdueFlag = Annotated[bool, typer.Option("--overdue", help=_("Only items past their due date."))]
 SortOption = Annotated[str, typer.Option("--sort", metavar="KEY", help=_("due, opened or id."))]
 LimitOption = Annotated[int | None, typer.Option("--limit", metavar="N", help=_("At most N items."))]
@@ -207,7 +271,8 @@ ReasonOption = Annotated[str, typer.Option("--reason", metavar="TEXT", help=_("W
 
 
 def show_item(ident: str, kind: Kind | None, fmt: str | None) -> None:
-    from fujian.render import pick_format, render_record
+    from fujian.kinds import DUTY_COLUMNS
+    from fujian.render import pick_format, render, render_record
 
     fmt = pick_format(fmt)
     row = state().tracker().show(ident, kind)
@@ -218,6 +283,11 @@ def show_item(ident: str, kind: Kind | None, fmt: str | None) -> None:
         extra.append(("actions", "议定事项", ", ".join(row.get("actions", []))))
     columns = [c for c in columns_for(item_kind, everything=True) if c.key != "minutes"]
     render_record(row, columns, fmt, extra=extra)
+    if fmt in ("table", "plain") and row["duties"]:
+        # Who owed what, when: each duty the stages handed out, oldest first.
+        sys.stdout.write("\n")
+        duties = [{**d, "kind": row["kind"]} for d in row["duties"]]
+        render(duties, DUTY_COLUMNS, fmt, title=_("Duties of {id}").format(id=row["id"]))
 
 
 def close_item(ident: str, kind: Kind | None, outcome: str, on: str | None,
@@ -269,7 +339,7 @@ def build_kind_app(kind: Kind) -> typer.Typer:
         close_item(ident, kind, outcome, on, note_text)
 
     outcomes = "; ".join(kind.outcomes(s).describe() for s in
-                         (kind.subtypes.codes if kind.code == "referral" else (None,)))
+                         _subtypes(kind))
     close_cmd.__doc__ = _("Close a {label} with its outcome: {outcomes}.\n\nExample:\n\n"
                           "    fujian {code} close {p}1 --outcome {first}").format(
         label=kind.label, outcomes=outcomes, code=kind.code, p=kind.prefix,

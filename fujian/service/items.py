@@ -16,11 +16,12 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from fujian.dates import parse_date
-from fujian.deadlines import Calendar, RuleBook, compute_due
+from fujian.deadlines import Calendar, RuleBook
 from fujian.errors import BadInput, NotFound
 from fujian.i18n import _
 from fujian.kinds import CLOSED, KINDS, OPEN, Kind, split_id
 from fujian.models import Change, ChangeLog, Item, ItemSequence, check_close_date
+from fujian.service import duties as duty_ops
 from fujian.service.units import find_unit, now
 
 
@@ -116,7 +117,7 @@ def _kind_values(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> dict[st
             continue
         raw = values[kf.name]
         if kf.type == "unit":
-            parsed["from_unit_id"] = ctx.unit(raw).id
+            parsed[kf.column_name] = ctx.unit(raw).id if str(raw).strip() else None
         elif kf.type == "flag":
             parsed[kf.name] = flag(raw)
         elif kf.type == "units":
@@ -131,17 +132,13 @@ def _kind_values(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> dict[st
     return parsed
 
 
-def due_for_stage(ctx: Context, kind: str, subtype: str | None, urgent: bool, stage: str,
-                  start: date) -> tuple[str, date | None, list[str]]:
-    """What ``stage``, entered on ``start``, does to the clock — "keep" (no rule), "stop" (the
-    duty is met) or "restart" — with the new due date and any calendar warnings."""
-    rule = ctx.rules.find(kind, subtype, stage, urgent)
-    if rule is None:
-        return "keep", None, []
-    if rule.period is None:
-        return "stop", None, []
-    result = compute_due(start, rule.period, ctx.calendar)
-    return "restart", result.due, result.warnings
+def check_flags(kind: Kind, subtype: str | None, values: Mapping[str, Any]) -> None:
+    """A flag some subtypes only may carry (--urgent: public-interest suggestions)."""
+    for kf in kind.fields:
+        if kf.only_subtypes and values.get(kf.column_name) and subtype not in kf.only_subtypes:
+            raise BadInput(_("{option} applies only to {what} {valid}.").format(
+                option=kf.option, what=_(kind.subtypes.what),
+                valid=", ".join(kf.only_subtypes)))
 
 
 def next_numbers(session: Session, kind: str, count: int = 1) -> int:
@@ -154,11 +151,20 @@ def next_numbers(session: Session, kind: str, count: int = 1) -> int:
     return last - count + 1
 
 
-def build_item(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> tuple[dict[str, Any],
-                                                                             list[str]]:
+@dataclass
+class Built:
+    """A validated new item: its column values, its first duties (dicts, without item ids)
+    and any calendar warnings."""
+
+    record: dict[str, Any]
+    duties: list[dict[str, Any]]
+    warnings: list[str]
+
+
+def build_item(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> Built:
     """Validate ``values`` into the column values of a new, unnumbered item of ``kind``.
 
-    A plain dict, not an ORM object: a bulk import builds a hundred thousand of these, and
+    Plain dicts, not ORM objects: a bulk import builds a hundred thousand of these, and
     constructing model instances cost more than half of its time.
     """
     title = _require_title(values.get("title"))
@@ -184,17 +190,18 @@ def build_item(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> tuple[dic
     stamp = now()
     record: dict[str, Any] = {
         "kind": kind.code, "number": 0, "title": title, "unit_id": unit.id,
-        "opened_on": opened_on, "due_on": None, "stage": stage, "status": OPEN,
-        "closed_on": None, "outcome": None, "note": values.get("note") or None,
-        "subtype": subtype, "from_unit_id": None, "party": None, "enterprise": None,
-        "doc_no": None, "urgent": None, "attendees": None, "minutes": None, "meeting_id": None,
+        "holder_id": unit.id, "opened_on": opened_on, "due_on": None, "stage": stage,
+        "status": OPEN, "closed_on": None, "outcome": None, "note": values.get("note") or None,
+        "subtype": subtype, "from_unit_id": None, "to_unit_id": None, "party": None,
+        "enterprise": None, "doc_no": None, "urgent": None, "attendees": None, "minutes": None,
+        "meeting_id": None,
         "stage_on": ctx.date(values.get("stage_on"), opened_on),
         "met_on": ctx.date(values.get("met_on")), "met_due": ctx.date(values.get("met_due")),
+        "paused_on": ctx.date(values.get("paused_on")),
         "created_at": stamp, "updated_at": stamp, "actor": ctx.actor,
     }
     record.update(_kind_values(ctx, kind, values))
-    if record["urgent"] and subtype != "public-interest":
-        raise BadInput(_("--urgent applies to public-interest suggestions only (15 days)."))
+    check_flags(kind, subtype, record)
     if record["meeting_id"] is not None:
         # Minutes are often typed in days later: an action item opens on its meeting's date.
         meeting = ctx.session.get(Item, record["meeting_id"])
@@ -204,18 +211,19 @@ def build_item(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> tuple[dic
         elif opened_on < meeting.opened_on:
             raise BadInput(_("{date} is before meeting {id} was held ({held}).").format(
                 date=opened_on.isoformat(), id=meeting.ident, held=meeting.opened_on.isoformat()))
-    warnings: list[str] = []
     explicit_due = ctx.date(values.get("due_on"))
-    if explicit_due is not None:
-        record["due_on"] = explicit_due
-    elif kind.code == "action":
-        raise BadInput(_("--due is required for an action item: it comes from the minutes."))
-    else:
-        _clock, record["due_on"], warnings = due_for_stage(
-            ctx, kind.code, subtype, bool(record["urgent"]), stage, opened_on)
-    if record["due_on"] is not None and record["due_on"] < opened_on:
+    if explicit_due is None and kind.due_required:
+        raise BadInput(_("--due is required for {kind}: it comes from the document.").format(
+            kind=_(kind.code)))
+    if explicit_due is not None and explicit_due < opened_on:
         raise BadInput(_("The due date {due} is before the opening date {opened}.").format(
-            due=record["due_on"].isoformat(), opened=opened_on.isoformat()))
+            due=explicit_due.isoformat(), opened=opened_on.isoformat()))
+    plan = duty_ops.plan_for(ctx, kind, subtype, bool(record["urgent"]), stage)
+    duties, warnings = duty_ops.new_duties(ctx, kind, plan, stage, record["stage_on"], record,
+                                           explicit_due)
+    urgent = duty_ops.most_urgent(duties)
+    if urgent is not None:
+        record["holder_id"], record["due_on"] = urgent["holder_id"], urgent["due_on"]
     # An item may arrive already closed (CSV import of an export): check it like a close.
     status = str(values.get("status") or "").strip().lower()
     if status in (CLOSED, "已办结"):
@@ -226,10 +234,14 @@ def build_item(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> tuple[dic
         check_close_date(_("the item"), opened_on, closed_on)
         record.update(status=CLOSED, outcome=kind.outcomes(subtype).parse(outcome),
                       closed_on=closed_on)
+        waive = record["outcome"] in kind.waiving_outcomes
+        for duty in duties:
+            duty.update(duty_ops.end_values(duty["due_on"], max(closed_on, duty["started_on"]),
+                                            waive or duty["optional"]))
     elif status not in ("", OPEN, "未办结"):
         raise BadInput(_("Unknown status {text!r}. Valid: open, closed.").format(
             text=str(values["status"])[:20]))
-    return record, warnings
+    return Built(record, duties, warnings)
 
 
 _NOT_IN_SNAPSHOT = frozenset(("id", "created_at", "updated_at", "actor", "number"))
@@ -243,7 +255,7 @@ def snapshot(record: Mapping[str, Any]) -> str:
 
 def meeting_must_be_open(ctx: Context, kind: str, meeting_id: int | None, status: str) -> None:
     """A meeting stays open while it has open action items: an open action item may not be
-    added to, moved to or reopened under a closed meeting."""
+    added to, or moved under, a closed meeting."""
     if kind != "action" or meeting_id is None or status != OPEN:
         return
     meeting = ctx.session.get(Item, meeting_id)
@@ -253,15 +265,27 @@ def meeting_must_be_open(ctx: Context, kind: str, meeting_id: int | None, status
 
 
 def add_item(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> Outcome:
-    record, warnings = build_item(ctx, kind, values)
+    built = build_item(ctx, kind, values)
+    record = built.record
     meeting_must_be_open(ctx, kind.code, record["meeting_id"], record["status"])
     record["number"] = next_numbers(ctx.session, kind.code)
     item = Item(**record)
     ctx.session.add(item)
     ctx.session.flush()
+    duty_ops.add_duties(ctx.session, item, built.duties)
     ctx.session.add(ChangeLog(at=item.created_at, actor=ctx.actor, subject=item.ident,
                               action="create", new_value=snapshot(record)))
-    return Outcome(item.ident, item.due_on, warnings)
+    return Outcome(item.ident, item.due_on, built.warnings)
+
+
+def _sync(ctx: Context, item: Item, action: str, reason: str | None = None) -> None:
+    """Bring the item's holder and due date in line with its duties, and log the change."""
+    ctx.session.flush()
+    log_changes(ctx, item, action, duty_ops.sync(item, duty_ops.duties_of(ctx.session, item)),
+                reason=reason)
+
+
+_RULE_KEYS = ("subtype", "urgent", "unit_id", "from_unit_id", "to_unit_id")
 
 
 def update_item(ctx: Context, ident: str, values: Mapping[str, Any],
@@ -277,75 +301,118 @@ def update_item(ctx: Context, ident: str, values: Mapping[str, Any],
     plain.update(_kind_values(ctx, kind, values))
     if kind.subtype_key and values.get(kind.subtype_key):
         plain["subtype"] = kind.subtypes.parse(values[kind.subtype_key])
-    if plain.get("urgent", item.urgent) and plain.get("subtype", item.subtype) != "public-interest":
-        raise BadInput(_("--urgent applies to public-interest suggestions only (15 days)."))
+    check_flags(kind, plain.get("subtype", item.subtype),
+                {kf.column_name: plain.get(kf.column_name, getattr(item, kf.column_name))
+                 for kf in kind.fields if kf.only_subtypes})
     if values.get("unit"):
         plain["unit_id"] = find_unit(ctx.session, values["unit"]).id
-    log_changes(ctx, item, "update", item.edit(**plain))
-    if "meeting_id" in plain:
-        meeting_must_be_open(ctx, item.kind, item.meeting_id, item.status)
-
     for name, option in (("stage", "--stage"), ("due_on", "--due"), ("on", "--on")):
         if values.get(name) is not None and not str(values[name]).strip():
             raise BadInput(_("{option} must not be empty.").format(option=option))
-    if values.get("on") is not None and not values.get("stage"):
+    pausing, resuming = bool(values.get("pause")), bool(values.get("resume"))
+    if pausing and resuming:
+        raise BadInput(_("Give --pause or --resume, not both."))
+    if values.get("on") is not None and not (values.get("stage") or pausing or resuming):
         raise BadInput(_("--on dates a stage change: give --stage too."))
+    if (pausing or resuming or values.get("stage")) and not item.is_open:
+        raise BadInput(_("{id} is closed: reopen it before changing its stage.").format(
+            id=item.ident))
+    if pausing and not (values.get("reason") or "").strip():
+        raise BadInput(_("Say why the clock stops: --reason TEXT."))
+    if values.get("stage") and item.paused_on is not None:
+        raise BadInput(_("{id} is paused: resume it (--resume) before changing its stage.")
+                       .format(id=item.ident))
+    changes = item.edit(**plain)
+    log_changes(ctx, item, "update", changes)
+    if "meeting_id" in plain:
+        meeting_must_be_open(ctx, item.kind, item.meeting_id, item.status)
+    if item.is_open and any(c.field in _RULE_KEYS for c in changes):
+        # What the due dates depend on has changed: the open duties follow their rules again.
+        warnings += duty_ops.recompute(ctx, item)
+        _sync(ctx, item, "update")
+
     explicit_due = ctx.date(values.get("due_on"))
     if not values.get("stage") and item.stage not in kind.stages(item.subtype).codes:
         # A new subtype (referral direction) whose stages do not include the current one.
         raise BadInput(_("Stage {stage} does not exist for {subtype}: give --stage. Valid: "
                          "{valid}.").format(stage=item.stage, subtype=item.subtype,
                                             valid=kind.stages(item.subtype).describe()))
+    if explicit_due is not None and explicit_due < item.opened_on:
+        raise BadInput(_("The due date {due} is before the opening date {opened}.").format(
+            due=explicit_due.isoformat(), opened=item.opened_on.isoformat()))
     if values.get("stage"):
         stage = kind.stages(item.subtype).parse(values["stage"])
         start = ctx.date(values.get("on"), ctx.today)
         if start < item.opened_on:
             raise BadInput(_("The date {on} is before {id} was opened ({opened}).").format(
                 on=start.isoformat(), id=item.ident, opened=item.opened_on.isoformat()))
-        due = item.due_on
-        clock, rule_due, rule_warnings = due_for_stage(
-            ctx, item.kind, item.subtype, bool(item.urgent), stage, start)
-        if explicit_due is None:
-            warnings = rule_warnings
-            if clock != "keep":
-                due = rule_due  # a new stage restarts (or stops) the clock by its own rule
-        else:
-            if explicit_due < item.opened_on:
-                raise BadInput(_("The due date {due} is before the opening date {opened}.")
-                               .format(due=explicit_due.isoformat(),
-                                       opened=item.opened_on.isoformat()))
-            due = explicit_due
-        changes = item.move_to(stage, due, start, clock)
+        before_due = item.due_on
+        clock, warnings = duty_ops.enter_stage(ctx, item, stage, start, explicit_due)
+        moves = item.move_to(stage, start, clock, before_due)
+        log_changes(ctx, item, "stage", moves)
         # A due date the user typed is an extension (延期) even when it comes with a stage.
-        moved = [c for c in changes if c.field == "due_on" and explicit_due is not None]
-        log_changes(ctx, item, "stage", [c for c in changes if c not in moved])
-        log_changes(ctx, item, "extend", moved, reason=values.get("reason"))
+        _sync(ctx, item, "extend" if explicit_due is not None else "stage",
+              reason=values.get("reason") if explicit_due is not None else None)
     elif explicit_due is not None:
-        if explicit_due < item.opened_on:
-            raise BadInput(_("The due date {due} is before the opening date {opened}.").format(
-                due=explicit_due.isoformat(), opened=item.opened_on.isoformat()))
-        log_changes(ctx, item, "extend", item.extend(explicit_due), reason=values.get("reason"))
+        if not item.is_open:
+            raise BadInput(_("{id} is closed: reopen it before moving its due date.").format(
+                id=item.ident))
+        duty_ops.extend(ctx, item, explicit_due, on=ctx.today, reason=values.get("reason"))
+        _sync(ctx, item, "extend", reason=values.get("reason"))
+    if pausing:
+        day = ctx.date(values.get("on"), ctx.today)
+        duty_ops.pause(ctx, item, day)
+        log_changes(ctx, item, "pause", item.edit(paused_on=day), reason=values["reason"])
+    elif resuming:
+        day = ctx.date(values.get("on"), ctx.today)
+        warnings += duty_ops.resume(ctx, item, day, values.get("reason"))
+        log_changes(ctx, item, "resume", item.edit(paused_on=None), reason=values.get("reason"))
+        _sync(ctx, item, "resume", reason=values.get("reason"))
     ctx.session.flush()
     return Outcome(item.ident, item.due_on, warnings)
 
 
 def close_item(ctx: Context, ident: str, outcome: str, on: date | str | None = None,
-               note: str | None = None, kind: Kind | None = None) -> Outcome:
+               note: str | None = None, kind: Kind | None = None,
+               reason: str | None = None) -> Outcome:
     item = get_item(ctx.session, ident, kind)
     if not item.is_open:
         raise BadInput(_("{id} is already closed.").format(id=item.ident))
     code = item.kind_info.outcomes(item.subtype).parse(outcome)
-    if item.kind == "meeting":
-        pending = ctx.session.scalars(
-            select(Item).where(Item.meeting_id == item.id, Item.status == OPEN)
-            .order_by(Item.number)).all()
-        if pending:
-            raise BadInput(_("{id} still has open action items: {items}. Close them first.")
-                           .format(id=item.ident, items=", ".join(a.ident for a in pending)))
-    changes = item.close(code, ctx.date(on, ctx.today), note)
-    log_changes(ctx, item, "close", changes)
+    children = _children(ctx, item, OPEN)
+    if children:
+        raise BadInput(_("{id} still has open action items: {items}. Close them first.")
+                       .format(id=item.ident, items=", ".join(a.ident for a in children)))
+    day = ctx.date(on, ctx.today)
+    changes = item.close(code, day, note)
+    duty_ops.close_duties(ctx, item, day, code)
+    if item.paused_on is not None:
+        changes += item.edit(paused_on=None)
+    log_changes(ctx, item, "close", changes, reason=reason)
     ctx.session.flush()
+    _close_parent_when_done(ctx, item, day)
     return Outcome(item.ident, item.due_on)
+
+
+def _children(ctx: Context, item: Item, status: str) -> list[Item]:
+    """The items that belong to ``item`` (a meeting's action items)."""
+    return list(ctx.session.scalars(
+        select(Item).where(Item.meeting_id == item.id, Item.status == status)
+        .order_by(Item.number)))
+
+
+def _parent(ctx: Context, item: Item) -> Item | None:
+    return ctx.session.get(Item, item.meeting_id) if item.meeting_id is not None else None
+
+
+def _close_parent_when_done(ctx: Context, item: Item, day: date) -> None:
+    """A meeting whose last open action item closes is done: it closes itself, logged."""
+    parent = _parent(ctx, item)
+    if parent is None or not parent.is_open or _children(ctx, parent, OPEN):
+        return
+    outcome = parent.kind_info.outcomes(parent.subtype).codes[0]
+    close_item(ctx, parent.ident, outcome, max(day, parent.opened_on),
+               reason=_("its last open action item {id} was closed").format(id=item.ident))
 
 
 def reopen_item(ctx: Context, ident: str, reason: str, kind: Kind | None = None,
@@ -359,10 +426,15 @@ def reopen_item(ctx: Context, ident: str, reason: str, kind: Kind | None = None,
     if new_due is not None and new_due < item.opened_on:
         raise BadInput(_("The due date {due} is before the opening date {opened}.").format(
             due=new_due.isoformat(), opened=item.opened_on.isoformat()))
+    closed_on = item.closed_on
     log_changes(ctx, item, "reopen", item.reopen(), reason=reason)
-    meeting_must_be_open(ctx, item.kind, item.meeting_id, item.status)
-    if new_due is not None:
-        log_changes(ctx, item, "extend", item.extend(new_due), reason=reason)
+    parent = _parent(ctx, item)
+    if parent is not None and not parent.is_open:
+        # Reopening an action item reopens its meeting: the meeting is open while it has work.
+        log_changes(ctx, parent, "reopen", parent.reopen(),
+                    reason=_("its action item {id} was reopened").format(id=item.ident))
+    duty_ops.reopen_duties(ctx, item, closed_on, max(ctx.today, item.opened_on), new_due)
+    _sync(ctx, item, "extend" if new_due is not None else "reopen", reason=reason)
     ctx.session.flush()
     warnings = [] if item.due_on is not None else [
         _("{id} has no due date now: give one with --due so that it can become overdue.")

@@ -7,14 +7,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import aliased
 
 from fujian.kinds import CLOSED, KINDS, OPEN, Kind
-from fujian.models import ChangeLog, Item, Unit
+from fujian.models import ChangeLog, Duty, Item, Unit
 
-_unit = aliased(Unit, name="u")
-_from = aliased(Unit, name="fu")
 _meeting = aliased(Item, name="mt")
 
 
@@ -22,7 +20,7 @@ _meeting = aliased(Item, name="mt")
 class Filters:
     kinds: tuple[Kind, ...] = ()
     status: str = OPEN  # open | closed | all
-    unit_id: int | None = None
+    unit_id: int | None = None  # the unit that holds the (most urgent) open duty
     overdue_as_of: date | None = None  # only open items due before this date
     due_from: date | None = None  # inclusive range on the due date
     due_to: date | None = None
@@ -35,23 +33,22 @@ class Filters:
 
 
 def _statement(filters: Filters, due_part: bool | None = None,
-               limit: int | None = None) -> Select:
+               limit: int | None = None, exists_on: date | None = None) -> Select:
     """The query for ``filters``; ``due_part`` True/False restricts it to items with/without
-    a due date (see :func:`iter_items`)."""
+    a due date (see :func:`iter_items`); ``exists_on`` leaves out items opened after it."""
     t = Item.__table__
+    # Units are looked up in a small dict (see _units), not joined: the item table alone
+    # drives the query, so the (…, status, due_on) indexes give rows in order.
     stmt = (
         select(
-            t.c.id.label("pk"), t.c.kind, t.c.number, t.c.title, _unit.code.label("unit"),
-            _unit.name.label("unit_name"), t.c.stage, t.c.status, t.c.opened_on, t.c.due_on,
-            t.c.closed_on, t.c.outcome, t.c.note, t.c.subtype, _from.code.label("from_unit"),
+            t.c.id.label("pk"), t.c.kind, t.c.number, t.c.title, t.c.holder_id, t.c.unit_id,
+            t.c.stage, t.c.status, t.c.opened_on, t.c.due_on,
+            t.c.closed_on, t.c.outcome, t.c.note, t.c.subtype, t.c.from_unit_id,
             t.c.party, t.c.enterprise, t.c.doc_no, t.c.urgent, t.c.attendees, t.c.minutes,
             _meeting.number.label("meeting_number"), t.c.stage_on, t.c.met_on, t.c.met_due,
+            t.c.to_unit_id, t.c.paused_on,
         )
         .select_from(t)
-        # An outer join, although every item has a unit: it makes the item table drive the
-        # query, so the (status, due_on) indexes give rows in order instead of a full sort.
-        .outerjoin(_unit, _unit.id == t.c.unit_id)
-        .outerjoin(_from, _from.id == t.c.from_unit_id)
         .outerjoin(_meeting, _meeting.id == t.c.meeting_id)
     )
     conditions = []
@@ -60,9 +57,11 @@ def _statement(filters: Filters, due_part: bool | None = None,
     if filters.status in (OPEN, CLOSED):
         conditions.append(t.c.status == filters.status)
     if filters.unit_id is not None:
-        conditions.append(t.c.unit_id == filters.unit_id)
+        conditions.append(t.c.holder_id == filters.unit_id)
     if filters.overdue_as_of is not None:
-        conditions += [t.c.status == OPEN, t.c.due_on < filters.overdue_as_of]
+        # A paused item's clocks stand still: it is not overdue while paused.
+        conditions += [t.c.status == OPEN, t.c.due_on < filters.overdue_as_of,
+                       or_(t.c.paused_on.is_(None), t.c.paused_on > filters.overdue_as_of)]
     if filters.due_from is not None:
         conditions.append(t.c.due_on >= filters.due_from)
     if filters.due_to is not None:
@@ -71,6 +70,8 @@ def _statement(filters: Filters, due_part: bool | None = None,
         conditions.append(t.c.opened_on >= filters.opened_from)
     if filters.opened_to is not None:
         conditions.append(t.c.opened_on <= filters.opened_to)
+    if exists_on is not None:
+        conditions.append(t.c.opened_on <= exists_on)
     if filters.ids:
         conditions.append(t.c.id.in_(filters.ids))
     if filters.meeting_id is not None:
@@ -95,11 +96,12 @@ def _statement(filters: Filters, due_part: bool | None = None,
 
 # Positions of the selected columns (see _statement): rows are read by index, which is several
 # times cheaper than attribute access when a report shapes a few hundred thousand of them.
-(_PK, _KIND, _NUMBER, _TITLE, _UNIT, _UNIT_NAME, _STAGE, _STATUS, _OPENED, _DUE, _CLOSED,
+(_PK, _KIND, _NUMBER, _TITLE, _HOLDER, _UNIT, _STAGE, _STATUS, _OPENED, _DUE, _CLOSED,
  _OUTCOME, _NOTE, _SUBTYPE, _FROM_UNIT, _PARTY, _ENTERPRISE, _DOC_NO, _URGENT, _ATTENDEES,
- _MINUTES, _MEETING_NUMBER, _STAGE_ON, _MET_ON, _MET_DUE) = range(25)
+ _MINUTES, _MEETING_NUMBER, _STAGE_ON, _MET_ON, _MET_DUE, _TO_UNIT, _PAUSED) = range(27)
 _FIELD_POSITIONS = {"party": _PARTY, "enterprise": _ENTERPRISE, "doc_no": _DOC_NO,
-                    "urgent": _URGENT, "attendees": _ATTENDEES, "minutes": _MINUTES}
+                    "urgent": _URGENT, "attendees": _ATTENDEES, "minutes": _MINUTES,
+                    "from_unit_id": _FROM_UNIT, "to_unit_id": _TO_UNIT}
 
 
 def _kind_shapers() -> dict[str, tuple]:
@@ -109,7 +111,7 @@ def _kind_shapers() -> dict[str, tuple]:
         own = []
         for kf in kind.fields:
             if kf.type == "unit":
-                own.append((kf.name, _FROM_UNIT, "plain"))
+                own.append((kf.name, _FIELD_POSITIONS[kf.column_name], "unit"))
             elif kf.type == "meeting":
                 own.append((kf.name, _MEETING_NUMBER, "meeting"))
             else:
@@ -120,24 +122,35 @@ def _kind_shapers() -> dict[str, tuple]:
 
 
 _SHAPERS = _kind_shapers()
+_NO_UNIT = (None, None)
 
 
-def shape(row, as_of: date | None = None) -> dict:
-    """One result row as the public dict: the JSON contract of every list, show and export."""
+def units_by_id(connection) -> dict[int, tuple[str, str]]:
+    """Every unit's id → (code, name): a few dozen rows, read once per query."""
+    return {r[0]: (r[1], r[2]) for r in connection.execute(select(Unit.id, Unit.code, Unit.name))}
+
+
+def shape(row, as_of: date | None = None, units: dict | None = None) -> dict:
+    """One result row as the public dict: the JSON contract of every list, show and export.
+    ``unit`` is who holds the most urgent open duty; ``assignee`` is the item's own unit."""
     prefix, subtype_key, own = _SHAPERS[row[_KIND]]
     status, due_on = row[_STATUS], row[_DUE]
+    units = units or {}
+    holder = units.get(row[_HOLDER] if row[_HOLDER] is not None else row[_UNIT], _NO_UNIT)
     out = {
         "id": f"{prefix}{row[_NUMBER]}",
         "kind": row[_KIND],
         "title": row[_TITLE],
-        "unit": row[_UNIT],
-        "unit_name": row[_UNIT_NAME],
+        "unit": holder[0],
+        "unit_name": holder[1],
         "stage": row[_STAGE],
         "status": status,
         "opened_on": row[_OPENED],
         "due_on": due_on,
         "closed_on": row[_CLOSED],
         "outcome": row[_OUTCOME],
+        "paused_on": row[_PAUSED],
+        "assignee": units.get(row[_UNIT], _NO_UNIT)[0],
         "note": row[_NOTE],
     }
     out["stage_on"] = row[_STAGE_ON]
@@ -149,21 +162,40 @@ def shape(row, as_of: date | None = None) -> dict:
         value = row[position]
         if how == "flag":
             value = bool(value)
+        elif how == "unit":
+            value = units.get(value, _NO_UNIT)[0]
         elif how == "meeting" and value is not None:
             value = f"M{value}"
         out[key] = value
     if as_of is not None:
-        overdue = status == OPEN and due_on is not None and due_on < as_of
-        out["days_overdue"] = (as_of - due_on).days if overdue else 0
+        out["days_overdue"] = days_overdue(out, as_of)
     return out
 
 
-def iter_items(connection, filters: Filters, as_of: date | None = None) -> Iterator[dict]:
-    """Stream matching items as public dicts.
+def days_overdue(row: dict, as_of: date) -> int:
+    """How many days an item is overdue at ``as_of``: its most urgent open duty's due date has
+    passed and its clocks are not paused. The one definition of "overdue" for a row."""
+    due_on, paused_on = row["due_on"], row.get("paused_on")
+    if row["status"] != OPEN or due_on is None or due_on >= as_of:
+        return 0
+    if paused_on is not None and paused_on <= as_of:
+        return 0
+    return (as_of - due_on).days
 
+
+def iter_items(connection, filters: Filters, as_of: date | None = None,
+               today: date | None = None) -> Iterator[dict]:
+    """Stream matching items as public dicts, judged at ``as_of``.
+
+    An item opened after ``as_of`` does not exist then. Records as they stand are the state at
+    any day from ``today`` on; an earlier day is rebuilt from the duties (see _iter_past).
     By due date, items with a due date come first, then those without one (such as meetings):
     two ordered queries rather than one that sorts on "has a due date", which no index serves.
     """
+    units = units_by_id(connection)
+    if as_of is not None and today is not None and as_of < today:
+        yield from _iter_past(connection, filters, as_of, units)
+        return
     if filters.sort in ("due", "overdue"):
         parts = [(True, filters.limit)]
         if filters.overdue_as_of is None and (filters.due_from, filters.due_to) == (None, None):
@@ -176,10 +208,100 @@ def iter_items(connection, filters: Filters, as_of: date | None = None) -> Itera
             limit -= sent
             if limit <= 0:
                 return
-        statement = _statement(filters, due_part, limit)
+        statement = _statement(filters, due_part, limit, exists_on=as_of)
         for row in connection.execution_options(yield_per=2000).execute(statement):
             sent += 1
-            yield shape(row, as_of)
+            yield shape(row, as_of, units)
+
+
+def _iter_past(connection, filters: Filters, day: date, units: dict) -> Iterator[dict]:
+    """Items as they stood at ``day``, by today's records: open then when opened by then and
+    not closed by then; holder and due date those of the most urgent duty open that day (begun
+    by then, not ended by then). Filtered and sorted here, since none of it is a column."""
+    wanted = filters.status
+    base = Filters(kinds=filters.kinds, status="all", opened_from=filters.opened_from,
+                   opened_to=filters.opened_to, sort="id", ids=filters.ids,
+                   meeting_id=filters.meeting_id)
+    d = Duty.__table__
+    rows: list[dict] = []
+    batch: list = []
+
+    def settle(chunk: list) -> None:
+        pks = [r[_PK] for r in chunk]
+        open_then: dict[int, list] = {}
+        for item_id, holder_id, due_on, duty_id in connection.execute(
+                select(d.c.item_id, d.c.holder_id, d.c.due_on, d.c.id).where(
+                    d.c.item_id.in_(pks), d.c.started_on <= day,
+                    or_(d.c.ended_on.is_(None), d.c.ended_on > day))):
+            open_then.setdefault(item_id, []).append(
+                {"state": "open", "holder_id": holder_id, "due_on": due_on, "id": duty_id})
+        for row in chunk:
+            out = shape(row, None, units)
+            closed_then = row[_CLOSED] is not None and row[_CLOSED] <= day
+            if closed_then:
+                status = CLOSED
+            else:
+                status = OPEN
+                out.update(closed_on=None, outcome=None)
+                duties = sorted(open_then.get(row[_PK], []), key=lambda x: x["id"])
+                urgent = most_urgent_of(duties)
+                holder = urgent["holder_id"] if urgent else row[_UNIT]
+                out["unit"], out["unit_name"] = units.get(holder, _NO_UNIT)
+                out["due_on"] = urgent["due_on"] if urgent else None
+                if out["paused_on"] is not None and out["paused_on"] > day:
+                    out["paused_on"] = None
+            out["status"] = status
+            if wanted in (OPEN, CLOSED) and status != wanted:
+                continue
+            out["days_overdue"] = days_overdue(out, day)
+            if filters.unit_id is not None and units.get(filters.unit_id, _NO_UNIT)[0] \
+                    != out["unit"]:
+                continue
+            if filters.overdue_as_of is not None and not out["days_overdue"]:
+                continue
+            due = out["due_on"]
+            if filters.due_from is not None and (due is None or due < filters.due_from):
+                continue
+            if filters.due_to is not None and (due is None or due > filters.due_to):
+                continue
+            rows.append(out)
+
+    statement = _statement(base, None, None, exists_on=day)
+    for row in connection.execution_options(yield_per=2000).execute(statement):
+        batch.append(row)
+        if len(batch) == 500:
+            settle(batch)
+            batch = []
+    if batch:
+        settle(batch)
+    order = {"opened": lambda r: (r["opened_on"], r["kind"], _number(r["id"])),
+             "id": lambda r: (r["kind"], _number(r["id"]))}.get(
+        filters.sort, lambda r: (r["due_on"] is None, r["due_on"] or date.max, r["kind"],
+                                 _number(r["id"])))
+    rows.sort(key=order)
+    yield from rows[:filters.limit] if filters.limit is not None else rows
+
+
+def _number(ident: str) -> int:
+    return int(ident[1:])
+
+
+def most_urgent_of(duties: list[dict]) -> dict | None:
+    from fujian.service.duties import most_urgent
+
+    return most_urgent(duties)
+
+
+def duty_rows(connection, item_pk: int, units: dict | None = None) -> list[dict]:
+    """An item's duties, oldest first, as ``show --format json`` gives them: exactly the keys
+    name, stage, holder, started_on, due_on, met_on, state (met_on is empty when waived)."""
+    units = units if units is not None else units_by_id(connection)
+    d = Duty.__table__
+    rows = connection.execute(select(d).where(d.c.item_id == item_pk).order_by(d.c.id))
+    return [{"name": r.name, "stage": r.stage, "holder": units.get(r.holder_id, _NO_UNIT)[0],
+             "started_on": r.started_on, "due_on": r.due_on,
+             "met_on": r.ended_on if r.state in ("met", "late") else None, "state": r.state}
+            for r in rows]
 
 
 def minutes_of(connection, item_pk: int) -> str | None:

@@ -30,63 +30,72 @@ def due_soon_rows(tracker, as_of: date, within: int, unit: str | None = None,
         yield row
 
 
-SUMMARY_KEYS = ("opened", "closed", "closed_on_time", "closed_late", "open", "overdue_now")
+SUMMARY_KEYS = ("on_time", "late", "overdue", "open", "waived")
 
 
 def summary_rows(tracker, as_of: date, start: date | None, end: date | None) -> list[dict]:
-    """Per kind, per unit and in total: opened, closed (on time / late) within the window,
-    open at its end, overdue as of ``as_of``, and the on-time rate of the closed ones."""
-    from sqlalchemy import and_, case, func, literal, or_, select
+    """Duties judged at ``as_of`` (domain.md §3), per kind, per holder unit and in total, over
+    the duties due within ``start``…``end`` (each bound optional; a duty without a due date is
+    not counted). A duty exists at ``as_of`` once begun; by then it was met on time, met late,
+    waived (listed, never counted), or is still open: overdue when its due date has passed and
+    its item's clocks are not paused, else open. ``rate`` = on_time / (on_time + late +
+    overdue), null only when that sum is 0 — never answering scores as badly as answering
+    late."""
+    from sqlalchemy import and_, case, func, or_, select
 
     from fujian.kinds import KINDS
-    from fujian.models import Item, Unit
+    from fujian.models import DUTY_WAIVED, Duty, Item, Unit
 
-    t = Item.__table__
-    end = end or as_of
-
-    def within(column):
-        cond = column <= end
-        return and_(column >= start, cond) if start is not None else cond
-
-    closed = and_(t.c.closed_on.is_not(None), within(t.c.closed_on))
-    # On time is judged when the unit met its duty (a reply stops the clock), else at closing.
-    late = and_(closed, or_(
-        and_(t.c.met_on.is_not(None), t.c.met_due.is_not(None), t.c.met_on > t.c.met_due),
-        and_(t.c.met_on.is_(None), t.c.due_on.is_not(None), t.c.closed_on > t.c.due_on)))
+    d, t = Duty.__table__, Item.__table__
+    ended = and_(d.c.ended_on.is_not(None), d.c.ended_on <= as_of)
+    waived = and_(ended, d.c.state == DUTY_WAIVED)
+    done = and_(ended, d.c.state != DUTY_WAIVED)
+    paused = and_(t.c.paused_on.is_not(None), t.c.paused_on <= as_of)
 
     def count_if(condition):
         return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
     measures = [
-        count_if(within(t.c.opened_on)).label("opened"),
-        count_if(closed).label("closed"),
-        count_if(and_(closed, ~late)).label("closed_on_time"),
-        count_if(late).label("closed_late"),
-        # Open at the end of the window: opened by then and not closed by then.
-        count_if(and_(t.c.opened_on <= end,
-                      or_(t.c.closed_on.is_(None), t.c.closed_on > end))).label("open"),
-        count_if(and_(t.c.status == "open", t.c.due_on < as_of)).label("overdue_now"),
+        count_if(and_(done, d.c.ended_on <= d.c.due_on)).label("on_time"),
+        count_if(and_(done, d.c.ended_on > d.c.due_on)).label("late"),
+        count_if(and_(~ended, d.c.due_on < as_of, ~paused)).label("overdue"),
+        count_if(and_(~ended, or_(d.c.due_on >= as_of, paused))).label("open"),
+        count_if(waived).label("waived"),
     ]
-    out: list[dict] = []
+    conditions = [d.c.due_on.is_not(None), d.c.started_on <= as_of, t.c.opened_on <= as_of]
+    if start is not None:
+        conditions.append(d.c.due_on >= start)
+    if end is not None:
+        conditions.append(d.c.due_on <= end)
+    stmt = (select(t.c.kind, d.c.holder_id, *measures).select_from(d)
+            .join(t, t.c.id == d.c.item_id).where(*conditions)
+            .group_by(t.c.kind, d.c.holder_id))
+    by_kind: dict[str, dict[str, int]] = {}
+    by_unit: dict[int, dict[str, int]] = {}
+    total = dict.fromkeys(SUMMARY_KEYS, 0)
     with tracker.store.engine.connect() as conn:
-        by_kind = {r.kind: r for r in conn.execute(select(t.c.kind, *measures).group_by(t.c.kind))}
-        for kind in KINDS.values():
-            out.append(_summary_row("kind", kind.code, kind.label, by_kind.get(kind.code)))
-        stmt = (select(Unit.code, Unit.name, *measures).select_from(t)
-                .join(Unit, Unit.id == t.c.unit_id).group_by(Unit.code, Unit.name)
-                .order_by(Unit.code))
-        for r in conn.execute(stmt):
-            out.append(_summary_row("unit", r.code, r.name, r))
-        total = conn.execute(select(literal("total"), *measures)).one()
-        out.append(_summary_row("total", "total", "合计", total))
+        for row in conn.execute(stmt):
+            values = {k: int(getattr(row, k)) for k in SUMMARY_KEYS}
+            for bucket in (by_kind.setdefault(row.kind, dict.fromkeys(SUMMARY_KEYS, 0)),
+                           by_unit.setdefault(row.holder_id, dict.fromkeys(SUMMARY_KEYS, 0)),
+                           total):
+                for k, v in values.items():
+                    bucket[k] += v
+        units = {r.id: (r.code, r.name) for r in conn.execute(select(Unit.id, Unit.code,
+                                                                     Unit.name))}
+    out = [_summary_row("kind", kind.code, kind.label, by_kind.get(kind.code))
+           for kind in KINDS.values()]
+    for code, name, values in sorted((*units[pk], v) for pk, v in by_unit.items()):
+        out.append(_summary_row("unit", code, name, values))
+    out.append(_summary_row("total", "total", "合计", total))
     return out
 
 
-def _summary_row(group: str, key: str, name: str, row) -> dict:
-    values = {k: int(getattr(row, k)) if row is not None else 0 for k in SUMMARY_KEYS}
-    rate = (values["closed_on_time"] / values["closed"]) if values["closed"] else None
-    return {"group": group, "key": key, "name": name, **values,
-            "on_time_rate": None if rate is None else round(rate, 4)}
+def _summary_row(group: str, key: str, name: str, values: dict[str, int] | None) -> dict:
+    values = values or dict.fromkeys(SUMMARY_KEYS, 0)
+    judged = values["on_time"] + values["late"] + values["overdue"]
+    rate = round(values["on_time"] / judged, 4) if judged else None
+    return {"group": group, "key": key, "name": name, **values, "rate": rate}
 
 
 GROUP_LABELS = {"kind": "按类别", "unit": "按单位", "total": "合计"}
@@ -95,5 +104,5 @@ GROUP_LABELS = {"kind": "按类别", "unit": "按单位", "total": "合计"}
 def summary_for_people(rows: list[dict]) -> list[dict]:
     """The summary as a person reads it: Chinese group names, the rate as a percentage."""
     return [{**row, "group": GROUP_LABELS[row["group"]],
-             "on_time_rate": "" if row["on_time_rate"] is None
-             else f"{row['on_time_rate'] * 100:.1f}%"} for row in rows]
+             "rate": "" if row["rate"] is None
+             else f"{row['rate'] * 100:.1f}%"} for row in rows]

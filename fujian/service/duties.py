@@ -1,0 +1,273 @@
+"""Duties: what each stage hands to which unit, from which day, by when (domain.md §3).
+
+A stage's rules (data/deadlines.toml) open duties; entering the next stage ends them (met on its
+date, or late after the due date); closing the item meets them, or waives them when the outcome
+is not the holder's doing (a withdrawal, a cancellation) or the duty was only a right. The item
+row keeps the holder and due date of its most urgent open duty (:func:`sync`), so that lists and
+reports read one indexed table; this module is the only place that writes them.
+
+New duties are plain dicts first (a bulk import builds a hundred thousand), rows afterwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from fujian.deadlines import Rule, StagePlan, compute_due, roll_forward
+from fujian.errors import BadInput
+from fujian.i18n import _
+from fujian.kinds import Kind
+from fujian.models import DUTY_OPEN, DUTY_WAIVED, Change, ChangeLog, Duty, Item, verdict
+from fujian.service.units import now
+
+
+def _holder_column(kind: Kind, holder: str) -> str:
+    if holder == "unit":
+        return "unit_id"
+    field = kind.field(holder)
+    return field.column_name if field is not None else f"{holder}_id"
+
+
+def holder_of(kind: Kind, rule: Rule, ids: Mapping[str, Any]) -> int:
+    """The unit id that holds ``rule``'s duty on an item whose unit columns are ``ids``."""
+    value = ids.get(_holder_column(kind, rule.holder))
+    if value is None:
+        raise BadInput(_("At stage {stage} the duty falls on the {label}: give {option}.").format(
+            stage=rule.stage, label=kind.holder_label(rule.holder),
+            option=kind.holder_option(rule.holder)))
+    return value
+
+
+def _fallback(kind: Kind, stage: str) -> Rule:
+    """A stage no rule speaks of, given a due date by hand: the item's own unit holds it."""
+    return Rule(kind.code, stage, None, "", duty="follow-up", holder="unit", start="received")
+
+
+def plan_for(ctx, kind: Kind, subtype: str | None, urgent: bool, stage: str) -> StagePlan:
+    return ctx.rules.plan(kind.code, subtype, stage, bool(urgent))
+
+
+def new_duties(ctx, kind: Kind, plan: StagePlan, stage: str, start: date,
+               ids: Mapping[str, Any], explicit_due: date | None) -> tuple[list[dict], list[str]]:
+    """The duties entering ``stage`` on ``start`` opens, as dicts. A due date typed by the user
+    (a document's own period) goes to the stage's first duty; the others follow their rules."""
+    rules = list(plan.rules) or ([_fallback(kind, stage)] if explicit_due is not None else [])
+    duties, warnings = [], []
+    for index, rule in enumerate(rules):
+        explicit = explicit_due is not None and index == 0
+        if explicit:
+            due = explicit_due
+        elif rule.period is None:
+            continue  # the clock stops here unless a document gives a date
+        else:
+            result = compute_due(start, rule.period, ctx.calendar, criminal=rule.criminal)
+            due, warnings = result.due, warnings + [w for w in result.warnings
+                                                    if w not in warnings]
+        duties.append({"name": rule.duty, "stage": stage, "holder_id": holder_of(kind, rule, ids),
+                       "started_on": start, "due_on": due, "ended_on": None, "state": DUTY_OPEN,
+                       "explicit": explicit, "optional": rule.optional})
+    return duties, warnings
+
+
+def most_urgent(duties) -> Any | None:
+    """The open duty that is due first (one without a due date comes last)."""
+    best, best_key = None, None
+    for index, duty in enumerate(duties):
+        if _get(duty, "state") != DUTY_OPEN:
+            continue
+        due = _get(duty, "due_on")
+        key = (due is None, due or date.max, index)
+        if best_key is None or key < best_key:
+            best, best_key = duty, key
+    return best
+
+
+def _get(duty, key: str):
+    return duty[key] if isinstance(duty, dict) else getattr(duty, key)
+
+
+def end_values(due_on: date | None, on: date, waived: bool) -> dict[str, Any]:
+    return {"ended_on": on, "state": DUTY_WAIVED if waived else verdict(due_on, on)}
+
+
+# -- one item, through the ORM --------------------------------------------------------------
+
+
+def duties_of(session, item: Item) -> list[Duty]:
+    return list(session.scalars(select(Duty).where(Duty.item_id == item.id).order_by(Duty.id)))
+
+
+def add_duties(session, item: Item, duties: list[dict]) -> list[Duty]:
+    rows = [Duty(item_id=item.id, **d) for d in duties]
+    session.add_all(rows)
+    return rows
+
+
+def sync(item: Item, duties: list[Duty]) -> list[Change]:
+    """Keep the item's holder and due date equal to its most urgent open duty's. With no open
+    duty the item's own unit is named and the due date cleared (the clock has stopped)."""
+    urgent = most_urgent(duties)
+    if urgent is None:
+        return item.edit(holder_id=item.unit_id, due_on=None)
+    return item.edit(holder_id=urgent.holder_id, due_on=urgent.due_on)
+
+
+def log_duty(ctx, item: Item, action: str, duty: Duty, field: str, old: Any, new: Any,
+             reason: str | None = None) -> None:
+    """A duty's change in the item's change log: the field is named ``duty:NAME.FIELD``."""
+    ctx.session.add(ChangeLog(at=now(), actor=ctx.actor, subject=item.ident, action=action,
+                              field=f"duty:{duty.name}.{field}",
+                              old_value=None if old is None else str(old),
+                              new_value=None if new is None else str(new), reason=reason))
+
+
+def enter_stage(ctx, item: Item, stage: str, on: date,
+                explicit_due: date | None) -> tuple[str, list[str]]:
+    """End the duties ``stage`` supersedes and open its own. Returns what happened to the
+    clock — "restart" (new timed duties), "stop" (duties ended, none opened) or "keep" (a stage
+    no rule speaks of: the open duties run on) — and any calendar warnings."""
+    kind = item.kind_info
+    plan = plan_for(ctx, kind, item.subtype, bool(item.urgent), stage)
+    current = duties_of(ctx.session, item)
+    if not plan.has_rule:
+        if explicit_due is not None:
+            extend(ctx, item, explicit_due, current, on=on, stage=stage)
+        return "keep", []
+    opened, warnings = new_duties(ctx, kind, plan, stage, on, _ids(item), explicit_due)
+    for duty in current:
+        if duty.is_open and duty.name not in plan.keep:
+            # Not logged: the duty row itself keeps when and how it ended.
+            values = end_values(duty.due_on, max(on, duty.started_on), plan.ends_waived)
+            duty.ended_on, duty.state = values["ended_on"], values["state"]
+    current += add_duties(ctx.session, item, opened)
+    ctx.session.flush()
+    return ("restart" if any(d["due_on"] for d in opened) else "stop"), warnings
+
+
+def extend(ctx, item: Item, due: date, current: list[Duty] | None = None, *, on: date,
+           stage: str | None = None, reason: str | None = None) -> None:
+    """Move the due date of the most urgent open duty (延期); with no open duty, the date opens
+    one for the current stage (a document's own period)."""
+    current = duties_of(ctx.session, item) if current is None else current
+    urgent = most_urgent(current)
+    if urgent is None:
+        kind = item.kind_info
+        plan = plan_for(ctx, kind, item.subtype, bool(item.urgent), stage or item.stage)
+        start = min(on, due)
+        opened, _warnings = new_duties(ctx, kind, plan, stage or item.stage,
+                                       max(start, item.opened_on), _ids(item), due)
+        current += add_duties(ctx.session, item, opened[:1])
+        return
+    if urgent.due_on != due:  # logged as the item's due date (it is the most urgent duty)
+        urgent.due_on, urgent.explicit = due, True
+
+
+def close_duties(ctx, item: Item, on: date, outcome: str) -> None:
+    """Closing meets the open duties (late when after their due date), or waives them when
+    the outcome is not the holder's doing or the duty was only a right."""
+    waive_all = outcome in item.kind_info.waiving_outcomes
+    for duty in duties_of(ctx.session, item):
+        if duty.is_open:
+            values = end_values(duty.due_on, max(on, duty.started_on),
+                                waive_all or duty.optional)
+            duty.ended_on, duty.state = values["ended_on"], values["state"]
+
+
+def reopen_duties(ctx, item: Item, closed_on: date | None, on: date, due: date | None) -> None:
+    """Reopening keeps every earlier duty and its verdict. The duties the close ended start
+    again from the reopening day, against the same due dates (the matter was not done) — or,
+    given ``due``, the current stage's duty runs to that date instead."""
+    current = duties_of(ctx.session, item)
+    if due is not None:
+        kind = item.kind_info
+        plan = plan_for(ctx, kind, item.subtype, bool(item.urgent), item.stage)
+        opened, _w = new_duties(ctx, kind, plan, item.stage, max(on, item.opened_on),
+                                _ids(item), due)
+        add_duties(ctx.session, item, opened[:1])
+        return
+    ended = [d for d in current if d.ended_on == closed_on and closed_on is not None]
+    add_duties(ctx.session, item, [
+        {"name": d.name, "stage": d.stage, "holder_id": d.holder_id, "started_on": on,
+         "due_on": d.due_on, "ended_on": None, "state": DUTY_OPEN, "explicit": d.explicit,
+         "optional": d.optional} for d in ended])
+
+
+def recompute(ctx, item: Item) -> list[str]:
+    """After a change the rules key on (urgency, direction, type, a unit): each open duty
+    follows its rule again — holder always, due date unless a document fixed it — a duty whose
+    rule no longer applies is waived (a correction), and the current stage's duties that now
+    apply are opened from the stage's date."""
+    kind = item.kind_info
+    ids = _ids(item)
+    warnings: list[str] = []
+    current = duties_of(ctx.session, item)
+    for duty in current:
+        if not duty.is_open:
+            continue
+        rule = ctx.rules.find(kind.code, item.subtype, duty.stage, bool(item.urgent), duty.name)
+        if rule is None:
+            if duty.stage == item.stage and not ctx.rules.plan(
+                    kind.code, item.subtype, duty.stage, bool(item.urgent)).has_rule:
+                continue  # a duty given by hand at a stage no rule speaks of: it stands
+            log_duty(ctx, item, "recompute", duty, "state", duty.state, DUTY_WAIVED)
+            duty.ended_on, duty.state = max(ctx.today, duty.started_on), DUTY_WAIVED
+            continue
+        holder = holder_of(kind, rule, ids)
+        if holder != duty.holder_id:
+            log_duty(ctx, item, "recompute", duty, "holder_id", duty.holder_id, holder)
+            duty.holder_id = holder
+        if not duty.explicit and rule.period is not None:
+            result = compute_due(duty.started_on, rule.period, ctx.calendar,
+                                 criminal=rule.criminal)
+            warnings += result.warnings
+            if result.due != duty.due_on:
+                log_duty(ctx, item, "recompute", duty, "due_on", duty.due_on, result.due)
+                duty.due_on = result.due
+    plan = plan_for(ctx, kind, item.subtype, bool(item.urgent), item.stage)
+    have = {d.name for d in current if d.is_open and d.stage == item.stage}
+    missing = [r for r in plan.timed if r.duty not in have]
+    if missing and item.is_open:
+        start = item.stage_on or item.opened_on
+        opened, more = new_duties(ctx, kind, plan, item.stage, start, ids, None)
+        opened = [d for d in opened if d["name"] in {r.duty for r in missing}]
+        for row in add_duties(ctx.session, item, opened):
+            log_duty(ctx, item, "recompute", row, "state", None, DUTY_OPEN)
+        warnings += more
+    return warnings
+
+
+def pause(ctx, item: Item, on: date) -> None:
+    if item.paused_on is not None:
+        raise BadInput(_("{id} is already paused (since {day}).").format(
+            id=item.ident, day=item.paused_on.isoformat()))
+    if not any(d.is_open and d.due_on is not None for d in duties_of(ctx.session, item)):
+        raise BadInput(_("{id} has no running clock to pause.").format(id=item.ident))
+    if on < item.opened_on:
+        raise BadInput(_("The date {on} is before {id} was opened ({opened}).").format(
+            on=on.isoformat(), id=item.ident, opened=item.opened_on.isoformat()))
+
+
+def resume(ctx, item: Item, on: date, reason: str | None) -> list[str]:
+    """Every open due date moves later by the days the clock stood still, then off a rest
+    day (《人民检察院公益诉讼办案规则》第四十八、七十八条: such time is not counted)."""
+    if item.paused_on is None:
+        raise BadInput(_("{id} is not paused.").format(id=item.ident))
+    if on < item.paused_on:
+        raise BadInput(_("The resume date {on} is before the pause began ({paused}).").format(
+            on=on.isoformat(), paused=item.paused_on.isoformat()))
+    stopped = (on - item.paused_on).days
+    for duty in duties_of(ctx.session, item):
+        if duty.is_open and duty.due_on is not None and stopped:
+            moved, _rolled = roll_forward(duty.due_on + timedelta(days=stopped), ctx.calendar)
+            log_duty(ctx, item, "resume", duty, "due_on", duty.due_on, moved, reason)
+            duty.due_on = moved
+    return []
+
+
+def _ids(item: Item) -> dict[str, Any]:
+    return {"unit_id": item.unit_id, "from_unit_id": item.from_unit_id,
+            "to_unit_id": item.to_unit_id}
