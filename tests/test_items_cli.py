@@ -325,8 +325,14 @@ def test_stage_change_defaults_to_today(cli, world):
 
 
 def test_stage_without_a_rule_keeps_the_due_date(cli, world):
-    ok(cli("referral", "update", "R1", "--stage", "accepted"))
-    assert item(cli, "R1")["due_on"] == "2025-03-04"
+    ok(cli("suggestion", "update", "S1", "--stage", "objected"))
+    assert item(cli, "S1")["due_on"] == "2025-03-25"
+
+
+def test_acceptance_restarts_the_three_days(cli, world):
+    ok(cli("referral", "update", "R1", "--stage", "accepted", "--on", "2025-03-10"))
+    row = item(cli, "R1")
+    assert (row["due_on"], row["unit"]) == ("2025-03-13", "gaj")
 
 
 def test_extension(cli, world):
@@ -369,8 +375,12 @@ def test_suggestion_reply(cli, world):
     out = cli("suggestion", "reply", "s1", "--on", "2025-03-20", "--note", "已书面回复")
     ok(out)
     row = item(cli, "S1")
+    # The reply is done; the duty to perform still runs two months from delivery (两高解释
+    # 第二十一条), so the item stays due on that day.
     assert (row["stage"], row["due_on"], row["note"], row["status"]) == \
-        ("replied", None, "已书面回复", "open")
+        ("replied", "2025-05-12", "已书面回复", "open")
+    assert [(d["name"], d["state"], d["met_on"]) for d in item(cli, "S1")["duties"]] == [
+        ("reply", "met", "2025-03-20"), ("perform", "open", None)]
     assert cli.json("history", "S1")[-1]["action"] == "stage"
 
 
@@ -395,11 +405,13 @@ def test_cross_kind_close_and_reopen(cli, world):
     assert item(cli, "S1")["status"] == "open"
 
 
-def test_close_meeting_after_its_actions(cli, world):
+def test_meeting_closes_with_its_last_action_item(cli, world):
     ok(cli("close", "A1", "--outcome", "cancelled"))
-    ok(cli("meeting", "close", "M1", "--outcome", "办结"))
     row = item(cli, "M1")
-    assert (row["status"], row["outcome"]) == ("closed", "done")
+    assert (row["status"], row["outcome"], row["closed_on"]) == ("closed", "done", TODAY)
+    assert cli.json("history", "M1")[-1]["action"] == "close"
+    ok(cli("reopen", "A1", "--reason", "未完成"))
+    assert item(cli, "M1")["status"] == "open"
 
 
 # -- errors: one line, exit 2, nothing changed -------------------------------------------------
@@ -529,14 +541,12 @@ def test_direction_change_needs_a_stage_that_exists(cli, world, snapshot):
 
 def test_closed_meeting_refuses_new_action_items(cli, world, snapshot):
     ok(cli("close", "A1", "--outcome", "done"))
-    ok(cli("close", "M1", "--outcome", "done"))
-    for args in (("action", "add", "--meeting", "M1", "--unit", "gaj", "--title", "t",
-                  "--due", "2025-04-01"),
-                 ("reopen", "A1", "--reason", "未完成")):
-        assert "M1 is closed" in refused(cli, snapshot, world, *args)
+    assert item(cli, "M1")["status"] == "closed"
+    assert "M1 is closed" in refused(cli, snapshot, world, "action", "add", "--meeting", "M1",
+                                     "--unit", "gaj", "--title", "t", "--due", "2025-04-01")
     ok(cli("meeting", "reopen", "M1", "--reason", "补充"))
-    ok(cli("action", "reopen", "A1", "--reason", "未完成"))
-    assert item(cli, "A1")["status"] == "open"
+    ok(cli("action", "add", "--meeting", "M1", "--unit", "gaj", "--title", "t", "--due",
+           "2025-04-01"))
 
 
 def test_closing_twice_keeps_the_first_close(cli, world, snapshot):
@@ -754,11 +764,16 @@ def test_history_of_a_whole_life(cli, world):
     ok(cli("referral", "reopen", "R1", "--reason", "复查"))
     history = cli.json("history", "r1")
     assert [h["action"] for h in history] == [
-        "create", "update", "stage", "stage", "stage", "extend", "close", "close", "close",
-        "reopen", "reopen", "reopen"]
-    # The stage change records its effective date, not only when it was typed in.
-    assert [(h["field"], h["new"]) for h in history if h["action"] == "stage"] == [
-        ("stage", "not-filed"), ("due_on", "2025-03-10"), ("stage_on", "2025-03-05")]
+        "create", "update", "stage", "stage", "stage", "stage", "extend", "close", "close",
+        "close", "reopen", "reopen", "reopen"]
+    # The stage change records its effective date, not only when it was typed in, and hands
+    # the duty to the sending unit (310号令 第九条第一款).
+    assert [(h["field"], h["new"]) for h in history if h["action"] == "stage"][:2] == [
+        ("stage", "not-filed"), ("stage_on", "2025-03-05")]
+    assert [(h["field"], h["new"]) for h in history if h["action"] == "stage"][3] == \
+        ("due_on", "2025-03-10")
+    assert history[4]["field"] == "holder_id" and history[4]["old"] != history[4]["new"]
+    assert item(cli, "R1")["unit"] == "scjgj"
     assert {h["actor"] for h in history} == {"tester"}
     assert history[1]["field"] == "title"
     assert (history[1]["old"], history[1]["new"]) == ("某公司销售假药案", "改名")
@@ -840,10 +855,21 @@ def test_gbk_minutes_are_read(cli, initialised, tmp_path):
 
 
 def test_reopen_can_set_a_new_due_date_and_warns_without_one(cli, world):
+    ok(cli("suggestion", "add", "--type", "governance", "--to", "rsj", "--title", "t",
+           "--on", "2025-03-01"))
+    ok(cli("suggestion", "reply", "S2", "--on", "2025-03-05"))
+    ok(cli("close", "S2", "--outcome", "adopted", "--on", "2025-03-06"))
+    r = cli("reopen", "S2", "--reason", "复查")
+    assert r.exit_code == 0 and "no due date" in r.stderr  # the reply was made: no clock
+    # S1: the duty to perform ended with the close; reopening runs it again, same due date
     ok(cli("suggestion", "reply", "S1", "--on", "2025-03-12"))
     ok(cli("close", "S1", "--outcome", "adopted", "--on", "2025-03-13"))
     r = cli("reopen", "S1", "--reason", "整改未到位")
-    assert r.exit_code == 0 and "no due date" in r.stderr
+    assert r.exit_code == 0 and "no due date" not in r.stderr
+    duties = item(cli, "S1")["duties"]
+    assert [(d["name"], d["state"]) for d in duties] == [
+        ("reply", "met"), ("perform", "met"), ("perform", "open")]  # earlier verdicts kept
+    assert item(cli, "S1")["due_on"] == duties[1]["due_on"]
     ok(cli("close", "S1", "--outcome", "adopted", "--on", "2025-03-14"))
     r = cli("suggestion", "reopen", "S1", "--reason", "再次整改", "--due", "2025-04-30")
     assert r.exit_code == 0 and "no due date" not in r.stderr

@@ -60,30 +60,31 @@ def test_due_soon_window_is_inclusive(tracker, make_item):
     assert [r["days_left"] for r in rows] == [0, 7]
 
 
-def test_summary_counts(tracker, make_item):
+def test_summary_counts_duties(tracker, make_item):
     on_time = _item(make_item, "2025-02-10")
     tracker.close(on_time, "filed", "2025-02-10")
     late = _item(make_item, "2025-02-10")
     tracker.close(late, "filed", "2025-02-20")
     _item(make_item, "2025-03-01")  # open and overdue
     _item(make_item, "2025-04-01")  # open, not overdue
-    make_item("suggestion", opened_on="2025-03-01")
+    withdrawn = _item(make_item, "2025-02-01")
+    tracker.close(withdrawn, "withdrawn", "2025-02-20")  # the sender's doing: waived
+    make_item("meeting", opened_on="2025-03-01")  # no deadline: not counted at all
     rows = summary_rows(tracker, AS_OF, None, None)
     referral = next(r for r in rows if r["group"] == "kind" and r["key"] == "referral")
-    assert {k: referral[k] for k in ("opened", "closed", "closed_on_time", "closed_late", "open",
-                                     "overdue_now", "on_time_rate")} == {
-        "opened": 4, "closed": 2, "closed_on_time": 1, "closed_late": 1, "open": 2,
-        "overdue_now": 1, "on_time_rate": 0.5}
+    assert {k: referral[k] for k in ("on_time", "late", "overdue", "open", "waived", "rate")} == {
+        "on_time": 1, "late": 1, "overdue": 1, "open": 1, "waived": 1, "rate": round(1 / 3, 4)}
     gaj = next(r for r in rows if r["group"] == "unit" and r["key"] == "gaj")
-    assert gaj["opened"] == 4 and gaj["name"] == "市公安局江夏区分局"
+    assert gaj["name"] == "市公安局江夏区分局" and gaj["on_time"] == 1
     total = rows[-1]
-    assert total["group"] == "total" and total["opened"] == 5 and total["open"] == 3
-    clue = next(r for r in rows if r["key"] == "clue")
-    assert clue["opened"] == 0 and clue["on_time_rate"] is None
-    # A window that ends before the late close counts that item as open at its end.
-    early = summary_rows(tracker, AS_OF, date(2025, 1, 1), date(2025, 2, 15))
-    referral = next(r for r in early if r["key"] == "referral")
-    assert (referral["closed"], referral["open"]) == (1, 3)
+    assert total["group"] == "total" and total["open"] == 1 and total["waived"] == 1
+    meeting = next(r for r in rows if r["key"] == "meeting")
+    assert (meeting["on_time"], meeting["open"], meeting["rate"]) == (0, 0, None)
+    # A window on the due date: only the duties due from 2025-02-15 on.
+    later = summary_rows(tracker, AS_OF, date(2025, 2, 15), None)
+    referral = next(r for r in later if r["key"] == "referral")
+    assert (referral["on_time"], referral["late"], referral["overdue"], referral["open"]) == \
+        (0, 0, 1, 1)
 
 
 # -- CLI -----------------------------------------------------------------------------------------
@@ -103,7 +104,7 @@ def test_cli_overdue_json_keys(cli, initialised):
         "id": ident, "kind": "referral", "title": "案件", "unit": "gaj",
         "unit_name": "市公安局江夏区分局", "stage": "sent", "status": "open",
         "opened_on": "2025-01-02", "due_on": "2025-03-07", "closed_on": None, "outcome": None,
-        "note": None, "stage_on": "2025-01-02", "met_on": None, "met_due": None,
+        "paused_on": None, "assignee": "gaj", "note": None, "stage_on": "2025-01-02", "met_on": None, "met_due": None,
         "direction": "to-criminal", "from_unit": "scjgj", "party": None,
         "enterprise": False, "doc_no": None, "days_overdue": 3,
     }]
@@ -155,10 +156,11 @@ def test_cli_due_soon_and_summary(cli, initialised):
     assert [(r["id"], r["days_left"]) for r in rows] == [(soon, 2)]
     assert len(cli.json("report", "due-soon", "--within", "30")) == 2
     summary = cli.json("report", "summary")
-    assert summary[0]["group"] == "kind" and summary[0]["key"] == "referral"
-    assert summary[0]["opened"] == 2
-    assert set(summary[0]) == {"group", "key", "name", "opened", "closed", "closed_on_time",
-                               "closed_late", "open", "overdue_now", "on_time_rate"}
+    assert summary[0] == {"group": "kind", "key": "referral", "name": "案件移送", "on_time": 0,
+                          "late": 0, "overdue": 0, "open": 2, "waived": 0, "rate": None}
+    assert list(summary[0]) == ["group", "key", "name", "on_time", "late", "overdue", "open",
+                                "waived", "rate"]
+    assert cli.json("report", "summary", "--as-of", "2025-03-20")[0]["overdue"] == 1
     assert cli("report", "summary", "--from", "2025-03-01", "--to", "2025-01-01").exit_code == 2
 
 
@@ -189,10 +191,13 @@ def test_row_positions_match_the_selected_columns():
     from fujian.service import queries
 
     names = [c.name for c in queries._statement(queries.Filters()).selected_columns]
-    assert names == ["pk", "kind", "number", "title", "unit", "unit_name", "stage", "status",
+    assert names == ["pk", "kind", "number", "title", "holder_id", "unit_id", "stage", "status",
                      "opened_on", "due_on", "closed_on", "outcome", "note", "subtype",
-                     "from_unit", "party", "enterprise", "doc_no", "urgent", "attendees",
-                     "minutes", "meeting_number", "stage_on", "met_on", "met_due"]
+                     "from_unit_id", "party", "enterprise", "doc_no", "urgent", "attendees",
+                     "minutes", "meeting_number", "stage_on", "met_on", "met_due",
+                     "to_unit_id", "paused_on"]
+    assert names.index("paused_on") == queries._PAUSED
+    assert names.index("to_unit_id") == queries._TO_UNIT
     assert names.index("meeting_number") == queries._MEETING_NUMBER
     assert names.index("met_due") == queries._MET_DUE
     assert names.index("due_on") == queries._DUE and names.index("minutes") == queries._MINUTES
@@ -211,8 +216,7 @@ def test_a_late_reply_counts_as_late_even_when_closed_later(tracker, make_item):
         date(2025, 3, 20), date(2025, 3, 3), None)
     rows = summary_rows(tracker, date(2025, 6, 1), None, None)
     suggestion = next(r for r in rows if r["key"] == "suggestion")
-    assert (suggestion["closed"], suggestion["closed_on_time"], suggestion["closed_late"]) == \
-        (2, 1, 1)
+    assert (suggestion["on_time"], suggestion["late"]) == (1, 1)
     # A new clock (a rule with a period) starts a new duty: the old reply no longer counts.
     ref = make_item("referral", opened_on="2025-03-03", direction="to-admin", from_unit="jcy",
                     unit="scjgj")

@@ -74,3 +74,54 @@ def test_current_database_is_not_backed_up_again(tmp_path):
     assert store.upgraded_from is None and store.backup_path is None
     assert sorted(p.name for p in tmp_path.iterdir() if ".bak" in p.name) == []
     store.dispose()
+
+
+def test_schema_0003_fixture_gains_duties_that_agree_with_its_history(tmp_path, cli,
+                                                                     monkeypatch):
+    """tests/fixtures/schema-0003.db was made by fujian at schema 0003 (the script beside it):
+    every kind, stage changes, replies on time and late, an extension, a withdrawal, a
+    cancellation, a reopen with a new due date. Upgrading keeps every row and rebuilds each
+    item's duties from its change log."""
+    monkeypatch.setenv("FUJIAN_TODAY", "2025-06-30")  # the day the fixture was made for
+    db = tmp_path / "old3.db"
+    shutil.copy(FIXTURES / "schema-0003.db", db)
+    items, log, units = (_rows(db, t) for t in ("item", "change_log", "unit"))
+    old_item_columns = _columns(db, "item")
+    assert len(items) == 19 and len(log) == 126
+    store = Store(db)
+    assert store.upgraded_from == "0003"
+    store.dispose()
+    new_columns = _columns(db, "item")
+    positions = [new_columns.index(c) for c in old_item_columns]
+    assert [tuple(r[i] for i in positions) for r in _rows(db, "item")] == items
+    assert _rows(db, "change_log")[: len(log)] == log
+    assert _rows(db, "unit") == units
+
+    def duties(ident):
+        return [(d["name"], d["holder"], d["due_on"], d["met_on"], d["state"])
+                for d in cli.json("--db", str(db), "show", ident)["duties"]]
+
+    # R2: sent → accepted → not-filed → reconsideration → supervision, as logged
+    assert duties("R2") == [
+        ("decide-filing", "gaj", "2025-03-06", "2025-03-06", "met"),
+        ("request-reconsideration", "yjj", "2025-03-10", "2025-03-08", "met"),
+        ("decide-reconsideration", "gaj", "2025-03-11", "2025-03-20", "late"),
+        ("explain-not-filing", "gaj", "2025-03-27", None, "open")]
+    assert duties("R4") == [("decide-filing", "gaj", "2025-04-07", None, "waived")]  # withdrawn
+    assert duties("S1") == [("reply", "rsj", "2025-03-06", "2025-03-20", "late")]
+    assert duties("A2") == [("carry-out", "gaj", "2025-05-31", None, "open")]  # extended
+    assert duties("A3") == [("carry-out", "sthjj", "2025-04-30", None, "waived")]  # cancelled
+    assert duties("M1") == []  # a meeting has no clock of its own
+    # Every open item's most urgent open duty is the due date it had, held by its unit.
+    listed = cli.json("--db", str(db), "list", "--status", "all")
+    assert len(listed) == 19
+    for row in listed:
+        shown = cli.json("--db", str(db), "show", row["id"])
+        open_duties = [d for d in shown["duties"] if d["state"] == "open"]
+        if row["status"] == "open" and row["due_on"] is not None:
+            assert min(d["due_on"] for d in open_duties) == row["due_on"], row["id"]
+            assert row["unit"] == open_duties[0]["holder"], row["id"]
+        elif row["status"] == "closed":
+            assert open_duties == [], row["id"]
+    summary = {r["key"]: r for r in cli.json("--db", str(db), "report", "summary")}
+    assert (summary["gaj"]["late"], summary["gaj"]["waived"]) == (1, 1)

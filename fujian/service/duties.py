@@ -54,11 +54,11 @@ def plan_for(ctx, kind: Kind, subtype: str | None, urgent: bool, stage: str) -> 
 def new_duties(ctx, kind: Kind, plan: StagePlan, stage: str, start: date,
                ids: Mapping[str, Any], explicit_due: date | None) -> tuple[list[dict], list[str]]:
     """The duties entering ``stage`` on ``start`` opens, as dicts. A due date typed by the user
-    (a document's own period) goes to the stage's first duty; the others follow their rules."""
+    (a document's own period, "期限以文书载明为准") applies to every duty the stage opens."""
     rules = list(plan.rules) or ([_fallback(kind, stage)] if explicit_due is not None else [])
     duties, warnings = [], []
-    for index, rule in enumerate(rules):
-        explicit = explicit_due is not None and index == 0
+    explicit = explicit_due is not None
+    for rule in rules:
         if explicit:
             due = explicit_due
         elif rule.period is None:
@@ -160,7 +160,7 @@ def extend(ctx, item: Item, due: date, current: list[Duty] | None = None, *, on:
         start = min(on, due)
         opened, _warnings = new_duties(ctx, kind, plan, stage or item.stage,
                                        max(start, item.opened_on), _ids(item), due)
-        current += add_duties(ctx.session, item, opened[:1])
+        current += add_duties(ctx.session, item, opened)
         return
     if urgent.due_on != due:  # logged as the item's due date (it is the most urgent duty)
         urgent.due_on, urgent.explicit = due, True
@@ -187,7 +187,7 @@ def reopen_duties(ctx, item: Item, closed_on: date | None, on: date, due: date |
         plan = plan_for(ctx, kind, item.subtype, bool(item.urgent), item.stage)
         opened, _w = new_duties(ctx, kind, plan, item.stage, max(on, item.opened_on),
                                 _ids(item), due)
-        add_duties(ctx.session, item, opened[:1])
+        add_duties(ctx.session, item, opened)
         return
     ended = [d for d in current if d.ended_on == closed_on and closed_on is not None]
     add_duties(ctx.session, item, [
