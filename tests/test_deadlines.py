@@ -685,15 +685,15 @@ def test_referral_rules_cite_their_law(rules: RuleBook) -> None:
     ("kind", "subtype", "stage", "holder", "start"),
     [("referral", "to-criminal", "sent", "unit", "sent"),
      ("referral", "to-criminal", "accepted", "unit", "accepted"),
-     ("referral", "to-criminal", "not-filed", "from_unit", "decision-received"),
+     ("referral", "to-criminal", "not-filed", "from_unit", "refusal-received"),
      ("referral", "to-criminal", "reconsideration", "unit", "request-received"),
      ("referral", "to-criminal", "reconsidered", "from_unit", "decision-received"),
-     ("referral", "to-criminal", "supervision", "unit", "notice-received"),
-     ("referral", "to-criminal", "filing-notice", "unit", "notice-received"),
-     ("referral", "to-admin", "sent", "unit", "received"),
-     ("suggestion", "governance", "delivered", "unit", "received"),
+     ("referral", "to-criminal", "supervision", "unit", "explain-notice-received"),
+     ("referral", "to-criminal", "filing-notice", "unit", "filing-notice-received"),
+     ("referral", "to-admin", "sent", "unit", "opinion-received"),
+     ("suggestion", "governance", "delivered", "unit", "suggestion-received"),
      ("clue", "ecology", "received", "unit", "received"),
-     ("clue", "ecology", "suggested", "to_unit", "received")],
+     ("clue", "ecology", "suggested", "to_unit", "suggestion-received")],
 )
 def test_rules_name_the_holder_and_the_start_event(rules: RuleBook, kind, subtype, stage,
                                                     holder, start) -> None:
@@ -976,3 +976,15 @@ def test_a_missing_named_override_is_refused(cli, tmp_path, monkeypatch) -> None
     r = cli("calendar", "due", "2025-03-03", "3d")
     assert r.exit_code == EXIT_BAD_INPUT
     assert "typo.toml does not exist" in _one_line(r.stderr)
+
+
+def test_every_rule_names_a_known_duty_event_and_holder(rules: RuleBook) -> None:
+    from fujian.kinds import KINDS
+
+    for rule in rules.rules:
+        kind = KINDS[rule.kind]
+        assert rule.duty in rules.duties, rule
+        assert rule.start in rules.events, rule
+        assert rule.holder == "unit" or kind.field(rule.holder) is not None, rule
+        subtypes = kind.subtypes.codes if rule.subtype else (None,)
+        assert any(rule.stage in kind.stages(s).codes for s in subtypes), rule

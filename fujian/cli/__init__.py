@@ -64,10 +64,15 @@ def init() -> None:
 
         fujian --db ~/fujian.db init
     """
+    from fujian.errors import StorageError
+    from fujian.storage import damaged_message
+
     st = state()
     store = st.store(create=True)
+    if not store.created and not store.was_empty and store.check_integrity():
+        raise StorageError(damaged_message(store.path))
     counts = st.tracker().load_default_units()
-    verb = _("Created") if store.created else _("Checked")
+    verb = _("Created") if store.created or store.was_empty else _("Checked")
     note(_("{verb} {path}; units: {added} added.").format(verb=verb, path=store.path, **counts))
 
 
@@ -79,6 +84,9 @@ app.add_typer(calendar_app, name="calendar")
 def calendar_due(
     start: Annotated[str, typer.Argument(metavar="START", help=_("The day the clock starts (not counted)."))],
     period: Annotated[str, typer.Argument(metavar="PERIOD", help=_("3d (days), 10wd (working days) or 2m (months)."))],
+    criminal: Annotated[bool, typer.Option("--criminal", help=_(
+        "Count as criminal procedure does: a month period starting on a month's last day ends "
+        "on the last day of its final month; 0.5m (half a month) is 15 days."))] = False,
     fmt: FormatOption = None,
 ) -> None:
     """Compute a due date the way Chinese law counts it, and show how it was reached.
@@ -93,7 +101,8 @@ def calendar_due(
 
     fmt = pick_format(fmt)
     begin = parse_day(start)
-    result = compute_due(begin, Period.parse(period), load_calendar())
+    result = compute_due(begin, Period.parse(period, criminal=criminal), load_calendar(),
+                         criminal=criminal)
     for warning in result.warnings:
         note(_("warning: ") + warning)
     data = {"start": result.start, "period": str(result.period), "nominal": result.nominal,
@@ -176,8 +185,9 @@ reports.register(app)
 
 @command(app, "doctor")
 def doctor(fmt: FormatOption = None) -> None:
-    """Check the database (integrity, schema, journal, IDs), the unit directory and which
-    years the holiday calendar knows; exit 0 when healthy, 3 otherwise.
+    """Check the database file (header, integrity, schema, journal, ID sequences, units) and
+    the holiday calendar, one row per check, each saying what to do; exit 0 when healthy,
+    3 when any check failed. Works on a damaged, empty or read-only file and changes nothing.
 
     Example:
 
@@ -194,13 +204,13 @@ def doctor(fmt: FormatOption = None) -> None:
     from fujian.service.tracker import load_calendar, override_files
 
     fmt = pick_format(fmt)
-    store = state().store(create=False)
+    path = state().db_path  # never opened as a store: it may be anything
     named = os.environ.get("FUJIAN_CALENDAR")
-    checks = run_checks(store, load_calendar(), china_today(), override_files(),
+    checks = run_checks(path, load_calendar, china_today(), override_files(),
                         Path(named).expanduser() if named else None)
     rows = [{"check": c.name, "status": c.status, "detail": c.detail} for c in checks]
     render(rows, (Column("check", "检查项"), Column("status", "结果"), Column("detail", "说明")),
-           fmt, title=str(store.path))
+           fmt, title=str(path))
     verdict = healthy(checks)
     note(_("Verdict: healthy.") if verdict else _("Verdict: problems found."))
     if not verdict:

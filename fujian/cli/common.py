@@ -36,12 +36,19 @@ class State:
         return resolve_db_path(self.db_option)
 
     def store(self, create: bool = False):
-        """The open database. Only commands that set one up (init, unit add/import) create
-        the file: a mistyped --db must not answer a cron job with an empty report."""
+        """The open database. Only `init` creates one (``create``); every other command opens
+        only a fujian database: a mistyped --db, an empty file left by a failed copy or
+        another program's file must not answer a cron job with an empty report."""
         if self._store is None:
             from fujian.storage import Store
 
-            self._store = Store(self.db_path, create=create)
+            path = self.db_path
+            if create and path.is_file() and path.stat().st_size == 0:
+                # An empty file is what a failed copy leaves: say so before making it a
+                # database (only `init` may; every other command refuses it).
+                note(_("{path} is an empty file (0 bytes): making a new fujian database in it.")
+                     .format(path=path))
+            self._store = Store(path, create=create)
             if self._store.upgraded_from:
                 note(_("Upgraded the database from schema {old}; a backup is at {path}.").format(
                     old=self._store.upgraded_from, path=self._store.backup_path))
@@ -88,12 +95,24 @@ def fail(error: FujianError) -> typer.Exit:
 
 def handle_errors(func: Callable) -> Callable:
     """The one error handler, applied to every command: a clear line on stderr, a documented
-    exit code, never a traceback (and so never case data) for anything a user can cause."""
+    exit code, never a traceback (and so never case data) for anything a user can cause.
+
+    Standard output is held back until the command ends: a command that fails prints nothing
+    on it (no header line, no half table, no partial export), so a script or cron job never
+    takes a fragment for the answer. A command that ends with its own exit code (``--fail-if-any``,
+    ``doctor``) prints what it wrote."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        spool = OutputSpool()
         try:
-            return func(*args, **kwargs)
+            try:
+                result = func(*args, **kwargs)
+            except typer.Exit:
+                spool.release()
+                raise
+            spool.release()
+            return result
         except (typer.Exit, typer.Abort):
             raise
         except FujianError as error:
@@ -120,8 +139,60 @@ def handle_errors(func: Callable) -> Callable:
                   "FUJIAN_DEBUG=1 for details and report it.").format(kind=type(exc).__name__)
                 + "\n")
             raise typer.Exit(EXIT_INTERNAL) from None
+        finally:
+            spool.discard()  # whatever was not released: the command failed
 
     return wrapper
+
+
+class OutputSpool:
+    """Standard output written to a temporary spool (memory, then disk past 16 MiB) and copied
+    to the real one only on :meth:`release`. The stand-in answers ``isatty`` as the real
+    stream does, so formats and colours are chosen as before."""
+
+    def __init__(self) -> None:
+        import io
+        import tempfile
+
+        self.real = sys.stdout
+        self.raw = tempfile.SpooledTemporaryFile(max_size=16 << 20)  # noqa: SIM115 - discard()
+        real = self.real
+
+        class _Stdout(io.TextIOWrapper):
+            def isatty(self) -> bool:
+                try:
+                    return real.isatty()
+                except (AttributeError, ValueError):
+                    return False
+
+        self.text = _Stdout(self.raw, encoding=getattr(real, "encoding", None) or "utf-8",
+                            errors=getattr(real, "errors", None) or "strict",
+                            write_through=True)
+        sys.stdout = self.text
+
+    def release(self) -> None:
+        """Copy what was written to the real standard output."""
+        import shutil
+
+        if sys.stdout is not self.text:  # released already
+            return
+        sys.stdout = self.real
+        self.text.flush()
+        self.raw.seek(0)
+        buffer = getattr(self.real, "buffer", None)
+        if buffer is not None:
+            self.real.flush()
+            shutil.copyfileobj(self.raw, buffer, 1 << 20)
+            buffer.flush()
+        else:
+            self.real.write(self.raw.read().decode(self.text.encoding, self.text.errors))
+            self.real.flush()
+
+    def discard(self) -> None:
+        if sys.stdout is self.text:
+            sys.stdout = self.real
+        self.text.detach()
+        self.raw.close()
 
 
 def _storage_error(exc: BaseException):
@@ -130,7 +201,11 @@ def _storage_error(exc: BaseException):
     from fujian.storage import storage_error_from
 
     st = state()
-    return storage_error_from(exc, st.db_path if st else "")
+    try:
+        path = st.db_path if st else ""
+    except FujianError:  # an empty --db: the error is about the option, not a path
+        path = ""
+    return storage_error_from(exc, path)
 
 
 def help_text(func: Callable) -> str:
@@ -168,7 +243,10 @@ FormatOption = Annotated[
                  "when not a terminal), csv or json."), show_default=False),
 ]
 AsOfOption = Annotated[
-    str | None, typer.Option("--as-of", metavar="DATE", help=_("Report as of this date (default today)."))
+    str | None, typer.Option("--as-of", metavar="DATE", help=_(
+        "Judge today's records at this date (default today): an item opened later does not "
+        "exist yet; a duty is open then when begun by then and not met by then, and overdue "
+        "when also due before it."))
 ]
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_STORAGE"]

@@ -16,7 +16,8 @@ from fujian.kinds import DUE_SOON_COLUMNS, OVERDUE_COLUMNS, SUMMARY_COLUMNS, kin
 report_app = typer.Typer(no_args_is_help=True, help=_("Who is late: overdue, due soon, summary."))
 
 KindFilter = Annotated[str | None, typer.Option("--kind", metavar="KIND", help=_("Only this kind."))]
-UnitFilter = Annotated[str | None, typer.Option("--unit", metavar="UNIT", help=_("Only this responsible unit."))]
+UnitFilter = Annotated[str | None, typer.Option("--unit", metavar="UNIT", help=_(
+    "Only items whose open duty this unit holds."))]
 
 
 def print_overdue(as_of: str | None, unit: str | None, kind: str | None, fmt: str | None,
@@ -84,8 +85,10 @@ def overdue(as_of: AsOfOption = None, unit: UnitFilter = None, kind: KindFilter 
             ) -> None:
     """Every open item past its due date, most overdue first, with its days overdue.
 
-    On a terminal, grouped by responsible unit. Plain output prints nothing when nothing is
-    overdue. Example (crontab):
+    Each item is listed under the unit that holds its most urgent open duty (the sending unit
+    after 不予立案, the addressed organ of a clue's suggestion …), with that duty's due date;
+    paused items are not overdue. On a terminal, grouped by that unit. Plain output prints
+    nothing when nothing is overdue. Example (crontab):
 
         0 8 * * * fujian report overdue --fail-if-any || mail-the-office
     """
@@ -117,12 +120,16 @@ def due_soon(within: Annotated[int, typer.Option("--within", metavar="DAYS", hel
 
 
 @command(report_app, "summary")
-def summary(start: Annotated[str | None, typer.Option("--from", metavar="DATE", help=_("First day of the period "
-                                                      "(default: the beginning)."))] = None,
-            end: Annotated[str | None, typer.Option("--to", metavar="DATE", help=_("Last day (default today)."))]
-            = None,
+def summary(start: Annotated[str | None, typer.Option("--from", metavar="DATE", help=_(
+                "Count the duties due on or after this day (default: all)."))] = None,
+            end: Annotated[str | None, typer.Option("--to", metavar="DATE", help=_(
+                "Count the duties due on or before this day (default: all)."))] = None,
             as_of: AsOfOption = None, fmt: FormatOption = None) -> None:
-    """Per kind and per unit: opened, closed on time and late, open, overdue now, on-time rate.
+    """Per kind and per unit holding the duty: how each duty with a due date stands at the
+    as-of date. Columns: on_time (按期履行) met by its due date; late (逾期履行) met after it;
+    overdue (逾期未履行) still open and past due; open (未到期) still open, not yet due or
+    paused; waived (免除) ended by a withdrawal or cancellation, listed but never counted;
+    rate (按期率) = on_time / (on_time + late + overdue), empty when that is 0.
 
     The table a joint meeting reads. Example:
 
@@ -139,12 +146,11 @@ def summary(start: Annotated[str | None, typer.Option("--from", metavar="DATE", 
     if first and last and first > last:
         raise BadInput(_("--from is after --to."))
     rows = summary_rows(tracker, day, first, last)
-    if fmt == "json":
-        render(rows, SUMMARY_COLUMNS, fmt)
-    elif fmt == "table":
+    if fmt == "table":
         render(summary_for_people(rows), SUMMARY_COLUMNS, fmt,
-               title=_("Summary {start} – {end}").format(
-                   start=first.isoformat() if first else "…", end=(last or day).isoformat()))
+               title=_("Duties due {start} – {end}, as of {day}").format(
+                   start=first.isoformat() if first else "…",
+                   end=last.isoformat() if last else "…", day=day.isoformat()))
     else:
         render(rows, SUMMARY_COLUMNS, fmt)
 
@@ -284,7 +290,9 @@ def register(app: typer.Typer) -> None:
     @command(app, "backup")
     def backup(target: Annotated[str, typer.Argument(metavar="FILE", help=_("Backup file."))],
                force: ForceOption = False) -> None:
-        """A consistent copy of the database (SQLite online backup), safe while others write.
+        """A consistent, verified copy of the database, safe while others write. A damaged
+        database is refused; an existing file is replaced (--force) only by a copy that
+        passed its check.
 
         Example:
 
@@ -294,3 +302,28 @@ def register(app: typer.Typer) -> None:
 
         path = state().tracker().backup(Path(target).expanduser(), force)
         note(_("Backed up to {path}.").format(path=path))
+
+    @command(app, "restore")
+    def restore(backup: Annotated[str, typer.Argument(metavar="BACKUP", help=_("Backup file "
+                                                      "made by `fujian backup`."))],
+                force: Annotated[bool, typer.Option("--force", help=_(
+                    "Replace an existing database (it is kept beside it)."))] = False) -> None:
+        """Put a backup back: the backup is verified, the current database is kept beside it
+        (the message names the file), and the database is replaced in one step.
+
+        A damaged or foreign backup, or one from a newer fujian, is refused. Example:
+
+            fujian restore /mnt/usb/fujian-2025-03-10.db --force
+        """
+        from pathlib import Path
+
+        from fujian.service.tracker import Tracker
+
+        source = Path(backup).expanduser()
+        database = state().db_path
+        kept = Tracker.restore(source, database, force)
+        if kept is None:
+            note(_("Restored {path} from {backup}.").format(path=database, backup=source))
+        else:
+            note(_("Restored {path} from {backup}; the database it replaced is kept as "
+                   "{kept}.").format(path=database, backup=source, kept=kept))

@@ -45,6 +45,12 @@ def override_files() -> list[Path]:
     return files
 
 
+def optional_override_files() -> list[Path]:
+    """Override files that may be absent: the user's default config file. A file named by
+    FUJIAN_CALENDAR must exist: a mistyped name would silently count days without it."""
+    return [] if os.environ.get("FUJIAN_CALENDAR") else override_files()[1:]
+
+
 def cache_dir() -> Path | None:
     """Where derived data (the holiday table) is kept: FUJIAN_CACHE_DIR, else the user's cache
     folder."""
@@ -57,7 +63,7 @@ def cache_dir() -> Path | None:
 
 
 def load_calendar() -> Calendar:
-    return Calendar(override_files(), cache_dir())
+    return Calendar(override_files(), cache_dir(), optional=optional_override_files())
 
 
 def load_rules() -> RuleBook:
@@ -164,8 +170,11 @@ class Tracker:
         """One item as its public dict, with the meeting's minutes and action items."""
         with self.store.engine.connect() as conn:
             pk, found = self._pk(conn, ident, kind)
-            row = next(queries.iter_items(conn, queries.Filters(status="all", ids=(pk,)),
-                                          self.today))
+            units = queries.units_by_id(conn)
+            # Whatever its dates, an item asked for by its ID is shown (no as-of filter).
+            row = next(queries.iter_items(conn, queries.Filters(status="all", ids=(pk,))))
+            row["days_overdue"] = queries.days_overdue(row, self.today)
+            row["duties"] = queries.duty_rows(conn, pk, units)
             if found.code == "meeting":
                 row["minutes"] = queries.minutes_of(conn, pk)
                 actions = queries.Filters(kinds=(KINDS["action"],), status="all", sort="id",
@@ -180,7 +189,7 @@ class Tracker:
 
     def items(self, filters: queries.Filters, as_of: date | None = None) -> Iterator[dict]:
         with self.store.engine.connect() as conn:
-            yield from queries.iter_items(conn, filters, as_of or self.today)
+            yield from queries.iter_items(conn, filters, as_of or self.today, self.today)
 
     def history(self, ident: str) -> list[dict]:
         with self.store.engine.connect() as conn:
@@ -200,17 +209,32 @@ class Tracker:
             return transfer.import_items(self._context(session), rows, kind, source)
 
     def backup(self, target: Path, force: bool = False) -> Path:
-        from fujian.storage import backup_to
+        """A verified copy of the database at ``target``; the source must be sound, and a
+        failed or interrupted backup leaves an existing ``target`` as it was."""
+        from fujian.storage import refuse_database_files, write_backup
 
-        if target.exists():
-            if target.resolve() == self.store.path.resolve():
-                raise BadInput(_("{path} is the database itself: choose another file.").format(
-                    path=target))
-            if not force:
-                raise BadInput(_("{path} exists: add --force to overwrite it.").format(
-                    path=target))
-            target.unlink()
+        refuse_database_files(target, self.store.path)
+        if target.is_dir():
+            raise BadInput(_("{path} is a folder: give a file name.").format(path=target))
+        if target.exists() and not force:
+            raise BadInput(_("{path} exists: add --force to overwrite it.").format(path=target))
         if not target.parent.is_dir():
             raise BadInput(_("The folder of {path} does not exist.").format(path=target))
-        backup_to(self.store.path, target)
+        write_backup(self.store, target, replace=force)
         return target
+
+    @staticmethod
+    def restore(backup: Path, database: Path, force: bool = False) -> Path | None:
+        """Put a verified backup in place of ``database`` (which need not open: it may be
+        damaged); returns where the database it replaced was kept, if there was one."""
+        from fujian.storage import refuse_database_files, restore_database
+
+        if not backup.is_file():
+            raise BadInput(_("No backup file {path}.").format(path=backup))
+        refuse_database_files(backup, database)
+        if database.is_dir():
+            raise BadInput(_("{path} is a folder, not a database file.").format(path=database))
+        if database.exists() and database.stat().st_size > 0 and not force:
+            raise BadInput(_("{path} exists: add --force to replace it with the backup (it is "
+                             "kept beside it first).").format(path=database))
+        return restore_database(backup, database)

@@ -174,20 +174,28 @@ def _header_map() -> dict[str, str]:
     return mapping
 
 
-def decode(data: bytes, encoding: str) -> str:
+def decode(data: bytes, encoding: str = "auto", name: str | None = None) -> str:
+    """The one reader of imported text (items and units): UTF-8 with or without a BOM, else
+    GB18030 (a superset of GBK, what Excel on Chinese Windows saves), detected in that order;
+    an explicit ``encoding`` overrides. A byte-order mark is never part of the text, whatever
+    the encoding (a BOM glued to the first header would make it an unknown column)."""
     encoding = check_encoding(encoding, ("auto", *ENCODINGS))
     try:
         if encoding != "auto":
-            return data.decode(encoding)
-        if data.startswith(b"\xef\xbb\xbf"):
-            return data.decode("utf-8-sig")
-        try:
-            return data.decode("utf-8")
-        except UnicodeDecodeError:
-            return data.decode("gb18030")
+            text = data.decode(encoding)
+        else:
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError:
+                text = data.decode("gb18030")
     except UnicodeDecodeError as exc:
-        raise BadInput(_("The file is not {encoding} text (byte {pos}).").format(
-            encoding=encoding, pos=exc.start)) from exc
+        what = _("The file") if name is None else name
+        if encoding == "auto":
+            raise BadInput(_("{name} is not UTF-8 or GB18030 text (byte {pos}): give "
+                             "--encoding.").format(name=what, pos=exc.start)) from exc
+        raise BadInput(_("{name} is not {encoding} text (byte {pos}).").format(
+            name=what, encoding=encoding, pos=exc.start)) from exc
+    return text[1:] if text.startswith("\ufeff") else text
 
 
 def read_rows(text: str) -> Iterator[tuple[int, dict[str, str]]]:
@@ -239,6 +247,10 @@ def values_for(kind: Kind, cells: dict[str, str]) -> dict[str, Any]:
     values["due_on"] = values.pop("due_on", None)
     # The pack is read by people: labels such as 是/否 and unit names are accepted as typed.
     values.pop("unit_name", None)
+    # An export's `unit` names who holds the open duty; the item's own unit is `assignee`.
+    assignee = values.pop("assignee", None)
+    if assignee:
+        values["unit"] = assignee
     values.pop("kind", None)
     values.pop("id", None)
     return values
@@ -269,7 +281,7 @@ def import_items(ctx, rows: Iterable[tuple[int, dict[str, str]]], fixed_kind: Ki
     from sqlalchemy import select, update
 
     from fujian.kinds import split_id
-    from fujian.models import ChangeLog, Item, ItemSequence
+    from fujian.models import ChangeLog, Duty, Item, ItemSequence
     from fujian.service.items import build_item, meeting_must_be_open, snapshot
     from fujian.storage import bulk_insert
 
@@ -288,7 +300,7 @@ def import_items(ctx, rows: Iterable[tuple[int, dict[str, str]]], fixed_kind: Ki
     counts: dict[str, int] = {}
     for kind_code in IMPORT_ORDER:
         kind = KINDS[kind_code]
-        built: list[tuple[int, Any, int | None]] = []
+        built: list[tuple[int, Any, int | None]] = []  # (line, Built, wanted number)
         wanted: dict[int, int] = {}
         for line, cells in grouped[kind_code]:
             try:
@@ -302,9 +314,10 @@ def import_items(ctx, rows: Iterable[tuple[int, dict[str, str]]], fixed_kind: Ki
                         raise BadInput(_("ID {id} appears twice (line {other})").format(
                             id=f"{kind.prefix}{number}", other=wanted[number]))
                     wanted[number] = line
-                record, _warnings = build_item(ctx, kind, values_for(kind, cells))
-                meeting_must_be_open(ctx, kind_code, record["meeting_id"], record["status"])
-                built.append((line, record, number))
+                made = build_item(ctx, kind, values_for(kind, cells))
+                meeting_must_be_open(ctx, kind_code, made.record["meeting_id"],
+                                     made.record["status"])
+                built.append((line, made, number))
             except BadInput as exc:
                 problems.append((line, exc.message))
         if not built:
@@ -324,7 +337,8 @@ def import_items(ctx, rows: Iterable[tuple[int, dict[str, str]]], fixed_kind: Ki
                               .where(ItemSequence.kind == kind_code)) or 0
         top = max([last, *explicit])
         records, logs = [], []
-        for _line, record, number in built:
+        for _line, made, number in built:
+            record = made.record
             if number is None:
                 top += 1
                 number = top
@@ -339,6 +353,17 @@ def import_items(ctx, rows: Iterable[tuple[int, dict[str, str]]], fixed_kind: Ki
         connection = session.connection()
         bulk_insert(connection, item_table, records)
         bulk_insert(connection, log_table, logs)
+        # The new rows' keys, to hang each item's first duties on it.
+        numbers = [r["number"] for r in records]
+        pks: dict[int, int] = {}
+        for start in range(0, len(numbers), 500):
+            chunk = numbers[start:start + 500]
+            pks.update({number: pk for number, pk in session.execute(
+                select(Item.number, Item.id).where(Item.kind == kind_code,
+                                                   Item.number.in_(chunk)))})
+        duties = [{"item_id": pks[made.record["number"]], **duty}
+                  for _line, made, _n in built for duty in made.duties]
+        bulk_insert(connection, Duty.__table__, duties)
         # top >= the old last number, so IDs handed out later never collide or repeat.
         session.execute(update(ItemSequence).where(ItemSequence.kind == kind_code)
                         .values(last_number=top))
