@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import tempfile
 import urllib.parse
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from fujian.errors import StorageError
+from fujian.errors import BadInput, StorageError
 from fujian.i18n import _
 from fujian.migrations import HEAD, REVISIONS
 
@@ -29,11 +31,20 @@ def default_db_path() -> Path:
 
 
 def resolve_db_path(option: str | None) -> Path:
-    """``--db`` first, then ``FUJIAN_DB``, then the user's data directory."""
-    if option:
+    """``--db`` first, then ``FUJIAN_DB``, then the user's data directory.
+
+    An empty value is refused, never read as "the default": a cron line whose variable is
+    unset (``--db "$DB"``) must not report on another database."""
+    if option is not None:
+        if not option.strip():
+            raise BadInput(_("--db is empty: give the database file, or leave the option out "
+                             "to use $FUJIAN_DB or the default."))
         return Path(option).expanduser()
     env = os.environ.get("FUJIAN_DB")
-    if env:
+    if env is not None:
+        if not env.strip():
+            raise BadInput(_("FUJIAN_DB is set but empty: give the database file, or unset it "
+                             "to use the default."))
         return Path(env).expanduser()
     return default_db_path()
 
@@ -44,9 +55,87 @@ def create_private_file(path: Path) -> None:
     os.close(fd)
 
 
-def _inspect(path: Path) -> str | None:
-    """The schema revision of an existing file, ``None`` for an empty one; refuses a file that
-    is not a fujian database. Reads only: nothing is written to a foreign file.
+FUJIAN_TABLES = frozenset({"alembic_version", "item", "unit"})
+
+
+def _companions(path: Path) -> tuple[Path, Path]:
+    return Path(f"{path}-wal"), Path(f"{path}-shm")
+
+
+def _wal_has_frames(path: Path) -> bool:
+    """Whether a write-ahead log beside ``path`` holds changes not yet in the file itself."""
+    try:
+        return _companions(path)[0].stat().st_size > 0
+    except OSError:
+        return False
+
+
+def is_writable(path: Path) -> bool:
+    """Whether this process may change the database (as the effective user, so root on an
+    immutable file or a read-only mount, or a program run as another user, is told no).
+
+    A WAL database also needs its folder, to create the ``-wal`` and ``-shm`` files, unless
+    both already exist and are writable."""
+    if not _may_write(path):
+        return False
+    if _may_write(path.parent):
+        return True
+    wal, shm = _companions(path)
+    return wal.exists() and shm.exists() and _may_write(wal) and _may_write(shm)
+
+
+def _may_write(path: Path) -> bool:
+    return os.access(path, os.W_OK, effective_ids=os.access in os.supports_effective_ids)
+
+
+def read_only_uri(path: Path) -> str:
+    """An SQLite URI that opens ``path`` for reading only and writes nothing beside it.
+
+    ``immutable=1`` makes SQLite read the file without locks, without the ``-shm`` index and
+    without the ``-wal`` log (sqlite.org/uri.html), which is what lets a WAL database on a CD
+    or a read-only mount be read at all (sqlite.org/wal.html, "Read-Only Databases"). It also
+    ignores the log, so it is used only when the log is absent or empty: otherwise the newest
+    changes would silently be missing, and ``mode=ro`` reads the log instead."""
+    # Percent-encode the path: a file name with ?, # or % would otherwise be read as URI
+    # syntax and SQLite would open (and create) a different file.
+    uri = f"file:{urllib.parse.quote(path.resolve().as_posix())}?mode=ro"
+    return uri if _wal_has_frames(path) else uri + "&immutable=1"
+
+
+def _probe_uri(path: Path, read_only: bool) -> str:
+    if read_only:
+        return read_only_uri(path)
+    return f"file:{urllib.parse.quote(path.resolve().as_posix())}?mode=ro"
+
+
+@contextmanager
+def _leave_no_trace(path: Path) -> Iterator[None]:
+    """On a refusal, remove the empty ``-wal``/``-shm`` files a read-only look at a WAL file
+    left beside it (SQLite makes them even for ``mode=ro``), so a refused file is left with
+    nothing new next to it. Files that were there before are never touched."""
+    before = {p for p in _companions(path) if p.exists()}
+    try:
+        yield
+    except StorageError:
+        for extra in _companions(path):
+            if extra not in before:
+                with suppress(OSError):
+                    extra.unlink()
+        raise
+
+
+@dataclass
+class Probe:
+    """What an existing file is, as far as opening it goes."""
+
+    revision: str | None  # the schema revision of a fujian database
+    empty: bool = False  # zero bytes
+    blank: bool = False  # a valid SQLite file without any table
+
+
+def _inspect(path: Path, read_only: bool = False) -> Probe:
+    """The schema revision of an existing file; refuses a file that is not a fujian database
+    (another program's, damaged, truncated). Reads only: nothing is written to the file.
 
     The file is read through SQLite only, never with Python's open(): closing any other file
     descriptor on a database drops every POSIX lock this process holds on it, which lets another
@@ -55,22 +144,19 @@ def _inspect(path: Path) -> str | None:
     """
     try:
         if path.stat().st_size == 0:
-            return None
+            return Probe(None, empty=True)
     except OSError as exc:
         raise StorageError(
             _("Cannot read the database {path}: {reason}.").format(path=path, reason=exc.strerror)
         ) from exc
     try:
-        # Percent-encode the path: a file name with ?, # or % would otherwise be read as URI
-        # syntax and SQLite would open (and create) a different file.
-        uri = f"file:{urllib.parse.quote(path.resolve().as_posix())}?mode=ro"
-        con = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S)
+        con = sqlite3.connect(_probe_uri(path, read_only), uri=True, timeout=BUSY_TIMEOUT_S)
         try:
             tables = {r[0] for r in
                       con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
             if not tables:
-                return None
-            if not {"alembic_version", "item", "unit"} <= tables:
+                return Probe(None, blank=True)
+            if not tables >= FUJIAN_TABLES:
                 raise StorageError(
                     _("{path} is an SQLite database of another program, not a fujian database.")
                     .format(path=path)
@@ -80,7 +166,7 @@ def _inspect(path: Path) -> str | None:
             con.close()
     except sqlite3.DatabaseError as exc:
         raise StorageError(describe_sqlite_error(str(exc), path)) from exc
-    return row[0] if row else None
+    return Probe(row[0] if row else None)
 
 
 def describe_sqlite_error(message: str, path: Path | str) -> str:
@@ -103,8 +189,14 @@ def describe_sqlite_error(message: str, path: Path | str) -> str:
     return _("Database error in {path}: {reason}.").format(path=path, reason=message)
 
 
+def damaged_message(path: Path | str) -> str:
+    return _("{path} is damaged (its integrity check failed): nothing was changed. Run `fujian "
+             "doctor` for details; `fujian restore BACKUP` puts a backup back.").format(path=path)
+
+
 def backup_to(source: Path, target: Path) -> None:
-    """A consistent copy through SQLite's online backup API, safe while others write."""
+    """A consistent copy through SQLite's online backup API, safe while others write.
+    Never overwrites: ``target`` must not exist (the upgrade's copy beside the database)."""
     create_private_file(target)
     src = sqlite3.connect(source, timeout=BUSY_TIMEOUT_S)
     try:
@@ -117,14 +209,283 @@ def backup_to(source: Path, target: Path) -> None:
         src.close()
 
 
+def _integrity(con: sqlite3.Connection, limit: int = 20) -> list[str]:
+    rows = [r[0] for r in con.execute(f"PRAGMA integrity_check({int(limit)})")]
+    return [] if rows == ["ok"] else rows
+
+
+def _problems_of_copy(path: Path, revision: str | None) -> list[str]:
+    """Why the fujian database at ``path`` cannot be trusted (empty when it can): integrity,
+    fujian's tables, and the expected schema revision."""
+    try:
+        con = sqlite3.connect(read_only_uri(path), uri=True, timeout=BUSY_TIMEOUT_S)
+        try:
+            problems = _integrity(con)
+            if problems:
+                return problems
+            tables = {r[0] for r in
+                      con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if not tables >= FUJIAN_TABLES:
+                return ["not a fujian database"]
+            row = con.execute("SELECT version_num FROM alembic_version").fetchone()
+            found = row[0] if row else None
+            if revision is not None and found != revision:
+                return [f"schema {found}, expected {revision}"]
+            return []
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as exc:
+        return [str(exc)]
+
+
+def _fsync(path: Path, directory: bool = False) -> None:
+    # Only files that no SQLite connection of this process has open (a fresh copy, a folder),
+    # so closing this descriptor cannot drop a lock (see _inspect).
+    fd = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if directory else 0))
+    try:
+        os.fsync(fd)
+    except OSError:  # some filesystems cannot sync a folder; the rename stands anyway
+        if not directory:
+            raise
+    finally:
+        os.close(fd)
+
+
+def _remove(path: Path) -> None:
+    for p in (path, *_companions(path)):
+        with suppress(FileNotFoundError):
+            p.unlink()
+
+
+def _verified_copy(connect_source, folder: Path, name: str, revision: str | None) -> Path:
+    """Copy a database with the online backup API into a new private temporary file in
+    ``folder``, check the copy and flush it to disk; returns the temporary file. On any
+    failure the temporary file is removed and the error raised."""
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".partial", dir=folder)  # 0600
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        src = connect_source()
+        try:
+            dst = sqlite3.connect(tmp)
+            try:
+                src.backup(dst)
+            finally:
+                dst.close()
+        finally:
+            src.close()
+        problems = _problems_of_copy(tmp, revision)
+        if problems:
+            raise StorageError(_("The copy did not verify ({reason}): nothing was replaced.")
+                               .format(reason="; ".join(problems[:3])))
+        _remove_companions(tmp)
+        _fsync(tmp)
+    except BaseException:
+        _remove(tmp)
+        raise
+    return tmp
+
+
+def _remove_companions(path: Path) -> None:
+    for p in _companions(path):
+        with suppress(FileNotFoundError):
+            p.unlink()
+
+
+def refuse_database_files(path: Path, database: Path) -> None:
+    """A backup is never the database itself, nor its ``-wal`` or ``-shm`` file."""
+    if not path.exists():
+        return
+    same = database.exists() and os.path.samefile(path, database)
+    if same or path.resolve() in {Path(f"{database.resolve()}{end}") for end in ("-wal", "-shm")}:
+        raise BadInput(_("{path} is the database itself: choose another file.").format(
+            path=path))
+
+
+def write_backup(store: Store, target: Path, replace: bool) -> None:
+    """A verified backup of ``store`` at ``target``, never worse than what it replaces.
+
+    The source must pass SQLite's integrity check; the copy is written to a temporary file
+    beside the target, checked (integrity, fujian's schema at the source's revision) and
+    synced, and only then renamed over the target. An interrupted or failed backup leaves
+    the target exactly as it was (at worst a ``.partial`` file beside it)."""
+    problems = store.check_integrity()
+    if problems:
+        raise StorageError(damaged_message(store.path))
+    tmp = _verified_copy(store.raw_connection, target.parent, target.name, store.revision)
+    try:
+        if replace:
+            os.replace(tmp, target)
+        else:
+            # link() refuses an existing name: a file that appeared meanwhile is not replaced.
+            try:
+                os.link(tmp, target)
+            except FileExistsError:
+                raise BadInput(_("{path} exists: add --force to overwrite it.").format(
+                    path=target)) from None
+            tmp.unlink()
+    except BaseException:
+        _remove(tmp)
+        raise
+    _fsync(target.parent, directory=True)
+
+
+def check_backup(path: Path) -> str:
+    """The schema revision of a backup that may be restored; refuses an empty, damaged or
+    foreign file, or one made by a newer fujian. Reads only."""
+    try:
+        if path.stat().st_size == 0:
+            raise StorageError(_("{path} is an empty file, not a fujian backup: nothing was "
+                                 "changed.").format(path=path))
+    except OSError as exc:
+        raise StorageError(_("Cannot read {path}: {reason}.").format(
+            path=path, reason=exc.strerror)) from exc
+    try:
+        con = sqlite3.connect(read_only_uri(path), uri=True, timeout=BUSY_TIMEOUT_S)
+        try:
+            tables = {r[0] for r in
+                      con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if not tables >= FUJIAN_TABLES:
+                raise StorageError(_("{path} is not a fujian backup (it has no fujian tables): "
+                                     "nothing was changed.").format(path=path))
+            row = con.execute("SELECT version_num FROM alembic_version").fetchone()
+            revision = row[0] if row else None
+            if revision not in REVISIONS:
+                raise StorageError(
+                    _("{path} was made by a newer fujian (schema {found}; this version knows up "
+                      "to {head}): nothing was changed. Upgrade fujian to restore it.").format(
+                        path=path, found=revision, head=HEAD))
+            if _integrity(con):
+                raise StorageError(_("{path} is damaged (its integrity check failed): it cannot "
+                                     "be restored; nothing was changed.").format(path=path))
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as exc:
+        if "not a database" in str(exc).lower():
+            raise StorageError(_("{path} is not a fujian backup (not an SQLite file): nothing "
+                                 "was changed.").format(path=path)) from exc
+        raise StorageError(_("{path} is damaged (its integrity check failed): it cannot be "
+                             "restored; nothing was changed.").format(path=path)) from exc
+    return revision
+
+
+def restore_database(backup: Path, database: Path) -> Path | None:
+    """Replace ``database`` with a verified copy of ``backup``; returns where the database it
+    replaced was kept (``None`` when there was none, or it was an empty file).
+
+    The backup is checked first and copied into a temporary file beside the database, which
+    is checked again. The current database is kept beside itself
+    (``<name>.before-restore-<time>.bak``). A database SQLite can open is then overwritten
+    through the online backup API: one write transaction, so other fujian processes see the
+    old database or the new one, never a mixture, and a kill leaves the old one. A file SQLite
+    cannot read (a damaged header, a truncated file, not a database) is kept byte for byte and
+    replaced by renaming the copy over it."""
+    revision = check_backup(backup)
+    if database.exists() and not is_writable(database):
+        raise StorageError(_("The database {path} is read-only: nothing was changed.").format(
+            path=database))
+    if not database.parent.is_dir():
+        raise StorageError(_("The folder of {path} does not exist.").format(path=database))
+    tmp = _verified_copy(lambda: sqlite3.connect(read_only_uri(backup), uri=True,
+                                                 timeout=BUSY_TIMEOUT_S),
+                         database.parent, database.name, revision)
+    try:
+        kept = None
+        if database.exists() and database.stat().st_size > 0:
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+            kept = database.with_name(f"{database.name}.before-restore-{stamp}.bak")
+            n = 1
+            while kept.exists() or _companions(kept)[0].exists():  # two restores in a second
+                n += 1
+                kept = database.with_name(f"{database.name}.before-restore-{stamp}-{n}.bak")
+        if kept is None or not _keep_and_overwrite(tmp, database, kept):
+            if kept is not None:
+                _keep_bytes(database, kept)
+            # Nobody can be using a file SQLite cannot read. Its log and index belong to the
+            # old file (the kept copy has the log) and would be replayed over the new one.
+            _remove_companions(database)
+            os.replace(tmp, database)
+            _fsync(database.parent, directory=True)
+        problems = _problems_of_copy(database, revision)
+        if problems:  # pragma: no cover - the copy verified; this guards the step itself
+            raise StorageError(_("The restored database did not verify ({reason}); the "
+                                 "previous one is kept as {kept}.").format(
+                                     reason="; ".join(problems[:3]), kept=kept))
+        return kept
+    finally:
+        _remove(tmp)
+
+
+_UNREADABLE = ("not a database", "malformed", "corrupt")
+
+
+def _keep_and_overwrite(source: Path, database: Path, kept: Path) -> bool:
+    """Keep a consistent copy of a sound live database, then overwrite it in one transaction
+    with the online backup API. False (nothing done) when the database is damaged or not one
+    SQLite can read: it is then kept byte for byte instead (evidence of what went wrong)."""
+    dst = sqlite3.connect(database, timeout=BUSY_TIMEOUT_S)
+    try:
+        try:
+            if [r[0] for r in dst.execute("PRAGMA quick_check(1)")] != ["ok"]:
+                return False
+            for _attempt in range(5):
+                # data_version moves when another connection commits: keep again if one did
+                # while the copy was being made, so the kept copy misses no change.
+                version = dst.execute("PRAGMA data_version").fetchone()[0]
+                _remove(kept)
+                create_private_file(kept)
+                copy = sqlite3.connect(kept)
+                try:
+                    dst.backup(copy)
+                finally:
+                    copy.close()
+                if dst.execute("PRAGMA data_version").fetchone()[0] == version:
+                    break
+        except sqlite3.DatabaseError as exc:
+            _remove(kept)
+            if any(word in str(exc).lower() for word in _UNREADABLE):
+                return False
+            raise StorageError(describe_sqlite_error(str(exc), database)) from exc
+        src = sqlite3.connect(source)
+        try:
+            src.backup(dst)
+        except sqlite3.DatabaseError as exc:
+            raise StorageError(describe_sqlite_error(str(exc), database)) from exc
+        finally:
+            src.close()
+        return True
+    finally:
+        dst.close()
+
+
+def _keep_bytes(database: Path, kept: Path) -> None:
+    """The current file exactly as it is, with its log, when SQLite cannot read it. SQLite
+    has no connection to it in this process, so closing these descriptors drops no lock."""
+    import shutil
+
+    _remove(kept)
+    create_private_file(kept)
+    shutil.copyfile(database, kept)
+    if _wal_has_frames(database):
+        create_private_file(_companions(kept)[0])
+        shutil.copyfile(_companions(database)[0], _companions(kept)[0])
+
+
 class Store:
-    """An open fujian database: an SQLAlchemy engine with fujian's connection settings."""
+    """An open fujian database: an SQLAlchemy engine with fujian's connection settings.
+
+    Only a fujian database is opened. With ``create`` (``fujian init``, the demo, tests) a
+    missing file, an empty file or an SQLite file without tables is made into one; without
+    it they are refused, untouched. A database this process cannot write (a read-only file,
+    folder or mount) is opened for reading: nothing is written beside it, and every write is
+    refused with a clear message."""
 
     def __init__(self, path: Path, *, create: bool = True) -> None:
         self.path = path
         self.upgraded_from: str | None = None
         self.backup_path: Path | None = None
         self.created = False
+        self.was_empty = False
         if path.is_dir():
             raise StorageError(_("{path} is a folder, not a database file.").format(path=path))
         if not path.exists():
@@ -151,27 +512,81 @@ class Store:
                         path=path, reason=exc.strerror)
                 ) from exc
             self.created = True
-        revision = _inspect(path)
+        self.read_only = not is_writable(path)
+        if self.read_only and _wal_has_frames(path) and not _companions(path)[1].exists() \
+                and not _may_write(path.parent):
+            raise StorageError(_(
+                "The database {path} is read-only and its write-ahead log holds changes that "
+                "cannot be read without a writable folder: copy the database with its -wal file "
+                "to a writable folder. Nothing was changed.").format(path=path))
+        with _leave_no_trace(path):
+            probe = _inspect(path, self.read_only)
+            self._refuse_what_is_not_ours(probe, create)
+        self.was_empty = probe.empty and not self.created
+        if self.was_empty:
+            # Made a database now: as private as one this store creates (case records).
+            with suppress(OSError):
+                path.chmod(0o600)
+        revision = probe.revision
+        self.engine = self._make_engine()
+        self.writer = self.engine.execution_options(fujian_write=True)
+        self.revision = revision
+        if revision != HEAD:
+            if revision is not None and self.check_integrity():
+                # An upgrade rewrites tables: never on a damaged file.
+                raise StorageError(damaged_message(path))
+            self._migrate(revision)
+            self.revision = HEAD
+
+    def _refuse_what_is_not_ours(self, probe: Probe, create: bool) -> None:
+        path, revision = self.path, probe.revision
+        if probe.empty and not create:
+            raise StorageError(_(
+                "{path} is an empty file (0 bytes), not a fujian database: nothing was changed. "
+                "Put a backup back with `fujian restore BACKUP`, or run `fujian init` to start "
+                "a new database there.").format(path=path))
+        if probe.blank and not create:
+            raise StorageError(_(
+                "{path} is an SQLite file without fujian's tables: nothing was changed. Run "
+                "`fujian init` to make a fujian database there.").format(path=path))
         if revision is not None and revision not in REVISIONS:
             raise StorageError(
                 _("{path} was made by a newer fujian (schema {found}; this version knows up to "
                   "{head}). Upgrade fujian; the file was not touched.").format(
                     path=path, found=revision, head=HEAD)
             )
-        self.engine = self._make_engine()
-        self.writer = self.engine.execution_options(fujian_write=True)
-        if revision != HEAD:
-            self._migrate(revision)
+        if self.read_only and revision != HEAD:
+            if revision is None:
+                raise StorageError(_("The database {path} is read-only: nothing was changed.")
+                                   .format(path=path))
+            raise StorageError(_(
+                "{path} was made by an older fujian (schema {found}) and must be upgraded, but "
+                "it is read-only: copy it to a writable folder first. Nothing was changed.")
+                .format(path=path, found=revision))
+
+    def raw_connection(self) -> sqlite3.Connection:
+        """A DB-API connection for whole-file work (backups): read-only when the file is."""
+        if self.read_only:
+            return sqlite3.connect(read_only_uri(self.path), uri=True, timeout=BUSY_TIMEOUT_S)
+        return sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S)
 
     def _make_engine(self):
         from sqlalchemy import URL, create_engine, event
+        from sqlalchemy.pool import NullPool
 
-        # URL.create, not an f-string: a path with ?, # or % must not be parsed as URL syntax
-        # (it would silently open another file, not created private).
-        engine = create_engine(
-            URL.create("sqlite", database=str(self.path)),
-            connect_args={"timeout": BUSY_TIMEOUT_S},
-        )
+        if self.read_only:
+            uri = read_only_uri(self.path)
+            engine = create_engine(
+                "sqlite://", poolclass=NullPool,
+                creator=lambda: sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S))
+        else:
+            # URL.create, not an f-string: a path with ?, # or % must not be parsed as URL
+            # syntax (it would silently open another file, not created private).
+            engine = create_engine(
+                URL.create("sqlite", database=str(self.path)),
+                connect_args={"timeout": BUSY_TIMEOUT_S},
+            )
+        read_only = self.read_only
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_connection, _record):  # every connection, every time
@@ -179,9 +594,10 @@ class Store:
             cursor = dbapi_connection.cursor()
             cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
             cursor.execute("PRAGMA foreign_keys = ON")
-            mode = cursor.execute("PRAGMA journal_mode").fetchone()[0]
-            if mode != "wal":
-                cursor.execute("PRAGMA journal_mode = WAL")
+            if not read_only:
+                mode = cursor.execute("PRAGMA journal_mode").fetchone()[0]
+                if mode != "wal":
+                    cursor.execute("PRAGMA journal_mode = WAL")
             cursor.close()
 
         @event.listens_for(engine, "begin")
@@ -221,9 +637,13 @@ class Store:
     @contextmanager
     def writing(self, commit: bool = True) -> Iterator:
         """A Session whose transaction holds the write lock; commits on success (unless
-        ``commit`` is false: a dry run), rolls back on any error."""
+        ``commit`` is false: a dry run), rolls back on any error. Refused at once on a
+        read-only database."""
         from sqlmodel import Session
 
+        if self.read_only:
+            raise StorageError(_("The database {path} is read-only: nothing was changed.")
+                               .format(path=self.path))
         with Session(self.writer) as session:
             session.begin()
             try:
@@ -236,22 +656,112 @@ class Store:
             else:
                 session.rollback()
 
-    # -- health checks for `fujian doctor` (SQLite's own words stay in this module) ----------
-
-    def integrity_problems(self, connection) -> list[str]:
-        rows = [r[0] for r in connection.exec_driver_sql("PRAGMA integrity_check")]
-        return [] if rows == ["ok"] else rows
-
-    def broken_references(self, connection) -> int:
-        return len(connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall())
-
-    def journal_mode(self, connection) -> tuple[str, bool]:
-        """The journal mode and whether it is the one fujian needs (WAL)."""
-        mode = connection.exec_driver_sql("PRAGMA journal_mode").scalar()
-        return mode, mode == "wal"
+    def check_integrity(self) -> list[str]:
+        """SQLite's integrity check of the whole file: empty when it is sound."""
+        try:
+            con = self.raw_connection()
+            try:
+                return _integrity(con)
+            finally:
+                con.close()
+        except sqlite3.DatabaseError as exc:
+            return [str(exc)]
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+
+# -- a look at any file, for `fujian doctor` (SQLite's own words stay in this module) ---------
+
+
+@dataclass
+class FileFacts:
+    exists: bool
+    folder: bool = False
+    size: int = 0
+    mode: int = 0
+    writable: bool = False
+    wal_bytes: int = 0
+
+
+def file_facts(path: Path) -> FileFacts:
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return FileFacts(exists=False)
+    if path.is_dir():
+        return FileFacts(exists=True, folder=True)
+    wal = _companions(path)[0]
+    return FileFacts(exists=True, size=info.st_size, mode=info.st_mode & 0o7777,
+                     writable=is_writable(path),
+                     wal_bytes=wal.stat().st_size if wal.exists() else 0)
+
+
+@dataclass
+class Header:
+    """The first 100 bytes of an SQLite file (sqlite.org/fileformat.html §1.3)."""
+
+    sqlite: bool  # starts with "SQLite format 3\0"
+    page_size: int = 0
+    page_count: int | None = None  # None when the header's own count is not valid
+    wal: bool = False  # file format 2: write-ahead log
+
+    @property
+    def expected_size(self) -> int | None:
+        return None if self.page_count is None else self.page_count * self.page_size
+
+
+def read_header(path: Path) -> Header | None:
+    """The file's header, read with a plain descriptor: only call this while this process has
+    no SQLite connection to the file (closing the descriptor would drop its locks; see
+    :func:`_inspect`). ``None`` when the file is shorter than a header."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        data = os.pread(fd, 100, 0)
+    finally:
+        os.close(fd)
+    if len(data) < 100:
+        return None
+    if data[:16] != b"SQLite format 3\x00":
+        return Header(sqlite=False)
+    size = int.from_bytes(data[16:18], "big")
+    size = 65536 if size == 1 else size
+    count = int.from_bytes(data[28:32], "big")
+    valid = count > 0 and data[24:28] == data[92:96]
+    return Header(sqlite=True, page_size=size, page_count=count if valid else None,
+                  wal=data[18] == 2 and data[19] == 2)
+
+
+def diagnostic_engine(path: Path):
+    """An SQLAlchemy engine that only reads ``path``, whatever state it is in: read-only (and
+    nothing written beside it) when this process cannot write it."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import NullPool
+
+    if is_writable(path):
+        def connect() -> sqlite3.Connection:
+            return sqlite3.connect(path, timeout=BUSY_TIMEOUT_S)
+    else:
+        uri = read_only_uri(path)
+
+        def connect() -> sqlite3.Connection:
+            return sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S)
+    return create_engine("sqlite://", poolclass=NullPool, creator=connect)
+
+
+def table_names(connection) -> set[str]:
+    return set(connection.exec_driver_sql(
+        "SELECT name FROM sqlite_master WHERE type='table'").scalars())
+
+
+def integrity_problems(connection, limit: int = 20) -> list[str]:
+    rows = [r[0] for r in connection.exec_driver_sql(f"PRAGMA integrity_check({int(limit)})")]
+    return [] if rows == ["ok"] else rows
+
+
+def broken_references(connection) -> int:
+    return len(connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall())
 
 
 def bulk_insert(connection, table, records: list[dict], batch: int = 5000) -> None:
@@ -292,4 +802,15 @@ def storage_error_from(exc: BaseException, path: Path | str) -> StorageError | N
         return StorageError(describe_sqlite_error(str(exc.orig), path))
     if isinstance(exc, sqlite3.DatabaseError):
         return StorageError(describe_sqlite_error(str(exc), path))
+    return None
+
+
+def sqlite_reason(exc: BaseException) -> str | None:
+    """SQLite's own words for a driver error (they never contain case data), else None."""
+    from sqlalchemy.exc import DBAPIError
+
+    if isinstance(exc, DBAPIError) and isinstance(exc.orig, sqlite3.DatabaseError):
+        return str(exc.orig)
+    if isinstance(exc, sqlite3.DatabaseError):
+        return str(exc)
     return None

@@ -22,7 +22,7 @@ from alembic.script import ScriptDirectory
 from conftest import TODAY, table_dump
 
 import fujian.migrations
-from fujian.errors import StorageError
+from fujian.errors import BadInput, StorageError
 from fujian.migrations import HEAD, REVISIONS
 from fujian.service import Tracker
 from fujian.storage import (
@@ -117,9 +117,17 @@ def test_default_is_under_home_without_xdg(cli, tmp_path, monkeypatch):
     assert result.stdout == f"{expected}\n"
 
 
-def test_empty_environment_variable_means_default(tmp_path, monkeypatch):
-    monkeypatch.setenv("FUJIAN_DB", "")
+def test_empty_db_option_or_environment_is_an_error_not_the_default(tmp_path, monkeypatch):
+    # A cron line with an unset variable (`--db "$DB"`, `FUJIAN_DB=$DB`) must not quietly
+    # report on the default database.
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    for value in ("", "  "):
+        monkeypatch.setenv("FUJIAN_DB", value)
+        with pytest.raises(BadInput, match="FUJIAN_DB is set but empty"):
+            resolve_db_path(None)
+        with pytest.raises(BadInput, match="--db is empty"):
+            resolve_db_path(value)
+    monkeypatch.delenv("FUJIAN_DB")
     assert resolve_db_path(None) == tmp_path / "xdg" / "fujian" / "fujian.db"
 
 

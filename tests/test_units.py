@@ -319,6 +319,9 @@ def test_cli_update_refusals_change_nothing(cli, initialised, snapshot):
 @pytest.fixture
 def two_units(cli, db_path) -> Path:
     """A database with exactly two units, so that whole outputs can be compared."""
+    from fujian.storage import Store
+
+    Store(db_path).dispose()  # a database without the default directory (only init makes one)
     assert cli("unit", "add", "zeta", "--name", "乙单位").exit_code == 0
     assert cli("unit", "add", "alpha", "--name", "甲单位", "--liaison", "张三", "--phone",
                "027-1", "--kind", "police").exit_code == 0

@@ -32,7 +32,7 @@ def add(code: Annotated[str, typer.Argument(metavar="CODE", help=_("Short ASCII 
 
         fujian unit add scjgj --name 区市场监督管理局 --liaison 张三 --phone 027-8888
     """
-    code = state().tracker(create=True).add_unit(code, name, liaison, phone, kind)
+    code = state().tracker().add_unit(code, name, liaison, phone, kind)
     note(_("Added unit {code}.").format(code=code))
 
 
@@ -76,5 +76,5 @@ def import_units(path: Annotated[Path, typer.Argument(metavar="FILE.csv")]) -> N
 
         fujian unit import units.csv
     """
-    counts = state().tracker(create=True).import_units(path)
+    counts = state().tracker().import_units(path)
     note(_("Units: {added} added, {updated} updated, {unchanged} unchanged.").format(**counts))
