@@ -6,17 +6,17 @@ import json
 import sqlite3
 
 
-def _checks(cli, *args) -> tuple[int, dict[str, dict]]:
-    r = cli("doctor", "--format", "json", *args)
+def _checks(cli, *options) -> tuple[int, dict[str, dict]]:
+    r = cli(*options, "doctor", "--format", "json")
     return r.exit_code, {c["check"]: c for c in json.loads(r.stdout)}
 
 
 def test_healthy_database(cli, initialised):
     code, checks = _checks(cli)
     assert code == 0
-    assert set(checks) == {"permissions", "schema", "integrity", "references", "journal", "ids",
-                           "calendar override",
-                           "units", "calendar"}
+    assert list(checks) == ["file", "permissions", "header", "integrity", "schema",
+                            "references", "journal", "ids", "units", "calendar override",
+                            "calendar"]
     assert all(c["status"] in ("ok", "warn") for c in checks.values())
     assert checks["journal"]["detail"] == "journal mode wal"
     assert checks["calendar"]["status"] == "ok"  # today is 2025-03-10: 2025 and 2026 known
@@ -40,7 +40,7 @@ def test_next_year_unknown_is_a_warning_this_year_unknown_a_failure(cli, initial
 def test_override_file_makes_a_year_known(cli, initialised, monkeypatch, tmp_path):
     override = tmp_path / "calendar.toml"
     override.write_text('[2031]\ndays_off = ["2031-01-01"]\nworkdays = []\n'
-                        '[2032]\ndays_off = []\nworkdays = []\n')
+                        '[2032]\ndays_off = ["2032-01-01"]\nworkdays = []\n')
     monkeypatch.setenv("FUJIAN_CALENDAR", str(override))
     monkeypatch.setenv("FUJIAN_TODAY", "2031-01-05")
     code, checks = _checks(cli)
@@ -68,9 +68,12 @@ def test_no_units_fails(cli, db_path):
 
 def test_missing_database_is_not_created(cli, tmp_path):
     target = tmp_path / "absent.db"
-    r = cli("--db", str(target), "doctor")
-    assert r.exit_code == 3 and "fujian init" in r.stderr
-    assert not target.exists()
+    code, checks = _checks(cli, "--db", str(target))  # the option goes before the command
+    assert code == 3
+    assert checks["file"]["status"] == "fail" and "fujian init" in checks["file"]["detail"]
+    # The calendar is still checked: the doctor does not stop at the first problem.
+    assert checks["calendar"]["status"] == "ok"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("absent")]
 
 
 def test_damaged_database_fails(cli, initialised):

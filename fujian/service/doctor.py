@@ -1,14 +1,23 @@
-"""`fujian doctor`: is this database healthy, and is the calendar up to date?"""
+"""`fujian doctor`: is this database healthy, and is the calendar up to date?
+
+Every check runs, whatever the others found, on any file: missing, empty, truncated,
+damaged, another program's, read-only. Nothing is created, upgraded or repaired. Each row is
+ok, warn or fail, and a warning or failure says what to do.
+"""
 
 from __future__ import annotations
 
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 from fujian.i18n import _
 
 OK, WARN, FAIL = "ok", "warn", "fail"
+
+RESTORE_HINT = "`fujian restore BACKUP`"
 
 
 @dataclass
@@ -18,59 +27,246 @@ class Check:
     detail: str
 
 
-def run_checks(store, calendar, today: date, override_files=(), named_override=None
-               ) -> list[Check]:
-    from sqlalchemy import func, select, text
+class _Skip(Exception):
+    """A check that cannot run because an earlier one failed (it says which)."""
 
-    from fujian.migrations import HEAD
-    from fujian.models import Item, ItemSequence, Unit
+
+def run_checks(path: Path, calendar: Callable, today: date, override_files=(),
+               named_override=None) -> list[Check]:
+    """Every check on the database file at ``path`` and on the calendar (``calendar`` loads
+    it: a broken override file is a failed check too, not the end of the run)."""
+    from fujian import storage
 
     checks: list[Check] = []
-    mode = stat.S_IMODE(store.path.stat().st_mode)
+    facts = storage.file_facts(path)
+    usable = _file_checks(path, facts, checks)
+    header = None
+    if usable:
+        header = _header_check(path, facts, checks)
+    else:
+        checks.append(Check("header", WARN, _("not checked: see the file check")))
+    database_checks = ("integrity", "schema", "references", "journal", "ids", "units")
+    if header is None:
+        for name in database_checks:
+            checks.append(Check(name, WARN, _("not checked: see the file and header checks")))
+    else:
+        _database_checks(path, header, facts, checks)
+    _calendar_checks(calendar, today, override_files, named_override, checks)
+    return checks
+
+
+def _file_checks(path: Path, facts, checks: list[Check]) -> bool:
+    if not facts.exists:
+        checks.append(Check("file", FAIL, _("no database at {path}: run `fujian init` to make "
+                                            "one, or {restore}").format(path=path,
+                                                                        restore=RESTORE_HINT)))
+        checks.append(Check("permissions", WARN, _("not checked: see the file check")))
+        return False
+    if facts.folder:
+        checks.append(Check("file", FAIL, _("{path} is a folder, not a database file: give the "
+                                            "database file").format(path=path)))
+        checks.append(Check("permissions", WARN, _("not checked: see the file check")))
+        return False
+    mode = stat.S_IMODE(facts.mode)
+    if facts.size == 0:
+        checks.append(Check("file", FAIL, _("0 bytes: an empty file (what a failed copy "
+                                            "leaves), not a database. Put a backup back with "
+                                            "{restore}, or run `fujian init` to start a new "
+                                            "database").format(restore=RESTORE_HINT)))
+    else:
+        detail = _("{size} bytes").format(size=facts.size)
+        if not facts.writable:
+            detail += _("; read-only here: reading works, changes are refused")
+        checks.append(Check("file", OK, detail))
     checks.append(Check("permissions", OK if mode & 0o077 == 0 else WARN,
                         _("file mode {mode}").format(mode=oct(mode))
                         + ("" if mode & 0o077 == 0 else _(": others can read it; chmod 600"))))
-    with store.engine.connect() as conn:
-        version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-        checks.append(Check("schema", OK if version == HEAD else FAIL,
-                            _("schema {version} (this fujian: {head})").format(
-                                version=version, head=HEAD)))
-        integrity = store.integrity_problems(conn)
-        checks.append(Check("integrity", OK if not integrity else FAIL,
-                            "; ".join(integrity[:5]) or "ok"))
-        broken = store.broken_references(conn)
-        checks.append(Check("references", OK if not broken else FAIL,
-                            _("{n} broken references").format(n=broken)))
-        journal, journal_ok = store.journal_mode(conn)
-        checks.append(Check("journal", OK if journal_ok else FAIL,
-                            _("journal mode {mode}").format(mode=journal)))
+    return facts.size > 0
+
+
+def _header_check(path: Path, facts, checks: list[Check]):
+    from fujian import storage
+
+    try:
+        header = storage.read_header(path)
+    except OSError as exc:
+        checks.append(Check("header", FAIL, _("cannot read the file: {reason}").format(
+            reason=exc.strerror)))
+        return None
+    if header is None or not header.sqlite:
+        checks.append(Check("header", FAIL, _(
+            "not an SQLite file (no \"SQLite format 3\" header): this is not a fujian database. "
+            "Check the path, or put a backup back with {restore}").format(restore=RESTORE_HINT)))
+        return None
+    expected = header.expected_size
+    if expected is not None and facts.size < expected and not facts.wal_bytes:
+        checks.append(Check("header", FAIL, _(
+            "truncated: the file has {size} bytes, its header says {expected} ({pages} pages of "
+            "{page}). Put a backup back with {restore}").format(
+                size=facts.size, expected=expected, pages=header.page_count,
+                page=header.page_size, restore=RESTORE_HINT)))
+        return header  # the database checks say what SQLite makes of it
+    pages = header.page_count if header.page_count is not None else "?"
+    checks.append(Check("header", OK, _("SQLite 3, {pages} pages of {page} bytes").format(
+        pages=pages, page=header.page_size)))
+    return header
+
+
+def _database_checks(path: Path, header, facts, checks: list[Check]) -> None:
+    from sqlalchemy import func, select
+
+    from fujian import storage
+    from fujian.migrations import HEAD, REVISIONS
+    from fujian.models import Item, ItemSequence, Unit
+
+    engine = storage.diagnostic_engine(path)
+    state: dict[str, object] = {}  # what the schema check found, for the checks after it
+
+    def run(name: str, body: Callable) -> None:
+        try:
+            with engine.connect() as conn:
+                checks.append(body(conn))
+        except _Skip as skip:
+            checks.append(Check(name, WARN, str(skip)))
+        except Exception as exc:  # noqa: BLE001 - a broken file must not stop the doctor
+            reason = storage.sqlite_reason(exc) or type(exc).__name__
+            checks.append(Check(name, FAIL, _(
+                "could not be read (SQLite: {reason}): put a backup back with {restore}")
+                .format(reason=reason, restore=RESTORE_HINT)))
+
+    def integrity(conn) -> Check:
+        problems = storage.integrity_problems(conn)
+        if not problems:
+            return Check("integrity", OK, "ok")
+        lines = [line for problem in problems for line in problem.splitlines()
+                 if line and not line.startswith("***")]
+        more = _(" (and more)") if len(lines) > 5 else ""
+        return Check("integrity", FAIL, _(
+            "{problems}{more}. The file is damaged: put a backup back with {restore} "
+            "(`fujian backup` refuses to copy a damaged database)").format(
+                problems="; ".join(lines[:5]), more=more, restore=RESTORE_HINT))
+
+    def schema(conn) -> Check:
+        tables = storage.table_names(conn)
+        if not tables:
+            return Check("schema", FAIL, _("no tables: an SQLite file that is not a fujian "
+                                           "database; `fujian init` makes one there"))
+        if not tables >= storage.FUJIAN_TABLES:
+            return Check("schema", FAIL, _("the tables of another program: not a fujian "
+                                           "database; check the path"))
+        version = conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+        state["fujian"] = True
+        state["version"] = version
+        if version == HEAD:
+            return Check("schema", OK, _("schema {version} (this fujian: {head})").format(
+                version=version, head=HEAD))
+        if version in REVISIONS:
+            return Check("schema", WARN, _(
+                "schema {version} (this fujian: {head}): upgraded on next use, after a backup "
+                "beside it").format(version=version, head=HEAD))
+        return Check("schema", FAIL, _(
+            "schema {version} (this fujian: {head}): made by a newer fujian; upgrade fujian")
+            .format(version=version, head=HEAD))
+
+    def fujian_only(conn) -> None:
+        if not state.get("fujian"):
+            raise _Skip(_("not checked: see the schema check"))
+        if state.get("version") != HEAD:
+            raise _Skip(_("not checked: the schema is not this fujian's"))
+
+    def references(conn) -> Check:
+        fujian_only(conn)
+        broken = storage.broken_references(conn)
+        return Check("references", OK if not broken else FAIL,
+                     _("{n} broken references").format(n=broken)
+                     + ("" if not broken else _(": put a backup back with {restore}").format(
+                         restore=RESTORE_HINT)))
+
+    def journal(conn) -> Check:
+        if header.wal:
+            detail = _("journal mode wal")
+            if facts.wal_bytes:
+                detail += _("; {n} bytes of recent changes in the -wal file (keep it with the "
+                            "database)").format(n=facts.wal_bytes)
+            return Check("journal", OK, detail)
+        return Check("journal", FAIL, _(
+            "a rollback journal, not wal: fujian needs wal; the next fujian command that can "
+            "write the database switches it"))
+
+    def ids(conn) -> Check:
+        fujian_only(conn)
+        # An item number above its kind's last handed-out number would be handed out again.
         stale = []
-        for kind, last in conn.execute(select(ItemSequence.kind, ItemSequence.last_number)):
-            top = conn.execute(select(func.max(Item.number)).where(Item.kind == kind)).scalar()
-            if top is not None and top > last:
-                stale.append(kind)
-        checks.append(Check("ids", OK if not stale else FAIL,
-                            _("ID sequences behind their items: {kinds}").format(
-                                kinds=", ".join(stale)) if stale else _("ID sequences in order")))
-        units = conn.execute(select(func.count()).select_from(Unit)).scalar()
+        tops = {kind: top for kind, top in conn.execute(
+            select(Item.kind, func.max(Item.number)).group_by(Item.kind))}
+        lasts = {kind: last for kind, last in conn.execute(
+            select(ItemSequence.kind, ItemSequence.last_number))}
+        for kind, top in sorted(tops.items()):
+            if kind in lasts and top > lasts[kind]:
+                stale.append(f"{kind} {top} > {lasts[kind]}")
+        if stale:
+            return Check("ids", FAIL, _(
+                "ID sequences behind their items: {kinds}; new items would be refused or "
+                "collide: put a backup back with {restore}").format(
+                    kinds=", ".join(stale), restore=RESTORE_HINT))
+        return Check("ids", OK, _("ID sequences in order"))
+
+    def units(conn) -> Check:
+        fujian_only(conn)
+        count = conn.execute(select(func.count()).select_from(Unit)).scalar()
+        if count == 0:
+            return Check("units", FAIL, _("no units: run `fujian init`"))
         no_liaison = conn.execute(select(func.count()).select_from(Unit)
                                   .where(Unit.liaison.is_(None))).scalar()
         procuratorate = conn.execute(select(func.count()).select_from(Unit)
                                      .where(Unit.kind == "procuratorate")).scalar()
-        if units == 0:
-            checks.append(Check("units", FAIL, _("no units: run `fujian init`")))
-        else:
-            status = OK if procuratorate and not no_liaison else WARN
-            detail = _("{n} units, {missing} without a liaison, {p} of the procuratorate").format(
-                n=units, missing=no_liaison, p=procuratorate)
-            checks.append(Check("units", status, detail))
-    present = [str(p) for p in override_files if p.is_file()]
-    if named_override is not None and not named_override.is_file():
+        status = OK if procuratorate and not no_liaison else WARN
+        detail = _("{n} units, {missing} without a liaison, {p} of the procuratorate").format(
+            n=count, missing=no_liaison, p=procuratorate)
+        if status == WARN:
+            detail += _(": `fujian unit update CODE --liaison NAME`")
+        return Check("units", status, detail)
+
+    try:
+        for name, body in (("integrity", integrity), ("schema", schema),
+                           ("references", references), ("journal", journal), ("ids", ids),
+                           ("units", units)):
+            run(name, body)
+    finally:
+        engine.dispose()
+
+
+def _calendar_checks(load, today: date, override_files, named_override,
+                     checks: list[Check]) -> None:
+    from fujian.errors import FujianError
+
+    problem = None
+    try:
+        calendar = load()
+    except FujianError as error:
+        calendar, problem = None, error.message
+    except OSError as exc:
+        calendar, problem = None, exc.strerror or type(exc).__name__
+    present, unreadable = [], []
+    for file in override_files:
+        try:
+            if file.is_file():
+                present.append(str(file))
+        except OSError as exc:  # a folder this user may not enter
+            unreadable.append(f"{file} ({exc.strerror})")
+    if unreadable:
+        checks.append(Check("calendar override", WARN, _(
+            "cannot read {files}: check its permissions").format(files=", ".join(unreadable))))
+    elif named_override is not None and not named_override.is_file():
         checks.append(Check("calendar override", WARN, _(
             "FUJIAN_CALENDAR names {path}, which does not exist").format(path=named_override)))
     else:
         checks.append(Check("calendar override", OK, _("override files: {files}").format(
             files=", ".join(present) or _("none"))))
+    if calendar is None:
+        checks.append(Check("calendar", FAIL, _("the holiday calendar could not be loaded: "
+                                                "{reason}").format(reason=problem)))
+        return
     years = calendar.known_years()
     span = f"{years[0]}–{years[-1]}" if years else _("none")
     if not calendar.knows(today.year):
@@ -84,7 +280,6 @@ def run_checks(store, calendar, today: date, override_files=(), named_override=N
                                                                    next=today.year + 1)))
     else:
         checks.append(Check("calendar", OK, _("known years {span}").format(span=span)))
-    return checks
 
 
 def healthy(checks: list[Check]) -> bool:
