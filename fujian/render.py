@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
@@ -46,11 +47,47 @@ def json_default(value: Any) -> Any:
     raise TypeError(type(value).__name__)
 
 
+# C0 controls are escaped by JSON itself; DEL and the C1 controls (U+0080–U+009F: CSI among
+# them, which some terminals obey) are not, so JSON output escapes them too. The text a
+# program reads back is the same.
+_JSON_UNESCAPED_CONTROLS = re.compile("[\x7f-\x9f]")
+
+
+def _json_escape_controls(text: str) -> str:
+    if _JSON_UNESCAPED_CONTROLS.search(text) is None:
+        return text
+    return _JSON_UNESCAPED_CONTROLS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def to_json(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, indent=2, default=json_default)
+    return _json_escape_controls(json.dumps(data, ensure_ascii=False, indent=2,
+                                            default=json_default))
 
 
-_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+def _control_escapes(keep: str = "") -> dict[int, str]:
+    """Every C0 and C1 control character and DEL as a visible escape (``\\x1b``); tab, newline
+    and carriage return as ``\\t``, ``\\n``, ``\\r``; those in ``keep`` left alone."""
+    table = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7f, 0xa0))}
+    table.update({ord("\t"): "\\t", ord("\n"): "\\n", ord("\r"): "\\r"})
+    for char in keep:
+        del table[ord(char)]
+    return table
+
+
+# Plain output: one item per line, so every control character is escaped, and the backslash
+# too (so that an escape in the output always means an escape, never stored text).
+_ESCAPES = {**_control_escapes(), ord("\\"): "\\\\"}
+# A terminal: stored text is shown, never obeyed (ESC ] 0 ; … BEL would retitle the window,
+# ESC [ 2 J clear it). Newlines and tabs stay: a note is read as lines in a table cell.
+_VISIBLE = _control_escapes(keep="\t\n")
+
+
+def visible(text: str) -> str:
+    """Text for a terminal: control characters and escape sequences shown (``\\x1b]0;``),
+    never executed. The stored text is not changed."""
+    if text.isprintable():  # the common case: one fast scan
+        return text
+    return text.translate(_VISIBLE)
 
 
 def plain_cell(value: Any) -> str:
@@ -66,7 +103,9 @@ def plain_cell(value: Any) -> str:
         return value.isoformat()
     else:
         text = str(value)
-    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+    # isprintable() is false for every control character (and for some harmless text, such
+    # as an ideographic space, which translate() then leaves as it is).
+    if "\\" in text or not text.isprintable():
         return text.translate(_ESCAPES)
     return text
 
@@ -128,16 +167,34 @@ def _json_list(rows: Iterable[dict], out: IO[str]) -> int:
     n = 0
     out.write("[")
     for n, row in enumerate(rows, start=1):
-        out.write(("\n" if n == 1 else ",\n") + json.dumps(row, ensure_ascii=False,
-                                                          default=json_default))
+        out.write(("\n" if n == 1 else ",\n") + _json_escape_controls(
+            json.dumps(row, ensure_ascii=False, default=json_default)))
     out.write("\n]\n" if n else "]\n")
     return n
 
 
 def console(out: IO[str] | None = None):
-    from rich.console import Console
+    """A Rich console for people. Every string it draws (cells, titles, notes) goes through
+    :func:`visible`, and nothing in stored text is read as Rich markup (``[red]``) or as an
+    emoji code (``:smile:``): a title is shown exactly as typed."""
+    return _safe_console_class()(file=out or sys.stdout, highlight=False, soft_wrap=False,
+                                 markup=False, emoji=False)
 
-    return Console(file=out or sys.stdout, highlight=False, soft_wrap=False)
+
+_SAFE_CONSOLE = None
+
+
+def _safe_console_class():
+    global _SAFE_CONSOLE
+    if _SAFE_CONSOLE is None:
+        from rich.console import Console
+
+        class SafeConsole(Console):
+            def render_str(self, text: str, **kwargs: Any):
+                return super().render_str(visible(text), **kwargs)
+
+        _SAFE_CONSOLE = SafeConsole
+    return _SAFE_CONSOLE
 
 
 def _table(rows: list[dict], columns: Sequence[Column], out: IO[str], *, title: str | None,
@@ -177,8 +234,8 @@ def render_record(row: dict, columns: Sequence[Column], fmt: str, out: IO[str] |
         render([row], columns, fmt, out)
         if fmt == "plain":
             for key, _label, value in extra:
-                if value:
-                    out.write(f"\n[{key}]\n{value}\n")
+                if value:  # lines of text (minutes): newlines and tabs stay, nothing else
+                    out.write(f"\n[{key}]\n{visible(value)}\n")
         return
     from rich.table import Table
 
