@@ -481,7 +481,7 @@ def test_import_reports_every_bad_line(cli, initialised):
 @pytest.mark.parametrize("content,word", [
     (b"name,liaison\n\xe6\x9f\x90,x\n", "header"),
     (b"", "header"),
-    ("code,name\nabc,某单位\n".encode("gbk"), "not UTF-8"),
+    (b"code,name\nabc,\xff\xff\n", "not UTF-8 or GB18030"),  # GBK is read: see test_damaged_files
 ])
 def test_import_refuses_unreadable_files(cli, initialised, snapshot, content, word):
     path = initialised.parent / "u.csv"

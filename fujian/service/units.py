@@ -134,15 +134,18 @@ class CsvRow(dict):
         self.line = line
 
 
-def read_units_csv(path: Path) -> list[dict]:
-    """Rows of a units CSV (header: code,name[,liaison,phone,kind]; UTF-8 with or without BOM)."""
+def read_units_csv(path: Path, encoding: str = "auto") -> list[dict]:
+    """Rows of a units CSV (header: code,name[,liaison,phone,kind]). Read as item imports are
+    (:func:`fujian.service.transfer.decode`): UTF-8 with or without BOM, or GB18030/GBK,
+    detected; ``encoding`` overrides."""
+    from fujian.service.transfer import decode
+
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        data = path.read_bytes()
     except OSError as exc:
         raise BadInput(_("Cannot read {path}: {reason}.").format(path=path, reason=exc.strerror)) \
             from exc
-    except UnicodeDecodeError as exc:
-        raise BadInput(_("{path} is not UTF-8 text.").format(path=path)) from exc
+    text = decode(data, encoding, name=str(path))
     # csv.reader, not DictReader: DictReader skips blank lines silently, so counting rows
     # would name the wrong line in an error message. Each row remembers its own line.
     reader = csv.reader(io.StringIO(text, newline=""))
