@@ -124,6 +124,13 @@ def generate(path: Path, n: int, seed: int = 7) -> list[int]:
                     "ORDER BY number LIMIT 1) WHERE kind='action'")
     con.executemany("INSERT INTO change_log (at, actor, subject, action, new_value) "
                     "VALUES (?,?,?,?,?)", logs)
+    # Each item with a deadline owes one duty, held by its own unit: met or late when closed.
+    con.execute("UPDATE item SET holder_id = unit_id")
+    con.execute("INSERT INTO duty (item_id, name, stage, holder_id, started_on, due_on, "
+                "ended_on, state, explicit, optional) "
+                "SELECT id, 'reply', stage, unit_id, opened_on, due_on, closed_on, "
+                "CASE WHEN status = 'open' THEN 'open' WHEN closed_on <= due_on THEN 'met' "
+                "ELSE 'late' END, 0, 0 FROM item WHERE due_on IS NOT NULL")
     for kind, last in numbers.items():
         con.execute("UPDATE item_sequence SET last_number=? WHERE kind=?", (last, kind))
     con.commit()
@@ -235,11 +242,18 @@ def ratio(a: dict | None, b: dict | None) -> str:
     return f"{a['median'] / b['median']:.2f}"
 
 
-def run(sizes: list[int], runs: int, out: Path, tw_sizes: set[int]) -> None:
+def run(sizes: list[int], runs: int, out: Path, tw_sizes: set[int],
+        ops: set[str] | None = None) -> None:
+    """``ops``: only these (add, close, list, overdue, summary, export, import); all when
+    None."""
+
+    def wanted(op: str) -> bool:
+        return ops is None or op in ops
+
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("FUJIAN_")}
-    base_env.update({"FUJIAN_TODAY": TODAY.isoformat(), "FUJIAN_USER": "bench",
-                     "NO_COLOR": "1", "FUJIAN_CALENDAR": "/nonexistent.toml"})
     tmp = Path(tempfile.mkdtemp(prefix="fujian-bench-"))
+    base_env.update({"FUJIAN_TODAY": TODAY.isoformat(), "FUJIAN_USER": "bench",
+                     "NO_COLOR": "1", "XDG_CONFIG_HOME": str(tmp / "config")})
     rows: list[tuple] = []
     print("floors: bare imports", flush=True)
     floor_typer = python_floor("import typer", base_env, runs)
@@ -262,35 +276,47 @@ def run(sizes: list[int], runs: int, out: Path, tw_sizes: set[int]) -> None:
         tw = taskwarrior_env(tmp / f"tw-{n}", n) if n in tw_sizes else None
         if n in tw_sizes and tw is None:
             print("  taskwarrior not installed: peer skipped", flush=True)
-        # add / close
-        add = timed([*fujian, "referral", "add", "--direction", "to-criminal", "--from", "scjgj",
-                     "--to", "gaj", "--title", "bench add"], env, runs)
-        close = _time_close(fujian, env, runs, iter(open_refs))
-        tw_add = timed(["task", "add", "bench add", "due:2026-07-01"], tw, runs) if tw else None
-        tw_done = _time_tw_done(tw, runs) if tw else None
-        rows.append(("add", n, add, floor_all, "import floor", tw_add))
-        rows.append(("close", n, close, floor_all, "import floor", tw_done))
-        lst = timed([*fujian, "list", "--limit", "50"], env, runs)
-        raw_list = timed([PY, "-c", RAW_LIST, str(db)], env, runs)
-        rows.append(("list --limit 50", n, lst, _sum(floor_all, raw_list),
-                     "import floor + raw sqlite3", None))
-        overdue = timed([*fujian, "report", "overdue"], env, runs)
-        raw_overdue = timed([PY, "-c", RAW_OVERDUE, str(db), TODAY.isoformat()], env, runs)
-        tw_overdue = timed(["task", "overdue"], tw, runs) if tw else None
-        rows.append(("report overdue", n, overdue, _sum(floor_all, raw_overdue),
-                     "import floor + raw sqlite3", tw_overdue))
-        summary = timed([*fujian, "report", "summary"], env, runs)
-        raw_summary = timed([PY, "-c", RAW_SUMMARY, str(db), TODAY.isoformat()], env, runs)
-        rows.append(("report summary", n, summary, _sum(floor_all, raw_summary),
-                     "import floor + raw sqlite3", None))
-        target = tmp / f"export-{n}.csv"
-        export = timed([*fujian, "export", "csv", "-o", str(target), "--force"], env, runs)
-        raw_export = timed([PY, "-c", RAW_EXPORT, str(db), "", str(tmp / "raw.csv")], env, runs)
-        tw_export = timed(["task", "export"], tw, runs) if tw else None
-        rows.append(("export csv", n, export, _sum(floor_all, raw_export),
-                     "import floor + raw sqlite3", tw_export))
+        if wanted("add"):
+            add = timed([*fujian, "referral", "add", "--direction", "to-criminal", "--from",
+                         "scjgj", "--to", "gaj", "--title", "bench add"], env, runs)
+            tw_add = timed(["task", "add", "bench add", "due:2026-07-01"], tw, runs) if tw \
+                else None
+            rows.append(("add", n, add, floor_all, "import floor", tw_add))
+        if wanted("close"):
+            close = _time_close(fujian, env, runs, iter(open_refs))
+            tw_done = _time_tw_done(tw, runs) if tw else None
+            rows.append(("close", n, close, floor_all, "import floor", tw_done))
+        if wanted("list"):
+            lst = timed([*fujian, "list", "--limit", "50"], env, runs)
+            raw_list = timed([PY, "-c", RAW_LIST, str(db)], env, runs)
+            rows.append(("list --limit 50", n, lst, _sum(floor_all, raw_list),
+                         "import floor + raw sqlite3", None))
+        if wanted("overdue"):
+            overdue = timed([*fujian, "report", "overdue"], env, runs)
+            raw_overdue = timed([PY, "-c", RAW_OVERDUE, str(db), TODAY.isoformat()], env, runs)
+            tw_overdue = timed(["task", "overdue"], tw, runs) if tw else None
+            rows.append(("report overdue", n, overdue, _sum(floor_all, raw_overdue),
+                         "import floor + raw sqlite3", tw_overdue))
+        if wanted("summary"):
+            summary = timed([*fujian, "report", "summary"], env, runs)
+            raw_summary = timed([PY, "-c", RAW_SUMMARY, str(db), TODAY.isoformat()], env, runs)
+            rows.append(("report summary", n, summary, _sum(floor_all, raw_summary),
+                         "import floor + raw sqlite3", None))
+        if wanted("export"):
+            target = tmp / f"export-{n}.csv"
+            export = timed([*fujian, "export", "csv", "-o", str(target), "--force"], env, runs)
+            raw_export = timed([PY, "-c", RAW_EXPORT, str(db), "", str(tmp / "raw.csv")], env,
+                               runs)
+            tw_export = timed(["task", "export"], tw, runs) if tw else None
+            rows.append(("export csv", n, export, _sum(floor_all, raw_export),
+                         "import floor + raw sqlite3", tw_export))
         print(f"  done {n}", flush=True)
         write_report(out, rows, runs, None)
+    if not wanted("import"):
+        write_report(out, rows, runs, floor_all)
+        shutil.rmtree(tmp, ignore_errors=True)
+        print(f"wrote {out}")
+        return
     # import csv of 100k rows into a fresh database each run
     print("import csv of 100k rows", flush=True)
     src = tmp / "import.csv"
@@ -372,10 +398,13 @@ def main() -> None:
     parser.add_argument("--taskwarrior-sizes", default="10000,50000,100000")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "performance.md")
+    parser.add_argument("--ops", default="", help="comma-separated subset of add, close, list, "
+                        "overdue, summary, export, import (default: all)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     tw_sizes = {int(s) for s in args.taskwarrior_sizes.split(",") if s}
-    run(sorted(set(sizes) | tw_sizes), args.runs, args.out, tw_sizes)
+    ops = {o.strip() for o in args.ops.split(",") if o.strip()} or None
+    run(sorted(set(sizes) | tw_sizes), args.runs, args.out, tw_sizes, ops)
 
 
 if __name__ == "__main__":

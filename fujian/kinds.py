@@ -350,13 +350,11 @@ class Column:
 COLUMN_TITLES = {
     "id": "ID", "opened_on": "Opened", "due_on": "Due", "closed_on": "Closed",
     "unit": "Unit", "unit_name": "Unit name", "from_unit": "From", "doc_no": "Doc no.",
-    "days_overdue": "Days overdue", "days_left": "Days left", "closed_on_time": "On time",
-    "closed_late": "Late", "overdue_now": "Overdue now", "on_time_rate": "On-time rate",
-    "old": "Old value", "new": "New value", "at": "Time", "stage_on": "Stage since",
+    "days_overdue": "Days overdue", "days_left": "Days left", "old": "Old value",
+    "new": "New value", "at": "Time", "stage_on": "Stage since",
     "met_on": "Met on", "met_due": "Due when met", "assignee": "Assigned unit",
     "paused_on": "Paused since", "on_time": "On time", "late": "Late", "overdue": "Overdue",
     "waived": "Waived", "rate": "On-time rate", "holder": "Holder", "started_on": "Started",
-    "holder_name": "Holder name",
 }
 
 

@@ -212,8 +212,9 @@ def _table(rows: list[dict], columns: Sequence[Column], out: IO[str], *, title: 
         table.add_column(column.header, overflow="fold",
                          no_wrap=column.type in ("date", "int") or column.key == "id")
     for row in rows:
-        overdue = (as_of is not None and row.get("status") == "open"
-                   and row.get("due_on") is not None and row["due_on"] < as_of)
+        # "Overdue" is decided once, by the query (queries.days_overdue): a paused item
+        # whose due date has passed is not late, and is not drawn red.
+        overdue = as_of is not None and (row.get("days_overdue") or 0) > 0
         table.add_row(*(human_cell(row, c) for c in columns), style="red" if overdue else None)
     con = console(out)
     if rows:
