@@ -895,3 +895,10 @@ def test_history_table_speaks_the_interface_language(cli, world, monkeypatch):
     assert "已移送" in table and "已受理" in table and "阶段" in table
     plain = cli("history", "R1", "--format", "plain").stdout  # scripts keep the codes
     assert "\tstage\tsent\taccepted\t" in plain
+    # duty changes and the holder are named as people know them
+    ok(cli("suggestion", "update", "S1", "--no-urgent"))
+    ok(cli("referral", "update", "R1", "--stage", "not-filed", "--on", "2025-03-05"))
+    table = "".join(cli("history", "S1", "--format", "table").stdout.split())
+    assert "书面回复·期限" in table and "重新计算" in table
+    table = "".join(cli("history", "R1", "--format", "table").stdout.split())
+    assert "责任单位" in table

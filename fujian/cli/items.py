@@ -375,7 +375,7 @@ def build_kind_app(kind: Kind) -> typer.Typer:
 
 # The change log's action codes, marked for translation (history shows them to people).
 HISTORY_ACTIONS = (N_("create"), N_("update"), N_("stage"), N_("extend"), N_("close"),
-                   N_("reopen"))
+                   N_("reopen"), N_("pause"), N_("resume"), N_("recompute"))
 
 
 def _value_name(kind, field: str | None, value: str | None) -> str | None:
@@ -396,13 +396,21 @@ def _field_name(field: str | None) -> str:
     """A change-log field as the column header people know (阶段, 期限 …)."""
     if not field:
         return ""
-    from fujian.kinds import KINDS, Column, columns_for
+    from fujian.kinds import DUTY_COLUMNS, KINDS, Column, columns_for
+
+    if field.startswith("duty:"):  # duty:reply.due_on → "书面回复 · 期限"
+        name, _dot, sub = field[len("duty:"):].partition(".")
+        headers = {c.key: c.header for c in DUTY_COLUMNS}
+        headers.update(holder_id=headers["holder"], ended_on=headers["met_on"])
+        return f"{_rules().duties.get(name, name)} · {headers.get(sub, sub)}"
 
     known: dict[str, Column] = {}
     for kind in KINDS.values():
         for column in columns_for(kind, everything=True):
             known.setdefault(column.key, column)
-    for name, column in (("unit_id", known["unit"]), ("from_unit_id", known["from_unit"]),
+    for name, column in (("unit_id", known["assignee"]), ("holder_id", known["unit"]),
+                         ("to_unit_id", known["to_unit"]),
+                         ("from_unit_id", known["from_unit"]),
                          ("meeting_id", known["meeting"]),
                          ("subtype", Column("subtype", "类型", "choice"))):
         known[name] = column
