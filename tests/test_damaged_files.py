@@ -765,3 +765,16 @@ def test_unit_import_with_a_bom(cli, tmp_path):
     units.write_bytes(b"\xef\xbb\xbf" + "code,name\nabc,某单位\n".encode())
     assert cli("--db", str(db), "unit", "import", str(units)).exit_code == 0
     assert "abc" in {u["code"] for u in cli.json("--db", str(db), "unit", "list")}
+
+
+def test_unit_import_encoding_overrides_detection(cli, tmp_path):
+    db = closed_db(cli, tmp_path / "f.db", items=0)
+    units = tmp_path / "units.csv"
+    units.write_bytes("\ufeffcode,name\nabc,某街道办事处\n".encode())
+    r = cli("--db", str(db), "unit", "import", "--encoding", "gb18030", str(units))
+    assert r.exit_code == 2 and "code" in r.stderr  # read as GB18030 the header is not code
+    before = table_dump(db)
+    assert cli("--db", str(db), "unit", "import", "--encoding", "utf-8-sig",
+               str(units)).exit_code == 0
+    assert table_dump(db) != before
+    assert "abc" in {u["code"] for u in cli.json("--db", str(db), "unit", "list")}

@@ -67,7 +67,10 @@ def list_units(fmt: FormatOption = None) -> None:
 
 
 @command(app, "import")
-def import_units(path: Annotated[Path, typer.Argument(metavar="FILE.csv")]) -> None:
+def import_units(path: Annotated[Path, typer.Argument(metavar="FILE.csv")],
+                 encoding: Annotated[str, typer.Option(
+                     "--encoding", metavar="ENCODING",
+                     help=_("auto, utf-8, utf-8-sig or gb18030."))] = "auto") -> None:
     """Add or update units from a CSV file with the header code,name,liaison,phone,kind.
 
     Every row is checked first: one bad row imports nothing.
@@ -76,5 +79,5 @@ def import_units(path: Annotated[Path, typer.Argument(metavar="FILE.csv")]) -> N
 
         fujian unit import units.csv
     """
-    counts = state().tracker().import_units(path)
+    counts = state().tracker().import_units(path, encoding=encoding)
     note(_("Units: {added} added, {updated} updated, {unchanged} unchanged.").format(**counts))

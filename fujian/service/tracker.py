@@ -105,8 +105,8 @@ class Tracker:
         with self.store.reading() as session:
             return unit_ops.list_units(session)
 
-    def import_units(self, path: Path, update: bool = True) -> dict:
-        rows = unit_ops.read_units_csv(path)
+    def import_units(self, path: Path, update: bool = True, encoding: str = "auto") -> dict:
+        rows = unit_ops.read_units_csv(path, encoding)
         with self.store.writing() as session:
             return unit_ops.import_units(session, self.actor, rows, update=update)
 
