@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import sqlite3
 
+import pytest
+
 
 def _checks(cli, *options) -> tuple[int, dict[str, dict]]:
     r = cli(*options, "doctor", "--format", "json")
@@ -90,3 +92,23 @@ def test_damaged_database_fails(cli, initialised):
     r = cli("doctor", "--format", "json")
     assert r.exit_code == 3
     assert "Traceback" not in r.output
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    (None, "does not exist"),
+    ("[2027]\n", "lists no days_off and no workdays"),
+    ('[2027]\ndays_off = ["2028-01-01"]\n', "2028-01-01 is listed under [2027]")])
+def test_a_bad_override_is_a_failed_row_not_the_end_of_doctor(cli, initialised, monkeypatch,
+                                                              tmp_path, text, problem):
+    path = tmp_path / "override.toml"
+    if text is not None:
+        path.write_text(text, encoding="utf-8")
+    monkeypatch.setenv("FUJIAN_CALENDAR", str(path))
+    r = cli("doctor", "--format", "json")
+    assert r.exit_code == 3
+    rows = {row["check"]: row for row in json.loads(r.stdout)}
+    assert rows["integrity"]["status"] == "ok"  # the other checks still ran
+    assert rows["calendar override"]["status"] == "fail"
+    assert str(path) in rows["calendar override"]["detail"]
+    assert problem in rows["calendar override"]["detail"]
+    assert rows["calendar"]["status"] == "fail"

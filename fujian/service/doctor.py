@@ -254,6 +254,13 @@ def _calendar_checks(load, today: date, override_files, named_override,
                 present.append(str(file))
         except OSError as exc:  # a folder this user may not enter
             unreadable.append(f"{file} ({exc.strerror})")
+    if calendar is None:
+        # Every command that counts days refuses such a file: say which and why, here too.
+        checks.append(Check("calendar override", FAIL, _(
+            "{reason} Fix the file or unset FUJIAN_CALENDAR.").format(reason=problem)))
+        checks.append(Check("calendar", FAIL, _(
+            "no due date can be counted until the override file is fixed")))
+        return
     if unreadable:
         checks.append(Check("calendar override", WARN, _(
             "cannot read {files}: check its permissions").format(files=", ".join(unreadable))))
@@ -263,10 +270,6 @@ def _calendar_checks(load, today: date, override_files, named_override,
     else:
         checks.append(Check("calendar override", OK, _("override files: {files}").format(
             files=", ".join(present) or _("none"))))
-    if calendar is None:
-        checks.append(Check("calendar", FAIL, _("the holiday calendar could not be loaded: "
-                                                "{reason}").format(reason=problem)))
-        return
     years = calendar.known_years()
     span = f"{years[0]}–{years[-1]}" if years else _("none")
     if not calendar.knows(today.year):
