@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
 from datetime import UTC, date, datetime, timedelta, timezone
 
 from fujian.errors import BadInput
@@ -62,7 +63,8 @@ def parse_date(text: str, today: date) -> date:
         except ValueError:
             pass  # e.g. 2025-02-30: fall through to the full parser and its message
     raw = text
-    text = text.strip().lower()
+    # Full-width digits and separators (２０２６－０３－０１), as Chinese input methods type them.
+    text = unicodedata.normalize("NFKC", text).strip().lower()
     if len(text) > 40:
         raise _bad(raw)
     if text in _WORDS:
@@ -97,6 +99,38 @@ def parse_date(text: str, today: date) -> date:
                     )
                 ) from exc
     raise _bad(raw)
+
+
+# Event dates (opened, a stage's event, a reply, a close) must be days people mean: not in the
+# future, and not before the mechanism could have recorded them. Due dates may lie ahead, but
+# not beyond this many years from their start (a typo'd year, not a real period).
+EARLIEST = date(2000, 1, 1)
+DUE_YEARS = 10
+
+
+def check_event(day: date, today: date, option: str) -> date:
+    """Refuse an event date after ``today`` or before :data:`EARLIEST`."""
+    if day > today:
+        raise BadInput(_("{option} {day} is after today ({today}): an event cannot be in the "
+                         "future.").format(option=option, day=day.isoformat(),
+                                           today=today.isoformat()))
+    if day < EARLIEST:
+        raise BadInput(_("{option} {day} is before {earliest}: check the year.").format(
+            option=option, day=day.isoformat(), earliest=EARLIEST.isoformat()))
+    return day
+
+
+def check_due(due: date, start: date, option: str) -> date:
+    """Refuse a due date more than :data:`DUE_YEARS` years after its start."""
+    try:
+        limit = start.replace(year=start.year + DUE_YEARS)
+    except ValueError:  # 29 February
+        limit = start.replace(year=start.year + DUE_YEARS, day=28)
+    if due > limit:
+        raise BadInput(_("{option} {day} is more than {years} years after {start}: check the "
+                         "year.").format(option=option, day=due.isoformat(), years=DUE_YEARS,
+                                         start=start.isoformat()))
+    return due
 
 
 def parse_optional(text: str | None, today: date) -> date | None:

@@ -355,6 +355,7 @@ COLUMN_TITLES = {
     "met_on": "Met on", "met_due": "Due when met", "assignee": "Assigned unit",
     "paused_on": "Paused since", "on_time": "On time", "late": "Late", "overdue": "Overdue",
     "waived": "Waived", "rate": "On-time rate", "holder": "Holder", "started_on": "Started",
+    "handler": "Handler",
 }
 
 
@@ -373,6 +374,7 @@ COMMON_COLUMNS: tuple[Column, ...] = (
     Column("paused_on", "暂停计时日期", "date"),
     # The item's own unit (receiving unit, addressee, assigned unit), whoever holds the duty.
     Column("assignee", "承办单位", brief=False),
+    Column("handler", "经办人", brief=False),  # the person handling it inside the unit
 )
 NOTE_COLUMN = Column("note", "备注", brief=False)
 # Dates that exports carry (so an import restores them) but lists leave to `show`.

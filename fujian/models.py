@@ -112,6 +112,10 @@ class Item(SQLModel, table=True):
     met_on: date | None = None
     met_due: date | None = None
     paused_on: date | None = None  # the clocks stopped on this day (鉴定, 中止审查)
+    handler: str | None = Field(default=None, sa_column=Column(Text))  # the person handling it
+    # An entry made in error: out of lists, reports and statistics, never deleted.
+    voided_at: datetime | None = None
+    void_reason: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime
     updated_at: datetime
     actor: str = Field(sa_column=Column(Text, nullable=False))
@@ -158,19 +162,30 @@ class Item(SQLModel, table=True):
             values.update(met_on=None, met_due=None)
         return self._assign(**values)
 
-    def close(self, outcome: str, on: date, note: str | None = None) -> list[Change]:
+    def close(self, outcome: str, on: date) -> list[Change]:
         if not self.is_open:
             raise BadInput(_("{id} is already closed.").format(id=self.ident))
         check_close_date(self.ident, self.opened_on, on)
-        values: dict[str, Any] = {"status": CLOSED, "outcome": outcome, "closed_on": on}
-        if note is not None:
-            values["note"] = note
-        return self._assign(**values)
+        return self._assign(status=CLOSED, outcome=outcome, closed_on=on)
 
     def reopen(self) -> list[Change]:
         if self.is_open:
             raise BadInput(_("{id} is open: there is nothing to reopen.").format(id=self.ident))
         return self._assign(status=OPEN, outcome=None, closed_on=None)
+
+
+class Note(SQLModel, table=True):
+    """The running record of an item: appended, never overwritten. The item's ``note`` column
+    repeats the latest one, which exports carry."""
+
+    __tablename__ = "note"
+    __table_args__ = (Index("ix_note_item", "item_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="item.id")
+    at: datetime
+    actor: str = Field(sa_column=Column(Text, nullable=False))
+    text: str = Field(sa_column=Column(Text, nullable=False))
 
 
 DUTY_OPEN, DUTY_MET, DUTY_LATE, DUTY_WAIVED = "open", "met", "late", "waived"

@@ -119,3 +119,14 @@ def snapshot() -> Callable[[Path], list]:
 
 def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("COLUMNS", "200")
+
+
+LATER = date(2025, 12, 31)
+
+
+@pytest.fixture
+def later(monkeypatch: pytest.MonkeyPatch) -> date:
+    """For tests that record events after TODAY: the CLI's today moves to LATER (event dates
+    may not lie in the future)."""
+    monkeypatch.setenv("FUJIAN_TODAY", LATER.isoformat())
+    return LATER

@@ -8,12 +8,14 @@ import csv
 import io
 import os
 import re
+from datetime import date
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from fujian.cli import app
+from fujian.dates import parse_date
 from fujian.storage import backup_to
 
 TODAY = "2025-03-10"
@@ -187,7 +189,11 @@ def test_add_action_prints_its_id_and_numbers_go_up(cli, fresh):
           "--urgent", "--due", "2025-06-30"], "2025-06-30"),
     ],
 )
-def test_add_due_date(cli, fresh, args, due):
+def test_add_due_date(cli, fresh, args, due, monkeypatch):
+    if "--on" in args:  # an item cannot open in the future: today is at least its opening day
+        opened = parse_date(args[args.index("--on") + 1], date.fromisoformat(TODAY))
+        if opened > date.fromisoformat(TODAY):
+            monkeypatch.setenv("FUJIAN_TODAY", opened.isoformat())
     ident = ok(cli(*args)).strip()
     assert item(cli, ident)["due_on"] == due
 
@@ -303,7 +309,7 @@ def test_units_by_chinese_name(cli, fresh):
 # -- update, reply ---------------------------------------------------------------------------
 
 
-def test_stage_change_restarts_the_clock(cli, world):
+def test_stage_change_restarts_the_clock(cli, world, later):
     assert ok(cli("referral", "update", "R1", "--stage", "not-filed", "--on", "2025-03-20")) \
         == "R1\n"
     row = item(cli, "R1")
@@ -313,7 +319,7 @@ def test_stage_change_restarts_the_clock(cli, world):
     assert item(cli, "R1")["due_on"] == "2025-03-31"
 
 
-def test_stage_change_with_due(cli, world):
+def test_stage_change_with_due(cli, world, later):
     ok(cli("referral", "update", "R1", "--stage", "not-filed", "--on", "2025-03-20",
            "--due", "2025-04-15"))
     assert item(cli, "R1")["due_on"] == "2025-04-15"
@@ -371,7 +377,7 @@ def test_update_title_note_and_fields(cli, world):
     assert (row["unit"], row["title"]) == ("gaj", "改")
 
 
-def test_suggestion_reply(cli, world):
+def test_suggestion_reply(cli, world, later):
     out = cli("suggestion", "reply", "s1", "--on", "2025-03-20", "--note", "已书面回复")
     ok(out)
     row = item(cli, "S1")
@@ -381,13 +387,13 @@ def test_suggestion_reply(cli, world):
         ("replied", "2025-05-12", "已书面回复", "open")
     assert [(d["name"], d["state"], d["met_on"]) for d in item(cli, "S1")["duties"]] == [
         ("reply", "met", "2025-03-20"), ("perform", "open", None)]
-    assert cli.json("history", "S1")[-1]["action"] == "stage"
+    assert [h["action"] for h in cli.json("history", "S1")][-2:] == ["stage", "note"]
 
 
 # -- close, reopen ---------------------------------------------------------------------------
 
 
-def test_kind_close_and_reopen(cli, world):
+def test_kind_close_and_reopen(cli, world, later):
     ok(cli("clue", "close", "C1", "--outcome", "rectified", "--on", "2025-03-11", "--note", "整改"))
     row = item(cli, "C1")
     assert (row["status"], row["outcome"], row["closed_on"], row["note"]) == \
@@ -756,7 +762,7 @@ def test_unicode_round_trip_through_update_close_reopen(cli, fresh):
 # -- history -----------------------------------------------------------------------------------
 
 
-def test_history_of_a_whole_life(cli, world):
+def test_history_of_a_whole_life(cli, world, later):
     ok(cli("referral", "update", "R1", "--title", "改名"))
     ok(cli("referral", "update", "R1", "--stage", "not-filed", "--on", "2025-03-05"))
     ok(cli("referral", "update", "R1", "--due", "2025-03-20"))
@@ -854,7 +860,7 @@ def test_gbk_minutes_are_read(cli, initialised, tmp_path):
     assert item(cli, "M1")["minutes"] == "一、议定事项：开展专项检查。"
 
 
-def test_reopen_can_set_a_new_due_date_and_warns_without_one(cli, world):
+def test_reopen_can_set_a_new_due_date_and_warns_without_one(cli, world, later):
     ok(cli("suggestion", "add", "--type", "governance", "--to", "rsj", "--title", "t",
            "--on", "2025-03-01"))
     ok(cli("suggestion", "reply", "S2", "--on", "2025-03-05"))

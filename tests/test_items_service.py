@@ -98,6 +98,9 @@ def test_a_failed_add_does_not_use_up_a_number(tracker, make_item):
     ],
 )
 def test_default_due_date_follows_the_rule_table(tracker, make_item, kind, values, due):
+    opened = values.get("opened_on")
+    if opened and date.fromisoformat(opened) > TODAY:
+        tracker.today = date.fromisoformat(opened)  # an item cannot open in the future
     ident = make_item(kind, **values)
     row = show(tracker, ident)
     assert row["due_on"] == date.fromisoformat(due)
@@ -302,8 +305,16 @@ def test_an_item_may_arrive_closed(tracker, make_item):
     row = show(tracker, ref)
     assert (row["status"], row["outcome"], row["closed_on"]) == \
         ("closed", "filed", date(2025, 2, 5))
-    sug = make_item("suggestion", status="已办结", outcome="adopted")
+    # A closed row must say when it closed: the tool never fills in a date nobody gave.
+    with pytest.raises(BadInput, match="closed_on"):
+        make_item("suggestion", status="已办结", outcome="adopted")
+    sug = make_item("suggestion", status="已办结", outcome="adopted", closed_on="2025-03-10")
     assert (show(tracker, sug)["status"], show(tracker, sug)["closed_on"]) == ("closed", TODAY)
+    # An open row may not carry an outcome or a closing date: it would be lost silently.
+    with pytest.raises(BadInput, match="open item"):
+        make_item("suggestion", outcome="adopted")
+    with pytest.raises(BadInput, match="open item"):
+        make_item("suggestion", status="open", closed_on="2025-03-01")
     assert show(tracker, make_item("clue", status="open"))["status"] == "open"
     with pytest.raises(BadInput, match="outcome"):
         make_item("referral", status="closed")
@@ -419,6 +430,7 @@ def test_id_of_another_kind_is_refused_by_a_kind_command(tracker, make_item):
 
 
 def test_stage_change_restarts_the_clock(tracker, make_item):
+    tracker.today = date(2025, 12, 31)  # events after TODAY are recorded
     ref = make_item("referral", opened_on="2025-03-01")
     out = tracker.update(ref, {"stage": "not-filed", "on": "2025-03-20"})
     # 2025-03-23 is a Sunday
@@ -434,6 +446,7 @@ def test_stage_change_restarts_the_clock(tracker, make_item):
      ("not-filed", "2025-03-10", "2025-03-13")],
 )
 def test_each_to_criminal_stage_has_its_period(tracker, make_item, stage, on, due):
+    tracker.today = date(2025, 12, 31)  # events after TODAY are recorded
     ref = make_item("referral", opened_on="2025-03-01")
     tracker.update(ref, {"stage": stage, "on": on})
     assert show(tracker, ref)["due_on"] == date.fromisoformat(due)
@@ -456,6 +469,7 @@ def test_acceptance_restarts_the_polices_three_days(tracker, make_item):
 
 
 def test_stage_without_a_rule_keeps_the_due_date(tracker, make_item):
+    tracker.today = date(2025, 12, 31)  # events after TODAY are recorded
     ident = make_item("suggestion", opened_on="2025-03-03")
     tracker.update(ident, {"stage": "objected", "on": "2025-03-20"})
     row = show(tracker, ident)
@@ -471,6 +485,7 @@ def test_stage_where_the_clock_stops_clears_the_due_date(tracker, make_item):
 
 
 def test_stage_with_explicit_due(tracker, make_item):
+    tracker.today = date(2025, 12, 31)  # events after TODAY are recorded
     ref = make_item("referral", opened_on="2025-03-01")
     tracker.update(ref, {"stage": "not-filed", "on": "2025-03-20", "due_on": "2025-03-28"})
     assert show(tracker, ref)["due_on"] == date(2025, 3, 28)
@@ -528,6 +543,7 @@ def test_extension_before_opening_is_refused(tracker, make_item):
 
 
 def test_suggestion_reply(tracker, make_item):
+    tracker.today = date(2025, 12, 31)  # events after TODAY are recorded
     sug = make_item("suggestion", opened_on="2025-03-01")
     tracker.reply(sug.lower(), on="2025-03-20", note="已书面回复")
     row = show(tracker, sug)
@@ -554,7 +570,8 @@ def test_update_title_note_and_fields(tracker, make_item):
         ("新标题", "新备注", "李四", "1号")
     assert (row["enterprise"], row["unit"], row["from_unit"]) == (True, "jcy", "rsj")
     fields = {h["field"] for h in tracker.history(ref) if h["action"] == "update"}
-    assert {"title", "note", "party", "doc_no", "enterprise", "unit_id", "from_unit_id"} <= fields
+    assert {"title", "party", "doc_no", "enterprise", "unit_id", "from_unit_id"} <= fields
+    assert [h["new"] for h in tracker.history(ref) if h["action"] == "note"] == ["新备注"]
 
 
 def test_update_suggestion_clue_meeting_action_fields(tracker, make_item):
@@ -624,6 +641,7 @@ def test_direction_change_must_keep_a_valid_stage(tracker, make_item):
 )
 def test_close_records_outcome_and_date(tracker, make_item, kind, values, outcome):
     ident = make_item(kind, **values)
+    tracker.today = date(2025, 12, 31)  # events after TODAY are recorded
     tracker.close(ident, outcome, on="2025-03-12", note="办结说明")
     row = show(tracker, ident)
     assert (row["status"], row["outcome"], row["closed_on"], row["note"]) == \
@@ -653,6 +671,7 @@ def test_outcome_must_belong_to_the_kind_and_subtype(tracker, make_item):
 
 def test_closing_a_closed_item_is_refused(tracker, make_item):
     ref = make_item("referral")
+    tracker.today = date(2025, 12, 31)  # events after TODAY are recorded
     tracker.close(ref, "filed", on="2025-03-11")
     with pytest.raises(BadInput, match="already closed"):
         tracker.close(ref, "withdrawn")
@@ -740,7 +759,8 @@ def test_a_closed_meeting_gets_no_open_action_items(tracker, make_item, db_path,
     # a closed action item may still be recorded under a closed meeting (and edited)
     tracker.close(act, "done")
     assert show(tracker, closed)["status"] == "closed"
-    done = make_item("action", meeting=closed, status="closed", outcome="done")
+    done = make_item("action", meeting=closed, status="closed", outcome="done",
+                     closed_on="2025-03-10")
     tracker.update(done, {"title": "改"})
     assert show(tracker, done)["status"] == "closed"
 
@@ -749,6 +769,7 @@ def test_a_closed_meeting_gets_no_open_action_items(tracker, make_item, db_path,
 
 
 def test_history_of_a_whole_life(tracker, make_item):
+    tracker.today = date(2025, 12, 31)  # events after TODAY are recorded
     ref = make_item("referral", opened_on="2025-03-01")
     tracker.update(ref, {"stage": "not-filed", "on": "2025-03-05"})
     tracker.update(ref, {"due_on": "2025-03-20"})
@@ -798,7 +819,7 @@ def test_history_is_per_item(tracker, make_item):
     r2 = make_item("referral")
     tracker.update(r2, {"note": "x"})
     assert actions(tracker, r1) == ["create"]
-    assert actions(tracker, r2) == ["create", "update"]
+    assert actions(tracker, r2) == ["create", "note"]
 
 
 # -- Unicode -----------------------------------------------------------------------------------

@@ -104,7 +104,8 @@ def test_cli_overdue_json_keys(cli, initialised):
         "id": ident, "kind": "referral", "title": "案件", "unit": "gaj",
         "unit_name": "市公安局江夏区分局", "stage": "sent", "status": "open",
         "opened_on": "2025-01-02", "due_on": "2025-03-07", "closed_on": None, "outcome": None,
-        "paused_on": None, "assignee": "gaj", "note": None, "stage_on": "2025-01-02", "met_on": None, "met_due": None,
+        "paused_on": None, "assignee": "gaj", "handler": None, "note": None,
+        "stage_on": "2025-01-02", "met_on": None, "met_due": None,
         "direction": "to-criminal", "from_unit": "scjgj", "party": None,
         "enterprise": False, "doc_no": None, "days_overdue": 3,
     }]
@@ -195,7 +196,7 @@ def test_row_positions_match_the_selected_columns():
                      "opened_on", "due_on", "closed_on", "outcome", "note", "subtype",
                      "from_unit_id", "party", "enterprise", "doc_no", "urgent", "attendees",
                      "minutes", "meeting_number", "stage_on", "met_on", "met_due",
-                     "to_unit_id", "paused_on"]
+                     "to_unit_id", "paused_on", "handler", "void_reason"]
     assert names.index("paused_on") == queries._PAUSED
     assert names.index("to_unit_id") == queries._TO_UNIT
     assert names.index("meeting_number") == queries._MEETING_NUMBER
@@ -204,6 +205,7 @@ def test_row_positions_match_the_selected_columns():
 
 
 def test_a_late_reply_counts_as_late_even_when_closed_later(tracker, make_item):
+    tracker.today = date(2025, 12, 31)  # events after TODAY are recorded
     """A reply stops the clock; the on-time rate judges the reply, not the later closing."""
     late = make_item("suggestion", opened_on="2025-01-02")  # due 2025-03-03 (2 months, Monday)
     tracker.reply(late, "2025-03-20")

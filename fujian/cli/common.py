@@ -250,3 +250,44 @@ AsOfOption = Annotated[
 ]
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_STORAGE"]
+
+
+# -- who and what: filters shared by every list and report --------------------------------------
+
+SearchOption = Annotated[str | None, typer.Option(
+    "--search", metavar="WORDS", help=_("Only items whose title, party, document number, notes, "
+                                        "handler or units contain every word."))]
+InvolvingOption = Annotated[str | None, typer.Option(
+    "--involving", metavar="UNIT", help=_("Only items this unit sent, received or holds a duty "
+                                          "on."))]
+FromOption = Annotated[str | None, typer.Option(
+    "--from", metavar="UNIT", help=_("Only items this unit sent (referrals, clues)."))]
+HandlerOption = Annotated[str | None, typer.Option(
+    "--handler", metavar="NAME", help=_("Only items this person handles."))]
+IncludeVoidFlag = Annotated[bool, typer.Option(
+    "--include-void", help=_("Also entries voided as mistakes (--status all includes them "
+                             "too)."))]
+
+
+def filter_values(tracker, search: str | None = None, involving: str | None = None,
+                  from_unit: str | None = None, handler: str | None = None,
+                  include_void: bool = False) -> dict[str, Any]:
+    """The shared filter options as query filters (units by code or name)."""
+    from fujian.errors import BadInput
+    from fujian.service.search import words_of
+
+    values: dict[str, Any] = {"include_void": include_void}
+    if search is not None:
+        words = words_of([search])
+        if not words:
+            raise BadInput(_("--search needs at least one word."))
+        values["search"] = words
+    if involving:
+        values["involving_id"] = tracker.unit_id(involving)
+    if from_unit:
+        values["from_id"] = tracker.unit_id(from_unit)
+    if handler is not None:
+        if not handler.strip():
+            raise BadInput(_("--handler must not be empty."))
+        values["handler"] = handler.strip()
+    return values

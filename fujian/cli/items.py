@@ -16,7 +16,13 @@ import typer
 from fujian.cli.common import (
     AsOfOption,
     FormatOption,
+    FromOption,
+    HandlerOption,
+    IncludeVoidFlag,
+    InvolvingOption,
+    SearchOption,
     command,
+    filter_values,
     note,
     parse_day,
     state,
@@ -93,6 +99,9 @@ def _read_minutes(values: dict) -> None:
 def _report_outcome(outcome, verb: str) -> None:
     for warning in outcome.warnings:
         note(_("warning: ") + warning)
+    if not outcome.changed:
+        note(_("No change: {id} already says so.").format(id=outcome.ident))
+        return
     if sys.stdout.isatty():
         due = outcome.due_on.isoformat() if outcome.due_on else _("none")
         sys.stdout.write(_("{verb} {id} (due {due}).").format(verb=verb, id=outcome.ident,
@@ -174,7 +183,8 @@ def make_add(kind: Kind) -> Callable:
          kind.due_required else _opt("due_on", str | None, "--due",
                                      help=_("Due date from the document; default: the rule in "
                                             "deadlines.toml."))),
-        _opt("note", str | None, "--note", help=_("A note.")),
+        _opt("handler", str | None, "--handler", help=_("The person handling it inside the unit.")),
+        _opt("note", str | None, "--note", help=_("The first note of its running record.")),
     ]
 
     def add(**values: Any) -> None:
@@ -207,8 +217,12 @@ def make_update(kind: Kind) -> Callable:
             "--reason.")),
         _opt("resume", bool, "--resume", default=False, help=_(
             "Restart the clocks: each open due date moves later by the days they stood still.")),
+        _opt("opened_on", str | None, "--opened-on", help=_(
+            "Correct the opening date (needs --reason); the clocks that started on it move, "
+            "their due dates follow unless a document fixed them.")),
         _opt("title", str | None, "--title", help=_("New title.")),
-        _opt("note", str | None, "--note", help=_("New note.")),
+        _opt("handler", str | None, "--handler", help=_("The person handling it inside the unit.")),
+        _opt("note", str | None, "--note", help=_("Add a note to its running record.")),
         _opt("unit", str | None, kind.unit_option, help=_(kind.unit_help)),
     ]
     if kind.subtype_key:
@@ -230,7 +244,7 @@ def make_update(kind: Kind) -> Callable:
 
 def list_items(kind: Kind | None, status: str, unit: str | None, overdue: bool,
                as_of: str | None, sort: str, limit: int | None, fmt: str | None,
-               meeting: str | None = None) -> None:
+               meeting: str | None = None, **who: Any) -> None:
     from fujian.render import pick_format, render
     from fujian.service.queries import Filters
 
@@ -242,17 +256,24 @@ def list_items(kind: Kind | None, status: str, unit: str | None, overdue: bool,
     fmt = pick_format(fmt)
     tracker = state().tracker()
     day = parse_day(as_of, tracker.today)
+    status_code = STATUS_FILTER.parse(status)
+    extra = filter_values(tracker, **who)
+    extra["include_void"] = extra["include_void"] or status_code == "all"
     filters = Filters(
         kinds=(kind,) if kind else (),
-        status=STATUS_FILTER.parse(status),
+        status=status_code,
         unit_id=tracker.unit_id(unit) if unit else None,
         overdue_as_of=day if overdue else None,
         sort=sort_value,
         limit=limit,
         meeting_id=tracker.item_pk(meeting, KINDS["meeting"]) if meeting else None,
+        **extra,
     )
-    render(tracker.items(filters, day), columns_for(kind), fmt, as_of=day,
-           title=(kind.label if kind else _("All items")))
+    # The heading says what is listed: open, closed or all items (of a kind, or of every kind).
+    what = {"open": _("open items"), "closed": _("closed items"), "all": _("all items")}[
+        status_code]
+    title = f"{kind.label}: {what}" if kind else what[:1].upper() + what[1:]
+    render(tracker.items(filters, day), columns_for(kind), fmt, as_of=day, title=title)
 
 
 StatusOption = Annotated[str, typer.Option("--status", metavar="STATUS", help=_("open, closed or all."))]
@@ -264,10 +285,13 @@ LimitOption = Annotated[int | None, typer.Option("--limit", metavar="N", help=_(
 IdArgument = Annotated[str, typer.Argument(metavar="ID", help=_("Item ID such as R12 (any case)."))]
 OutcomeOption = Annotated[str, typer.Option("--outcome", metavar="OUTCOME", help=_("Outcome code or Chinese label."))]
 OnOption = Annotated[str | None, typer.Option("--on", metavar="DATE", help=_("Date (default today)."))]
-NoteOption = Annotated[str | None, typer.Option("--note", metavar="TEXT", help=_("A note."))]
+NoteOption = Annotated[str | None, typer.Option("--note", metavar="TEXT", help=_(
+    "Add a note to its running record."))]
 DueOption = Annotated[str | None, typer.Option(
     "--due", metavar="DATE", help=_("A new due date for the reopened item."))]
 ReasonOption = Annotated[str, typer.Option("--reason", metavar="TEXT", help=_("Why (kept in the history)."))]
+VoidReason = Annotated[str, typer.Option("--reason", metavar="TEXT", help=_(
+    "Why (required; kept in the history)."))]
 
 
 def show_item(ident: str, kind: Kind | None, fmt: str | None) -> None:
@@ -295,13 +319,14 @@ def show_item(ident: str, kind: Kind | None, fmt: str | None) -> None:
 
 
 def close_item(ident: str, kind: Kind | None, outcome: str, on: str | None,
-               note_text: str | None) -> None:
+               note_text: str | None) -> None:  # --note appends to the running record
     result = state().tracker().close(ident, outcome, on, note_text, kind)
     note(_("Closed {id}.").format(id=result.ident))
 
 
-def reopen_item(ident: str, kind: Kind | None, reason: str, due: str | None = None) -> None:
-    result = state().tracker().reopen(ident, reason, kind, due)
+def reopen_item(ident: str, kind: Kind | None, reason: str, due: str | None = None,
+                note_text: str | None = None) -> None:
+    result = state().tracker().reopen(ident, reason, kind, due, note_text)
     for warning in result.warnings:
         note(_("warning: ") + warning)
     note(_("Reopened {id}.").format(id=result.ident))
@@ -315,8 +340,13 @@ def build_kind_app(kind: Kind) -> typer.Typer:
     def list_cmd(status: StatusOption = "open", unit: UnitFilter = None,
                  overdue: OverdueFlag = False, as_of: AsOfOption = None,
                  sort: SortOption = "due", limit: LimitOption = None,
+                 search: SearchOption = None, involving: InvolvingOption = None,
+                 from_unit: FromOption = None, handler: HandlerOption = None,
+                 include_void: IncludeVoidFlag = False,
                  fmt: FormatOption = None, **extra: Any) -> None:
-        list_items(kind, status, unit, overdue, as_of, sort, limit, fmt, **extra)
+        list_items(kind, status, unit, overdue, as_of, sort, limit, fmt, search=search,
+                   involving=involving, from_unit=from_unit, handler=handler,
+                   include_void=include_void, **extra)
 
     signature = inspect.signature(list_cmd, eval_str=True)
     params = [p for p in signature.parameters.values() if p.kind != p.VAR_KEYWORD]
@@ -350,8 +380,9 @@ def build_kind_app(kind: Kind) -> typer.Typer:
         first=kind.outcomes(kind.subtypes.codes[0] if kind.subtype_key else None).codes[0])
     command(sub, "close")(close_cmd)
 
-    def reopen_cmd(ident: IdArgument, reason: ReasonOption, due: DueOption = None) -> None:
-        reopen_item(ident, kind, reason, due)
+    def reopen_cmd(ident: IdArgument, reason: ReasonOption, due: DueOption = None,
+                   note_text: NoteOption = None) -> None:
+        reopen_item(ident, kind, reason, due, note_text)
 
     reopen_cmd.__doc__ = _("Reopen a closed {label}; the reason is kept in its history.\n\n"
                            "Example:\n\n    fujian {code} reopen {p}1 --reason '补充材料'").format(
@@ -367,6 +398,9 @@ def build_kind_app(kind: Kind) -> typer.Typer:
                 fujian suggestion reply S1 --on 2025-05-06
             """
             outcome = state().tracker().reply(ident, on, note_text)
+            if not outcome.changed:
+                note(_("No change: {id} is already replied.").format(id=outcome.ident))
+                return
             note(_("Recorded the reply to {id}.").format(id=outcome.ident))
 
         command(sub, "reply")(reply_cmd)
@@ -375,7 +409,8 @@ def build_kind_app(kind: Kind) -> typer.Typer:
 
 # The change log's action codes, marked for translation (history shows them to people).
 HISTORY_ACTIONS = (N_("create"), N_("update"), N_("stage"), N_("extend"), N_("close"),
-                   N_("reopen"), N_("pause"), N_("resume"), N_("recompute"))
+                   N_("reopen"), N_("pause"), N_("resume"), N_("recompute"), N_("note"),
+                   N_("correct"), N_("void"), N_("unvoid"))
 
 
 def _value_name(kind, field: str | None, value: str | None) -> str | None:
@@ -425,6 +460,9 @@ def register(app: typer.Typer) -> None:
     def list_all(status: StatusOption = "open", unit: UnitFilter = None,
                  overdue: OverdueFlag = False, as_of: AsOfOption = None,
                  sort: SortOption = "due", limit: LimitOption = None,
+                 search: SearchOption = None, involving: InvolvingOption = None,
+                 from_unit: FromOption = None, handler: HandlerOption = None,
+                 include_void: IncludeVoidFlag = False,
                  fmt: FormatOption = None) -> None:
         """List items of every kind (default: open ones, by due date).
 
@@ -432,7 +470,9 @@ def register(app: typer.Typer) -> None:
 
             fujian list --overdue --unit scjgj
         """
-        list_items(None, status, unit, overdue, as_of, sort, limit, fmt)
+        list_items(None, status, unit, overdue, as_of, sort, limit, fmt, search=search,
+                   involving=involving, from_unit=from_unit, handler=handler,
+                   include_void=include_void)
 
     @command(app, "show")
     def show_any(ident: IdArgument, fmt: FormatOption = None) -> None:
@@ -456,14 +496,58 @@ def register(app: typer.Typer) -> None:
         close_item(ident, None, outcome, on, note_text)
 
     @command(app, "reopen")
-    def reopen_any(ident: IdArgument, reason: ReasonOption, due: DueOption = None) -> None:
+    def reopen_any(ident: IdArgument, reason: ReasonOption, due: DueOption = None,
+                   note_text: NoteOption = None) -> None:
         """Reopen any closed item.
 
         Example:
 
             fujian reopen S3 --reason '整改未到位'
         """
-        reopen_item(ident, None, reason, due)
+        reopen_item(ident, None, reason, due, note_text)
+
+    @command(app, "note")
+    def note_cmd(ident: IdArgument,
+                 text: Annotated[str, typer.Argument(metavar="TEXT", help=_("The note."))]) -> None:
+        """Add a dated note, signed with your name, to any item's running record (nothing is
+        ever overwritten; `show` lists them all).
+
+        Example:
+
+            fujian note S6 '已电话督促，单位承诺本周内书面回复'
+        """
+        result = state().tracker().note(ident, text)
+        note(_("Noted on {id}.").format(id=result.ident))
+
+    @command(app, "void")
+    def void_cmd(ident: IdArgument, reason: VoidReason) -> None:
+        """Mark an entry made in error (a duplicate, a mistaken entry): it leaves lists, reports,
+        statistics and exports — `--status all` or `--include-void` still list it — and `show`
+        and `history` keep it with its reason. Nothing is deleted; `unvoid` undoes it.
+
+        Example:
+
+            fujian void R7 --reason '与R5重复登记'
+        """
+        result = state().tracker().void(ident, reason)
+        if not result.changed:
+            note(_("No change: {id} is already void.").format(id=result.ident))
+            return
+        note(_("Voided {id}.").format(id=result.ident))
+
+    @command(app, "unvoid")
+    def unvoid_cmd(ident: IdArgument, reason: VoidReason) -> None:
+        """Count a voided entry again.
+
+        Example:
+
+            fujian unvoid R7 --reason '误作废'
+        """
+        result = state().tracker().unvoid(ident, reason)
+        if not result.changed:
+            note(_("No change: {id} is not void.").format(id=result.ident))
+            return
+        note(_("{id} counts again.").format(id=result.ident))
 
     @command(app, "history")
     def history(ident: IdArgument, fmt: FormatOption = None) -> None:

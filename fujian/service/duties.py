@@ -119,6 +119,7 @@ def sync(item: Item, duties: list[Duty]) -> list[Change]:
 def log_duty(ctx, item: Item, action: str, duty: Duty, field: str, old: Any, new: Any,
              reason: str | None = None) -> None:
     """A duty's change in the item's change log: the field is named ``duty:NAME.FIELD``."""
+    ctx.logged += 1
     ctx.session.add(ChangeLog(at=now(), actor=ctx.actor, subject=item.ident, action=action,
                               field=f"duty:{duty.name}.{field}",
                               old_value=None if old is None else str(old),

@@ -15,12 +15,12 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from fujian.dates import parse_date
+from fujian.dates import check_due, check_event, parse_date
 from fujian.deadlines import Calendar, RuleBook
 from fujian.errors import BadInput, NotFound
 from fujian.i18n import _
 from fujian.kinds import CLOSED, KINDS, OPEN, Kind, split_id
-from fujian.models import Change, ChangeLog, Item, ItemSequence, check_close_date
+from fujian.models import Change, ChangeLog, Item, ItemSequence, Note, check_close_date
 from fujian.service import duties as duty_ops
 from fujian.service.units import find_unit, now
 
@@ -32,6 +32,7 @@ class Outcome:
     ident: str
     due_on: date | None = None
     warnings: list[str] = field(default_factory=list)
+    changed: bool = True  # False: the command found nothing to change, and says so
 
 
 @dataclass
@@ -43,6 +44,7 @@ class Context:
     rules: RuleBook
 
     _units: dict[str, Any] = field(default_factory=dict)
+    logged: int = 0  # change-log rows written in this transaction: did anything change?
 
     def unit(self, text: str):
         """A unit by code or name, remembered for the transaction (bulk imports ask often)."""
@@ -51,12 +53,26 @@ class Context:
             self._units[key] = find_unit(self.session, key)
         return self._units[key]
 
-    def date(self, value: date | str | None, default: date | None = None) -> date | None:
-        if value is None or value == "":
+    def date(self, value: date | str | None, default: date | None = None,
+             option: str = "date") -> date | None:
+        """A date as typed; ``None`` (not given) is ``default``, an empty text is refused."""
+        if value is None:
             return default
         if isinstance(value, date):
             return value
+        if not str(value).strip():
+            raise BadInput(_("{option} must not be empty.").format(option=option))
         return parse_date(value, self.today)
+
+    def event(self, value: date | str | None, default: date | None, option: str) -> date | None:
+        """The date something happened: not after today, not before 2000 (dates.py)."""
+        day = self.date(value, default, option)
+        return None if day is None else check_event(day, self.today, option)
+
+    def due(self, value: date | str | None, start: date, option: str = "--due") -> date | None:
+        """A due date: any day ahead, but not beyond ten years from ``start``."""
+        day = self.date(value, None, option)
+        return None if day is None else check_due(day, start, option)
 
 
 def _text(value: Any) -> str | None:
@@ -94,6 +110,7 @@ def get_item(session: Session, ident: str, kind: Kind | None = None) -> Item:
 def log_changes(ctx: Context, item: Item, action: str, changes: list[Change],
                 reason: str | None = None) -> None:
     stamp = now()
+    ctx.logged += len(changes)
     for change in changes:
         ctx.session.add(ChangeLog(at=stamp, actor=ctx.actor, subject=item.ident, action=action,
                                   field=change.field, old_value=_text(change.old),
@@ -101,6 +118,19 @@ def log_changes(ctx: Context, item: Item, action: str, changes: list[Change],
     if changes:
         item.updated_at = stamp
         item.actor = ctx.actor
+
+
+def append_note(ctx: Context, item: Item, text: str | None, action: str = "note") -> None:
+    """Add a dated, attributed note to the item's running record; the item's ``note`` column
+    becomes this latest one (exports carry it). Nothing is ever overwritten."""
+    if not (text or "").strip():
+        raise BadInput(_("The note must not be empty."))
+    stamp = now()
+    ctx.logged += 1
+    ctx.session.add(Note(item_id=item.id, at=stamp, actor=ctx.actor, text=text))
+    ctx.session.add(ChangeLog(at=stamp, actor=ctx.actor, subject=item.ident, action=action,
+                              field="note", old_value=item.note, new_value=text))
+    item.note, item.updated_at, item.actor = text, stamp, ctx.actor
 
 
 def _require_title(title: str | None) -> str:
@@ -184,7 +214,7 @@ def build_item(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> Built:
         if kf.required and not values.get(kf.name):
             raise BadInput(_("{option} is required for a {kind}.").format(
                 option=kf.option, kind=_(kind.code)))
-    opened_on = ctx.date(values.get("opened_on"), ctx.today)
+    opened_on = ctx.event(values.get("opened_on"), ctx.today, "--on")
     stage = kind.stages(subtype).parse(values["stage"]) if values.get("stage") \
         else kind.first_stage(subtype)
     stamp = now()
@@ -195,9 +225,11 @@ def build_item(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> Built:
         "subtype": subtype, "from_unit_id": None, "to_unit_id": None, "party": None,
         "enterprise": None, "doc_no": None, "urgent": None, "attendees": None, "minutes": None,
         "meeting_id": None,
-        "stage_on": ctx.date(values.get("stage_on"), opened_on),
-        "met_on": ctx.date(values.get("met_on")), "met_due": ctx.date(values.get("met_due")),
-        "paused_on": ctx.date(values.get("paused_on")),
+        "stage_on": ctx.event(values.get("stage_on"), opened_on, "stage_on"),
+        "met_on": ctx.event(values.get("met_on"), None, "met_on"),
+        "met_due": ctx.date(values.get("met_due"), None, "met_due"),
+        "paused_on": ctx.event(values.get("paused_on"), None, "paused_on"),
+        "handler": (values.get("handler") or "").strip() or None,
         "created_at": stamp, "updated_at": stamp, "actor": ctx.actor,
     }
     record.update(_kind_values(ctx, kind, values))
@@ -207,11 +239,11 @@ def build_item(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> Built:
         meeting = ctx.session.get(Item, record["meeting_id"])
         if values.get("opened_on") in (None, ""):
             record["opened_on"] = opened_on = meeting.opened_on
-            record["stage_on"] = ctx.date(values.get("stage_on"), opened_on)
+            record["stage_on"] = ctx.event(values.get("stage_on"), opened_on, "stage_on")
         elif opened_on < meeting.opened_on:
             raise BadInput(_("{date} is before meeting {id} was held ({held}).").format(
                 date=opened_on.isoformat(), id=meeting.ident, held=meeting.opened_on.isoformat()))
-    explicit_due = ctx.date(values.get("due_on"))
+    explicit_due = ctx.due(values.get("due_on"), opened_on)
     if explicit_due is None and kind.due_required:
         raise BadInput(_("--due is required for {kind}: it comes from the document.").format(
             kind=_(kind.code)))
@@ -224,13 +256,16 @@ def build_item(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> Built:
     urgent = duty_ops.most_urgent(duties)
     if urgent is not None:
         record["holder_id"], record["due_on"] = urgent["holder_id"], urgent["due_on"]
-    # An item may arrive already closed (CSV import of an export): check it like a close.
+    # An item may arrive already closed (CSV import of an export): check it like a close. The
+    # tool never invents what a row does not say, nor drops what it does.
     status = str(values.get("status") or "").strip().lower()
     if status in (CLOSED, "已办结"):
         outcome = values.get("outcome")
         if not outcome:
             raise BadInput(_("A closed item needs an outcome."))
-        closed_on = ctx.date(values.get("closed_on"), ctx.today)
+        closed_on = ctx.event(values.get("closed_on"), None, "closed_on")
+        if closed_on is None:
+            raise BadInput(_("A closed item needs its closing date (closed_on)."))
         check_close_date(_("the item"), opened_on, closed_on)
         record.update(status=CLOSED, outcome=kind.outcomes(subtype).parse(outcome),
                       closed_on=closed_on)
@@ -241,6 +276,9 @@ def build_item(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> Built:
     elif status not in ("", OPEN, "未办结"):
         raise BadInput(_("Unknown status {text!r}. Valid: open, closed.").format(
             text=str(values["status"])[:20]))
+    elif values.get("outcome") or values.get("closed_on"):
+        raise BadInput(_("An open item has no outcome or closing date: give status closed, or "
+                         "leave them empty."))
     return Built(record, duties, warnings)
 
 
@@ -273,6 +311,9 @@ def add_item(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> Outcome:
     ctx.session.add(item)
     ctx.session.flush()
     duty_ops.add_duties(ctx.session, item, built.duties)
+    if record["note"]:
+        ctx.session.add(Note(item_id=item.id, at=item.created_at, actor=ctx.actor,
+                             text=record["note"]))
     ctx.session.add(ChangeLog(at=item.created_at, actor=ctx.actor, subject=item.ident,
                               action="create", new_value=snapshot(record)))
     return Outcome(item.ident, item.due_on, built.warnings)
@@ -292,12 +333,13 @@ def update_item(ctx: Context, ident: str, values: Mapping[str, Any],
                 kind: Kind | None = None) -> Outcome:
     item = get_item(ctx.session, ident, kind)
     kind = item.kind_info
+    logged_before = ctx.logged
     warnings: list[str] = []
     plain: dict[str, Any] = {}
     if values.get("title") is not None:
         plain["title"] = _require_title(values["title"])
-    if values.get("note") is not None:
-        plain["note"] = values["note"] or None
+    if values.get("handler") is not None:
+        plain["handler"] = values["handler"].strip() or None
     plain.update(_kind_values(ctx, kind, values))
     if kind.subtype_key and values.get(kind.subtype_key):
         plain["subtype"] = kind.subtypes.parse(values[kind.subtype_key])
@@ -306,33 +348,47 @@ def update_item(ctx: Context, ident: str, values: Mapping[str, Any],
                  for kf in kind.fields if kf.only_subtypes})
     if values.get("unit"):
         plain["unit_id"] = find_unit(ctx.session, values["unit"]).id
-    for name, option in (("stage", "--stage"), ("due_on", "--due"), ("on", "--on")):
+    for name, option in (("stage", "--stage"), ("due_on", "--due"), ("on", "--on"),
+                         ("opened_on", "--opened-on")):
         if values.get(name) is not None and not str(values[name]).strip():
             raise BadInput(_("{option} must not be empty.").format(option=option))
     pausing, resuming = bool(values.get("pause")), bool(values.get("resume"))
+    reason = (values.get("reason") or "").strip() or None
     if pausing and resuming:
         raise BadInput(_("Give --pause or --resume, not both."))
     if values.get("on") is not None and not (values.get("stage") or pausing or resuming):
         raise BadInput(_("--on dates a stage change: give --stage too."))
+    if reason and not (values.get("due_on") or values.get("opened_on") or pausing or resuming):
+        # A reason with nothing to explain would be dropped: say so instead.
+        raise BadInput(_("--reason explains --due, --opened-on, --pause or --resume: give one "
+                         "of them."))
     if (pausing or resuming or values.get("stage")) and not item.is_open:
         raise BadInput(_("{id} is closed: reopen it before changing its stage.").format(
             id=item.ident))
-    if pausing and not (values.get("reason") or "").strip():
+    if pausing and not reason:
         raise BadInput(_("Say why the clock stops: --reason TEXT."))
+    if values.get("opened_on") is not None and not reason:
+        raise BadInput(_("Say why the opening date is corrected: --reason TEXT."))
     if values.get("stage") and item.paused_on is not None:
         raise BadInput(_("{id} is paused: resume it (--resume) before changing its stage.")
                        .format(id=item.ident))
+    stage = kind.stages(plain.get("subtype", item.subtype)).parse(values["stage"]) \
+        if values.get("stage") else None
+    start = ctx.event(values.get("on"), ctx.today, "--on") if stage else None
+    explicit_due = ctx.due(values.get("due_on"), start or ctx.today)
     changes = item.edit(**plain)
     log_changes(ctx, item, "update", changes)
     if "meeting_id" in plain:
         meeting_must_be_open(ctx, item.kind, item.meeting_id, item.status)
+    if values.get("opened_on") is not None:
+        warnings += _correct_opening(ctx, item, ctx.event(values["opened_on"], None,
+                                                          "--opened-on"), reason)
     if item.is_open and any(c.field in _RULE_KEYS for c in changes):
         # What the due dates depend on has changed: the open duties follow their rules again.
         warnings += duty_ops.recompute(ctx, item)
         _sync(ctx, item, "update")
 
-    explicit_due = ctx.date(values.get("due_on"))
-    if not values.get("stage") and item.stage not in kind.stages(item.subtype).codes:
+    if not stage and item.stage not in kind.stages(item.subtype).codes:
         # A new subtype (referral direction) whose stages do not include the current one.
         raise BadInput(_("Stage {stage} does not exist for {subtype}: give --stage. Valid: "
                          "{valid}.").format(stage=item.stage, subtype=item.subtype,
@@ -340,9 +396,9 @@ def update_item(ctx: Context, ident: str, values: Mapping[str, Any],
     if explicit_due is not None and explicit_due < item.opened_on:
         raise BadInput(_("The due date {due} is before the opening date {opened}.").format(
             due=explicit_due.isoformat(), opened=item.opened_on.isoformat()))
-    if values.get("stage"):
-        stage = kind.stages(item.subtype).parse(values["stage"])
-        start = ctx.date(values.get("on"), ctx.today)
+    if stage == item.stage and explicit_due is None:
+        stage = None  # already there: re-entering would restart its clock and drop an extension
+    if stage:
         if start < item.opened_on:
             raise BadInput(_("The date {on} is before {id} was opened ({opened}).").format(
                 on=start.isoformat(), id=item.ident, opened=item.opened_on.isoformat()))
@@ -352,24 +408,48 @@ def update_item(ctx: Context, ident: str, values: Mapping[str, Any],
         log_changes(ctx, item, "stage", moves)
         # A due date the user typed is an extension (延期) even when it comes with a stage.
         _sync(ctx, item, "extend" if explicit_due is not None else "stage",
-              reason=values.get("reason") if explicit_due is not None else None)
+              reason=reason if explicit_due is not None else None)
     elif explicit_due is not None:
         if not item.is_open:
             raise BadInput(_("{id} is closed: reopen it before moving its due date.").format(
                 id=item.ident))
-        duty_ops.extend(ctx, item, explicit_due, on=ctx.today, reason=values.get("reason"))
-        _sync(ctx, item, "extend", reason=values.get("reason"))
+        duty_ops.extend(ctx, item, explicit_due, on=ctx.today, reason=reason)
+        _sync(ctx, item, "extend", reason=reason)
     if pausing:
-        day = ctx.date(values.get("on"), ctx.today)
+        day = ctx.event(values.get("on"), ctx.today, "--on")
         duty_ops.pause(ctx, item, day)
-        log_changes(ctx, item, "pause", item.edit(paused_on=day), reason=values["reason"])
+        log_changes(ctx, item, "pause", item.edit(paused_on=day), reason=reason)
     elif resuming:
-        day = ctx.date(values.get("on"), ctx.today)
-        warnings += duty_ops.resume(ctx, item, day, values.get("reason"))
-        log_changes(ctx, item, "resume", item.edit(paused_on=None), reason=values.get("reason"))
-        _sync(ctx, item, "resume", reason=values.get("reason"))
+        day = ctx.event(values.get("on"), ctx.today, "--on")
+        warnings += duty_ops.resume(ctx, item, day, reason)
+        log_changes(ctx, item, "resume", item.edit(paused_on=None), reason=reason)
+        _sync(ctx, item, "resume", reason=reason)
+    if values.get("note") is not None:
+        append_note(ctx, item, values["note"])
     ctx.session.flush()
-    return Outcome(item.ident, item.due_on, warnings)
+    return Outcome(item.ident, item.due_on, warnings, changed=ctx.logged > logged_before)
+
+
+def _correct_opening(ctx: Context, item: Item, day: date, reason: str | None) -> list[str]:
+    """A mistyped opening date, corrected with a reason: the clocks that started on it start on
+    the new day, and their due dates follow their rules again unless a document fixed them."""
+    old = item.opened_on
+    if day == old:
+        return []
+    if item.closed_on is not None and item.closed_on < day:
+        raise BadInput(_("{id} was closed on {closed}, before {day}.").format(
+            id=item.ident, closed=item.closed_on.isoformat(), day=day.isoformat()))
+    moved = {"opened_on": day}
+    if item.stage_on == old:
+        moved["stage_on"] = day
+    log_changes(ctx, item, "correct", item.edit(**moved), reason=reason)
+    for duty in duty_ops.duties_of(ctx.session, item):
+        if duty.started_on == old:
+            duty_ops.log_duty(ctx, item, "correct", duty, "started_on", old, day, reason)
+            duty.started_on = day
+    warnings = duty_ops.recompute(ctx, item) if item.is_open else []
+    _sync(ctx, item, "correct", reason=reason)
+    return warnings
 
 
 def close_item(ctx: Context, ident: str, outcome: str, on: date | str | None = None,
@@ -383,12 +463,14 @@ def close_item(ctx: Context, ident: str, outcome: str, on: date | str | None = N
     if children:
         raise BadInput(_("{id} still has open action items: {items}. Close them first.")
                        .format(id=item.ident, items=", ".join(a.ident for a in children)))
-    day = ctx.date(on, ctx.today)
-    changes = item.close(code, day, note)
+    day = ctx.event(on, ctx.today, "--on")
+    changes = item.close(code, day)
     duty_ops.close_duties(ctx, item, day, code)
     if item.paused_on is not None:
         changes += item.edit(paused_on=None)
     log_changes(ctx, item, "close", changes, reason=reason)
+    if note is not None:
+        append_note(ctx, item, note)
     ctx.session.flush()
     _close_parent_when_done(ctx, item, day)
     return Outcome(item.ident, item.due_on)
@@ -416,13 +498,13 @@ def _close_parent_when_done(ctx: Context, item: Item, day: date) -> None:
 
 
 def reopen_item(ctx: Context, ident: str, reason: str, kind: Kind | None = None,
-                due_on: date | str | None = None) -> Outcome:
+                due_on: date | str | None = None, note: str | None = None) -> Outcome:
     """Reopen a closed item, optionally with a new due date (a reopened item whose clock had
     stopped has none, and would otherwise never be overdue)."""
     if not reason or not reason.strip():
         raise BadInput(_("Say why the item is reopened: --reason TEXT."))
     item = get_item(ctx.session, ident, kind)
-    new_due = ctx.date(due_on)
+    new_due = ctx.due(due_on, ctx.today)
     if new_due is not None and new_due < item.opened_on:
         raise BadInput(_("The due date {due} is before the opening date {opened}.").format(
             due=new_due.isoformat(), opened=item.opened_on.isoformat()))
@@ -435,6 +517,8 @@ def reopen_item(ctx: Context, ident: str, reason: str, kind: Kind | None = None,
                     reason=_("its action item {id} was reopened").format(id=item.ident))
     duty_ops.reopen_duties(ctx, item, closed_on, max(ctx.today, item.opened_on), new_due)
     _sync(ctx, item, "extend" if new_due is not None else "reopen", reason=reason)
+    if note is not None:
+        append_note(ctx, item, note)
     ctx.session.flush()
     warnings = [] if item.due_on is not None else [
         _("{id} has no due date now: give one with --due so that it can become overdue.")
@@ -446,3 +530,33 @@ def reply_suggestion(ctx: Context, ident: str, on: date | str | None = None,
                      note: str | None = None) -> Outcome:
     values = {"stage": "replied", "on": on, "note": note}
     return update_item(ctx, ident, values, KINDS["suggestion"])
+
+
+def note_item(ctx: Context, ident: str, text: str) -> Outcome:
+    item = get_item(ctx.session, ident)
+    append_note(ctx, item, text)
+    return Outcome(item.ident, item.due_on)
+
+
+def void_item(ctx: Context, ident: str, reason: str | None) -> Outcome:
+    """Mark an entry made in error: it leaves lists, reports, statistics and exports (unless
+    asked for), keeps its history, and is never deleted."""
+    if not (reason or "").strip():
+        raise BadInput(_("Say why the entry is void: --reason TEXT."))
+    item = get_item(ctx.session, ident)
+    if item.voided_at is not None:
+        return Outcome(item.ident, item.due_on, changed=False)
+    log_changes(ctx, item, "void", item.edit(voided_at=now(), void_reason=reason.strip()),
+                reason=reason.strip())
+    return Outcome(item.ident, item.due_on)
+
+
+def unvoid_item(ctx: Context, ident: str, reason: str | None) -> Outcome:
+    if not (reason or "").strip():
+        raise BadInput(_("Say why the entry counts again: --reason TEXT."))
+    item = get_item(ctx.session, ident)
+    if item.voided_at is None:
+        return Outcome(item.ident, item.due_on, changed=False)
+    log_changes(ctx, item, "unvoid", item.edit(voided_at=None, void_reason=None),
+                reason=reason.strip())
+    return Outcome(item.ident, item.due_on)

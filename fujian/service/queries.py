@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date
 
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import aliased
 
 from fujian.kinds import CLOSED, KINDS, OPEN, Kind
-from fujian.models import ChangeLog, Duty, Item, Unit
+from fujian.models import ChangeLog, Duty, Item, Note, Unit
 
 _meeting = aliased(Item, name="mt")
 
@@ -30,6 +30,11 @@ class Filters:
     limit: int | None = None
     ids: tuple[int, ...] = ()
     meeting_id: int | None = None  # only the action items of this meeting
+    involving_id: int | None = None  # items a unit sent, received or holds a duty on
+    from_id: int | None = None  # items a unit sent (its referrals, its clues)
+    handler: str | None = None  # the person handling the item
+    search: tuple[str, ...] = ()  # every word must occur (service/search.py)
+    include_void: bool = False  # entries voided as mistakes (default: left out)
 
 
 def _statement(filters: Filters, due_part: bool | None = None,
@@ -46,7 +51,7 @@ def _statement(filters: Filters, due_part: bool | None = None,
             t.c.closed_on, t.c.outcome, t.c.note, t.c.subtype, t.c.from_unit_id,
             t.c.party, t.c.enterprise, t.c.doc_no, t.c.urgent, t.c.attendees, t.c.minutes,
             _meeting.number.label("meeting_number"), t.c.stage_on, t.c.met_on, t.c.met_due,
-            t.c.to_unit_id, t.c.paused_on,
+            t.c.to_unit_id, t.c.paused_on, t.c.handler, t.c.void_reason,
         )
         .select_from(t)
         .outerjoin(_meeting, _meeting.id == t.c.meeting_id)
@@ -76,6 +81,23 @@ def _statement(filters: Filters, due_part: bool | None = None,
         conditions.append(t.c.id.in_(filters.ids))
     if filters.meeting_id is not None:
         conditions.append(t.c.meeting_id == filters.meeting_id)
+    if filters.involving_id is not None:
+        unit = filters.involving_id
+        duty = Duty.__table__
+        conditions.append(or_(
+            t.c.unit_id == unit, t.c.from_unit_id == unit, t.c.to_unit_id == unit,
+            t.c.holder_id == unit,
+            t.c.id.in_(select(duty.c.item_id).where(duty.c.holder_id == unit))))
+    if filters.from_id is not None:
+        conditions.append(t.c.from_unit_id == filters.from_id)
+    if filters.handler is not None:
+        conditions.append(t.c.handler == filters.handler)
+    if filters.search:
+        from fujian.service.search import condition
+
+        conditions.append(condition(filters.search))
+    if not filters.include_void:
+        conditions.append(t.c.voided_at.is_(None))
     if due_part is not None:
         conditions.append(t.c.due_on.is_not(None) if due_part else t.c.due_on.is_(None))
     if conditions:
@@ -98,7 +120,8 @@ def _statement(filters: Filters, due_part: bool | None = None,
 # times cheaper than attribute access when a report shapes a few hundred thousand of them.
 (_PK, _KIND, _NUMBER, _TITLE, _HOLDER, _UNIT, _STAGE, _STATUS, _OPENED, _DUE, _CLOSED,
  _OUTCOME, _NOTE, _SUBTYPE, _FROM_UNIT, _PARTY, _ENTERPRISE, _DOC_NO, _URGENT, _ATTENDEES,
- _MINUTES, _MEETING_NUMBER, _STAGE_ON, _MET_ON, _MET_DUE, _TO_UNIT, _PAUSED) = range(27)
+ _MINUTES, _MEETING_NUMBER, _STAGE_ON, _MET_ON, _MET_DUE, _TO_UNIT, _PAUSED, _HANDLER,
+ _VOID_REASON) = range(29)
 _FIELD_POSITIONS = {"party": _PARTY, "enterprise": _ENTERPRISE, "doc_no": _DOC_NO,
                     "urgent": _URGENT, "attendees": _ATTENDEES, "minutes": _MINUTES,
                     "from_unit_id": _FROM_UNIT, "to_unit_id": _TO_UNIT}
@@ -151,6 +174,7 @@ def shape(row, as_of: date | None = None, units: dict | None = None) -> dict:
         "outcome": row[_OUTCOME],
         "paused_on": row[_PAUSED],
         "assignee": units.get(row[_UNIT], _NO_UNIT)[0],
+        "handler": row[_HANDLER],
         "note": row[_NOTE],
     }
     out["stage_on"] = row[_STAGE_ON]
@@ -167,6 +191,8 @@ def shape(row, as_of: date | None = None, units: dict | None = None) -> dict:
         elif how == "meeting" and value is not None:
             value = f"M{value}"
         out[key] = value
+    if row[_VOID_REASON] is not None:  # only a voided entry carries the key
+        out["void_reason"] = row[_VOID_REASON]
     if as_of is not None:
         out["days_overdue"] = days_overdue(out, as_of)
     return out
@@ -221,7 +247,9 @@ def _iter_past(connection, filters: Filters, day: date, units: dict) -> Iterator
     wanted = filters.status
     base = Filters(kinds=filters.kinds, status="all", opened_from=filters.opened_from,
                    opened_to=filters.opened_to, sort="id", ids=filters.ids,
-                   meeting_id=filters.meeting_id)
+                   meeting_id=filters.meeting_id, involving_id=filters.involving_id,
+                   from_id=filters.from_id, handler=filters.handler, search=filters.search,
+                   include_void=filters.include_void)
     d = Duty.__table__
     rows: list[dict] = []
     batch: list = []
@@ -304,6 +332,21 @@ def duty_rows(connection, item_pk: int, units: dict | None = None) -> list[dict]
             for r in rows]
 
 
+def _utc(instant):
+    """Instants are stored in UTC; the database may hand them back without a zone (SQLite).
+    Marked as UTC here, so that showing them in China time never depends on the machine's
+    own zone."""
+    return instant.replace(tzinfo=UTC) if instant.tzinfo is None else instant
+
+
+def note_rows(connection, item_pk: int) -> list[dict]:
+    """An item's running record, oldest first: each note with ``at``, ``actor`` and ``text``."""
+    n = Note.__table__
+    return [{"at": _utc(r.at), "actor": r.actor, "text": r.text}
+            for r in connection.execute(select(n).where(n.c.item_id == item_pk)
+                                        .order_by(n.c.id))]
+
+
 def minutes_of(connection, item_pk: int) -> str | None:
     return connection.scalar(select(Item.minutes).where(Item.id == item_pk))
 
@@ -316,7 +359,7 @@ def history_rows(connection, subject: str) -> list[dict]:
     t = ChangeLog.__table__
     rows = connection.execute(select(t).where(t.c.subject == subject).order_by(t.c.id))
     return [
-        {"at": r.at, "actor": r.actor, "action": r.action, "field": r.field,
+        {"at": _utc(r.at), "actor": r.actor, "action": r.action, "field": r.field,
          "old": r.old_value, "new": r.new_value, "reason": r.reason}
         for r in rows
     ]

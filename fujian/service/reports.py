@@ -62,7 +62,8 @@ def summary_rows(tracker, as_of: date, start: date | None, end: date | None) -> 
         count_if(and_(~ended, or_(d.c.due_on >= as_of, paused))).label("open"),
         count_if(waived).label("waived"),
     ]
-    conditions = [d.c.due_on.is_not(None), d.c.started_on <= as_of, t.c.opened_on <= as_of]
+    conditions = [d.c.due_on.is_not(None), d.c.started_on <= as_of, t.c.opened_on <= as_of,
+                  t.c.voided_at.is_(None)]  # an entry made in error is no statistic
     if start is not None:
         conditions.append(d.c.due_on >= start)
     if end is not None:

@@ -147,9 +147,22 @@ class Tracker:
             return item_ops.close_item(self._context(session), ident, outcome, on, note, kind)
 
     def reopen(self, ident: str, reason: str, kind: Kind | None = None,
-               due_on: date | str | None = None):
+               due_on: date | str | None = None, note: str | None = None):
         with self.store.writing() as session:
-            return item_ops.reopen_item(self._context(session), ident, reason, kind, due_on)
+            return item_ops.reopen_item(self._context(session), ident, reason, kind, due_on,
+                                        note)
+
+    def note(self, ident: str, text: str):
+        with self.store.writing() as session:
+            return item_ops.note_item(self._context(session), ident, text)
+
+    def void(self, ident: str, reason: str | None):
+        with self.store.writing() as session:
+            return item_ops.void_item(self._context(session), ident, reason)
+
+    def unvoid(self, ident: str, reason: str | None):
+        with self.store.writing() as session:
+            return item_ops.unvoid_item(self._context(session), ident, reason)
 
     def reply(self, ident: str, on: date | str | None = None, note: str | None = None):
         with self.store.writing() as session:
@@ -175,6 +188,7 @@ class Tracker:
             row = next(queries.iter_items(conn, queries.Filters(status="all", ids=(pk,))))
             row["days_overdue"] = queries.days_overdue(row, self.today)
             row["duties"] = queries.duty_rows(conn, pk, units)
+            row["notes"] = queries.note_rows(conn, pk)
             if found.code == "meeting":
                 row["minutes"] = queries.minutes_of(conn, pk)
                 actions = queries.Filters(kinds=(KINDS["action"],), status="all", sort="id",
@@ -207,6 +221,21 @@ class Tracker:
         rows = transfer.read_rows(text)
         with self.store.writing(commit=not dry_run) as session:
             return transfer.import_items(self._context(session), rows, kind, source)
+
+    def import_xlsx(self, path: Path, kind: Kind | None, sheet: str | None = None,
+                    dry_run: bool = False, source: str = "import"):
+        """Bulk-add items from a workbook's item sheets (see workbook.read_item_sheets); all
+        sheets or nothing. Returns the counts and the sheets read and skipped."""
+        from fujian.service import transfer, workbook
+
+        sheets = workbook.read_item_sheets(path, sheet)
+        try:
+            with self.store.writing(commit=not dry_run) as session:
+                counts = transfer.import_items(self._context(session), sheets.rows(), kind,
+                                               source, place=sheets.place)
+        finally:
+            sheets.close()
+        return workbook.SheetImport(counts, sheets.read, sheets.skipped)
 
     def backup(self, target: Path, force: bool = False) -> Path:
         """A verified copy of the database at ``target``; the source must be sound, and a

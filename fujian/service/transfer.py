@@ -12,7 +12,7 @@ import csv
 import io
 import os
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
 from typing import IO, Any
@@ -272,16 +272,18 @@ IMPORT_ORDER = ("meeting", "referral", "suggestion", "clue", "action")  # meetin
 
 
 def import_items(ctx, rows: Iterable[tuple[int, dict[str, str]]], fixed_kind: Kind | None,
-                 source: str) -> dict[str, int]:
+                 source: str, place: Callable[[int], str] | None = None) -> dict[str, int]:
     """Validate every row, then insert them all (the caller's transaction makes it one unit).
 
     Any bad row: nothing is imported and every bad row is named with its line. An ``id``
     column is kept (an export re-imported keeps its IDs); rows without one get new IDs.
+    ``place`` names a line in messages when it is not a line of one file (a workbook's sheet
+    and row: see workbook.ItemSheets).
     """
     from sqlalchemy import select, update
 
     from fujian.kinds import split_id
-    from fujian.models import ChangeLog, Duty, Item, ItemSequence
+    from fujian.models import ChangeLog, Duty, Item, ItemSequence, Note
     from fujian.service.items import build_item, meeting_must_be_open, snapshot
     from fujian.storage import bulk_insert
 
@@ -310,6 +312,9 @@ def import_items(ctx, rows: Iterable[tuple[int, dict[str, str]]], fixed_kind: Ki
                     if id_kind.code != kind_code:
                         raise BadInput(_("ID {id} is not a {kind}").format(
                             id=cells["id"].strip(), kind=_(kind_code)))
+                    if number in wanted and place is not None:
+                        raise BadInput(_("ID {id} appears twice ({place})").format(
+                            id=f"{kind.prefix}{number}", place=place(wanted[number])))
                     if number in wanted:
                         raise BadInput(_("ID {id} appears twice (line {other})").format(
                             id=f"{kind.prefix}{number}", other=wanted[number]))
@@ -364,14 +369,20 @@ def import_items(ctx, rows: Iterable[tuple[int, dict[str, str]]], fixed_kind: Ki
         duties = [{"item_id": pks[made.record["number"]], **duty}
                   for _line, made, _n in built for duty in made.duties]
         bulk_insert(connection, Duty.__table__, duties)
+        # A row's note starts the item's running record.
+        bulk_insert(connection, Note.__table__, [
+            {"item_id": pks[r["number"]], "at": r["created_at"], "actor": ctx.actor,
+             "text": r["note"]} for r in records if r["note"]])
         # top >= the old last number, so IDs handed out later never collide or repeat.
         session.execute(update(ItemSequence).where(ItemSequence.kind == kind_code)
                         .values(last_number=top))
         counts[kind_code] = len(records)
     if problems:
         problems.sort()
-        listed = _("; ").join(_("line {line}: {reason}").format(line=line, reason=reason)
-                           for line, reason in problems[:50])
+        listed = _("; ").join(
+            _("line {line}: {reason}").format(line=line, reason=reason) if place is None
+            else _("{place}: {reason}").format(place=place(line), reason=reason)
+            for line, reason in problems[:50])
         more = len(problems) - 50
         suffix = _(" (and {n} more)").format(n=more) if more > 0 else ""
         raise BadInput(_("Nothing imported: {n} bad row(s). {rows}{more}").format(
