@@ -21,7 +21,8 @@ EXPECTED = {
     "report due-soon", "report summary", "export csv", "export pack", "import csv",
     *(f"{kind} {verb}" for kind in ("referral", "suggestion", "clue", "meeting", "action")
       for verb in ("add", "list", "show", "update", "close", "reopen")),
-    "suggestion reply",
+    "suggestion reply", "note", "void", "unvoid",
+    "export reminders", "import xlsx",
 }
 
 
