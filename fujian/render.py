@@ -253,6 +253,19 @@ def render_record(row: dict, columns: Sequence[Column], fmt: str, out: IO[str] |
             con.print(value, markup=False)
 
 
+_EIGHTHS = " ▏▎▍▌▋▊▉"  # a cell's eighths: the bar's last, partial cell (all in GBK too)
+
+
+def rate_bar(rate: float | None, width: int = 8) -> str:
+    """A rate from 0 to 1 as a bar of block characters, ``width`` cells when full (eighths of
+    a cell: 1/64 steps); empty when there is no rate or it is 0."""
+    if rate is None:
+        return ""
+    eighths = round(max(0.0, min(1.0, rate)) * width * 8)
+    full, part = divmod(eighths, 8)
+    return "█" * full + (_EIGHTHS[part] if part else "")
+
+
 def message(text: str, out: IO[str] | None = None) -> None:
     """A line for a person (never rich markup: texts may hold brackets)."""
     (out or sys.stdout).write(text + "\n")

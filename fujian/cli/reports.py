@@ -147,7 +147,13 @@ def summary(start: Annotated[str | None, typer.Option("--from", metavar="DATE", 
         raise BadInput(_("--from is after --to."))
     rows = summary_rows(tracker, day, first, last)
     if fmt == "table":
-        render(summary_for_people(rows), SUMMARY_COLUMNS, fmt,
+        from fujian.render import rate_bar
+
+        # A person at a terminal sees each rate as a bar beside its number.
+        people = [{**shown, "rate": f"{shown['rate']:>6} {rate_bar(row['rate'])}".rstrip()
+                   if row["rate"] is not None else ""}
+                  for shown, row in zip(summary_for_people(rows), rows, strict=True)]
+        render(people, SUMMARY_COLUMNS, fmt,
                title=_("Duties due {start} – {end}, as of {day}").format(
                    start=first.isoformat() if first else "…",
                    end=last.isoformat() if last else "…", day=day.isoformat()))
@@ -155,7 +161,8 @@ def summary(start: Annotated[str | None, typer.Option("--from", metavar="DATE", 
         render(rows, SUMMARY_COLUMNS, fmt)
 
 
-export_app = typer.Typer(no_args_is_help=True, help=_("Excel-safe CSV exports and meeting packs."))
+export_app = typer.Typer(no_args_is_help=True, help=_(
+    "Excel-safe CSV exports, meeting packs (a folder or one workbook) and reminder notices."))
 EncodingOption = Annotated[str, typer.Option(
     "--encoding", metavar="ENCODING", help=_("utf-8-sig (Excel/WPS, the default), utf-8 or gb18030."))]
 HeaderOption = Annotated[str, typer.Option(
@@ -218,7 +225,8 @@ def export_csv(kind: KindFilter = None,
 
 
 @command(export_app, "pack")
-def export_pack(output: Annotated[str, typer.Option("-o", "--output", metavar="PATH", help=_("Folder to write."))],
+def export_pack(output: Annotated[str, typer.Option("-o", "--output", metavar="PATH", help=_(
+                    "Folder to write, or a workbook: a file name ending in .xlsx."))],
                 as_of: AsOfOption = None,
                 meeting: Annotated[str | None, typer.Option(
                     "--meeting", metavar="M…", help=_("Also list this meeting's action items."))] = None,
@@ -229,24 +237,65 @@ def export_pack(output: Annotated[str, typer.Option("-o", "--output", metavar="P
     """Write the joint meeting's pack: overdue, due soon, open items per kind, the summary and,
     with --meeting, that meeting's action items; each Excel-safe, plus README.txt.
 
-    Example:
+    Given a file name ending in .xlsx, the pack is one workbook ready to print: an overview
+    with the summary per unit and a chart of on-time rates, then one sheet each for overdue
+    items (by holder), due soon, the open items of each kind, the meeting and the units.
+    Examples:
 
         fujian export pack -o pack-2025-03 --meeting M2
+        fujian export pack -o 联席会议材料.xlsx --meeting M2
     """
     from pathlib import Path
 
     from fujian.service.pack import write_pack
     from fujian.service.transfer import check_encoding
+    from fujian.service.workbook import is_workbook_name
 
     st = state()
     tracker = st.tracker()
     files = write_pack(tracker, Path(output).expanduser(), parse_day(as_of, tracker.today),
                        meeting=meeting, within=within, encoding=check_encoding(encoding),
-                       labels=_header_style(header), force=force)
-    note(_("Wrote {n} files to {path}.").format(n=len(files), path=output))
+                       labels=_header_style(header), force=force, warn=note)
+    if is_workbook_name(output):
+        note(_("Wrote the workbook {path}.").format(path=output))
+    else:
+        note(_("Wrote {n} files to {path}.").format(n=len(files), path=output))
 
 
-import_app = typer.Typer(no_args_is_help=True, help=_("Bulk-add items from CSV."))
+@command(export_app, "reminders")
+def export_reminders(
+        output: Annotated[str, typer.Option("-o", "--output", metavar="FOLDER", help=_(
+            "Folder to write the notices to."))],
+        as_of: AsOfOption = None,
+        within: Annotated[int, typer.Option("--within", metavar="DAYS", help=_(
+            "Also chase duties due within this many days."))] = 7,
+        unit: Annotated[list[str] | None, typer.Option("--unit", metavar="UNIT", help=_(
+            "Only this unit (repeat for more)."))] = None,
+        force: Annotated[bool, typer.Option("--force", help=_(
+            "Write into a folder that is not empty (same-named notices are replaced)."))]
+        = False) -> None:
+    """Write a reminder notice (催办通知) for each unit that holds an overdue or due-soon
+    duty: one workbook per unit, named by its Chinese name, with its liaison and phone, the
+    as-of date, and each item with what is owed, since when and by when. A unit with nothing
+    to chase gets no file. Example:
+
+        fujian export reminders -o 催办通知 --within 7
+    """
+    from pathlib import Path
+
+    from fujian.service.workbook import write_reminders
+
+    tracker = state().tracker()
+    day = parse_day(as_of, tracker.today)
+    files = write_reminders(tracker, Path(output).expanduser(), day, within=within,
+                            units=unit or (), force=force)
+    if files:
+        note(_("Wrote {n} reminder notices to {path}.").format(n=len(files), path=output))
+    else:
+        note(_("Nothing to chase as of {day}: no notice written.").format(day=day.isoformat()))
+
+
+import_app = typer.Typer(no_args_is_help=True, help=_("Bulk-add items from CSV or a workbook."))
 
 
 @command(import_app, "csv")
@@ -280,6 +329,37 @@ def import_csv(path: Annotated[str, typer.Argument(metavar="FILE", help=_("CSV f
     message = _("Checked {n} items ({detail}); nothing imported (dry run).") if dry_run \
         else _("Imported {n} items ({detail}).")
     note(message.format(n=total, detail=detail))
+
+
+@command(import_app, "xlsx")
+def import_xlsx(path: Annotated[str, typer.Argument(metavar="FILE", help=_("Workbook (.xlsx)."))],
+                sheet: Annotated[str | None, typer.Option("--sheet", metavar="NAME", help=_(
+                    "Read only this sheet (default: every sheet whose first row is an item "
+                    "header)."))] = None,
+                kind: KindFilter = None,
+                dry_run: Annotated[bool, typer.Option("--dry-run", help=_(
+                    "Check every row; import nothing."))] = False) -> None:
+    """Bulk-add items from an Excel workbook whose sheet starts with the export's header
+    (Chinese, English or code headers), as import csv does: every row is checked first, and
+    if any is bad nothing is imported and each is named by sheet and row. Dates may be Excel
+    dates or text. A pack written by export pack reads back as its open items. Example:
+
+        fujian import xlsx 区市场监督管理局.xlsx --kind referral --dry-run
+    """
+    from pathlib import Path
+
+    source = Path(path).expanduser()
+    result = state().tracker().import_xlsx(source, kind_of(kind) if kind else None, sheet,
+                                           dry_run, source=f"import {source.name}")
+    total = sum(result.counts.values())
+    detail = ", ".join(f"{k} {n}" for k, n in result.counts.items()) or "0"
+    message = _("Checked {n} items ({detail}); nothing imported (dry run).") if dry_run \
+        else _("Imported {n} items ({detail}).")
+    note(message.format(n=total, detail=detail))
+    note(_("Sheets read: {read}.").format(read=", ".join(result.read)))
+    if result.skipped:
+        note(_("Sheets skipped (no item header in the first row): {names}.").format(
+            names=", ".join(result.skipped)))
 
 
 def register(app: typer.Typer) -> None:

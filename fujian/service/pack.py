@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -21,7 +22,14 @@ from fujian.service.transfer import open_output, write_csv
 
 def write_pack(tracker, folder: Path, as_of: date, *, meeting: str | None = None,
                within: int = 7, encoding: str = "utf-8-sig", labels: bool = True,
-               force: bool = False) -> list[Path]:
+               force: bool = False, warn: Callable[[str], None] | None = None) -> list[Path]:
+    """The pack: a folder of CSV files, or one workbook when ``folder`` ends in .xlsx
+    (``warn`` hears what a workbook could not hold: see workbook.write_pack_workbook)."""
+    from fujian.service.workbook import is_workbook_name, write_pack_workbook
+
+    if is_workbook_name(folder):
+        return write_pack_workbook(tracker, folder, as_of, meeting=meeting, within=within,
+                                   labels=labels, force=force, warn=warn)
     if folder.exists() and not folder.is_dir():
         raise BadInput(_("{path} is a file: give a folder for the pack.").format(path=folder))
     if folder.is_dir() and any(folder.iterdir()) and not force:
