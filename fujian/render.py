@@ -197,6 +197,59 @@ def _safe_console_class():
     return _SAFE_CONSOLE
 
 
+# At a narrow terminal titles and unit names keep at least 8 CJK characters (16 cells) a line:
+# low-value columns give way first — dates lose their year when all share one, units show
+# their code, then columns drop from the right — rather than text folding at 1–3 characters.
+PROTECTED = ("title", "unit", "unit_name", "name")
+KEPT = ("id", *PROTECTED, "due_on", "days_overdue", "days_left", "rate")
+TEXT_MIN = 16
+
+
+def _fit(rows: list[dict], columns: list[Column], width: int):
+    """The columns that fit ``width``, the cell function to draw them, and the year the dates
+    were shortened to (None when they keep it)."""
+    from rich.cells import cell_len
+
+    short_dates = short_units = False
+    year = None
+
+    def draw(row: dict, column: Column) -> str:
+        value = row.get(column.key)
+        if short_dates and column.type == "date" and value is not None:
+            return f"{value.month:02d}-{value.day:02d}"
+        if short_units and column.key == "unit" and row.get("unit"):
+            return visible(row["unit"])
+        return human_cell(row, column)
+
+    def needed(cols: list[Column]) -> int:
+        total = 1
+        for c in cols:
+            if c.key in PROTECTED:
+                total += TEXT_MIN + 3
+                continue
+            longest = max((cell_len(draw(r, c)) for r in rows), default=0)
+            total += max(cell_len(c.header), longest) + 3
+        return total
+
+    columns = list(columns)
+    if needed(columns) > width:
+        dates = {v.year for r in rows for c in columns if c.type == "date"
+                 if (v := r.get(c.key)) is not None}
+        if len(dates) == 1:
+            short_dates, year = True, next(iter(dates))
+    # Lowest value first: dates the item's page still shows, the kind its ID already says, a
+    # summary row's code and group; then the rest from the right; counts and the stage last.
+    first = ("opened_on", "closed_on", "kind", "outcome", "paused_on", "key", "group")
+    droppable = sorted((c for c in columns if c.key not in KEPT),
+                       key=lambda c: (c.key == "stage", c.type == "int", c.key not in first,
+                                      -columns.index(c)))
+    while needed(columns) > width and droppable:
+        columns.remove(droppable.pop(0))
+    if needed(columns) > width and any(c.key == "unit" for c in columns):
+        short_units = True  # the unit's code: short, and `unit list` names it
+    return columns, draw, year
+
+
 def _table(rows: list[dict], columns: Sequence[Column], out: IO[str], *, title: str | None,
            as_of: date | None) -> int:
     from rich.table import Table
@@ -207,16 +260,20 @@ def _table(rows: list[dict], columns: Sequence[Column], out: IO[str], *, title: 
                and (not rows or any(row.get(c.key) not in (None, "") for row in rows))]
     if rows and len({row.get("status") for row in rows}) == 1:  # `--status open`: said once
         columns = [c for c in columns if c.key != "status"]
+    con = console(out)
+    columns, cell, year = _fit(rows, columns, con.width)
+    if year is not None and title:
+        title = f"{title} ({year})"
     table = Table(title=title, header_style="bold", show_lines=False)
     for column in columns:
         table.add_column(column.header, overflow="fold",
-                         no_wrap=column.type in ("date", "int") or column.key == "id")
+                         no_wrap=column.type in ("date", "int") or column.key == "id",
+                         min_width=TEXT_MIN if column.key in PROTECTED else None)
     for row in rows:
         # "Overdue" is decided once, by the query (queries.days_overdue): a paused item
         # whose due date has passed is not late, and is not drawn red.
         overdue = as_of is not None and (row.get("days_overdue") or 0) > 0
-        table.add_row(*(human_cell(row, c) for c in columns), style="red" if overdue else None)
-    con = console(out)
+        table.add_row(*(cell(row, c) for c in columns), style="red" if overdue else None)
     if rows:
         con.print(table)
     else:

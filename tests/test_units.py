@@ -241,9 +241,10 @@ def test_unknown_unit_is_refused(cli, initialised, snapshot):
 
 
 def test_update_unit_logs_each_field(tracker, store):
-    assert tracker.update_unit("scjgj", liaison="张三", phone="027-1") == "scjgj"
-    assert tracker.update_unit("区市场监督管理局", liaison="李四", kind="Other") == "scjgj"
-    assert tracker.update_unit("scjgj", name=" 区市场监管局 ") == "scjgj"
+    assert tracker.update_unit("scjgj", liaison="张三", phone="027-1") == ("scjgj", True)
+    assert tracker.update_unit("区市场监督管理局", liaison="李四", kind="Other") == ("scjgj", True)
+    assert tracker.update_unit("scjgj", name=" 区市场监管局 ") == ("scjgj", True)
+    assert tracker.update_unit("scjgj", name="区市场监管局") == ("scjgj", False)
     assert {u["code"]: u for u in tracker.list_units()}["scjgj"] == {
         "code": "scjgj", "name": "区市场监管局", "liaison": "李四", "phone": "027-1",
         "kind": "other"}

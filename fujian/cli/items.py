@@ -159,6 +159,25 @@ def _first_event(kind: Kind) -> str:
     return rules.events.get(found[0].start, found[0].start) if found else stage
 
 
+def _outcome_list(kind: Kind) -> str:
+    """Every outcome a kind accepts, with its Chinese label (per direction for referrals)."""
+    parts = []
+    for subtype in _subtypes(kind):
+        listed = kind.outcomes(subtype).describe()
+        parts.append(f"{subtype}: {listed}" if subtype else listed)
+    return "; ".join(parts)
+
+
+def _with_outcome_help(func: Callable, outcomes: str) -> None:
+    """Give a close command's --outcome the list of the outcomes it accepts."""
+    signature = inspect.signature(func, eval_str=True)
+    option = typer.Option("--outcome", metavar="OUTCOME", help=_(
+        "The outcome, by code or Chinese label: {outcomes}.").format(outcomes=outcomes))
+    func.__signature__ = signature.replace(parameters=[  # type: ignore[attr-defined]
+        p.replace(annotation=Annotated[str, option]) if p.name == "outcome" else p
+        for p in signature.parameters.values()])
+
+
 def make_add(kind: Kind) -> Callable:
     params = [_required("title", "--title", help=_("Title (any text)."))]
     if kind.subtype_key:
@@ -372,8 +391,8 @@ def build_kind_app(kind: Kind) -> typer.Typer:
                   note_text: NoteOption = None) -> None:
         close_item(ident, kind, outcome, on, note_text)
 
-    outcomes = "; ".join(kind.outcomes(s).describe() for s in
-                         _subtypes(kind))
+    outcomes = _outcome_list(kind)
+    _with_outcome_help(close_cmd, outcomes)
     close_cmd.__doc__ = _("Close a {label} with its outcome: {outcomes}.\n\nExample:\n\n"
                           "    fujian {code} close {p}1 --outcome {first}").format(
         label=kind.label, outcomes=outcomes, code=kind.code, p=kind.prefix,
@@ -494,6 +513,9 @@ def register(app: typer.Typer) -> None:
             fujian close S3 --outcome adopted --on 2025-05-06
         """
         close_item(ident, None, outcome, on, note_text)
+
+    _with_outcome_help(close_any, " | ".join(
+        f"{kind.code}: {_outcome_list(kind)}" for kind in KINDS.values()))
 
     @command(app, "reopen")
     def reopen_any(ident: IdArgument, reason: ReasonOption, due: DueOption = None,

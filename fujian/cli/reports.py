@@ -8,7 +8,19 @@ from typing import Annotated
 
 import typer
 
-from fujian.cli.common import AsOfOption, FormatOption, command, note, parse_day, state
+from fujian.cli.common import (
+    AsOfOption,
+    FormatOption,
+    FromOption,
+    HandlerOption,
+    InvolvingOption,
+    SearchOption,
+    command,
+    filter_values,
+    note,
+    parse_day,
+    state,
+)
 from fujian.errors import EXIT_FOUND
 from fujian.i18n import _
 from fujian.kinds import DUE_SOON_COLUMNS, OVERDUE_COLUMNS, SUMMARY_COLUMNS, kind_of
@@ -21,14 +33,15 @@ UnitFilter = Annotated[str | None, typer.Option("--unit", metavar="UNIT", help=_
 
 
 def print_overdue(as_of: str | None, unit: str | None, kind: str | None, fmt: str | None,
-                  fail_if_any: bool) -> None:
+                  fail_if_any: bool, **who) -> None:
     from fujian.render import pick_format, render
     from fujian.service.reports import overdue_rows
 
     fmt = pick_format(fmt)
     tracker = state().tracker()
     day = parse_day(as_of, tracker.today)
-    rows = overdue_rows(tracker, day, unit=unit, kind=kind_of(kind) if kind else None)
+    rows = overdue_rows(tracker, day, unit=unit, kind=kind_of(kind) if kind else None,
+                        **filter_values(tracker, **who))
     first = next(rows, None)
     if first is None:
         if fmt == "json":
@@ -79,6 +92,8 @@ def _grouped_table(rows: list[dict], day) -> None:
 
 @command(report_app, "overdue")
 def overdue(as_of: AsOfOption = None, unit: UnitFilter = None, kind: KindFilter = None,
+            involving: InvolvingOption = None, from_unit: FromOption = None,
+            handler: HandlerOption = None, search: SearchOption = None,
             fmt: FormatOption = None,
             fail_if_any: Annotated[bool, typer.Option(
                 "--fail-if-any", help=_("Exit 1 when anything is overdue (for cron)."))] = False,
@@ -92,12 +107,15 @@ def overdue(as_of: AsOfOption = None, unit: UnitFilter = None, kind: KindFilter 
 
         0 8 * * * fujian report overdue --fail-if-any || mail-the-office
     """
-    print_overdue(as_of, unit, kind, fmt, fail_if_any)
+    print_overdue(as_of, unit, kind, fmt, fail_if_any, involving=involving, from_unit=from_unit,
+                  handler=handler, search=search)
 
 
 @command(report_app, "due-soon")
 def due_soon(within: Annotated[int, typer.Option("--within", metavar="DAYS", help=_("Days ahead."))] = 7,
              as_of: AsOfOption = None, unit: UnitFilter = None, kind: KindFilter = None,
+             involving: InvolvingOption = None, from_unit: FromOption = None,
+             handler: HandlerOption = None, search: SearchOption = None,
              fmt: FormatOption = None) -> None:
     """Open items due from the as-of date through as-of + N days.
 
@@ -114,7 +132,9 @@ def due_soon(within: Annotated[int, typer.Option("--within", metavar="DAYS", hel
     fmt = pick_format(fmt)
     tracker = state().tracker()
     day = parse_day(as_of, tracker.today)
-    rows = due_soon_rows(tracker, day, within, unit=unit, kind=kind_of(kind) if kind else None)
+    rows = due_soon_rows(tracker, day, within, unit=unit, kind=kind_of(kind) if kind else None,
+                         **filter_values(tracker, involving=involving, from_unit=from_unit,
+                                         handler=handler, search=search))
     render(rows, DUE_SOON_COLUMNS, fmt, as_of=day,
            title=_("Due by {end}").format(end=(day.fromordinal(day.toordinal() + within))))
 
@@ -326,9 +346,12 @@ def import_csv(path: Annotated[str, typer.Argument(metavar="FILE", help=_("CSV f
                                           dry_run, source=f"import {source.name}")
     total = sum(counts.values())
     detail = ", ".join(f"{k} {n}" for k, n in counts.items()) or "0"
-    message = _("Checked {n} items ({detail}); nothing imported (dry run).") if dry_run \
-        else _("Imported {n} items ({detail}).")
+    message = _("Would import {n} items ({detail}); nothing was imported (dry run).") \
+        if dry_run else _("Imported {n} items ({detail}).")
     note(message.format(n=total, detail=detail))
+    if getattr(counts, "skipped", 0):
+        note(_("Skipped {n} rows of other kinds (--kind {kind}).").format(n=counts.skipped,
+                                                                          kind=kind))
 
 
 @command(import_app, "xlsx")

@@ -47,8 +47,11 @@ def update(unit: Annotated[str, typer.Argument(metavar="CODE", help=_("Code or e
 
         fujian unit update scjgj --liaison 李四 --phone 027-6666
     """
-    code = state().tracker().update_unit(unit, name=name, liaison=liaison, phone=phone,
-                                         kind=kind)
+    code, changed = state().tracker().update_unit(unit, name=name, liaison=liaison, phone=phone,
+                                                  kind=kind)
+    if not changed:
+        note(_("No change: unit {code} already says so.").format(code=code))
+        return
     note(_("Updated unit {code}.").format(code=code))
 
 

@@ -100,7 +100,7 @@ def flag(value: Any) -> bool:
 def get_item(session: Session, ident: str, kind: Kind | None = None) -> Item:
     found_kind, number = split_id(ident)
     if kind is not None and found_kind.code != kind.code:
-        raise BadInput(_("{id} is not a {kind}.").format(id=ident.upper(), kind=_(kind.code)))
+        raise BadInput(_("{id} is not of kind {kind}.").format(id=ident.upper(), kind=_(kind.code)))
     item = session.scalar(select(Item).where(Item.kind == found_kind.code, Item.number == number))
     if item is None:
         raise NotFound(_("No item {id}.").format(id=f"{found_kind.prefix}{number}"))
@@ -212,7 +212,7 @@ def build_item(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> Built:
     unit = ctx.unit(unit_text)
     for kf in kind.fields:
         if kf.required and not values.get(kf.name):
-            raise BadInput(_("{option} is required for a {kind}.").format(
+            raise BadInput(_("{option} is required for kind {kind}.").format(
                 option=kf.option, kind=_(kind.code)))
     opened_on = ctx.event(values.get("opened_on"), ctx.today, "--on")
     stage = kind.stages(subtype).parse(values["stage"]) if values.get("stage") \

@@ -11,20 +11,22 @@ from fujian.service.queries import Filters
 
 
 def overdue_rows(tracker, as_of: date, unit: str | None = None,
-                 kind: Kind | None = None) -> Iterator[dict]:
-    """Open items due before ``as_of``, most overdue first."""
+                 kind: Kind | None = None, **who) -> Iterator[dict]:
+    """Open items due before ``as_of``, most overdue first. ``who``: further Filters fields
+    (involving_id, from_id, handler, search)."""
     filters = Filters(kinds=(kind,) if kind else (), status="open",
                       unit_id=tracker.unit_id(unit) if unit else None,
-                      overdue_as_of=as_of, sort="overdue")
+                      overdue_as_of=as_of, sort="overdue", **who)
     return tracker.items(filters, as_of)
 
 
 def due_soon_rows(tracker, as_of: date, within: int, unit: str | None = None,
-                  kind: Kind | None = None) -> Iterator[dict]:
+                  kind: Kind | None = None, **who) -> Iterator[dict]:
     """Open items due from ``as_of`` through ``as_of + within`` days."""
     filters = Filters(kinds=(kind,) if kind else (), status="open",
                       unit_id=tracker.unit_id(unit) if unit else None,
-                      due_from=as_of, due_to=as_of + timedelta(days=within), sort="due")
+                      due_from=as_of, due_to=as_of + timedelta(days=within), sort="due",
+                      **who)
     for row in tracker.items(filters, as_of):
         row["days_left"] = (row["due_on"] - as_of).days
         yield row

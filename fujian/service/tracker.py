@@ -97,9 +97,11 @@ class Tracker:
         with self.store.writing() as session:
             return unit_ops.add_unit(session, self.actor, code, name, liaison, phone, kind).code
 
-    def update_unit(self, code: str, **values: str | None) -> str:
+    def update_unit(self, code: str, **values: str | None) -> tuple[str, bool]:
+        """The unit's code, and whether anything changed."""
         with self.store.writing() as session:
-            return unit_ops.update_unit(session, self.actor, code, **values).code
+            unit, changed = unit_ops.update_unit(session, self.actor, code, **values)
+            return unit.code, changed
 
     def list_units(self) -> list[dict]:
         with self.store.reading() as session:
@@ -173,7 +175,7 @@ class Tracker:
         """The row key and kind of an item by its ID; refuses an unknown ID or another kind's."""
         found, number = split_id(ident)
         if kind is not None and kind.code != found.code:
-            raise BadInput(_("{id} is not a {kind}.").format(id=ident.upper(), kind=_(kind.code)))
+            raise BadInput(_("{id} is not of kind {kind}.").format(id=ident.upper(), kind=_(kind.code)))
         pk = queries.item_pk(conn, found.code, number)
         if pk is None:
             raise NotFound(_("No item {id}.").format(id=f"{found.prefix}{number}"))

@@ -257,15 +257,24 @@ def values_for(kind: Kind, cells: dict[str, str]) -> dict[str, Any]:
 
 
 def row_kind(cells: dict[str, str], fixed: Kind | None) -> Kind:
+    """A row's kind: its kind column, else its ID's prefix, else the kind asked for."""
+    from fujian.kinds import split_id
+
     text = (cells.get("kind") or "").strip()
+    if text:
+        return kind_of(text)
+    if (cells.get("id") or "").strip():
+        return split_id(cells["id"])[0]
     if fixed is not None:
-        if text and kind_of(text).code != fixed.code:
-            raise BadInput(_("this row is a {found}, not a {kind}").format(
-                found=_(kind_of(text).code), kind=_(fixed.code)))
         return fixed
-    if not text:
-        raise BadInput(_("no kind: give --kind or a kind column (类别)"))
-    return kind_of(text)
+    raise BadInput(_("no kind: give --kind, a kind column (类别) or an id column (编号)"))
+
+
+class ImportCounts(dict):
+    """Items imported per kind; ``skipped`` counts the rows of other kinds left out by
+    ``--kind``."""
+
+    skipped: int = 0
 
 
 IMPORT_ORDER = ("meeting", "referral", "suggestion", "clue", "action")  # meetings before actions
@@ -289,17 +298,24 @@ def import_items(ctx, rows: Iterable[tuple[int, dict[str, str]]], fixed_kind: Ki
 
     problems: list[tuple[int, str]] = []
     grouped: dict[str, list[tuple[int, dict[str, str]]]] = {k: [] for k in IMPORT_ORDER}
+    skipped = 0
     for line, cells in rows:
         if "__error__" in cells:
             problems.append((line, cells["__error__"]))
             continue
         try:
-            grouped[row_kind(cells, fixed_kind).code].append((line, cells))
+            kind = row_kind(cells, fixed_kind)
         except BadInput as exc:
             problems.append((line, exc.message))
+            continue
+        if fixed_kind is not None and kind.code != fixed_kind.code:
+            skipped += 1  # --kind K imports the rows of K only: the others are counted, not bad
+            continue
+        grouped[kind.code].append((line, cells))
 
     item_table, log_table = Item.__table__, ChangeLog.__table__
-    counts: dict[str, int] = {}
+    counts = ImportCounts()
+    counts.skipped = skipped
     for kind_code in IMPORT_ORDER:
         kind = KINDS[kind_code]
         built: list[tuple[int, Any, int | None]] = []  # (line, Built, wanted number)
@@ -310,7 +326,7 @@ def import_items(ctx, rows: Iterable[tuple[int, dict[str, str]]], fixed_kind: Ki
                 if (cells.get("id") or "").strip():
                     id_kind, number = split_id(cells["id"])
                     if id_kind.code != kind_code:
-                        raise BadInput(_("ID {id} is not a {kind}").format(
+                        raise BadInput(_("ID {id} is not of kind {kind}").format(
                             id=cells["id"].strip(), kind=_(kind_code)))
                     if number in wanted and place is not None:
                         raise BadInput(_("ID {id} appears twice ({place})").format(

@@ -90,7 +90,9 @@ def add_unit(session: Session, actor: str, code: str, name: str, liaison: str | 
     return unit
 
 
-def update_unit(session: Session, actor: str, code: str, **values: str | None) -> Unit:
+def update_unit(session: Session, actor: str, code: str,
+                **values: str | None) -> tuple[Unit, bool]:
+    """Change a unit's fields; returns the unit and whether anything changed."""
     unit = find_unit(session, code)
     changed = False
     for field, new in values.items():
@@ -118,7 +120,7 @@ def update_unit(session: Session, actor: str, code: str, **values: str | None) -
         unit.updated_at = now()
         session.add(unit)
         session.flush()
-    return unit
+    return unit, changed
 
 
 def list_units(session: Session) -> list[dict]:
