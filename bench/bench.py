@@ -244,8 +244,8 @@ def ratio(a: dict | None, b: dict | None) -> str:
 
 def run(sizes: list[int], runs: int, out: Path, tw_sizes: set[int],
         ops: set[str] | None = None) -> None:
-    """``ops``: only these (add, close, list, overdue, summary, export, import); all when
-    None."""
+    """``ops``: only these (add, close, list, overdue, summary, export, pack, import); all
+    when None."""
 
     def wanted(op: str) -> bool:
         return ops is None or op in ops
@@ -310,6 +310,16 @@ def run(sizes: list[int], runs: int, out: Path, tw_sizes: set[int],
             tw_export = timed(["task", "export"], tw, runs) if tw else None
             rows.append(("export csv", n, export, _sum(floor_all, raw_export),
                          "import floor + raw sqlite3", tw_export))
+        if wanted("pack"):
+            # The pack as one workbook against the same pack as a folder of CSV files (issue
+            # 15: under 2x). --force: each run replaces the previous one.
+            folder, workbook = tmp / f"pack-{n}", tmp / f"pack-{n}.xlsx"
+            csv_pack = timed([*fujian, "export", "pack", "-o", str(folder), "--force"], env,
+                             runs)
+            xlsx_pack = timed([*fujian, "export", "pack", "-o", str(workbook), "--force"], env,
+                              runs)
+            rows.append(("export pack (.xlsx)", n, xlsx_pack, csv_pack,
+                         "export pack (CSV folder)", None))
         print(f"  done {n}", flush=True)
         write_report(out, rows, runs, None)
     if not wanted("import"):
@@ -399,7 +409,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "performance.md")
     parser.add_argument("--ops", default="", help="comma-separated subset of add, close, list, "
-                        "overdue, summary, export, import (default: all)")
+                        "overdue, summary, export, pack, import (default: all)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     tw_sizes = {int(s) for s in args.taskwarrior_sizes.split(",") if s}
