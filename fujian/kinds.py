@@ -355,7 +355,7 @@ COLUMN_TITLES = {
     "met_on": "Met on", "met_due": "Due when met", "assignee": "Assigned unit",
     "paused_on": "Paused since", "on_time": "On time", "late": "Late", "overdue": "Overdue",
     "waived": "Waived", "rate": "On-time rate", "holder": "Holder", "started_on": "Started",
-    "handler": "Handler",
+    "handler": "Handler", "actor": "By", "text": "Note", "void_reason": "Void because",
 }
 
 

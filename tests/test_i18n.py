@@ -151,6 +151,7 @@ def test_help_reads_chinese(monkeypatch):
     assert "--direction" in add and "--to" in add  # option names stay English
     assert "Options:" not in add and "选项" in add and "required" not in add  # Typer's words too
     assert "Show this message" not in add
+    assert add.startswith("用法：") and "Usage:" not in add  # Click's own word too
     zh_first_line = _zh_text("Add a {label} ({code}); prints its ID.\n\nExample:\n\n"
                              "    {example}", monkeypatch).splitlines()[0]
     assert zh_first_line.format(label="案件移送", code="referral") in add

@@ -29,7 +29,7 @@ from fujian.cli.common import (
 )
 from fujian.errors import BadInput
 from fujian.i18n import N_, _
-from fujian.kinds import KINDS, STATUS_FILTER, Kind, KindField, columns_for
+from fujian.kinds import KINDS, STATUS_FILTER, Column, Kind, KindField, columns_for
 
 EXAMPLES = {
     "referral": "fujian referral add --direction to-criminal --from scjgj --to gaj "
@@ -311,6 +311,8 @@ DueOption = Annotated[str | None, typer.Option(
 ReasonOption = Annotated[str, typer.Option("--reason", metavar="TEXT", help=_("Why (kept in the history)."))]
 VoidReason = Annotated[str, typer.Option("--reason", metavar="TEXT", help=_(
     "Why (required; kept in the history)."))]
+NOTE_COLUMNS = (Column("at", "时间"), Column("actor", "记录人"), Column("text", "备注"))
+VOID_COLUMN = Column("void_reason", "作废原因")
 
 
 def show_item(ident: str, kind: Kind | None, fmt: str | None) -> None:
@@ -325,7 +327,19 @@ def show_item(ident: str, kind: Kind | None, fmt: str | None) -> None:
         extra.append(("minutes", "会议纪要", row.get("minutes")))
         extra.append(("actions", "议定事项", ", ".join(row.get("actions", []))))
     columns = [c for c in columns_for(item_kind, everything=True) if c.key != "minutes"]
+    if row.get("void_reason") is not None:  # an entry voided as a mistake says so, and why
+        columns.append(VOID_COLUMN)
     render_record(row, columns, fmt, extra=extra)
+    if fmt in ("table", "plain") and row["notes"]:
+        # The running record, oldest first (the item's note column is the latest of these).
+        sys.stdout.write("\n")
+        notes = row["notes"]
+        if fmt == "table":
+            from fujian.dates import CHINA
+
+            notes = [{**n, "at": n["at"].astimezone(CHINA).strftime("%Y-%m-%d %H:%M")}
+                     for n in notes]
+        render(notes, NOTE_COLUMNS, fmt, title=_("Notes of {id}").format(id=row["id"]))
     if fmt in ("table", "plain") and row["duties"]:
         # Who owed what, when: each duty the stages handed out, oldest first.
         sys.stdout.write("\n")

@@ -187,7 +187,8 @@ class Tracker:
             pk, found = self._pk(conn, ident, kind)
             units = queries.units_by_id(conn)
             # Whatever its dates, an item asked for by its ID is shown (no as-of filter).
-            row = next(queries.iter_items(conn, queries.Filters(status="all", ids=(pk,))))
+            row = next(queries.iter_items(conn, queries.Filters(status="all", ids=(pk,),
+                                                                include_void=True)))
             row["days_overdue"] = queries.days_overdue(row, self.today)
             row["duties"] = queries.duty_rows(conn, pk, units)
             row["notes"] = queries.note_rows(conn, pk)
