@@ -74,4 +74,8 @@ def write_pack(tracker, folder: Path, as_of: date, *, meeting: str | None = None
         fh.write(_("fujian meeting pack, as of {day}").format(day=as_of.isoformat()) + "\r\n\r\n")
         for name, description, n in written:
             fh.write(f"{name}\t{description} ({n})\r\n")
+        # The note column holds each item's latest note only.
+        fh.write("\r\n" + _("The note column is each item's latest note; its whole running "
+                             "record (every note, dated and signed) is shown by "
+                             "`fujian show ID`.") + "\r\n")
     return [folder / name for name, _d, _n in written] + [readme]
