@@ -383,6 +383,7 @@ class RuleBook:
         self.rules = rules
         self.duties = duties or {}  # duty name → Chinese label
         self.events = events or {}  # start event → Chinese label
+        self._plans: dict[tuple, StagePlan] = {}  # a bulk import asks the same few questions
 
     @classmethod
     def load(cls, path: Path) -> RuleBook:
@@ -412,6 +413,9 @@ class RuleBook:
 
     def plan(self, kind: str, subtype: str | None, stage: str, urgent: bool = False) -> StagePlan:
         """The duties ``stage`` opens: for each duty name, the most specific matching rule."""
+        key = (kind, subtype, stage, urgent)
+        if key in self._plans:
+            return self._plans[key]
         best: dict[str, Rule] = {}
         for rule in self.rules:
             if rule.matches(kind, subtype, stage, urgent):
@@ -420,7 +424,9 @@ class RuleBook:
                     best[rule.duty] = rule
         rules = tuple(best.values())
         keep = frozenset(name for r in rules for name in r.keep)
-        return StagePlan(rules, keep, any(r.ends_waived for r in rules), bool(rules))
+        plan = self._plans[key] = StagePlan(rules, keep, any(r.ends_waived for r in rules),
+                                            bool(rules))
+        return plan
 
     def find(self, kind: str, subtype: str | None, stage: str, urgent: bool = False,
              duty: str | None = None) -> Rule | None:
