@@ -363,7 +363,7 @@ def test_import_xlsx_reads_excel_dates_text_dates_and_numbers(cli, initialised, 
                          [["甲", "正向移送", "区市场监督管理局", "gaj", datetime(2025, 3, 1), 123,
                            27888800000],
                           ["乙", "to-criminal", "scjgj", "gaj", "2025/3/2", "夏检〔2025〕1号", None],
-                          ["丙", "to-criminal", "scjgj", "gaj", date(2025, 3, 3), None, 0.5]])
+                          ["丙", "to-criminal", "scjgj", "gaj", date(2025, 3, 3), 1e16, 0.5]])
     r = cli("import", "xlsx", str(path), "--kind", "referral")
     ok(r)
     assert "Imported 3 items" in r.stderr and "Sheet1" in r.stderr
@@ -372,6 +372,7 @@ def test_import_xlsx_reads_excel_dates_text_dates_and_numbers(cli, initialised, 
     assert by_title["甲"]["doc_no"] == "123" and by_title["甲"]["party"] == "27888800000"
     assert by_title["乙"]["opened_on"] == "2025-03-02"
     assert by_title["丙"]["opened_on"] == "2025-03-03" and by_title["丙"]["party"] == "0.5"
+    assert by_title["丙"]["doc_no"] == "10000000000000000"  # Excel keeps it as 1E+16
 
 
 def test_import_xlsx_english_and_code_headers(cli, initialised, tmp_path):
@@ -446,11 +447,29 @@ def test_import_xlsx_refuses_unknown_columns_sheets_and_non_workbooks(cli, initi
                          [["x", "to-criminal", "scjgj", "gaj", "extra"]])
     r = cli("import", "xlsx", "--kind", "referral", str(wide))
     assert r.exit_code == 2 and "row 2" in r.stderr and "more cells than columns" in r.stderr
-    kinds = workbook_file(tmp_path / "kinds.xlsx", ["title", "kind", "type", "unit"],
-                          [["x", "suggestion", "correction", "rsj"]])
-    r = cli("import", "xlsx", "--kind", "referral", str(kinds))
-    assert r.exit_code == 2 and "row 2" in r.stderr
     assert snapshot(initialised) == before
+
+
+def test_import_xlsx_checks_rows_as_import_csv_does(cli, initialised, tmp_path, snapshot):
+    """The same rows as CSV and as a workbook: the same verdict and the same reasons, the
+    workbook naming sheet and row where the CSV names the line."""
+    header = ["title", "kind", "direction", "type", "from_unit", "unit", "opened_on", "status"]
+    rows = [["好", "referral", "to-criminal", "", "scjgj", "gaj", "2025-03-01", ""],
+            ["单位错", "referral", "to-criminal", "", "scjgj", "nowhere", "2025-03-01", ""],
+            ["日期错", "referral", "to-admin", "", "jcy", "scjgj", "2025-02-30", ""],
+            ["类别不同", "suggestion", "", "correction", "", "rsj", "2025-03-01", ""],
+            ["未来", "referral", "to-criminal", "", "scjgj", "gaj", "2099-01-01", ""],
+            ["状态错", "referral", "to-criminal", "", "scjgj", "gaj", "2025-03-01", "maybe"]]
+    source = tmp_path / "rows.csv"
+    source.write_text("\n".join(",".join(r) for r in [header, *rows]) + "\n", encoding="utf-8")
+    book = workbook_file(tmp_path / "rows.xlsx", header, rows, title="数据")
+    before = snapshot(initialised)
+    for extra in ((), ("--kind", "referral")):
+        by_csv = cli("import", "csv", str(source), *extra)
+        by_xlsx = cli("import", "xlsx", str(book), *extra)
+        assert by_csv.exit_code == by_xlsx.exit_code == 2
+        assert by_xlsx.stderr.replace("sheet 数据 row ", "line ") == by_csv.stderr
+        assert snapshot(initialised) == before
 
 
 def test_import_xlsx_dry_run_changes_nothing_and_names_the_sheets(pack, cli, tmp_path, snapshot):
@@ -559,3 +578,29 @@ def test_summary_at_a_terminal_shows_bars_and_machine_formats_do_not(cli, initia
     rows = cli.json("report", "summary", "--as-of", AS_OF)
     assert next(r for r in rows if r["key"] == "rsj")["rate"] == 1.0
 
+
+
+def test_reminders_leave_out_paused_items(cli, initialised, tmp_path):
+    populate(cli, tmp_path)
+    ok(cli("suggestion", "update", "S1", "--pause", "--reason", "鉴定", "--on", "2025-03-08"))
+    folder = tmp_path / "out"
+    ok(cli("export", "reminders", "-o", str(folder), "--as-of", AS_OF))
+    assert "市生态环境局江夏区分局.xlsx" not in {p.name for p in folder.iterdir()}
+    assert len(list(folder.iterdir())) == 3
+
+
+def test_a_workbook_that_fails_half_way_leaves_no_file(cli, initialised, tmp_path, monkeypatch):
+    from fujian.service import workbook
+
+    ok(cli("referral", "add", "--direction", "to-criminal", "--from", "scjgj", "--to", "gaj",
+           "--title", "案件"))
+
+    def broken(self, out) -> None:
+        out.write(b"PK\x03\x04 half a zip")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(workbook.Book, "save", broken)
+    path = tmp_path / "p.xlsx"
+    r = cli("export", "pack", "-o", str(path))
+    assert r.exit_code == 3 and "No space left on device" in r.stderr
+    assert not path.exists()
