@@ -344,6 +344,11 @@ def import_csv(path: Annotated[str, typer.Argument(metavar="FILE", help=_("CSV f
             path=source, reason=exc.strerror)) from exc
     counts = state().tracker().import_csv(data, kind_of(kind) if kind else None, encoding,
                                           dry_run, source=f"import {source.name}")
+    report_import(counts, dry_run, kind)
+
+
+def report_import(counts, dry_run: bool, kind: str | None) -> None:
+    """What an import did (or, dry, would do): the same words for CSV and workbooks."""
     total = sum(counts.values())
     detail = ", ".join(f"{k} {n}" for k, n in counts.items()) or "0"
     message = _("Would import {n} items ({detail}); nothing was imported (dry run).") \
@@ -374,11 +379,7 @@ def import_xlsx(path: Annotated[str, typer.Argument(metavar="FILE", help=_("Work
     source = Path(path).expanduser()
     result = state().tracker().import_xlsx(source, kind_of(kind) if kind else None, sheet,
                                            dry_run, source=f"import {source.name}")
-    total = sum(result.counts.values())
-    detail = ", ".join(f"{k} {n}" for k, n in result.counts.items()) or "0"
-    message = _("Checked {n} items ({detail}); nothing imported (dry run).") if dry_run \
-        else _("Imported {n} items ({detail}).")
-    note(message.format(n=total, detail=detail))
+    report_import(result.counts, dry_run, kind)
     note(_("Sheets read: {read}.").format(read=", ".join(result.read)))
     if result.skipped:
         note(_("Sheets skipped (no item header in the first row): {names}.").format(
