@@ -90,7 +90,7 @@ class Calendar:
         self._years: dict[int, tuple[frozenset[date], frozenset[date]]] = {}
         maybe_absent = set(optional)
         for path in override_files:
-            if path in maybe_absent and not path.exists():
+            if path in maybe_absent and not _present(path):
                 continue
             self._load_override(path)
 
@@ -225,6 +225,15 @@ class Calendar:
 
     def is_rest_day(self, day: date) -> bool:
         return not self.is_working_day(day)
+
+
+def _present(path: Path) -> bool:
+    """Whether an optional file is there; one this user may not even look at counts as absent
+    (another user's config folder), as it would for the default file that does not exist."""
+    try:
+        return path.exists()
+    except OSError:
+        return False
 
 
 def _holidays_fingerprint() -> str | None:

@@ -63,22 +63,3 @@ def translate_typer() -> None:
     os.environ["LANGUAGE"] = "zh_CN"  # this process only: the stdlib picks the catalog by env
     gettext.bindtextdomain(DOMAIN, LOCALE_DIR)
     gettext.textdomain(DOMAIN)
-    _translate_usage_prefix()
-
-
-def _translate_usage_prefix() -> None:
-    """Click writes "Usage: " as a literal, outside gettext: give its formatter the catalog's
-    word instead (help pages and usage errors alike)."""
-    try:
-        from typer._click.formatting import HelpFormatter
-    except ImportError:  # a Typer without its vendored Click: its own words stay
-        return
-    original = HelpFormatter.write_usage
-    if getattr(original, "_fujian", False):
-        return
-
-    def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
-        original(self, prog, args, _("Usage: ") if prefix is None else prefix)
-
-    write_usage._fujian = True  # type: ignore[attr-defined]
-    HelpFormatter.write_usage = write_usage  # type: ignore[method-assign]

@@ -264,6 +264,24 @@ def _translate_builtin_help(command) -> None:
         _translate_builtin_help(sub)
 
 
+def _translate_usage_prefix() -> None:
+    """Click writes "Usage: " as a literal, outside gettext: give its formatter the catalog's
+    word instead (help pages and usage errors alike)."""
+    try:
+        from typer._click.formatting import HelpFormatter
+    except ImportError:  # a Typer without its vendored Click: its own words stay
+        return
+    original = HelpFormatter.write_usage
+    if getattr(original, "_fujian", False):
+        return
+
+    def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+        original(self, prog, args, _("Usage: ") if prefix is None else prefix)
+
+    write_usage._fujian = True  # type: ignore[attr-defined]
+    HelpFormatter.write_usage = write_usage  # type: ignore[method-assign]
+
+
 def main() -> None:
     """The console script: usage errors become one line on stderr, as every other error."""
     import sys
@@ -275,6 +293,8 @@ def main() -> None:
     from fujian.i18n import language, translate_typer
 
     translate_typer()
+    if language() != "en":
+        _translate_usage_prefix()
     command = typer.main.get_command(app)
     if language() != "en":  # English is what Click says already; spare the walk
         _translate_builtin_help(command)
