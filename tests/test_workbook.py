@@ -616,3 +616,17 @@ def test_a_workbook_that_fails_half_way_leaves_no_file(cli, initialised, tmp_pat
     r = cli("export", "pack", "-o", str(path))
     assert r.exit_code == 3 and "No space left on device" in r.stderr
     assert not path.exists()
+
+
+def test_a_sheet_never_gets_more_rows_than_a_spreadsheet_holds(cli, initialised, tmp_path,
+                                                               monkeypatch):
+    from fujian.service import workbook
+
+    for title in ("一", "二", "三"):
+        ok(cli("referral", "add", "--direction", "to-criminal", "--from", "scjgj", "--to", "gaj",
+               "--title", title))
+    monkeypatch.setattr(workbook, "MAX_ROWS", 3)  # header + 2 rows
+    path = tmp_path / "p.xlsx"
+    r = cli("export", "pack", "-o", str(path))
+    assert r.exit_code == 2 and "more rows than a spreadsheet holds" in r.stderr
+    assert "folder of CSV files" in r.stderr and not path.exists()

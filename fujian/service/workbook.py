@@ -42,6 +42,7 @@ from fujian.kinds import (
 )
 
 MAX_CELL = 32_767  # characters a spreadsheet cell holds
+MAX_ROWS = 1_048_576  # rows a sheet holds (Excel, LibreOffice)
 SAMPLE = 1000  # rows measured for column widths
 RED = "FFC7CE"  # the light red of Excel's "bad" style
 HEADER_GREY = "E7E6E6"
@@ -117,9 +118,8 @@ def _display_width(text: str) -> int:
 class CellWriter:
     """Turns values into ``<c>`` elements. Styles are openpyxl's cell-format ids."""
 
-    def __init__(self, styles: dict[str, int], warn: Callable[[str], None]) -> None:
+    def __init__(self, styles: dict[str, int]) -> None:
         self.styles = styles
-        self.warn = warn
         self.cut: list[str] = []  # where a text was longer than a cell holds
 
     def clip(self, value: str, where: Callable[[], str]) -> str:
@@ -175,7 +175,6 @@ class Table:
     widths: list[int] = field(default_factory=list)
     header_row: int = 0
     last_row: int = 0
-    reds: int = 0
 
 
 def _getters(table: Table) -> list[tuple[str, Callable[[dict], Any]]]:
@@ -265,11 +264,13 @@ def write_table_rows(table: Table, cells: CellWriter, out: IO[bytes]) -> None:
     n = 0
     for n, row in enumerate(table.rows, start=1):  # noqa: B007 - n counts the rows
         r += 1
+        if r > MAX_ROWS - len(table.after):
+            raise BadInput(_("Sheet {sheet} would have more rows than a spreadsheet holds "
+                             "({n}): write the pack as a folder of CSV files.").format(
+                sheet=table.name, n=f"{MAX_ROWS:,}"))
         rs = str(r)
         hot = is_red is not None and is_red(row)
         style = red if hot else plain
-        if hot:
-            table.reds += 1
         measure = n <= SAMPLE
         parts = ['<row r="', rs, '">']
         for letter, kind, get, i in columns:
@@ -361,7 +362,7 @@ class Book:
             self.styles["red_" + name] = style(border=box, number_format=number_format,
                                                alignment=alignment, fill=red)
         self.workbook.remove(scratch)
-        self.cells = CellWriter(self.styles, self.warn)
+        self.cells = CellWriter(self.styles)
 
     def spool(self, table: Table):
         """Write ``table``'s rows now (filling in its counts); place it later with :meth:`add`."""
