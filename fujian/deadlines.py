@@ -355,6 +355,7 @@ class Rule:
     optional: bool = False  # a right, not an obligation: closing the item waives it
     keep: tuple[str, ...] = ()  # open duties entering this stage does not end
     ends_waived: bool = False  # the duties this stage ends were stand-ins (waived, not met)
+    local: bool = False  # a local default without statute (the district may change it)
 
     def matches(self, kind: str, subtype: str | None, stage: str, urgent: bool) -> bool:
         return (
@@ -392,6 +393,8 @@ class RuleBook:
         self.rules = rules
         self.duties = duties or {}  # duty name → Chinese label
         self.events = events or {}  # start event → Chinese label
+        # Holders that are no field of the item: name → {"unit": code, "label": Chinese}.
+        self.holders: dict[str, dict[str, str]] = {}
         self._plans: dict[tuple, StagePlan] = {}  # a bulk import asks the same few questions
 
     @classmethod
@@ -416,9 +419,12 @@ class RuleBook:
                     optional=bool(entry.get("optional", False)),
                     keep=tuple(entry.get("keep", ())),
                     ends_waived=entry.get("ends") == "waived",
+                    local=bool(entry.get("local", False)),
                 )
             )
-        return cls(rules, dict(doc.get("duties", {})), dict(doc.get("events", {})))
+        book = cls(rules, dict(doc.get("duties", {})), dict(doc.get("events", {})))
+        book.holders = {name: dict(table) for name, table in doc.get("holders", {}).items()}
+        return book
 
     def plan(self, kind: str, subtype: str | None, stage: str, urgent: bool = False) -> StagePlan:
         """The duties ``stage`` opens: for each duty name, the most specific matching rule."""

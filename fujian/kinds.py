@@ -19,7 +19,7 @@ OPEN, CLOSED = "open", "closed"
 # Words that messages put in place of {what} or {kind}; marked here so they are translated.
 _MESSAGE_WORDS = (N_("stage"), N_("outcome"), N_("direction"), N_("type"), N_("field"), N_("kind"),
                   N_("status"), N_("referral"), N_("suggestion"), N_("clue"), N_("meeting"),
-                  N_("action"))
+                  N_("action"), N_("assist"))
 STATUS_LABELS = {OPEN: "未办结", CLOSED: "已办结"}
 
 
@@ -71,17 +71,40 @@ class KindField:
 
     name: str
     label: str  # Chinese column header
-    type: str  # text | unit | flag | meeting | units | file
+    type: str  # text | unit | flag | link | units | file
     option: str  # the CLI option of add/update
     help: str
     required: bool = False  # required by add
     listed: bool = True  # a column of list and export (long texts such as minutes are not)
     column: str | None = None  # the item column, when it is not ``name`` (unit ids)
     only_subtypes: tuple[str, ...] = ()  # a flag allowed only for these subtypes
+    # A link (type "link") names another item by its ID: ``target`` the kind it must be (None:
+    # any kind). ``part_of``: the item belongs to the target (an action to its meeting) — the
+    # target stays open while it has open parts, closes itself when the last one closes, and
+    # reopens with one; its `show` lists them under ``parts_key``.
+    target: str | None = None
+    part_of: bool = False
+    parts_key: str | None = None
 
     @property
     def column_name(self) -> str:
         return self.column or self.name
+
+
+@dataclass(frozen=True)
+class Verb:
+    """A command a kind adds to the shared ones. ``stage``: records that stage (an addressee's
+    reply) — with ``--on`` and ``--note``. ``opens``: from ``from_stages``, opens an item of
+    that kind and subtype, linked both ways to this one (an escalation)."""
+
+    name: str
+    help: str  # the command's --help (marked for translation), with an example
+    stage: str | None = None
+    done: str = ""  # what the command prints, with {id}
+    same: str = ""  # what it prints when the item is already there
+    opens: str | None = None
+    opens_subtype: str | None = None
+    from_stages: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -101,16 +124,27 @@ class Kind:
     # cancellation): the open duties are waived, never counted late.
     waiving_outcomes: tuple[str, ...] = ()
     due_required: bool = False  # add needs --due: the period comes from a document
+    example: str = ""  # an `add` command line, shown in its --help
+    sheet_name: str = ""  # the pack workbook's sheet of its open items (≤ 31 characters)
+    verbs: tuple[Verb, ...] = ()  # commands beyond the shared ones
+    subtypes_file: str | None = None  # subtypes kept as data (a CSV of code,label)
     _subtypes: Choices | None = None
     _stages: dict[str | None, Choices] = field(default_factory=dict)
     _outcomes: dict[str | None, Choices] = field(default_factory=dict)
 
     @property
     def subtypes(self) -> Choices:
-        if self.code == "clue":
-            return clue_fields()
+        if self.subtypes_file:
+            return choices_file(self.subtypes_file, self.subtype_key or "type")
         assert self._subtypes is not None
         return self._subtypes
+
+    def links(self) -> tuple[KindField, ...]:
+        return tuple(f for f in self.fields if f.type == "link")
+
+    def parent_link(self) -> KindField | None:
+        """The link naming the item this one belongs to (an action's meeting), if any."""
+        return next((f for f in self.fields if f.type == "link" and f.part_of), None)
 
     def stages(self, subtype: str | None) -> Choices:
         """Stages depend on the subtype for referrals; other kinds keep one list under None."""
@@ -155,10 +189,15 @@ class Kind:
 
 
 @cache
+def choices_file(name: str, what: str) -> Choices:
+    """Subtypes kept as data (public-interest fields 领域 grow with new laws:
+    data/clue_fields.csv): a CSV of code,label."""
+    with data_file(name).open(encoding="utf-8") as fh:
+        return Choices(what, tuple(Choice(r["code"], r["label"]) for r in csv.DictReader(fh)))
+
+
 def clue_fields() -> Choices:
-    """Public-interest fields (领域) grow with new laws, so they are data: data/clue_fields.csv."""
-    with data_file("clue_fields.csv").open(encoding="utf-8") as fh:
-        return Choices("field", tuple(Choice(r["code"], r["label"]) for r in csv.DictReader(fh)))
+    return choices_file("clue_fields.csv", "field")
 
 
 _DOC_NO = KindField("doc_no", "文号", "text", "--doc-no", N_("Document number, e.g. 夏检行建〔2025〕3号."))
@@ -173,6 +212,9 @@ REFERRAL = Kind(
     unit_help=N_("Receiving unit (code or Chinese name): it must act before the due date."),
     unit_label="接收单位",
     waiving_outcomes=("withdrawn",),
+    example="fujian referral add --direction to-criminal --from scjgj --to gaj "
+            "--title '某公司销售假药案' --on 2025-03-01",
+    sheet_name=N_("Open referrals"),
     fields=(
         KindField("from_unit", "移送单位", "unit", "--from", N_("Sending unit (code or name)."),
                   required=True, column="from_unit_id"),
@@ -210,6 +252,14 @@ SUGGESTION = Kind(
     unit_help=N_("Addressee unit (code or Chinese name): it must reply before the due date."),
     unit_label="被建议单位",
     waiving_outcomes=("withdrawn",),
+    example="fujian suggestion add --type public-interest --to sthjj "
+            "--title '督促整治非法排污' --doc-no '夏检行建〔2025〕3号' --urgent",
+    sheet_name=N_("Open suggestions"),
+    verbs=(Verb("reply", N_("Record the addressee's written reply (moves it to `replied`; the "
+                            "clock stops).\n\nExample:\n\n    fujian suggestion reply S1 --on "
+                            "2025-05-06"),
+                stage="replied", done=N_("Recorded the reply to {id}."),
+                same=N_("No change: {id} is already replied.")),),
     fields=(
         _DOC_NO,
         KindField("urgent", "紧急", "flag", "--urgent",
@@ -239,6 +289,9 @@ CLUE = Kind(
     unit_help=N_("Unit that evaluates the clue (default: the procuratorate, code jcy)."),
     unit_label="评估单位",
     default_unit="jcy",
+    example="fujian clue add --from sthjj --field ecology --title '某河段非法采砂线索'",
+    sheet_name=N_("Open clues"),
+    subtypes_file="clue_fields.csv",
     fields=(
         KindField("from_unit", "线索来源单位", "unit", "--from", N_("Unit handing over the clue."),
                   required=True, column="from_unit_id"),
@@ -273,6 +326,9 @@ MEETING = Kind(
     unit_label="牵头单位",
     default_unit="fjb",
     default_subtype="plenary",
+    example="fujian meeting add --title '2025年第一次联席会议' --on 2025-03-10 "
+            "--type plenary --minutes minutes.txt",
+    sheet_name=N_("Open meetings"),
     fields=(
         KindField("attendees", "参会单位", "units", "--attendees",
                   N_("Attending units, comma-separated codes or names.")),
@@ -295,22 +351,71 @@ ACTION = Kind(
     unit_label="承办单位",
     waiving_outcomes=("cancelled",),
     due_required=True,
+    example="fujian action add --meeting M1 --unit scjgj --title '开展药品安全专项检查' "
+            "--due 2025-04-30",
+    sheet_name=N_("Open action items"),
     fields=(
-        KindField("meeting", "所属会议", "meeting", "--meeting", N_("The meeting (M…) that decided it."),
-                  required=True),
+        KindField("meeting", "所属会议", "link", "--meeting", N_("The meeting (M…) that decided it."),
+                  required=True, column="meeting_id", target="meeting", part_of=True,
+                  parts_key="actions"),
     ),
     _stages={None: choices("stage", ("open", "待办"), ("in-progress", "办理中"))},
     _outcomes={None: choices("outcome", ("done", "办结"), ("cancelled", "撤销"))},
 )
 
+ASSIST = Kind(
+    code="assist",
+    prefix="X",
+    label="协助调查核实",
+    subtype_key="type",
+    subtype_label="协助事项",
+    unit_option="--to",
+    unit_help=N_("The unit asked to assist (code or Chinese name): it owes the assistance."),
+    unit_label="被请求单位",
+    waiving_outcomes=("withdrawn",),
+    example="fujian assist add --type retrieve --to zjj --title '调取某小区项目审批材料' "
+            "--doc-no '夏检民协〔2025〕2号' --item S3",
+    sheet_name=N_("Open assistance requests"),
+    fields=(
+        _DOC_NO,
+        KindField("item", "关联事项", "link", "--item",
+                  N_("The related item, if any: any ID (R12, S3, C1 …)."), column="related_id"),
+    ),
+    verbs=(Verb("escalate", N_(
+        "From stage obstructed (拒绝或妨碍): open a 检察建议 of type correction (纠正违法) to "
+        "the unit, or with --superior to its superior, linked both ways to the request; "
+        "--report records the report to the district committee or government in the "
+        "request's running record. Prints the suggestion's ID.\n\nExample:\n\n"
+        "    fujian assist escalate X1 --to zjj --report '已报告区委、区政府'"),
+        opens="suggestion", opens_subtype="correction", from_stages=("obstructed",)),),
+    _subtypes=choices("type", ("query", "查询"), ("retrieve", "调取/复制材料"),
+                      ("interview", "询问有关人员"), ("other", "其他")),
+    _stages={None: choices("stage", ("requested", "协助函已送达"), ("assisting", "协助中"),
+                           ("obstructed", "拒绝或妨碍"))},
+    _outcomes={None: choices("outcome", ("completed", "已协助完成"), ("refused", "拒绝协助"),
+                             ("withdrawn", "撤回"))},
+)
+
 KINDS: dict[str, Kind] = {k.code: k for k in (REFERRAL, SUGGESTION, CLUE, MEETING, ACTION)}
 BY_PREFIX: dict[str, Kind] = {k.prefix: k for k in KINDS.values()}
-KIND_CHOICES = Choices("kind", tuple(Choice(k.code, k.label) for k in KINDS.values()))
 STATUS_FILTER = choices("status", ("open", "未办结"), ("closed", "已办结"), ("all", "全部"))
 
 
+def kind_choices() -> Choices:
+    """The kinds as a choice (code or Chinese label), from the registry as it stands."""
+    return Choices("kind", tuple(Choice(k.code, k.label) for k in KINDS.values()))
+
+
 def kind_of(code: str) -> Kind:
-    return KINDS[KIND_CHOICES.parse(code)]
+    return KINDS[kind_choices().parse(code)]
+
+
+def import_order() -> tuple[Kind, ...]:
+    """Kinds in the order an import inserts them: kinds other kinds link to first (meetings
+    before their action items), kinds with links last; registry order otherwise."""
+    targets = {f.target for k in KINDS.values() for f in k.links() if f.target}
+    return tuple(sorted(KINDS.values(), key=lambda k: (
+        0 if k.code in targets else 2 if k.links() else 1)))
 
 
 def split_id(text: str) -> tuple[Kind, int]:
@@ -425,7 +530,7 @@ def columns_for(kind: Kind | None, everything: bool = False) -> tuple[Column, ..
     for kf in kind.fields:
         if kf.listed or everything:
             own.append(Column(kf.name, kf.label, "flag" if kf.type == "flag" else "text",
-                              brief=kf.type == "meeting"))
+                              brief=kf.part_of))
     # In a one-kind table the kind column says the same thing on every row.
     common = tuple(c if c.key != "kind" else Column(c.key, c.label, c.type, brief=False)
                    for c in COMMON_COLUMNS)
@@ -447,7 +552,7 @@ def value_label(row: dict, key: str) -> str | None:
 def label_of(key: str, kind_code: str, subtype: str | None, value: str) -> str:
     """Cached: exports ask this for every cell of a million rows."""
     if key == "kind":
-        return KIND_CHOICES.label(value)
+        return kind_choices().label(value)
     if key == "status":
         return STATUS_LABELS.get(value, value)
     if key == "state":

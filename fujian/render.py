@@ -16,7 +16,7 @@ from datetime import date, datetime
 from typing import IO, Any
 
 from fujian.i18n import _
-from fujian.kinds import Column, value_label
+from fujian.kinds import KINDS, Column, value_label
 
 FORMATS = ("table", "plain", "csv", "json")
 
@@ -110,14 +110,97 @@ def plain_cell(value: Any) -> str:
     return text
 
 
-def csv_cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, date | datetime):
-        return value.isoformat()
-    return str(value)
+# -- CSV: one writer for `--format csv` of every command and for `export csv` ------------------
+# Text cells are neutralised against formula injection (OWASP "CSV injection") wherever a CSV
+# is written: a spreadsheet opening `report overdue --format csv` is as exposed as an export.
+
+_RISKY_FIRST = frozenset("=+-@\t\r'")
+_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
+
+
+def neutralise(text: str) -> str:
+    """Keep a spreadsheet from reading a text cell as a formula: a leading ' makes it text.
+    A cell already starting with ' gets one more, so import can strip exactly one."""
+    if not text or text[0] not in _RISKY_FIRST:
+        return text
+    if text[0] == "'" or not _NUMBER.fullmatch(text):
+        return "'" + text
+    return text  # a plain number such as -5 stays a number
+
+
+def unneutralise(text: str) -> str:
+    return text[1:] if text.startswith("'") else text
+
+
+def _cell_writer(column: Column, labels: bool):
+    """One converter per column, chosen once: an export calls it for every cell."""
+    key = column.key
+    if column.type == "date":
+        return lambda row: "" if (v := row.get(key)) is None else v.isoformat()
+    if column.type in ("int", "rate"):
+        return lambda row: "" if (v := row.get(key)) is None else str(v)
+    if column.type == "flag":
+        yes, no = ("是", "否") if labels else ("true", "false")
+        return lambda row: "" if (v := row.get(key)) is None else (yes if v else no)
+    if labels and column.type == "choice":
+        subtype_keys = {code: kind.subtype_key for code, kind in KINDS.items()}
+        memo: dict[tuple, str] = {}
+
+        def choice(row: dict) -> str:
+            value = row.get(key)
+            if value is None:
+                return ""
+            kind_code = row.get("kind", "")
+            subtype_key = subtype_keys.get(kind_code)
+            memo_key = (kind_code, row.get(subtype_key) if subtype_key else None, value)
+            label = memo.get(memo_key)
+            if label is None:
+                label = memo[memo_key] = neutralise(str(value_label(row, key)))
+            return label
+
+        return choice
+    if labels and key == "unit":
+        return lambda row: neutralise(str(row.get("unit_name") or row.get("unit") or ""))
+
+    def text(row: dict) -> str:
+        value = row.get(key)
+        if value is None:
+            return ""
+        if value.__class__ is str:
+            return neutralise(value)
+        if isinstance(value, bool):
+            return ("是" if value else "否") if labels else ("true" if value else "false")
+        if isinstance(value, date | int | float):
+            return value.isoformat() if isinstance(value, date) else str(value)
+        return neutralise(str(value))
+
+    return text
+
+
+def export_cell(row: dict, column: Column, labels: bool) -> str:
+    return _cell_writer(column, labels)(row)
+
+
+def write_csv(rows: Iterable[dict], columns: Sequence[Column], out: IO[str],
+              labels: bool = True, unit_names: dict[str, str] | None = None) -> int:
+    """``unit_names`` (code → name) lets a labelled export name the sending unit as it names
+    the responsible one; import reads names and codes alike."""
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([c.label if labels else c.key for c in columns])
+    # With labels a unit is shown by name — unless the file has its own name column, when the
+    # unit column stays the code.
+    names_elsewhere = any(c.key == "unit_name" for c in columns)
+    cells = []
+    for c in columns:
+        if labels and unit_names and c.key == "from_unit":
+            cells.append(lambda row, key=c.key: neutralise(
+                unit_names.get(row.get(key) or "", row.get(key) or "")))
+        else:
+            cells.append(_cell_writer(c, labels and not (c.key == "unit" and names_elsewhere)))
+    n = 0
+    for n, row in enumerate(rows, start=1):  # noqa: B007 - n counts the rows
+        writer.writerow([cell(row) for cell in cells])
+    return n
 
 
 def human_cell(row: dict, column: Column, record: bool = False) -> str:
@@ -140,13 +223,8 @@ def render(rows: Iterable[dict], columns: Sequence[Column], fmt: str, out: IO[st
     columns = [*columns, *extra_columns]
     if fmt == "json":
         return _json_list(rows, out)
-    if fmt == "csv":
-        writer = csv.writer(out, lineterminator="\r\n")
-        writer.writerow([c.key for c in columns])
-        n = 0
-        for n, row in enumerate(rows, start=1):  # noqa: B007 - n is the count
-            writer.writerow([csv_cell(row.get(c.key)) for c in columns])
-        return n
+    if fmt == "csv":  # code headers and values; text neutralised as in `export csv`
+        return write_csv(rows, columns, out, labels=False)
     if fmt == "plain":
         out.write("\t".join(c.key for c in columns) + "\n")
         keys = [c.key for c in columns]

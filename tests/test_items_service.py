@@ -228,7 +228,7 @@ def test_action_needs_an_existing_meeting(make_item):
     with pytest.raises(NotFound, match="M9"):
         make_item("action", meeting="M9")
     ref = make_item("referral")
-    with pytest.raises(BadInput, match="not a meeting"):
+    with pytest.raises(BadInput, match="not of kind meeting"):
         make_item("action", meeting=ref)
 
 
@@ -417,11 +417,11 @@ def test_malformed_id(tracker, text):
 
 def test_id_of_another_kind_is_refused_by_a_kind_command(tracker, make_item):
     sug = make_item("suggestion")
-    with pytest.raises(BadInput, match="not a referral"):
+    with pytest.raises(BadInput, match="not of kind referral"):
         tracker.show(sug, KINDS["referral"])
-    with pytest.raises(BadInput, match="not a referral"):
+    with pytest.raises(BadInput, match="not of kind referral"):
         tracker.close(sug, "adopted", kind=KINDS["referral"])
-    with pytest.raises(BadInput, match="not a suggestion"):
+    with pytest.raises(BadInput, match="not of kind suggestion"):
         tracker.reply(make_item("referral"))
     assert show(tracker, sug)["status"] == "open"
 

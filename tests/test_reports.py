@@ -195,11 +195,14 @@ def test_row_positions_match_the_selected_columns():
     assert names == ["pk", "kind", "number", "title", "holder_id", "unit_id", "stage", "status",
                      "opened_on", "due_on", "closed_on", "outcome", "note", "subtype",
                      "from_unit_id", "party", "enterprise", "doc_no", "urgent", "attendees",
-                     "minutes", "meeting_number", "stage_on", "met_on", "met_due",
-                     "to_unit_id", "paused_on", "handler", "void_reason"]
+                     "minutes", "meeting_pk", "stage_on", "met_on", "met_due",
+                     "to_unit_id", "paused_on", "handler", "void_reason",
+                     # each link column's linked item: its kind and number
+                     *(["kind", "number"] * len(queries.LINK_COLUMNS))]
     assert names.index("paused_on") == queries._PAUSED
     assert names.index("to_unit_id") == queries._TO_UNIT
-    assert names.index("meeting_number") == queries._MEETING_NUMBER
+    assert names.index("meeting_pk") == queries._MEETING_PK
+    assert min(queries._LINK_POSITIONS.values()) == names.index("void_reason") + 1
     assert names.index("met_due") == queries._MET_DUE
     assert names.index("due_on") == queries._DUE and names.index("minutes") == queries._MINUTES
 

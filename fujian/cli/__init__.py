@@ -193,25 +193,17 @@ def doctor(fmt: FormatOption = None) -> None:
 
         fujian doctor
     """
-    import os
-    from pathlib import Path
-
     from fujian.cli.common import china_today
     from fujian.errors import EXIT_STORAGE
     from fujian.kinds import Column
     from fujian.render import pick_format, render
-    from fujian.service.doctor import healthy, run_checks
-    from fujian.service.tracker import load_calendar, override_files
+    from fujian.service.tracker import Tracker
 
     fmt = pick_format(fmt)
     path = state().db_path  # never opened as a store: it may be anything
-    named = os.environ.get("FUJIAN_CALENDAR")
-    checks = run_checks(path, load_calendar, china_today(), override_files(),
-                        Path(named).expanduser() if named else None)
-    rows = [{"check": c.name, "status": c.status, "detail": c.detail} for c in checks]
+    rows, verdict = Tracker.doctor(path, china_today())
     render(rows, (Column("check", "检查项"), Column("status", "结果"), Column("detail", "说明")),
            fmt, title=str(path))
-    verdict = healthy(checks)
     note(_("Verdict: healthy.") if verdict else _("Verdict: problems found."))
     if not verdict:
         raise typer.Exit(EXIT_STORAGE)

@@ -29,36 +29,33 @@ from fujian.cli.common import (
 )
 from fujian.errors import BadInput
 from fujian.i18n import N_, _
-from fujian.kinds import KINDS, STATUS_FILTER, Column, Kind, KindField, columns_for
-
-EXAMPLES = {
-    "referral": "fujian referral add --direction to-criminal --from scjgj --to gaj "
-                "--title '某公司销售假药案' --on 2025-03-01",
-    "suggestion": "fujian suggestion add --type public-interest --to sthjj "
-                  "--title '督促整治非法排污' --doc-no '夏检行建〔2025〕3号' --urgent",
-    "clue": "fujian clue add --from sthjj --field ecology --title '某河段非法采砂线索'",
-    "meeting": "fujian meeting add --title '2025年第一次联席会议' --on 2025-03-10 "
-               "--type plenary --minutes minutes.txt",
-    "action": "fujian action add --meeting M1 --unit scjgj --title '开展药品安全专项检查' "
-              "--due 2025-04-30",
-}
+from fujian.kinds import KINDS, STATUS_FILTER, Column, Kind, KindField, Verb, columns_for
 
 _KW = inspect.Parameter.KEYWORD_ONLY
 
 
 _METAVARS = {"opened_on": "DATE", "due_on": "DATE", "on": "DATE", "unit": "UNIT",
-             "from_unit": "UNIT", "meeting": "M…", "attendees": "UNITS", "minutes": "FILE"}
+             "from_unit": "UNIT", "attendees": "UNITS", "minutes": "FILE"}
+
+
+def _metavar(name: str) -> str:
+    """A link names an item by its ID: its target kind's prefix (M…), or any ID."""
+    for kind in KINDS.values():
+        for kf in kind.links():
+            if kf.name == name:
+                return f"{KINDS[kf.target].prefix}…" if kf.target else "ID"
+    return _METAVARS.get(name, "TEXT")
 
 
 def _opt(name: str, annotation: Any, *decls: str, default: Any = None, **info: Any):
     if annotation is not bool and annotation != bool | None:
-        info.setdefault("metavar", _METAVARS.get(name, "TEXT"))
+        info.setdefault("metavar", _metavar(name))
     return inspect.Parameter(name, _KW, default=default,
                              annotation=Annotated[annotation, typer.Option(*decls, **info)])
 
 
 def _required(name: str, *decls: str, **info: Any):
-    info.setdefault("metavar", _METAVARS.get(name, "TEXT"))
+    info.setdefault("metavar", _metavar(name))
     return inspect.Parameter(name, _KW, annotation=Annotated[str, typer.Option(*decls, **info)])
 
 
@@ -145,7 +142,9 @@ def _events(kind: Kind) -> str:
             if not found:
                 continue
             rule = found[0]
-            holders = "、".join(dict.fromkeys(kind.holder_label(r.holder) for r in found))
+            holders = "、".join(dict.fromkeys(
+                rules.holders.get(r.holder, {}).get("label") or kind.holder_label(r.holder)
+                for r in found))
             event = rules.events.get(rule.start, rule.start)
             prefix = f"{subtype} " if subtype else ""
             parts.append(f"{prefix}{stage}: {event} → {holders}")
@@ -212,7 +211,7 @@ def make_add(kind: Kind) -> Callable:
         _report_outcome(outcome, _("Added"))
 
     doc = _("Add a {label} ({code}); prints its ID.\n\nExample:\n\n    {example}").format(
-        label=kind.label, code=kind.code, example=EXAMPLES[kind.code])
+        label=kind.label, code=kind.code, example=kind.example or f"fujian {kind.code} add --help")
     return _with_signature(add, params, doc)
 
 
@@ -263,7 +262,7 @@ def make_update(kind: Kind) -> Callable:
 
 def list_items(kind: Kind | None, status: str, unit: str | None, overdue: bool,
                as_of: str | None, sort: str, limit: int | None, fmt: str | None,
-               meeting: str | None = None, **who: Any) -> None:
+               links: dict[str, str | None] | None = None, **who: Any) -> None:
     from fujian.render import pick_format, render
     from fujian.service.queries import Filters
 
@@ -285,7 +284,7 @@ def list_items(kind: Kind | None, status: str, unit: str | None, overdue: bool,
         overdue_as_of=day if overdue else None,
         sort=sort_value,
         limit=limit,
-        meeting_id=tracker.item_pk(meeting, KINDS["meeting"]) if meeting else None,
+        links=_link_filters(kind, links or {}, tracker),
         **extra,
     )
     # The heading says what is listed: open, closed or all items (of a kind, or of every kind).
@@ -293,6 +292,17 @@ def list_items(kind: Kind | None, status: str, unit: str | None, overdue: bool,
         status_code]
     title = f"{kind.label}: {what}" if kind else what[:1].upper() + what[1:]
     render(tracker.items(filters, day), columns_for(kind), fmt, as_of=day, title=title)
+
+
+def _link_filters(kind: Kind | None, given: dict[str, str | None],
+                  tracker) -> tuple[tuple[str, int], ...]:
+    """`--meeting M1` on an action list: items whose link names that item."""
+    found = []
+    for kf in kind.links() if kind else ():
+        if given.get(kf.name):
+            target = KINDS[kf.target] if kf.target else None
+            found.append((kf.column_name, tracker.item_pk(given[kf.name], target)))
+    return tuple(found)
 
 
 StatusOption = Annotated[str, typer.Option("--status", metavar="STATUS", help=_("open, closed or all."))]
@@ -322,11 +332,16 @@ def show_item(ident: str, kind: Kind | None, fmt: str | None) -> None:
     fmt = pick_format(fmt)
     row = state().tracker().show(ident, kind)
     item_kind = KINDS[row["kind"]]
-    extra = []
-    if item_kind.code == "meeting":
-        extra.append(("minutes", "会议纪要", row.get("minutes")))
-        extra.append(("actions", "议定事项", ", ".join(row.get("actions", []))))
-    columns = [c for c in columns_for(item_kind, everything=True) if c.key != "minutes"]
+    # Long texts (a meeting's minutes) and the items that belong to this one (its actions).
+    texts = [kf for kf in item_kind.fields if kf.type == "file"]
+    extra = [(kf.name, kf.label, row.get(kf.name)) for kf in texts]
+    extra += [(link.parts_key, part_kind.label, ", ".join(row.get(link.parts_key, [])))
+              for part_kind in KINDS.values() for link in part_kind.links()
+              if link.part_of and link.target == item_kind.code]
+    if row.get("linked"):  # related either way: a request and the suggestion it led to
+        extra.append(("linked", "关联事项", ", ".join(row["linked"])))
+    columns = [c for c in columns_for(item_kind, everything=True)
+               if c.key not in {kf.name for kf in texts}]
     if row.get("void_reason") is not None:  # an entry voided as a mistake says so, and why
         columns.append(VOID_COLUMN)
     render_record(row, columns, fmt, extra=extra)
@@ -365,6 +380,53 @@ def reopen_item(ident: str, kind: Kind | None, reason: str, due: str | None = No
     note(_("Reopened {id}.").format(id=result.ident))
 
 
+def _make_opener(kind: Kind, verb: Verb) -> Callable:
+    target = KINDS[verb.opens]
+    params = [
+        inspect.Parameter("ident", _KW, annotation=IdArgument),
+        _opt("unit", str | None, target.unit_option, help=_(
+            "{help} Default: the unit of the {label}.").format(help=_(target.unit_help),
+                                                              label=kind.label)),
+        _opt("superior", bool, "--superior", default=False, help=_(
+            "The unit given is the superior of the unit asked.")),
+        _opt("report", str | None, "--report", help=_(
+            "The report to the district committee or government (kept in the running "
+            "record).")),
+        _opt("title", str | None, "--title", help=_("Title (default: the request's, with its "
+                                                    "ID).")),
+        *(_field_param(kf, for_update=True) for kf in target.fields
+          if kf.type == "text"),
+        _opt("opened_on", str | None, "--on", help=_("Date (default today).")),
+        _opt("due_on", str | None, "--due", help=_(
+            "Due date from the document; default: the rule in deadlines.toml.")),
+    ]
+
+    def opener(ident: str, superior: bool = False, report: str | None = None,
+               **values: Any) -> None:
+        outcome = state().tracker().open_linked(ident, kind, verb.name, values, superior,
+                                                report)
+        _report_outcome(outcome, _("Added"))
+
+    return _with_signature(opener, params, _(verb.help))
+
+
+def make_verb(kind: Kind, verb: Verb) -> Callable:
+    """A command a kind declares (kinds.Verb): one that records a stage (a suggestion's
+    `reply`), or one that opens a linked item of another kind (an escalation)."""
+    if verb.opens is not None:
+        return _make_opener(kind, verb)
+
+    def record_cmd(ident: IdArgument, on: OnOption = None, note_text: NoteOption = None) -> None:
+        outcome = state().tracker().record_stage(ident, kind, verb.stage, on, note_text)
+        if not outcome.changed:
+            note(_(verb.same).format(id=outcome.ident))
+            return
+        note(_(verb.done).format(id=outcome.ident))
+
+    record_cmd.__doc__ = _(verb.help)
+    return record_cmd
+
+
 def build_kind_app(kind: Kind) -> typer.Typer:
     sub = typer.Typer(no_args_is_help=True, help=_("{label}: add, list, show, update, close, "
                                                    "reopen.").format(label=kind.label))
@@ -376,16 +438,18 @@ def build_kind_app(kind: Kind) -> typer.Typer:
                  search: SearchOption = None, involving: InvolvingOption = None,
                  from_unit: FromOption = None, handler: HandlerOption = None,
                  include_void: IncludeVoidFlag = False,
-                 fmt: FormatOption = None, **extra: Any) -> None:
+                 fmt: FormatOption = None, **links: Any) -> None:
         list_items(kind, status, unit, overdue, as_of, sort, limit, fmt, search=search,
                    involving=involving, from_unit=from_unit, handler=handler,
-                   include_void=include_void, **extra)
+                   include_void=include_void, links=links)
 
     signature = inspect.signature(list_cmd, eval_str=True)
     params = [p for p in signature.parameters.values() if p.kind != p.VAR_KEYWORD]
-    if kind.code == "action":  # an action list can be narrowed to one meeting's items
-        params.append(_opt("meeting", str | None, "--meeting",
-                           help=_("Only the action items of this meeting (M…).")))
+    for kf in kind.links():  # an action list can be narrowed to one meeting's items
+        params.append(_opt(kf.name, str | None, kf.option, help=_(
+            "Only the items linked by {option} to this item.").format(option=kf.option)
+            if not kf.part_of else _("Only the items that belong to this {label}.").format(
+                label=KINDS[kf.target].label)))
     list_cmd.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
 
     list_cmd.__doc__ = _("List {label} items (default: open ones, by due date).\n\nExample:\n\n"
@@ -422,42 +486,26 @@ def build_kind_app(kind: Kind) -> typer.Typer:
         label=kind.label, code=kind.code, p=kind.prefix)
     command(sub, "reopen")(reopen_cmd)
 
-    if kind.code == "suggestion":
-        def reply_cmd(ident: IdArgument, on: OnOption = None, note_text: NoteOption = None) -> None:
-            """Record the addressee's written reply (moves it to `replied`; the clock stops).
-
-            Example:
-
-                fujian suggestion reply S1 --on 2025-05-06
-            """
-            outcome = state().tracker().reply(ident, on, note_text)
-            if not outcome.changed:
-                note(_("No change: {id} is already replied.").format(id=outcome.ident))
-                return
-            note(_("Recorded the reply to {id}.").format(id=outcome.ident))
-
-        command(sub, "reply")(reply_cmd)
+    for verb in kind.verbs:
+        command(sub, verb.name)(make_verb(kind, verb))
     return sub
 
 
 # The change log's action codes, marked for translation (history shows them to people).
 HISTORY_ACTIONS = (N_("create"), N_("update"), N_("stage"), N_("extend"), N_("close"),
                    N_("reopen"), N_("pause"), N_("resume"), N_("recompute"), N_("note"),
-                   N_("correct"), N_("void"), N_("unvoid"))
+                   N_("correct"), N_("void"), N_("unvoid"), N_("report"), N_("escalate"))
 
 
-def _value_name(kind, field: str | None, value: str | None) -> str | None:
-    """A coded value (stage, outcome, status, subtype) as its Chinese label, as lists show it."""
+def _value_name(kind: Kind, field: str | None, value: str | None) -> str | None:
+    """A coded value (stage, outcome, status, subtype) as its Chinese label, as lists show it:
+    through the one code→label lookup (kinds.label_of)."""
+    from fujian.kinds import label_of
+
     if value is None or field not in ("stage", "outcome", "status", "subtype"):
         return value
-    from fujian.kinds import STATUS_LABELS
-
-    if field == "status":
-        return STATUS_LABELS.get(value, value)
-    if field == "subtype":
-        return kind.subtypes.label(value) if kind.subtype_key else value
-    choices = kind.all_stages() if field == "stage" else kind.all_outcomes()
-    return choices.label(value)
+    key = kind.subtype_key if field == "subtype" else field
+    return label_of(key, kind.code, None, value) if key else value
 
 
 def _field_name(field: str | None) -> str:
@@ -476,10 +524,11 @@ def _field_name(field: str | None) -> str:
     for kind in KINDS.values():
         for column in columns_for(kind, everything=True):
             known.setdefault(column.key, column)
+    for kind in KINDS.values():  # fields stored under another column name (unit ids, links)
+        for kf in kind.fields:
+            if kf.column_name != kf.name and kf.name in known:
+                known.setdefault(kf.column_name, known[kf.name])
     for name, column in (("unit_id", known["assignee"]), ("holder_id", known["unit"]),
-                         ("to_unit_id", known["to_unit"]),
-                         ("from_unit_id", known["from_unit"]),
-                         ("meeting_id", known["meeting"]),
                          ("subtype", Column("subtype", "类型", "choice"))):
         known[name] = column
     return known[field].header if field in known else field

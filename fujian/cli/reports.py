@@ -35,13 +35,12 @@ UnitFilter = Annotated[str | None, typer.Option("--unit", metavar="UNIT", help=_
 def print_overdue(as_of: str | None, unit: str | None, kind: str | None, fmt: str | None,
                   fail_if_any: bool, **who) -> None:
     from fujian.render import pick_format, render
-    from fujian.service.reports import overdue_rows
 
     fmt = pick_format(fmt)
     tracker = state().tracker()
     day = parse_day(as_of, tracker.today)
-    rows = overdue_rows(tracker, day, unit=unit, kind=kind_of(kind) if kind else None,
-                        **filter_values(tracker, **who))
+    rows = tracker.overdue(day, unit=unit, kind=kind_of(kind) if kind else None,
+                           **filter_values(tracker, **who))
     first = next(rows, None)
     if first is None:
         if fmt == "json":
@@ -125,14 +124,13 @@ def due_soon(within: Annotated[int, typer.Option("--within", metavar="DAYS", hel
     """
     from fujian.errors import BadInput
     from fujian.render import pick_format, render
-    from fujian.service.reports import due_soon_rows
 
     if within < 0:
         raise BadInput(_("--within must be 0 or more."))
     fmt = pick_format(fmt)
     tracker = state().tracker()
     day = parse_day(as_of, tracker.today)
-    rows = due_soon_rows(tracker, day, within, unit=unit, kind=kind_of(kind) if kind else None,
+    rows = tracker.due_soon(day, within, unit=unit, kind=kind_of(kind) if kind else None,
                          **filter_values(tracker, involving=involving, from_unit=from_unit,
                                          handler=handler, search=search))
     render(rows, DUE_SOON_COLUMNS, fmt, as_of=day,
@@ -157,7 +155,6 @@ def summary(start: Annotated[str | None, typer.Option("--from", metavar="DATE", 
     """
     from fujian.errors import BadInput
     from fujian.render import pick_format, render
-    from fujian.service.reports import summary_for_people, summary_rows
 
     fmt = pick_format(fmt)
     tracker = state().tracker()
@@ -165,14 +162,14 @@ def summary(start: Annotated[str | None, typer.Option("--from", metavar="DATE", 
     first, last = parse_day(start), parse_day(end)
     if first and last and first > last:
         raise BadInput(_("--from is after --to."))
-    rows = summary_rows(tracker, day, first, last)
+    rows = tracker.summary(day, first, last)
     if fmt == "table":
         from fujian.render import rate_bar
 
         # A person at a terminal sees each rate as a bar beside its number.
         people = [{**shown, "rate": f"{shown['rate']:>6} {rate_bar(row['rate'])}".rstrip()
                    if row["rate"] is not None else ""}
-                  for shown, row in zip(summary_for_people(rows), rows, strict=True)]
+                  for shown, row in zip(tracker.for_people(rows), rows, strict=True)]
         render(people, SUMMARY_COLUMNS, fmt,
                title=_("Duties due {start} – {end}, as of {day}").format(
                    start=first.isoformat() if first else "…",
@@ -219,28 +216,23 @@ def export_csv(kind: KindFilter = None,
     from pathlib import Path
 
     from fujian.kinds import STATUS_FILTER
-    from fujian.service.queries import Filters
-    from fujian.service.transfer import check_encoding, export_columns, open_output, write_csv
 
     labels = _header_style(header)
-    encoding = check_encoding(encoding)
-    st = state()
+    tracker = state().tracker()
+    encoding = tracker.check_encoding(encoding)
     kind_info = kind_of(kind) if kind else None
-    filters = Filters(kinds=(kind_info,) if kind_info else (), status=STATUS_FILTER.parse(status),
-                      sort="id")
-    tracker = st.tracker()
-    columns = export_columns(kind_info)
+    status_code = STATUS_FILTER.parse(status)
     if output is None:
         stream = io.TextIOWrapper(sys.stdout.buffer, encoding=encoding, newline="")
         try:
-            write_csv(tracker.items(filters), columns, stream, labels, tracker.unit_names())
+            tracker.export_csv(stream, kind_info, status_code, labels)
         finally:
             stream.flush()
             stream.detach()
         return
     path = Path(output).expanduser()
-    with open_output(path, force, st.db_path, encoding) as fh:
-        n = write_csv(tracker.items(filters), columns, fh, labels, tracker.unit_names())
+    with tracker.open_output(path, force, encoding) as fh:
+        n = tracker.export_csv(fh, kind_info, status_code, labels)
     note(_("Wrote {n} items to {path}.").format(n=n, path=path))
 
 
@@ -267,16 +259,12 @@ def export_pack(output: Annotated[str, typer.Option("-o", "--output", metavar="P
     """
     from pathlib import Path
 
-    from fujian.service.pack import write_pack
-    from fujian.service.transfer import check_encoding
-    from fujian.service.workbook import is_workbook_name
-
-    st = state()
-    tracker = st.tracker()
-    files = write_pack(tracker, Path(output).expanduser(), parse_day(as_of, tracker.today),
-                       meeting=meeting, within=within, encoding=check_encoding(encoding),
-                       labels=_header_style(header), force=force, warn=note)
-    if is_workbook_name(output):
+    tracker = state().tracker()
+    files = tracker.write_pack(Path(output).expanduser(), parse_day(as_of, tracker.today),
+                               meeting=meeting, within=within,
+                               encoding=tracker.check_encoding(encoding),
+                               labels=_header_style(header), force=force, warn=note)
+    if tracker.is_workbook_name(output):
         note(_("Wrote the workbook {path}.").format(path=output))
     else:
         note(_("Wrote {n} files to {path}.").format(n=len(files), path=output))
@@ -303,12 +291,10 @@ def export_reminders(
     """
     from pathlib import Path
 
-    from fujian.service.workbook import write_reminders
-
     tracker = state().tracker()
     day = parse_day(as_of, tracker.today)
-    files = write_reminders(tracker, Path(output).expanduser(), day, within=within,
-                            units=unit or (), force=force)
+    files = tracker.write_reminders(Path(output).expanduser(), day, within=within,
+                                    units=unit or (), force=force)
     if files:
         note(_("Wrote {n} reminder notices to {path}.").format(n=len(files), path=output))
     else:

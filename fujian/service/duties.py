@@ -32,8 +32,12 @@ def _holder_column(kind: Kind, holder: str) -> str:
     return field.column_name if field is not None else f"{holder}_id"
 
 
-def holder_of(kind: Kind, rule: Rule, ids: Mapping[str, Any]) -> int:
-    """The unit id that holds ``rule``'s duty on an item whose unit columns are ``ids``."""
+def holder_of(ctx, kind: Kind, rule: Rule, ids: Mapping[str, Any]) -> int:
+    """The unit id that holds ``rule``'s duty on an item whose unit columns are ``ids``; a
+    holder the rules name as a fixed unit (the procuratorate) is that unit, by its code."""
+    fixed = ctx.rules.holders.get(rule.holder)
+    if fixed is not None:
+        return ctx.unit(fixed["unit"]).id
     value = ids.get(_holder_column(kind, rule.holder))
     if value is None:
         raise BadInput(_("At stage {stage} the duty falls on the {label}: give {option}.").format(
@@ -67,7 +71,8 @@ def new_duties(ctx, kind: Kind, plan: StagePlan, stage: str, start: date,
             result = compute_due(start, rule.period, ctx.calendar, criminal=rule.criminal)
             due, warnings = result.due, warnings + [w for w in result.warnings
                                                     if w not in warnings]
-        duties.append({"name": rule.duty, "stage": stage, "holder_id": holder_of(kind, rule, ids),
+        duties.append({"name": rule.duty, "stage": stage,
+                       "holder_id": holder_of(ctx, kind, rule, ids),
                        "started_on": start, "due_on": due, "ended_on": None, "state": DUTY_OPEN,
                        "explicit": explicit, "optional": rule.optional})
     return duties, warnings
@@ -217,7 +222,7 @@ def recompute(ctx, item: Item) -> list[str]:
             log_duty(ctx, item, "recompute", duty, "state", duty.state, DUTY_WAIVED)
             duty.ended_on, duty.state = max(ctx.today, duty.started_on), DUTY_WAIVED
             continue
-        holder = holder_of(kind, rule, ids)
+        holder = holder_of(ctx, kind, rule, ids)
         if holder != duty.holder_id:
             log_duty(ctx, item, "recompute", duty, "holder_id", duty.holder_id, holder)
             duty.holder_id = holder

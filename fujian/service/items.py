@@ -17,11 +17,12 @@ from sqlalchemy.orm import Session
 
 from fujian.dates import check_due, check_event, parse_date
 from fujian.deadlines import Calendar, RuleBook
-from fujian.errors import BadInput, NotFound
+from fujian.errors import BadInput
 from fujian.i18n import _
-from fujian.kinds import CLOSED, KINDS, OPEN, Kind, split_id
-from fujian.models import Change, ChangeLog, Item, ItemSequence, Note, check_close_date
+from fujian.kinds import CLOSED, KINDS, OPEN, Kind
+from fujian.models import Change, ChangeLog, Item, ItemSequence, Note, Unit, check_close_date
 from fujian.service import duties as duty_ops
+from fujian.service.queries import find_item
 from fujian.service.units import find_unit, now
 
 
@@ -98,13 +99,8 @@ def flag(value: Any) -> bool:
 
 
 def get_item(session: Session, ident: str, kind: Kind | None = None) -> Item:
-    found_kind, number = split_id(ident)
-    if kind is not None and found_kind.code != kind.code:
-        raise BadInput(_("{id} is not of kind {kind}.").format(id=ident.upper(), kind=_(kind.code)))
-    item = session.scalar(select(Item).where(Item.kind == found_kind.code, Item.number == number))
-    if item is None:
-        raise NotFound(_("No item {id}.").format(id=f"{found_kind.prefix}{number}"))
-    return item
+    """One item by its ID, through the one lookup (queries.find_item)."""
+    return session.get(Item, find_item(session, ident, kind)[0])
 
 
 def log_changes(ctx: Context, item: Item, action: str, changes: list[Change],
@@ -154,9 +150,10 @@ def _kind_values(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> dict[st
             codes = [ctx.unit(part).code for part in str(raw).replace("，", ",")
                      .split(",") if part.strip()]
             parsed[kf.name] = ",".join(dict.fromkeys(codes)) or None
-        elif kf.type == "meeting":
-            meeting = get_item(ctx.session, str(raw), KINDS["meeting"])
-            parsed["meeting_id"] = meeting.id
+        elif kf.type == "link":
+            target = KINDS[kf.target] if kf.target else None
+            parsed[kf.column_name] = find_item(ctx.session, str(raw), target)[0] \
+                if str(raw).strip() else None
         else:
             parsed[kf.name] = raw if raw != "" else None
     return parsed
@@ -173,12 +170,21 @@ def check_flags(kind: Kind, subtype: str | None, values: Mapping[str, Any]) -> N
 
 def next_numbers(session: Session, kind: str, count: int = 1) -> int:
     """Reserve ``count`` numbers for ``kind``; returns the first. Runs inside the write lock."""
-    session.execute(
-        update(ItemSequence).where(ItemSequence.kind == kind)
-        .values(last_number=ItemSequence.last_number + count)
-    )
-    last = session.scalar(select(ItemSequence.last_number).where(ItemSequence.kind == kind))
+    last = set_last_number(session, kind, None, count)
     return last - count + 1
+
+
+def set_last_number(session: Session, kind: str, last: int | None, add: int = 0) -> int:
+    """Set a kind's last number handed out (or add ``add`` to it); returns it. A kind's
+    sequence row is made on its first use, so a kind added to the registry needs no
+    migration to be numbered."""
+    value = ItemSequence.last_number + add if last is None else last
+    done = session.execute(update(ItemSequence).where(ItemSequence.kind == kind)
+                           .values(last_number=value))
+    if not done.rowcount:
+        session.add(ItemSequence(kind=kind, last_number=add if last is None else last))
+        session.flush()
+    return session.scalar(select(ItemSequence.last_number).where(ItemSequence.kind == kind))
 
 
 @dataclass
@@ -234,15 +240,16 @@ def build_item(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> Built:
     }
     record.update(_kind_values(ctx, kind, values))
     check_flags(kind, subtype, record)
-    if record["meeting_id"] is not None:
+    part_of = kind.parent_link()
+    if part_of is not None and record[part_of.column_name] is not None:
         # Minutes are often typed in days later: an action item opens on its meeting's date.
-        meeting = ctx.session.get(Item, record["meeting_id"])
+        parent = ctx.session.get(Item, record[part_of.column_name])
         if values.get("opened_on") in (None, ""):
-            record["opened_on"] = opened_on = meeting.opened_on
+            record["opened_on"] = opened_on = parent.opened_on
             record["stage_on"] = ctx.event(values.get("stage_on"), opened_on, "stage_on")
-        elif opened_on < meeting.opened_on:
+        elif opened_on < parent.opened_on:
             raise BadInput(_("{date} is before meeting {id} was held ({held}).").format(
-                date=opened_on.isoformat(), id=meeting.ident, held=meeting.opened_on.isoformat()))
+                date=opened_on.isoformat(), id=parent.ident, held=parent.opened_on.isoformat()))
     explicit_due = ctx.due(values.get("due_on"), opened_on)
     if explicit_due is None and kind.due_required:
         raise BadInput(_("--due is required for {kind}: it comes from the document.").format(
@@ -291,21 +298,22 @@ def snapshot(record: Mapping[str, Any]) -> str:
     return json.dumps(data, ensure_ascii=False, sort_keys=True)
 
 
-def meeting_must_be_open(ctx: Context, kind: str, meeting_id: int | None, status: str) -> None:
-    """A meeting stays open while it has open action items: an open action item may not be
-    added to, or moved under, a closed meeting."""
-    if kind != "action" or meeting_id is None or status != OPEN:
+def parent_must_be_open(ctx: Context, kind: Kind, record: Mapping[str, Any]) -> None:
+    """A meeting stays open while it has open action items (an item stays open while it has
+    open parts): an open part may not be added to, or moved under, a closed one."""
+    link = kind.parent_link()
+    if link is None or record.get(link.column_name) is None or record.get("status") != OPEN:
         return
-    meeting = ctx.session.get(Item, meeting_id)
-    if meeting is not None and not meeting.is_open:
+    parent = ctx.session.get(Item, record[link.column_name])
+    if parent is not None and not parent.is_open:
         raise BadInput(_("{id} is closed: reopen it before giving it open action items.")
-                       .format(id=meeting.ident))
+                       .format(id=parent.ident))
 
 
 def add_item(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> Outcome:
     built = build_item(ctx, kind, values)
     record = built.record
-    meeting_must_be_open(ctx, kind.code, record["meeting_id"], record["status"])
+    parent_must_be_open(ctx, kind, record)
     record["number"] = next_numbers(ctx.session, kind.code)
     item = Item(**record)
     ctx.session.add(item)
@@ -378,8 +386,10 @@ def update_item(ctx: Context, ident: str, values: Mapping[str, Any],
     explicit_due = ctx.due(values.get("due_on"), start or ctx.today)
     changes = item.edit(**plain)
     log_changes(ctx, item, "update", changes)
-    if "meeting_id" in plain:
-        meeting_must_be_open(ctx, item.kind, item.meeting_id, item.status)
+    link = kind.parent_link()
+    if link is not None and link.column_name in plain:
+        parent_must_be_open(ctx, kind, {link.column_name: getattr(item, link.column_name),
+                                        "status": item.status})
     if values.get("opened_on") is not None:
         warnings += _correct_opening(ctx, item, ctx.event(values["opened_on"], None,
                                                           "--opened-on"), reason)
@@ -476,15 +486,27 @@ def close_item(ctx: Context, ident: str, outcome: str, on: date | str | None = N
     return Outcome(item.ident, item.due_on)
 
 
+def part_links(kind_code: str) -> list[tuple[Kind, Any]]:
+    """(kind, link field) of every kind whose items belong to items of ``kind_code``."""
+    return [(k, f) for k in KINDS.values() for f in k.links()
+            if f.part_of and f.target == kind_code]
+
+
 def _children(ctx: Context, item: Item, status: str) -> list[Item]:
     """The items that belong to ``item`` (a meeting's action items)."""
-    return list(ctx.session.scalars(
-        select(Item).where(Item.meeting_id == item.id, Item.status == status)
-        .order_by(Item.number)))
+    found: list[Item] = []
+    for kind, link in part_links(item.kind):
+        found += ctx.session.scalars(
+            select(Item).where(Item.kind == kind.code,
+                               getattr(Item, link.column_name) == item.id,
+                               Item.status == status).order_by(Item.number))
+    return found
 
 
 def _parent(ctx: Context, item: Item) -> Item | None:
-    return ctx.session.get(Item, item.meeting_id) if item.meeting_id is not None else None
+    link = item.kind_info.parent_link()
+    parent_id = getattr(item, link.column_name) if link is not None else None
+    return ctx.session.get(Item, parent_id) if parent_id is not None else None
 
 
 def _close_parent_when_done(ctx: Context, item: Item, day: date) -> None:
@@ -526,10 +548,56 @@ def reopen_item(ctx: Context, ident: str, reason: str, kind: Kind | None = None,
     return Outcome(item.ident, item.due_on, warnings)
 
 
-def reply_suggestion(ctx: Context, ident: str, on: date | str | None = None,
-                     note: str | None = None) -> Outcome:
-    values = {"stage": "replied", "on": on, "note": note}
-    return update_item(ctx, ident, values, KINDS["suggestion"])
+def record_stage(ctx: Context, ident: str, kind: Kind, stage: str, on: date | str | None = None,
+                 note: str | None = None) -> Outcome:
+    """A kind's verb that records one stage (a suggestion's `reply`)."""
+    return update_item(ctx, ident, {"stage": stage, "on": on, "note": note}, kind)
+
+
+def open_linked(ctx: Context, ident: str, kind: Kind, verb, values: Mapping[str, Any],
+                superior: bool = False, report: str | None = None) -> Outcome:
+    """A kind's verb that opens an item of another kind from this one (kinds.Verb ``opens``):
+    an obstructed assistance request escalated to a 检察建议 of type correction. The new item
+    names this one (related_id), so each item's `show` names the other; opening it is the
+    decision the stage waited for, so this item's open duties end (met, or late) that day;
+    ``report`` (to the district committee or government) joins its running record."""
+    item = get_item(ctx.session, ident, kind)
+    if not item.is_open or item.stage not in verb.from_stages:
+        raise BadInput(_("{id} is at stage {stage}: {verb} needs stage {stages}.").format(
+            id=item.ident, stage=item.stage, verb=verb.name, stages=", ".join(verb.from_stages)))
+    target = KINDS[verb.opens]
+    wanted = dict(values)
+    wanted.setdefault("title", None)
+    if not (wanted["title"] or "").strip():
+        wanted["title"] = f"{item.title}（{item.ident}）"
+    if not wanted.get("unit"):
+        wanted["unit"] = ctx.session.get(Unit, item.unit_id).code
+    if target.subtype_key and verb.opens_subtype:
+        wanted[target.subtype_key] = verb.opens_subtype
+    if superior and ctx.unit(wanted["unit"]).id == item.unit_id:
+        raise BadInput(_("--superior: give the superior unit with --to (not {unit} itself).")
+                       .format(unit=ctx.session.get(Unit, item.unit_id).code))
+    opened = add_item(ctx, target, wanted)
+    new = get_item(ctx.session, opened.ident, target)
+    new.related_id = item.id
+    day = new.opened_on
+    for duty in duty_ops.duties_of(ctx.session, item):
+        if duty.is_open:
+            ended = duty_ops.end_values(duty.due_on, max(day, duty.started_on), False)
+            duty_ops.log_duty(ctx, item, verb.name, duty, "state", duty.state, ended["state"])
+            duty.ended_on, duty.state = ended["ended_on"], ended["state"]
+    _sync(ctx, item, verb.name)
+    unit = ctx.session.get(Unit, new.unit_id)
+    text = (_("{verb}: {id} opened, addressed to {unit}, the superior of the unit asked.")
+            if superior else _("{verb}: {id} opened, addressed to {unit}.")).format(
+        verb=verb.name, id=new.ident, unit=unit.name)
+    append_note(ctx, item, text, action=verb.name)
+    append_note(ctx, new, _("Opened from {id} ({verb}).").format(id=item.ident, verb=verb.name),
+                action=verb.name)
+    if report is not None:
+        append_note(ctx, item, report, action="report")
+    ctx.session.flush()
+    return Outcome(new.ident, new.due_on, opened.warnings)
 
 
 def note_item(ctx: Context, ident: str, text: str) -> Outcome:

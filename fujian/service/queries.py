@@ -10,10 +10,15 @@ from datetime import UTC, date
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import aliased
 
-from fujian.kinds import CLOSED, KINDS, OPEN, Kind
+from fujian.errors import BadInput, NotFound
+from fujian.i18n import _
+from fujian.kinds import CLOSED, KINDS, OPEN, Kind, split_id
 from fujian.models import ChangeLog, Duty, Item, Note, Unit
 
-_meeting = aliased(Item, name="mt")
+# Item columns that name another item (kinds.KindField type "link"): each is joined to read
+# the linked item's ID.
+LINK_COLUMNS = ("meeting_id",)
+_LINKED = {column: aliased(Item, name=f"lk_{column}") for column in LINK_COLUMNS}
 
 
 @dataclass
@@ -30,6 +35,7 @@ class Filters:
     limit: int | None = None
     ids: tuple[int, ...] = ()
     meeting_id: int | None = None  # only the action items of this meeting
+    links: tuple[tuple[str, int], ...] = ()  # (link column, item pk): items linked to these
     involving_id: int | None = None  # items a unit sent, received or holds a duty on
     from_id: int | None = None  # items a unit sent (its referrals, its clues)
     handler: str | None = None  # the person handling the item
@@ -50,12 +56,15 @@ def _statement(filters: Filters, due_part: bool | None = None,
             t.c.stage, t.c.status, t.c.opened_on, t.c.due_on,
             t.c.closed_on, t.c.outcome, t.c.note, t.c.subtype, t.c.from_unit_id,
             t.c.party, t.c.enterprise, t.c.doc_no, t.c.urgent, t.c.attendees, t.c.minutes,
-            _meeting.number.label("meeting_number"), t.c.stage_on, t.c.met_on, t.c.met_due,
+            t.c.meeting_id.label("meeting_pk"), t.c.stage_on, t.c.met_on, t.c.met_due,
             t.c.to_unit_id, t.c.paused_on, t.c.handler, t.c.void_reason,
+            *(c for column in LINK_COLUMNS for c in (_LINKED[column].kind,
+                                                     _LINKED[column].number)),
         )
         .select_from(t)
-        .outerjoin(_meeting, _meeting.id == t.c.meeting_id)
     )
+    for column in LINK_COLUMNS:
+        stmt = stmt.outerjoin(_LINKED[column], _LINKED[column].id == t.c[column])
     conditions = []
     if filters.kinds:
         conditions.append(t.c.kind.in_([k.code for k in filters.kinds]))
@@ -81,6 +90,8 @@ def _statement(filters: Filters, due_part: bool | None = None,
         conditions.append(t.c.id.in_(filters.ids))
     if filters.meeting_id is not None:
         conditions.append(t.c.meeting_id == filters.meeting_id)
+    for column, pk in filters.links:
+        conditions.append(t.c[column] == pk)
     if filters.involving_id is not None:
         unit = filters.involving_id
         duty = Duty.__table__
@@ -120,32 +131,54 @@ def _statement(filters: Filters, due_part: bool | None = None,
 # times cheaper than attribute access when a report shapes a few hundred thousand of them.
 (_PK, _KIND, _NUMBER, _TITLE, _HOLDER, _UNIT, _STAGE, _STATUS, _OPENED, _DUE, _CLOSED,
  _OUTCOME, _NOTE, _SUBTYPE, _FROM_UNIT, _PARTY, _ENTERPRISE, _DOC_NO, _URGENT, _ATTENDEES,
- _MINUTES, _MEETING_NUMBER, _STAGE_ON, _MET_ON, _MET_DUE, _TO_UNIT, _PAUSED, _HANDLER,
+ _MINUTES, _MEETING_PK, _STAGE_ON, _MET_ON, _MET_DUE, _TO_UNIT, _PAUSED, _HANDLER,
  _VOID_REASON) = range(29)
 _FIELD_POSITIONS = {"party": _PARTY, "enterprise": _ENTERPRISE, "doc_no": _DOC_NO,
                     "urgent": _URGENT, "attendees": _ATTENDEES, "minutes": _MINUTES,
                     "from_unit_id": _FROM_UNIT, "to_unit_id": _TO_UNIT}
+# A link column's linked kind and number follow the fixed columns, two by two.
+_LINK_POSITIONS = {column: 29 + 2 * i for i, column in enumerate(LINK_COLUMNS)}
 
 
-def _kind_shapers() -> dict[str, tuple]:
-    """Per kind: its ID prefix, subtype key, and (key, position, how) for each own field."""
-    shapers = {}
-    for code, kind in KINDS.items():
-        own = []
-        for kf in kind.fields:
-            if kf.type == "unit":
-                own.append((kf.name, _FIELD_POSITIONS[kf.column_name], "unit"))
-            elif kf.type == "meeting":
-                own.append((kf.name, _MEETING_NUMBER, "meeting"))
-            else:
-                own.append((kf.name, _FIELD_POSITIONS[kf.name],
-                             "flag" if kf.type == "flag" else "plain"))
-        shapers[code] = (kind.prefix, kind.subtype_key, tuple(own))
-    return shapers
+def _kind_shaper(kind: Kind) -> tuple:
+    """A kind's ID prefix, subtype key, and (key, position, how) for each own field."""
+    own = []
+    for kf in kind.fields:
+        if kf.type == "unit":
+            own.append((kf.name, _FIELD_POSITIONS[kf.column_name], "unit"))
+        elif kf.type == "link":
+            own.append((kf.name, _LINK_POSITIONS[kf.column_name], "link"))
+        else:
+            own.append((kf.name, _FIELD_POSITIONS[kf.name],
+                         "flag" if kf.type == "flag" else "plain"))
+    return kind.prefix, kind.subtype_key, tuple(own)
 
 
-_SHAPERS = _kind_shapers()
+# Built on first use per kind, so that a kind added to the registry is shaped like the others.
+_SHAPERS: dict[str, tuple[Kind, tuple]] = {}
 _NO_UNIT = (None, None)
+
+
+def _shaper(code: str) -> tuple:
+    kind = KINDS[code]
+    known = _SHAPERS.get(code)
+    if known is None or known[0] is not kind:
+        known = _SHAPERS[code] = (kind, _kind_shaper(kind))
+    return known[1]
+
+
+def find_item(connection, ident: str, kind: Kind | None = None) -> tuple[int, Kind]:
+    """The one ID lookup: the row key and kind of an item by its ID (any letter case);
+    refuses an unknown ID or, given ``kind``, another kind's. ``connection`` may be a session."""
+    found, number = split_id(ident)
+    if kind is not None and kind.code != found.code:
+        raise BadInput(_("{id} is not of kind {kind}.").format(id=ident.upper(),
+                                                               kind=_(kind.code)))
+    pk = connection.scalar(select(Item.id).where(Item.kind == found.code,
+                                                 Item.number == number))
+    if pk is None:
+        raise NotFound(_("No item {id}.").format(id=f"{found.prefix}{number}"))
+    return pk, found
 
 
 def units_by_id(connection) -> dict[int, tuple[str, str]]:
@@ -156,7 +189,7 @@ def units_by_id(connection) -> dict[int, tuple[str, str]]:
 def shape(row, as_of: date | None = None, units: dict | None = None) -> dict:
     """One result row as the public dict: the JSON contract of every list, show and export.
     ``unit`` is who holds the most urgent open duty; ``assignee`` is the item's own unit."""
-    prefix, subtype_key, own = _SHAPERS[row[_KIND]]
+    prefix, subtype_key, own = _shaper(row[_KIND])
     status, due_on = row[_STATUS], row[_DUE]
     units = units or {}
     holder = units.get(row[_HOLDER] if row[_HOLDER] is not None else row[_UNIT], _NO_UNIT)
@@ -188,8 +221,9 @@ def shape(row, as_of: date | None = None, units: dict | None = None) -> dict:
             value = bool(value)
         elif how == "unit":
             value = units.get(value, _NO_UNIT)[0]
-        elif how == "meeting" and value is not None:
-            value = f"M{value}"
+        elif how == "link":
+            linked = row[position]
+            value = None if linked is None else f"{_prefix(linked)}{row[position + 1]}"
         out[key] = value
     if row[_VOID_REASON] is not None:  # only a voided entry carries the key
         out["void_reason"] = row[_VOID_REASON]
@@ -247,7 +281,7 @@ def _iter_past(connection, filters: Filters, day: date, units: dict) -> Iterator
     wanted = filters.status
     base = Filters(kinds=filters.kinds, status="all", opened_from=filters.opened_from,
                    opened_to=filters.opened_to, sort="id", ids=filters.ids,
-                   meeting_id=filters.meeting_id, involving_id=filters.involving_id,
+                   meeting_id=filters.meeting_id, links=filters.links, involving_id=filters.involving_id,
                    from_id=filters.from_id, handler=filters.handler, search=filters.search,
                    include_void=filters.include_void)
     d = Duty.__table__
@@ -314,6 +348,11 @@ def _number(ident: str) -> int:
     return int(ident[1:])
 
 
+def _prefix(kind_code: str) -> str:
+    kind = KINDS.get(kind_code)
+    return kind.prefix if kind is not None else "?"
+
+
 def most_urgent_of(duties: list[dict]) -> dict | None:
     from fujian.service.duties import most_urgent
 
@@ -347,12 +386,19 @@ def note_rows(connection, item_pk: int) -> list[dict]:
                                         .order_by(n.c.id))]
 
 
-def minutes_of(connection, item_pk: int) -> str | None:
-    return connection.scalar(select(Item.minutes).where(Item.id == item_pk))
+def linked_ids(connection, item_pk: int) -> list[str]:
+    """IDs of the items related to this one either way (related_id), in ID order."""
+    t = Item.__table__
+    own = select(t.c.related_id).where(t.c.id == item_pk).scalar_subquery()
+    rows = connection.execute(select(t.c.kind, t.c.number).where(
+        or_(t.c.related_id == item_pk, t.c.id == own)).order_by(t.c.kind, t.c.number))
+    return [f"{_prefix(kind)}{number}" for kind, number in rows]
 
 
-def item_pk(connection, kind: str, number: int) -> int | None:
-    return connection.scalar(select(Item.id).where(Item.kind == kind, Item.number == number))
+def column_of(connection, item_pk: int, column: str):
+    """One column of one item (a long text such as minutes, which lists leave out)."""
+    t = Item.__table__
+    return connection.scalar(select(t.c[column]).where(t.c.id == item_pk))
 
 
 def history_rows(connection, subject: str) -> list[dict]:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from fujian.deadlines import Calendar, RuleBook
-from fujian.errors import BadInput, NotFound
+from fujian.errors import BadInput
 from fujian.i18n import _
 from fujian.kinds import KINDS, Kind, split_id
 from fujian.resources import data_file
@@ -166,25 +166,29 @@ class Tracker:
         with self.store.writing() as session:
             return item_ops.unvoid_item(self._context(session), ident, reason)
 
-    def reply(self, ident: str, on: date | str | None = None, note: str | None = None):
+    def record_stage(self, ident: str, kind: Kind, stage: str, on: date | str | None = None,
+                     note: str | None = None):
+        """A kind's verb that records a stage (kinds.Verb): a suggestion's `reply`."""
         with self.store.writing() as session:
-            return item_ops.reply_suggestion(self._context(session), ident, on, note)
+            return item_ops.record_stage(self._context(session), ident, kind, stage, on, note)
 
-    @staticmethod
-    def _pk(conn, ident: str, kind: Kind | None = None) -> tuple[int, Kind]:
-        """The row key and kind of an item by its ID; refuses an unknown ID or another kind's."""
-        found, number = split_id(ident)
-        if kind is not None and kind.code != found.code:
-            raise BadInput(_("{id} is not of kind {kind}.").format(id=ident.upper(), kind=_(kind.code)))
-        pk = queries.item_pk(conn, found.code, number)
-        if pk is None:
-            raise NotFound(_("No item {id}.").format(id=f"{found.prefix}{number}"))
-        return pk, found
+    def open_linked(self, ident: str, kind: Kind, verb_name: str, values: Mapping[str, Any],
+                    superior: bool = False, report: str | None = None):
+        """A kind's verb that opens a linked item of another kind (an escalation)."""
+        verb = next(v for v in kind.verbs if v.name == verb_name)
+        with self.store.writing() as session:
+            return item_ops.open_linked(self._context(session), ident, kind, verb, values,
+                                        superior, report)
+
+    def reply(self, ident: str, on: date | str | None = None, note: str | None = None):
+        verb = next(v for v in KINDS["suggestion"].verbs if v.name == "reply")
+        return self.record_stage(ident, KINDS["suggestion"], verb.stage, on, note)
 
     def show(self, ident: str, kind: Kind | None = None) -> dict:
-        """One item as its public dict, with the meeting's minutes and action items."""
+        """One item as its public dict, with its long texts (a meeting's minutes) and the items
+        that belong to it (a meeting's action items, under the key its kind declares)."""
         with self.store.engine.connect() as conn:
-            pk, found = self._pk(conn, ident, kind)
+            pk, found = queries.find_item(conn, ident, kind)
             units = queries.units_by_id(conn)
             # Whatever its dates, an item asked for by its ID is shown (no as-of filter).
             row = next(queries.iter_items(conn, queries.Filters(status="all", ids=(pk,),
@@ -192,17 +196,19 @@ class Tracker:
             row["days_overdue"] = queries.days_overdue(row, self.today)
             row["duties"] = queries.duty_rows(conn, pk, units)
             row["notes"] = queries.note_rows(conn, pk)
-            if found.code == "meeting":
-                row["minutes"] = queries.minutes_of(conn, pk)
-                actions = queries.Filters(kinds=(KINDS["action"],), status="all", sort="id",
-                                          meeting_id=pk)
-                row["actions"] = [a["id"] for a in queries.iter_items(conn, actions)]
+            for kf in found.fields:
+                if kf.type == "file":
+                    row[kf.name] = queries.column_of(conn, pk, kf.column_name)
+            for part_kind, link in item_ops.part_links(found.code):
+                parts = queries.Filters(kinds=(part_kind,), status="all", sort="id",
+                                        links=((link.column_name, pk),))
+                row[link.parts_key] = [a["id"] for a in queries.iter_items(conn, parts)]
             return row
 
     def item_pk(self, ident: str, kind: Kind | None = None) -> int:
         """The row key of an item by its ID; refuses an unknown ID or another kind's."""
         with self.store.engine.connect() as conn:
-            return self._pk(conn, ident, kind)[0]
+            return queries.find_item(conn, ident, kind)[0]
 
     def items(self, filters: queries.Filters, as_of: date | None = None) -> Iterator[dict]:
         with self.store.engine.connect() as conn:
@@ -210,8 +216,84 @@ class Tracker:
 
     def history(self, ident: str) -> list[dict]:
         with self.store.engine.connect() as conn:
-            _pk, kind = self._pk(conn, ident)
+            _pk, kind = queries.find_item(conn, ident)
             return queries.history_rows(conn, f"{kind.prefix}{split_id(ident)[1]}")
+
+    # -- reports: the CLI reaches reports, exports, the pack and doctor through these -----------
+
+    def overdue(self, as_of: date, unit: str | None = None, kind: Kind | None = None,
+                **who: Any) -> Iterator[dict]:
+        from fujian.service.reports import overdue_rows
+
+        return overdue_rows(self, as_of, unit=unit, kind=kind, **who)
+
+    def due_soon(self, as_of: date, within: int, unit: str | None = None,
+                 kind: Kind | None = None, **who: Any) -> Iterator[dict]:
+        from fujian.service.reports import due_soon_rows
+
+        return due_soon_rows(self, as_of, within, unit=unit, kind=kind, **who)
+
+    def summary(self, as_of: date, start: date | None = None, end: date | None = None,
+                for_people: bool = False) -> list[dict]:
+        """Duties per kind and per holder; ``for_people``: labels and rates as text."""
+        from fujian.service.reports import summary_for_people, summary_rows
+
+        rows = summary_rows(self, as_of, start, end)
+        return summary_for_people(rows) if for_people else rows
+
+    @staticmethod
+    def for_people(rows: list[dict]) -> list[dict]:
+        from fujian.service.reports import summary_for_people
+
+        return summary_for_people(rows)
+
+    @staticmethod
+    def check_encoding(encoding: str) -> str:
+        from fujian.service.transfer import check_encoding
+
+        return check_encoding(encoding)
+
+    def export_csv(self, out, kind: Kind | None, status: str, labels: bool) -> int:
+        """Every item (of ``kind``) in the export format, written to ``out``; returns how many."""
+        from fujian.service.transfer import export_columns, write_csv
+
+        filters = queries.Filters(kinds=(kind,) if kind else (), status=status, sort="id")
+        return write_csv(self.items(filters), export_columns(kind), out, labels,
+                         self.unit_names())
+
+    def open_output(self, path: Path, force: bool, encoding: str):
+        """A new export file (0600), never the database itself."""
+        from fujian.service.transfer import open_output
+
+        return open_output(path, force, self.store.path, encoding)
+
+    def write_pack(self, target: Path, as_of: date, **options: Any) -> list[Path]:
+        from fujian.service.pack import write_pack
+
+        return write_pack(self, target, as_of, **options)
+
+    def write_reminders(self, folder: Path, as_of: date, **options: Any) -> list[Path]:
+        from fujian.service.workbook import write_reminders
+
+        return write_reminders(self, folder, as_of, **options)
+
+    @staticmethod
+    def is_workbook_name(path: Path | str) -> bool:
+        from fujian.service.workbook import is_workbook_name
+
+        return is_workbook_name(path)
+
+    @staticmethod
+    def doctor(path: Path, today: date) -> tuple[list[dict], bool]:
+        """The health checks of the database file at ``path`` (never opened as a store: it may
+        be anything) and of the calendar; returns the rows and the verdict."""
+        from fujian.service.doctor import healthy, run_checks
+
+        named = os.environ.get("FUJIAN_CALENDAR")
+        checks = run_checks(path, load_calendar, today, override_files(),
+                            Path(named).expanduser() if named else None)
+        rows = [{"check": c.name, "status": c.status, "detail": c.detail} for c in checks]
+        return rows, healthy(checks)
 
     # -- exchange ------------------------------------------------------------------------------
 

@@ -11,19 +11,18 @@ from __future__ import annotations
 import csv
 import io
 import os
-import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import date
 from pathlib import Path
 from typing import IO, Any
 
 from fujian.errors import BadInput
 from fujian.i18n import _
-from fujian.kinds import KINDS, Column, Kind, columns_for, kind_of, value_label
+from fujian.kinds import KINDS, Column, Kind, columns_for, kind_of
+
+# The one CSV writer lives with the other output formats (render.py); exports use it as is.
+from fujian.render import export_cell, neutralise, unneutralise, write_csv  # noqa: F401
 
 ENCODINGS = ("utf-8-sig", "utf-8", "gb18030")
-_RISKY_FIRST = frozenset("=+-@\t\r'")
-_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
 
 
 def all_kind_columns() -> tuple[Column, ...]:
@@ -38,91 +37,6 @@ def all_kind_columns() -> tuple[Column, ...]:
 
 def export_columns(kind: Kind | None) -> tuple[Column, ...]:
     return columns_for(kind, everything=True) if kind else all_kind_columns()
-
-
-def neutralise(text: str) -> str:
-    """Keep a spreadsheet from reading a text cell as a formula: a leading ' makes it text.
-    A cell already starting with ' gets one more, so import can strip exactly one."""
-    if not text or text[0] not in _RISKY_FIRST:
-        return text
-    if text[0] == "'" or not _NUMBER.fullmatch(text):
-        return "'" + text
-    return text  # a plain number such as -5 stays a number
-
-
-def unneutralise(text: str) -> str:
-    return text[1:] if text.startswith("'") else text
-
-
-def _cell_writer(column: Column, labels: bool):
-    """One converter per column, chosen once: an export calls it for every cell."""
-    key = column.key
-    if column.type == "date":
-        return lambda row: "" if (v := row.get(key)) is None else v.isoformat()
-    if column.type in ("int", "rate"):
-        return lambda row: "" if (v := row.get(key)) is None else str(v)
-    if column.type == "flag":
-        yes, no = ("是", "否") if labels else ("true", "false")
-        return lambda row: "" if (v := row.get(key)) is None else (yes if v else no)
-    if labels and column.type == "choice":
-        subtype_keys = {code: kind.subtype_key for code, kind in KINDS.items()}
-        memo: dict[tuple, str] = {}
-
-        def choice(row: dict) -> str:
-            value = row.get(key)
-            if value is None:
-                return ""
-            kind_code = row.get("kind", "")
-            subtype_key = subtype_keys.get(kind_code)
-            memo_key = (kind_code, row.get(subtype_key) if subtype_key else None, value)
-            label = memo.get(memo_key)
-            if label is None:
-                label = memo[memo_key] = neutralise(str(value_label(row, key)))
-            return label
-
-        return choice
-    if labels and key == "unit":
-        return lambda row: neutralise(str(row.get("unit_name") or row.get("unit") or ""))
-
-    def text(row: dict) -> str:
-        value = row.get(key)
-        if value is None:
-            return ""
-        if value.__class__ is str:
-            return neutralise(value)
-        if isinstance(value, bool):
-            return ("是" if value else "否") if labels else ("true" if value else "false")
-        if isinstance(value, date | int | float):
-            return value.isoformat() if isinstance(value, date) else str(value)
-        return neutralise(str(value))
-
-    return text
-
-
-def export_cell(row: dict, column: Column, labels: bool) -> str:
-    return _cell_writer(column, labels)(row)
-
-
-def write_csv(rows: Iterable[dict], columns: Sequence[Column], out: IO[str],
-              labels: bool = True, unit_names: dict[str, str] | None = None) -> int:
-    """``unit_names`` (code → name) lets a labelled export name the sending unit as it names
-    the responsible one; import reads names and codes alike."""
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([c.label if labels else c.key for c in columns])
-    # With labels a unit is shown by name — unless the file has its own name column, when the
-    # unit column stays the code.
-    names_elsewhere = any(c.key == "unit_name" for c in columns)
-    cells = []
-    for c in columns:
-        if labels and unit_names and c.key == "from_unit":
-            cells.append(lambda row, key=c.key: neutralise(
-                unit_names.get(row.get(key) or "", row.get(key) or "")))
-        else:
-            cells.append(_cell_writer(c, labels and not (c.key == "unit" and names_elsewhere)))
-    n = 0
-    for n, row in enumerate(rows, start=1):  # noqa: B007 - n counts the rows
-        writer.writerow([cell(row) for cell in cells])
-    return n
 
 
 def check_encoding(encoding: str, allowed: Sequence[str] = ENCODINGS) -> str:
@@ -277,7 +191,6 @@ class ImportCounts(dict):
     skipped: int = 0
 
 
-IMPORT_ORDER = ("meeting", "referral", "suggestion", "clue", "action")  # meetings before actions
 
 
 def import_items(ctx, rows: Iterable[tuple[int, dict[str, str]]], fixed_kind: Kind | None,
@@ -289,15 +202,16 @@ def import_items(ctx, rows: Iterable[tuple[int, dict[str, str]]], fixed_kind: Ki
     ``place`` names a line in messages when it is not a line of one file (a workbook's sheet
     and row: see workbook.ItemSheets).
     """
-    from sqlalchemy import select, update
+    from sqlalchemy import select
 
-    from fujian.kinds import split_id
+    from fujian.kinds import import_order, split_id
     from fujian.models import ChangeLog, Duty, Item, ItemSequence, Note
-    from fujian.service.items import build_item, meeting_must_be_open, snapshot
+    from fujian.service.items import build_item, parent_must_be_open, set_last_number, snapshot
     from fujian.storage import bulk_insert
 
+    order = [k.code for k in import_order()]  # meetings before their action items
     problems: list[tuple[int, str]] = []
-    grouped: dict[str, list[tuple[int, dict[str, str]]]] = {k: [] for k in IMPORT_ORDER}
+    grouped: dict[str, list[tuple[int, dict[str, str]]]] = {k: [] for k in order}
     skipped = 0
     for line, cells in rows:
         if "__error__" in cells:
@@ -316,7 +230,7 @@ def import_items(ctx, rows: Iterable[tuple[int, dict[str, str]]], fixed_kind: Ki
     item_table, log_table = Item.__table__, ChangeLog.__table__
     counts = ImportCounts()
     counts.skipped = skipped
-    for kind_code in IMPORT_ORDER:
+    for kind_code in order:
         kind = KINDS[kind_code]
         built: list[tuple[int, Any, int | None]] = []  # (line, Built, wanted number)
         wanted: dict[int, int] = {}
@@ -336,8 +250,7 @@ def import_items(ctx, rows: Iterable[tuple[int, dict[str, str]]], fixed_kind: Ki
                             id=f"{kind.prefix}{number}", other=wanted[number]))
                     wanted[number] = line
                 made = build_item(ctx, kind, values_for(kind, cells))
-                meeting_must_be_open(ctx, kind_code, made.record["meeting_id"],
-                                     made.record["status"])
+                parent_must_be_open(ctx, kind, made.record)
                 built.append((line, made, number))
             except BadInput as exc:
                 problems.append((line, exc.message))
@@ -390,8 +303,7 @@ def import_items(ctx, rows: Iterable[tuple[int, dict[str, str]]], fixed_kind: Ki
             {"item_id": pks[r["number"]], "at": r["created_at"], "actor": ctx.actor,
              "text": r["note"]} for r in records if r["note"]])
         # top >= the old last number, so IDs handed out later never collide or repeat.
-        session.execute(update(ItemSequence).where(ItemSequence.kind == kind_code)
-                        .values(last_number=top))
+        set_last_number(session, kind_code, top)
         counts[kind_code] = len(records)
     if problems:
         problems.sort()

@@ -524,7 +524,7 @@ def write_pack_workbook(tracker, path: Path, as_of: date, *, meeting: str | None
     open_tables = []
     for kind in KINDS.values():
         rows = tracker.items(Filters(kinds=(kind,), status="open", sort="due"), as_of)
-        table = Table(kind.code, _(SHEET_NAMES[kind.code]), export_columns(kind), rows, labels,
+        table = Table(kind.code, _(kind.sheet_name or kind.label), export_columns(kind), rows, labels,
                       red=late, unit_names=names)
         open_tables.append((table, book.spool(table)))
     overdue = _grouped_by_holder(list(overdue_rows(tracker, as_of)))

@@ -1,0 +1,130 @@
+"""A kind added as data only (issue 13, point 1): a throw-away kind is put in the registry and
+the deadline rules — nothing else — and every generic command works with it: its ID sequence
+is made on first use, its commands come from the registry, and lists, reports, exports,
+imports and the pack carry it like any other kind."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from fujian.deadlines import Period, Rule, RuleBook
+from fujian.kinds import BY_PREFIX, KINDS, Kind, KindField, choices
+
+PROBE = Kind(
+    code="probe",
+    prefix="Q",
+    label="试验事项",
+    subtype_key="type",
+    subtype_label="试验类型",
+    unit_option="--to",
+    unit_help="The unit asked.",
+    unit_label="承办单位",
+    waiving_outcomes=("dropped",),
+    example="fujian probe add --type a --to zjj --title T",
+    sheet_name="Open probes",
+    fields=(KindField("party", "当事人", "text", "--party", "Party concerned."),),
+    _subtypes=choices("type", ("a", "甲类"), ("b", "乙类")),
+    _stages={None: choices("stage", ("asked", "已发出"), ("answered", "已答复"))},
+    _outcomes={None: choices("outcome", ("done", "办结"), ("dropped", "撤回"))},
+)
+
+
+@pytest.fixture
+def probe(monkeypatch: pytest.MonkeyPatch) -> Kind:
+    """The registry and the rules gain kind ``probe`` (prefix Q) for one test."""
+    from fujian.cli import app
+    from fujian.cli import items as cli_items
+    from fujian.service import tracker as tracker_module
+
+    monkeypatch.setitem(KINDS, PROBE.code, PROBE)
+    monkeypatch.setitem(BY_PREFIX, PROBE.prefix, PROBE)
+    shipped = tracker_module.load_rules()
+    book = RuleBook([*shipped.rules,
+                     Rule("probe", "asked", Period(5, "d"), "test rule", duty="reply",
+                          holder="unit", start="received"),
+                     Rule("probe", "answered", None, "answered", duty="reply", holder="unit",
+                          start="received")],
+                    shipped.duties, shipped.events)
+    book.holders = shipped.holders
+    monkeypatch.setattr(tracker_module, "load_rules", lambda: book)
+    monkeypatch.setattr(cli_items, "_rules", lambda: book)
+    # The command line is built from the registry: the new kind gets its command group.
+    monkeypatch.setattr(app, "registered_groups", list(app.registered_groups))
+    app.add_typer(cli_items.build_kind_app(PROBE), name=PROBE.code)
+    return PROBE
+
+
+def test_a_kind_added_as_data_works_with_every_generic_command(probe, cli, initialised,
+                                                               tmp_path):
+    help_text = cli("probe", "add", "--help").stdout
+    assert "fujian probe add --type a --to zjj --title T" in help_text
+    r = cli("probe", "add", "--type", "a", "--to", "zjj", "--title", "试验一",
+            "--party", "=HYPERLINK(\"x\")", "--on", "2025-03-01")
+    assert r.exit_code == 0, r.output
+    assert r.stdout == "Q1\n"  # its ID sequence was made on first use
+    assert cli("probe", "add", "--type", "乙类", "--to", "zjj", "--title", "试验二",
+               "--on", "2025-03-09").stdout == "Q2\n"
+    row = cli.json("show", "Q1")
+    assert (row["kind"], row["type"], row["party"], row["stage"], row["due_on"]) == \
+        ("probe", "a", "=HYPERLINK(\"x\")", "asked", "2025-03-06")
+    assert [r["id"] for r in cli.json("probe", "list")] == ["Q1", "Q2"]
+    assert [r["id"] for r in cli.json("list", "--status", "all", "--sort", "id")][-2:] == \
+        ["Q1", "Q2"]
+    # Reports: Q1 is overdue (due 6 March, today is 10 March) and names its unit.
+    late = cli.json("report", "overdue")
+    assert [(r["id"], r["unit"], r["days_overdue"]) for r in late] == [("Q1", "zjj", 4)]
+    # Every --format csv neutralises formula-like text, as export csv does.
+    listed = cli("probe", "list", "--format", "csv").stdout
+    assert "'=HYPERLINK" in listed
+    summary = cli.json("report", "summary")
+    assert any(r["group"] == "kind" and r["key"] == "probe" and r["overdue"] == 1
+               for r in summary)
+    assert cli("probe", "update", "Q1", "--stage", "answered", "--on", "2025-03-08") \
+        .exit_code == 0
+    assert cli("note", "Q1", "已答复").exit_code == 0
+    assert cli("close", "Q1", "--outcome", "办结", "--on", "2025-03-09").exit_code == 0
+    assert cli("probe", "reopen", "Q1", "--reason", "补充").exit_code == 0
+    assert cli("probe", "close", "Q1", "--outcome", "dropped").exit_code == 0
+    assert [h["action"] for h in cli.json("history", "Q1")][:1] == ["create"]
+    assert cli("void", "Q2", "--reason", "重复").exit_code == 0
+    assert cli.json("probe", "list", "--status", "all", "--sort", "id")[-1]["id"] == "Q2"
+    # Export, then import into a new database: the same items, with their IDs.
+    out = tmp_path / "probe.csv"
+    assert cli("export", "csv", "--kind", "probe", "--status", "all", "-o", str(out)) \
+        .exit_code == 0
+    text = out.read_text(encoding="utf-8-sig")
+    assert "试验类型" in text and "'=HYPERLINK" in text
+    other = tmp_path / "other.db"
+    assert cli("--db", str(other), "init").exit_code == 0
+    r = cli("--db", str(other), "import", "csv", str(out))
+    assert r.exit_code == 0, r.output
+    rows = cli.json("--db", str(other), "probe", "list", "--status", "all")
+    assert [(r["id"], r["status"], r["party"]) for r in rows] == \
+        [("Q1", "closed", "=HYPERLINK(\"x\")")]
+    assert cli("--db", str(other), "probe", "add", "--type", "a", "--to", "zjj",
+               "--title", "三").stdout == "Q2\n"
+    # The pack has a file of open items for the new kind.
+    pack = tmp_path / "pack"
+    assert cli("export", "pack", "-o", str(pack)).exit_code == 0
+    assert (pack / "open-probe.csv").exists()
+
+
+def test_the_registry_drives_links_and_import_order(probe):
+    from fujian.kinds import import_order
+
+    order = [k.code for k in import_order()]
+    assert order.index("meeting") < order.index("action")
+    assert order.index("probe") < order.index("action")  # no links: before linked kinds
+    assert set(order) == set(KINDS)
+
+
+def test_report_csv_neutralises_formula_text(cli, initialised):
+    r = cli("referral", "add", "--direction", "to-criminal", "--from", "scjgj", "--to", "gaj",
+            "--title", "=HYPERLINK(\"http://x\",\"y\")", "--on", "2025-03-01")
+    assert r.exit_code == 0, r.output
+    out = cli("report", "overdue", "--format", "csv").stdout
+    rows = list(csv.reader(io.StringIO(out)))
+    assert rows[1][2] == "'=HYPERLINK(\"http://x\",\"y\")"
