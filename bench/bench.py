@@ -195,6 +195,64 @@ con.executemany("INSERT INTO item (kind, number, title, unit_id, opened_on, due_
 con.commit()
 """
 
+RAW_SEARCH = """
+import sqlite3, sys
+con = sqlite3.connect(sys.argv[1])
+words = sys.argv[2:]
+where = " AND ".join("(title LIKE ? OR party LIKE ? OR doc_no LIKE ? OR note LIKE ?)"
+                     for _ in words)
+con.execute("SELECT kind, number, title FROM item WHERE " + where,
+            [f"%{w}%" for w in words for _ in range(4)]).fetchall()
+"""
+# A two-character word (in titles and notes), a three-character one (in notes only), both.
+SEARCHES = (("采砂",), ("汤逊湖",), ("采砂", "汤逊湖"))
+PARTIES = ["张某", "李某某", "王某某", "某建材有限公司", "某环保科技有限公司", "刘某", "陈某某",
+           "某食品加工厂", "某物业管理有限公司", "赵某"]
+PLACES = ["汤逊湖", "南湖", "梁子湖", "东湖", "长江", "府河", "后湖", "青山", "光谷", "江夏"]
+NOTES = ["已电话联系承办人，答复正在调查核实", "现场核查发现{p}周边仍有违法行为", "已书面回复，整改完成",
+         "单位已签收检察建议书", "{p}非法采砂船只已扣押", "联席会议决定由牵头单位督办",
+         "补充证据材料已移送", "鉴定意见尚未出具，暂停计算期限", "整改不到位，建议继续跟踪",
+         "已约谈企业负责人，限期整改", "群众再次举报{p}排污问题"]
+HANDLERS = ["王芳", "李强", "张伟", "刘洋", "陈静", "杨磊", "赵敏", "黄磊"]
+
+
+def add_words(path: Path, seed: int = 11) -> None:
+    """What a search reads, on generated items: parties, document numbers (one in twenty
+    typed with full-width digits), handlers, and 1–3 notes on 60 % of items; then their
+    search rows, as fujian's writes keep them."""
+    rng = random.Random(seed)
+    con = sqlite3.connect(path)
+    updates, notes = [], []
+    for pk, kind, number, stamp in con.execute("SELECT id, kind, number, updated_at FROM item"):
+        party = doc = last = None
+        if kind == "referral":
+            party = rng.choice(PARTIES)
+            if rng.random() < 0.5:
+                doc = f"夏检刑移〔{rng.choice((2024, 2025))}〕{number % 997 + 1}号"
+        elif kind == "suggestion":
+            doc = f"夏检行建〔{rng.choice((2024, 2025))}〕{number % 997 + 1}号"
+            if rng.random() < 0.05:
+                doc = doc.translate({ord(c): ord(c) + 0xFEE0 for c in "0123456789"})
+        handler = rng.choice(HANDLERS) if rng.random() < 0.5 else None
+        if rng.random() < 0.6:
+            for _ in range(rng.randint(1, 3)):
+                last = rng.choice(NOTES).format(p=rng.choice(PLACES))
+                notes.append((pk, stamp, "bench", last))
+        updates.append((party, doc, handler, last, pk))
+    con.executemany("UPDATE item SET party=?, doc_no=?, handler=?, note=? WHERE id=?", updates)
+    con.executemany("INSERT INTO note (item_id, at, actor, text) VALUES (?,?,?,?)", notes)
+    con.commit()
+    con.close()
+    from sqlalchemy import create_engine
+
+    from fujian.service.search import rebuild
+
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as connection:
+        rebuild(connection)
+    engine.dispose()
+
+
 # -- Taskwarrior ---------------------------------------------------------------------------------
 
 
@@ -244,8 +302,8 @@ def ratio(a: dict | None, b: dict | None) -> str:
 
 def run(sizes: list[int], runs: int, out: Path, tw_sizes: set[int],
         ops: set[str] | None = None) -> None:
-    """``ops``: only these (add, close, list, overdue, summary, export, pack, import); all
-    when None."""
+    """``ops``: only these (add, close, list, overdue, summary, export, pack, search,
+    import); all when None."""
 
     def wanted(op: str) -> bool:
         return ops is None or op in ops
@@ -320,6 +378,18 @@ def run(sizes: list[int], runs: int, out: Path, tw_sizes: set[int],
                               runs)
             rows.append(("export pack (.xlsx)", n, xlsx_pack, csv_pack,
                          "export pack (CSV folder)", None))
+        if wanted("search"):
+            # Last of the per-size operations: it gives the generated items the words a search
+            # reads (parties, document numbers, notes), which the others were timed without.
+            started = time.perf_counter()
+            add_words(db)
+            print(f"  words and search rows added in {time.perf_counter() - started:.1f}s",
+                  flush=True)
+            for words in SEARCHES:
+                found = timed([*fujian, "search", *words], env, runs)
+                raw_like = timed([PY, "-c", RAW_SEARCH, str(db), *words], env, runs)
+                rows.append((f"search {' '.join(words)}", n, found, raw_like,
+                             "raw sqlite3 LIKE scan (process)", None))
         print(f"  done {n}", flush=True)
         write_report(out, rows, runs, None)
     if not wanted("import"):
@@ -409,7 +479,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "performance.md")
     parser.add_argument("--ops", default="", help="comma-separated subset of add, close, list, "
-                        "overdue, summary, export, pack, import (default: all)")
+                        "overdue, summary, export, pack, search, import (default: all)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     tw_sizes = {int(s) for s in args.taskwarrior_sizes.split(",") if s}

@@ -22,7 +22,7 @@ EXPECTED = {
     *(f"{kind} {verb}" for kind in ("referral", "suggestion", "clue", "meeting", "action")
       for verb in ("add", "list", "show", "update", "close", "reopen")),
     "suggestion reply", "note", "void", "unvoid",
-    "export reminders", "import xlsx",
+    "export reminders", "import xlsx", "search",
 }
 
 

@@ -182,6 +182,10 @@ from fujian.cli import reports  # noqa: E402  (registers report, export, import,
 
 reports.register(app)
 
+from fujian.cli import search  # noqa: E402  (registers search)
+
+search.register(app)
+
 
 @command(app, "doctor")
 def doctor(fmt: FormatOption = None) -> None:
