@@ -396,7 +396,8 @@ ASSIST = Kind(
                              ("withdrawn", "撤回"))},
 )
 
-KINDS: dict[str, Kind] = {k.code: k for k in (REFERRAL, SUGGESTION, CLUE, MEETING, ACTION)}
+KINDS: dict[str, Kind] = {k.code: k for k in (REFERRAL, SUGGESTION, CLUE, MEETING, ACTION,
+                                              ASSIST)}
 BY_PREFIX: dict[str, Kind] = {k.prefix: k for k in KINDS.values()}
 STATUS_FILTER = choices("status", ("open", "未办结"), ("closed", "已办结"), ("all", "全部"))
 

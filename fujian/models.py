@@ -78,6 +78,7 @@ class Item(SQLModel, table=True):
         Index("ix_item_holder_status_due", "holder_id", "status", "due_on"),
         Index("ix_item_kind_status_due", "kind", "status", "due_on"),
         Index("ix_item_meeting", "meeting_id"),
+        Index("ix_item_related", "related_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -106,6 +107,9 @@ class Item(SQLModel, table=True):
     attendees: str | None = Field(default=None, sa_column=Column(Text))  # comma-joined unit codes
     minutes: str | None = Field(default=None, sa_column=Column(Text))
     meeting_id: int | None = Field(default=None, foreign_key="item.id")
+    # The item this one relates to (an assistance request's case; a suggestion opened by
+    # escalating a request names the request): see kinds.KindField type "link".
+    related_id: int | None = Field(default=None, foreign_key="item.id")
     # When the current stage began, and when the responsible unit met its deadline duty (a
     # reply or decision that stops the clock) with the due date it is measured against.
     stage_on: date | None = None

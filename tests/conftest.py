@@ -62,6 +62,7 @@ def make_item(tracker: Tracker) -> Callable[..., str]:
         "clue": {"from_unit": "sthjj", "field": "ecology", "title": "非法采砂线索"},
         "meeting": {"title": "联席会议", "type": "plenary"},
         "action": {"unit": "scjgj", "title": "专项检查", "due_on": "2025-04-30"},
+        "assist": {"type": "retrieve", "unit": "zjj", "title": "调取审批材料"},
     }
 
     def make(kind: str, **values) -> str:

@@ -19,9 +19,10 @@ EXPECTED = {
     "restore",
     "calendar due", "unit add", "unit list", "unit update", "unit import", "report overdue",
     "report due-soon", "report summary", "export csv", "export pack", "import csv",
-    *(f"{kind} {verb}" for kind in ("referral", "suggestion", "clue", "meeting", "action")
+    *(f"{kind} {verb}" for kind in ("referral", "suggestion", "clue", "meeting", "action",
+                                     "assist")
       for verb in ("add", "list", "show", "update", "close", "reopen")),
-    "suggestion reply", "note", "void", "unvoid",
+    "suggestion reply", "assist escalate", "note", "void", "unvoid",
     "export reminders", "import xlsx", "search",
 }
 

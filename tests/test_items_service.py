@@ -409,7 +409,7 @@ def test_unknown_id(tracker, make_item):
             call()
 
 
-@pytest.mark.parametrize("text", ["X1", "R", "12", "R-1", "RR1", ""])
+@pytest.mark.parametrize("text", ["Z1", "R", "12", "R-1", "RR1", ""])
 def test_malformed_id(tracker, text):
     with pytest.raises(BadInput, match="Not an item ID"):
         tracker.show(text)

@@ -211,7 +211,8 @@ def test_pack(cli, initialised, tmp_path):
     names = sorted(p.name for p in folder.iterdir())
     assert names == sorted(["README.txt", "overdue.csv", "due-soon.csv", "summary.csv",
                             "open-referral.csv", "open-suggestion.csv", "open-clue.csv",
-                            "open-meeting.csv", "open-action.csv", "meeting-M1-actions.csv"])
+                            "open-meeting.csv", "open-action.csv", "open-assist.csv",
+                            "meeting-M1-actions.csv"])
     readme = (folder / "README.txt").read_text(encoding="utf-8-sig")
     assert "2025-03-20" in readme and "overdue.csv" in readme
     for name in names:

@@ -230,7 +230,7 @@ def build_item(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> Built:
         "status": OPEN, "closed_on": None, "outcome": None, "note": values.get("note") or None,
         "subtype": subtype, "from_unit_id": None, "to_unit_id": None, "party": None,
         "enterprise": None, "doc_no": None, "urgent": None, "attendees": None, "minutes": None,
-        "meeting_id": None,
+        "meeting_id": None, "related_id": None,
         "stage_on": ctx.event(values.get("stage_on"), opened_on, "stage_on"),
         "met_on": ctx.event(values.get("met_on"), None, "met_on"),
         "met_due": ctx.date(values.get("met_due"), None, "met_due"),

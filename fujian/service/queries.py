@@ -17,7 +17,7 @@ from fujian.models import ChangeLog, Duty, Item, Note, Unit
 
 # Item columns that name another item (kinds.KindField type "link"): each is joined to read
 # the linked item's ID.
-LINK_COLUMNS = ("meeting_id",)
+LINK_COLUMNS = ("meeting_id", "related_id")
 _LINKED = {column: aliased(Item, name=f"lk_{column}") for column in LINK_COLUMNS}
 
 

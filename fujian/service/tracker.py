@@ -203,6 +203,9 @@ class Tracker:
                 parts = queries.Filters(kinds=(part_kind,), status="all", sort="id",
                                         links=((link.column_name, pk),))
                 row[link.parts_key] = [a["id"] for a in queries.iter_items(conn, parts)]
+            linked = queries.linked_ids(conn, pk)
+            if linked:  # items related either way (a request and the suggestion it led to)
+                row["linked"] = linked
             return row
 
     def item_pk(self, ident: str, kind: Kind | None = None) -> int:
