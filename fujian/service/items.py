@@ -22,6 +22,7 @@ from fujian.i18n import _
 from fujian.kinds import CLOSED, KINDS, OPEN, Kind
 from fujian.models import Change, ChangeLog, Item, ItemSequence, Note, Unit, check_close_date
 from fujian.service import duties as duty_ops
+from fujian.service import search
 from fujian.service.queries import find_item
 from fujian.service.units import find_unit, now
 
@@ -131,6 +132,7 @@ def append_note(ctx: Context, item: Item, text: str | None, action: str = "note"
 
 def _require_title(title: str | None) -> str:
     if title is None or not title.strip():
+    search.refresh(ctx.session, [item.id])  # the note is searchable at once
         raise BadInput(_("The title must not be empty."))
     return title
 
@@ -329,6 +331,7 @@ def add_item(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> Outcome:
 
 def _sync(ctx: Context, item: Item, action: str, reason: str | None = None) -> None:
     """Bring the item's holder and due date in line with its duties, and log the change."""
+    search.refresh(ctx.session, [item.id])
     ctx.session.flush()
     log_changes(ctx, item, action, duty_ops.sync(item, duty_ops.duties_of(ctx.session, item)),
                 reason=reason)
@@ -442,6 +445,7 @@ def update_item(ctx: Context, ident: str, values: Mapping[str, Any],
 
 def _correct_opening(ctx: Context, item: Item, day: date, reason: str | None) -> list[str]:
     """A mistyped opening date, corrected with a reason: the clocks that started on it start on
+    search.refresh(ctx.session, [item.id])  # title, party, doc number, handler, units
     the new day, and their due dates follow their rules again unless a document fixed them."""
     old = item.opened_on
     if day == old:

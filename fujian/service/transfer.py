@@ -206,6 +206,7 @@ def import_items(ctx, rows: Iterable[tuple[int, dict[str, str]]], fixed_kind: Ki
 
     from fujian.kinds import import_order, split_id
     from fujian.models import ChangeLog, Duty, Item, ItemSequence, Note
+    from fujian.service import search
     from fujian.service.items import build_item, parent_must_be_open, set_last_number, snapshot
     from fujian.storage import bulk_insert
 
@@ -303,6 +304,7 @@ def import_items(ctx, rows: Iterable[tuple[int, dict[str, str]]], fixed_kind: Ki
             {"item_id": pks[r["number"]], "at": r["created_at"], "actor": ctx.actor,
              "text": r["note"]} for r in records if r["note"]])
         # top >= the old last number, so IDs handed out later never collide or repeat.
+        search.refresh(connection, pks.values())  # the new items can be found at once
         set_last_number(session, kind_code, top)
         counts[kind_code] = len(records)
     if problems:

@@ -94,6 +94,7 @@ def update_unit(session: Session, actor: str, code: str,
                 **values: str | None) -> tuple[Unit, bool]:
     """Change a unit's fields; returns the unit and whether anything changed."""
     unit = find_unit(session, code)
+    old_name = unit.name
     changed = False
     for field, new in values.items():
         if new is None:
@@ -120,6 +121,10 @@ def update_unit(session: Session, actor: str, code: str,
         unit.updated_at = now()
         session.add(unit)
         session.flush()
+        if unit.name != old_name:  # its items are found by the unit's name
+            from fujian.service import search
+
+            search.refresh(session, units=[unit.id])
     return unit, changed
 
 
