@@ -47,6 +47,7 @@ class Context:
 
     _units: dict[str, Any] = field(default_factory=dict)
     logged: int = 0  # change-log rows written in this transaction: did anything change?
+    touched: set[int] = field(default_factory=set)  # items written: their search rows follow
 
     def unit(self, text: str):
         """A unit by code or name, remembered for the transaction (bulk imports ask often)."""
@@ -108,6 +109,8 @@ def log_changes(ctx: Context, item: Item, action: str, changes: list[Change],
                 reason: str | None = None) -> None:
     stamp = now()
     ctx.logged += len(changes)
+    if changes:
+        ctx.touched.add(item.id)
     for change in changes:
         ctx.session.add(ChangeLog(at=stamp, actor=ctx.actor, subject=item.ident, action=action,
                                   field=change.field, old_value=_text(change.old),
@@ -124,15 +127,16 @@ def append_note(ctx: Context, item: Item, text: str | None, action: str = "note"
         raise BadInput(_("The note must not be empty."))
     stamp = now()
     ctx.logged += 1
+    ctx.touched.add(item.id)
     ctx.session.add(Note(item_id=item.id, at=stamp, actor=ctx.actor, text=text))
     ctx.session.add(ChangeLog(at=stamp, actor=ctx.actor, subject=item.ident, action=action,
                               field="note", old_value=item.note, new_value=text))
     item.note, item.updated_at, item.actor = text, stamp, ctx.actor
+    search.refresh(ctx.session, [item.id])  # the note is searchable at once
 
 
 def _require_title(title: str | None) -> str:
     if title is None or not title.strip():
-    search.refresh(ctx.session, [item.id])  # the note is searchable at once
         raise BadInput(_("The title must not be empty."))
     return title
 
@@ -320,18 +324,19 @@ def add_item(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> Outcome:
     item = Item(**record)
     ctx.session.add(item)
     ctx.session.flush()
+    ctx.touched.add(item.id)
     duty_ops.add_duties(ctx.session, item, built.duties)
     if record["note"]:
         ctx.session.add(Note(item_id=item.id, at=item.created_at, actor=ctx.actor,
                              text=record["note"]))
     ctx.session.add(ChangeLog(at=item.created_at, actor=ctx.actor, subject=item.ident,
                               action="create", new_value=snapshot(record)))
+    search.refresh(ctx.session, [item.id])
     return Outcome(item.ident, item.due_on, built.warnings)
 
 
 def _sync(ctx: Context, item: Item, action: str, reason: str | None = None) -> None:
     """Bring the item's holder and due date in line with its duties, and log the change."""
-    search.refresh(ctx.session, [item.id])
     ctx.session.flush()
     log_changes(ctx, item, action, duty_ops.sync(item, duty_ops.duties_of(ctx.session, item)),
                 reason=reason)
@@ -440,12 +445,12 @@ def update_item(ctx: Context, ident: str, values: Mapping[str, Any],
     if values.get("note") is not None:
         append_note(ctx, item, values["note"])
     ctx.session.flush()
+    search.refresh(ctx.session, [item.id])  # title, party, doc number, handler, units
     return Outcome(item.ident, item.due_on, warnings, changed=ctx.logged > logged_before)
 
 
 def _correct_opening(ctx: Context, item: Item, day: date, reason: str | None) -> list[str]:
     """A mistyped opening date, corrected with a reason: the clocks that started on it start on
-    search.refresh(ctx.session, [item.id])  # title, party, doc number, handler, units
     the new day, and their due dates follow their rules again unless a document fixed them."""
     old = item.opened_on
     if day == old:

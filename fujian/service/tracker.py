@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import os
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import date
 from functools import cached_property
 from pathlib import Path
@@ -90,6 +91,17 @@ class Tracker:
     def _context(self, session) -> item_ops.Context:
         return item_ops.Context(session, self.today, self.actor, self.calendar, self.rules)
 
+    @contextmanager
+    def _writing(self, commit: bool = True) -> Iterator[item_ops.Context]:
+        """One write transaction; the search rows of the items it wrote are rebuilt in it
+        (service/search.py), so that search never lags behind the records."""
+        from fujian.service import search
+
+        with self.store.writing(commit=commit) as session:
+            ctx = self._context(session)
+            yield ctx
+            search.refresh(session, ctx.touched)
+
     # -- units ---------------------------------------------------------------------------------
 
     def add_unit(self, code: str, name: str, liaison: str | None = None, phone: str | None = None,
@@ -101,6 +113,10 @@ class Tracker:
         """The unit's code, and whether anything changed."""
         with self.store.writing() as session:
             unit, changed = unit_ops.update_unit(session, self.actor, code, **values)
+            if changed:  # its items are found by the unit's code and name
+                from fujian.service import search
+
+                search.refresh(session, units=[unit.id])
             return unit.code, changed
 
     def list_units(self) -> list[dict]:
@@ -110,7 +126,13 @@ class Tracker:
     def import_units(self, path: Path, update: bool = True, encoding: str = "auto") -> dict:
         rows = unit_ops.read_units_csv(path, encoding)
         with self.store.writing() as session:
-            return unit_ops.import_units(session, self.actor, rows, update=update)
+            counts = unit_ops.import_units(session, self.actor, rows, update=update)
+            if counts.get("updated"):  # a renamed unit: its items are found by the new name
+                from fujian.service import search
+                from fujian.service.units import find_unit
+
+                search.refresh(session, units=[find_unit(session, r["code"]).id for r in rows])
+            return counts
 
     def load_default_units(self) -> dict:
         """The shipped directory, the first time only: a later run never overwrites edits."""
@@ -136,48 +158,48 @@ class Tracker:
 
     def add(self, kind: Kind | str, values: Mapping[str, Any]) -> item_ops.Outcome:
         kind = KINDS[kind] if isinstance(kind, str) else kind
-        with self.store.writing() as session:
-            return item_ops.add_item(self._context(session), kind, values)
+        with self._writing() as ctx:
+            return item_ops.add_item(ctx, kind, values)
 
     def update(self, ident: str, values: Mapping[str, Any], kind: Kind | None = None):
-        with self.store.writing() as session:
-            return item_ops.update_item(self._context(session), ident, values, kind)
+        with self._writing() as ctx:
+            return item_ops.update_item(ctx, ident, values, kind)
 
     def close(self, ident: str, outcome: str, on: date | str | None = None,
               note: str | None = None, kind: Kind | None = None):
-        with self.store.writing() as session:
-            return item_ops.close_item(self._context(session), ident, outcome, on, note, kind)
+        with self._writing() as ctx:
+            return item_ops.close_item(ctx, ident, outcome, on, note, kind)
 
     def reopen(self, ident: str, reason: str, kind: Kind | None = None,
                due_on: date | str | None = None, note: str | None = None):
-        with self.store.writing() as session:
-            return item_ops.reopen_item(self._context(session), ident, reason, kind, due_on,
+        with self._writing() as ctx:
+            return item_ops.reopen_item(ctx, ident, reason, kind, due_on,
                                         note)
 
     def note(self, ident: str, text: str):
-        with self.store.writing() as session:
-            return item_ops.note_item(self._context(session), ident, text)
+        with self._writing() as ctx:
+            return item_ops.note_item(ctx, ident, text)
 
     def void(self, ident: str, reason: str | None):
-        with self.store.writing() as session:
-            return item_ops.void_item(self._context(session), ident, reason)
+        with self._writing() as ctx:
+            return item_ops.void_item(ctx, ident, reason)
 
     def unvoid(self, ident: str, reason: str | None):
-        with self.store.writing() as session:
-            return item_ops.unvoid_item(self._context(session), ident, reason)
+        with self._writing() as ctx:
+            return item_ops.unvoid_item(ctx, ident, reason)
 
     def record_stage(self, ident: str, kind: Kind, stage: str, on: date | str | None = None,
                      note: str | None = None):
         """A kind's verb that records a stage (kinds.Verb): a suggestion's `reply`."""
-        with self.store.writing() as session:
-            return item_ops.record_stage(self._context(session), ident, kind, stage, on, note)
+        with self._writing() as ctx:
+            return item_ops.record_stage(ctx, ident, kind, stage, on, note)
 
     def open_linked(self, ident: str, kind: Kind, verb_name: str, values: Mapping[str, Any],
                     superior: bool = False, report: str | None = None):
         """A kind's verb that opens a linked item of another kind (an escalation)."""
         verb = next(v for v in kind.verbs if v.name == verb_name)
-        with self.store.writing() as session:
-            return item_ops.open_linked(self._context(session), ident, kind, verb, values,
+        with self._writing() as ctx:
+            return item_ops.open_linked(ctx, ident, kind, verb, values,
                                         superior, report)
 
     def reply(self, ident: str, on: date | str | None = None, note: str | None = None):
@@ -307,8 +329,8 @@ class Tracker:
 
         text = transfer.decode(data, encoding)
         rows = transfer.read_rows(text)
-        with self.store.writing(commit=not dry_run) as session:
-            return transfer.import_items(self._context(session), rows, kind, source)
+        with self._writing(commit=not dry_run) as ctx:
+            return transfer.import_items(ctx, rows, kind, source)
 
     def import_xlsx(self, path: Path, kind: Kind | None, sheet: str | None = None,
                     dry_run: bool = False, source: str = "import"):
@@ -318,8 +340,8 @@ class Tracker:
 
         sheets = workbook.read_item_sheets(path, sheet)
         try:
-            with self.store.writing(commit=not dry_run) as session:
-                counts = transfer.import_items(self._context(session), sheets.rows(), kind,
+            with self._writing(commit=not dry_run) as ctx:
+                counts = transfer.import_items(ctx, sheets.rows(), kind,
                                                source, place=sheets.place)
         finally:
             sheets.close()

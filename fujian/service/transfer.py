@@ -296,6 +296,7 @@ def import_items(ctx, rows: Iterable[tuple[int, dict[str, str]]], fixed_kind: Ki
             pks.update({number: pk for number, pk in session.execute(
                 select(Item.number, Item.id).where(Item.kind == kind_code,
                                                    Item.number.in_(chunk)))})
+        ctx.touched.update(pks.values())
         duties = [{"item_id": pks[made.record["number"]], **duty}
                   for _line, made, _n in built for duty in made.duties]
         bulk_insert(connection, Duty.__table__, duties)
@@ -303,8 +304,8 @@ def import_items(ctx, rows: Iterable[tuple[int, dict[str, str]]], fixed_kind: Ki
         bulk_insert(connection, Note.__table__, [
             {"item_id": pks[r["number"]], "at": r["created_at"], "actor": ctx.actor,
              "text": r["note"]} for r in records if r["note"]])
-        # top >= the old last number, so IDs handed out later never collide or repeat.
         search.refresh(connection, pks.values())  # the new items can be found at once
+        # top >= the old last number, so IDs handed out later never collide or repeat.
         set_last_number(session, kind_code, top)
         counts[kind_code] = len(records)
     if problems:
