@@ -22,7 +22,6 @@ from fujian.i18n import _
 from fujian.kinds import CLOSED, KINDS, OPEN, Kind
 from fujian.models import Change, ChangeLog, Item, ItemSequence, Note, Unit, check_close_date
 from fujian.service import duties as duty_ops
-from fujian.service import search
 from fujian.service.queries import find_item
 from fujian.service.units import find_unit, now
 
@@ -132,7 +131,6 @@ def append_note(ctx: Context, item: Item, text: str | None, action: str = "note"
     ctx.session.add(ChangeLog(at=stamp, actor=ctx.actor, subject=item.ident, action=action,
                               field="note", old_value=item.note, new_value=text))
     item.note, item.updated_at, item.actor = text, stamp, ctx.actor
-    search.refresh(ctx.session, [item.id])  # the note is searchable at once
 
 
 def _require_title(title: str | None) -> str:
@@ -331,7 +329,6 @@ def add_item(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> Outcome:
                              text=record["note"]))
     ctx.session.add(ChangeLog(at=item.created_at, actor=ctx.actor, subject=item.ident,
                               action="create", new_value=snapshot(record)))
-    search.refresh(ctx.session, [item.id])
     return Outcome(item.ident, item.due_on, built.warnings)
 
 
@@ -445,7 +442,6 @@ def update_item(ctx: Context, ident: str, values: Mapping[str, Any],
     if values.get("note") is not None:
         append_note(ctx, item, values["note"])
     ctx.session.flush()
-    search.refresh(ctx.session, [item.id])  # title, party, doc number, handler, units
     return Outcome(item.ident, item.due_on, warnings, changed=ctx.logged > logged_before)
 
 

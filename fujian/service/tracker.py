@@ -113,10 +113,6 @@ class Tracker:
         """The unit's code, and whether anything changed."""
         with self.store.writing() as session:
             unit, changed = unit_ops.update_unit(session, self.actor, code, **values)
-            if changed:  # its items are found by the unit's code and name
-                from fujian.service import search
-
-                search.refresh(session, units=[unit.id])
             return unit.code, changed
 
     def list_units(self) -> list[dict]:
@@ -126,13 +122,7 @@ class Tracker:
     def import_units(self, path: Path, update: bool = True, encoding: str = "auto") -> dict:
         rows = unit_ops.read_units_csv(path, encoding)
         with self.store.writing() as session:
-            counts = unit_ops.import_units(session, self.actor, rows, update=update)
-            if counts.get("updated"):  # a renamed unit: its items are found by the new name
-                from fujian.service import search
-                from fujian.service.units import find_unit
-
-                search.refresh(session, units=[find_unit(session, r["code"]).id for r in rows])
-            return counts
+            return unit_ops.import_units(session, self.actor, rows, update=update)
 
     def load_default_units(self) -> dict:
         """The shipped directory, the first time only: a later run never overwrites edits."""

@@ -206,7 +206,6 @@ def import_items(ctx, rows: Iterable[tuple[int, dict[str, str]]], fixed_kind: Ki
 
     from fujian.kinds import import_order, split_id
     from fujian.models import ChangeLog, Duty, Item, ItemSequence, Note
-    from fujian.service import search
     from fujian.service.items import build_item, parent_must_be_open, set_last_number, snapshot
     from fujian.storage import bulk_insert
 
@@ -304,7 +303,6 @@ def import_items(ctx, rows: Iterable[tuple[int, dict[str, str]]], fixed_kind: Ki
         bulk_insert(connection, Note.__table__, [
             {"item_id": pks[r["number"]], "at": r["created_at"], "actor": ctx.actor,
              "text": r["note"]} for r in records if r["note"]])
-        search.refresh(connection, pks.values())  # the new items can be found at once
         # top >= the old last number, so IDs handed out later never collide or repeat.
         set_last_number(session, kind_code, top)
         counts[kind_code] = len(records)
