@@ -198,7 +198,13 @@ def backup_to(source: Path, target: Path) -> None:
     """A consistent copy through SQLite's online backup API, safe while others write.
     Never overwrites: ``target`` must not exist (the upgrade's copy beside the database)."""
     create_private_file(target)
-    src = sqlite3.connect(source, timeout=BUSY_TIMEOUT_S)
+    _online_copy(lambda: sqlite3.connect(source, timeout=BUSY_TIMEOUT_S), target)
+
+
+def _online_copy(connect_source, target: Path) -> None:
+    """Copy a database into ``target`` with SQLite's online backup API (consistent while
+    others write); both connections are closed whatever happens."""
+    src = connect_source()
     try:
         dst = sqlite3.connect(target)
         try:
@@ -265,15 +271,7 @@ def _verified_copy(connect_source, folder: Path, name: str, revision: str | None
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        src = connect_source()
-        try:
-            dst = sqlite3.connect(tmp)
-            try:
-                src.backup(dst)
-            finally:
-                dst.close()
-        finally:
-            src.close()
+        _online_copy(connect_source, tmp)
         problems = _problems_of_copy(tmp, revision)
         if problems:
             raise StorageError(_("The copy did not verify ({reason}): nothing was replaced.")

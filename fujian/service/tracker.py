@@ -340,15 +340,11 @@ class Tracker:
     def backup(self, target: Path, force: bool = False) -> Path:
         """A verified copy of the database at ``target``; the source must be sound, and a
         failed or interrupted backup leaves an existing ``target`` as it was."""
+        from fujian.service.transfer import check_target
         from fujian.storage import refuse_database_files, write_backup
 
         refuse_database_files(target, self.store.path)
-        if target.is_dir():
-            raise BadInput(_("{path} is a folder: give a file name.").format(path=target))
-        if target.exists() and not force:
-            raise BadInput(_("{path} exists: add --force to overwrite it.").format(path=target))
-        if not target.parent.is_dir():
-            raise BadInput(_("The folder of {path} does not exist.").format(path=target))
+        check_target(target, force)
         write_backup(self.store, target, replace=force)
         return target
 

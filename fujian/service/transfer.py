@@ -47,6 +47,17 @@ def check_encoding(encoding: str, allowed: Sequence[str] = ENCODINGS) -> str:
     return value
 
 
+def check_target(path: Path, force: bool) -> None:
+    """The one check of a file about to be written: not a folder, not an existing file unless
+    ``force``, in a folder that exists. Callers check early, before a long piece of work."""
+    if path.is_dir():
+        raise BadInput(_("{path} is a folder: give a file name.").format(path=path))
+    if path.exists() and not force:
+        raise BadInput(_("{path} exists: add --force to overwrite it.").format(path=path))
+    if not path.parent.is_dir():
+        raise BadInput(_("The folder of {path} does not exist.").format(path=path))
+
+
 def open_output(path: Path, force: bool, db_path: Path | None, encoding: str) -> IO[str]:
     """A new file for writing (0600: exports hold case data). Refuses to overwrite without
     ``force`` and never writes over the database itself."""
@@ -57,12 +68,7 @@ def open_output(path: Path, force: bool, db_path: Path | None, encoding: str) ->
                                                   Path(str(db_path.resolve()) + "-wal"),
                                                   Path(str(db_path.resolve()) + "-shm")}:
         raise BadInput(_("{path} is the database itself: choose another file.").format(path=path))
-    if path.is_dir():
-        raise BadInput(_("{path} is a folder: give a file name.").format(path=path))
-    if path.exists() and not force:
-        raise BadInput(_("{path} exists: add --force to overwrite it.").format(path=path))
-    if not path.parent.is_dir():
-        raise BadInput(_("The folder of {path} does not exist.").format(path=path))
+    check_target(path, force)
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
     fd = os.open(path, flags, 0o600)
     return os.fdopen(fd, "w", encoding=encoding, newline="")

@@ -557,12 +557,9 @@ def write_pack_workbook(tracker, path: Path, as_of: date, *, meeting: str | None
 def check_target(path: Path, force: bool) -> None:
     """Refuse a target early, before a long piece of work; :func:`transfer.open_output` checks
     again (the database itself among others) when the file is made."""
-    if path.is_dir():
-        raise BadInput(_("{path} is a folder: give a file name.").format(path=path))
-    if path.exists() and not force:
-        raise BadInput(_("{path} exists: add --force to overwrite it.").format(path=path))
-    if not path.parent.is_dir():
-        raise BadInput(_("The folder of {path} does not exist.").format(path=path))
+    from fujian.service.transfer import check_target as check
+
+    check(path, force)
 
 
 def _overview_table(as_of: date, within: int, labels: bool, open_tables: list[Table],
