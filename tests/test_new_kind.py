@@ -85,6 +85,9 @@ def test_a_kind_added_as_data_works_with_every_generic_command(probe, cli, initi
     assert cli("probe", "update", "Q1", "--stage", "answered", "--on", "2025-03-08") \
         .exit_code == 0
     assert cli("note", "Q1", "已答复").exit_code == 0
+    # search knows the new kind's items and notes too
+    assert [r["id"] for r in cli.json("search", "已答复")] == ["Q1"]
+    assert [r["id"] for r in cli.json("probe", "list", "--search", "试验二")] == ["Q2"]
     assert cli("close", "Q1", "--outcome", "办结", "--on", "2025-03-09").exit_code == 0
     assert cli("probe", "reopen", "Q1", "--reason", "补充").exit_code == 0
     assert cli("probe", "close", "Q1", "--outcome", "dropped").exit_code == 0
