@@ -601,6 +601,14 @@ def test_reminders_leave_out_paused_items(cli, initialised, tmp_path):
     assert len(list(folder.iterdir())) == 3
 
 
+def test_reminders_leave_out_voided_entries(cli, initialised, tmp_path):
+    populate(cli, tmp_path)
+    ok(cli("void", "S1", "--reason", "重复登记"))
+    folder = tmp_path / "out"
+    ok(cli("export", "reminders", "-o", str(folder), "--as-of", AS_OF))
+    assert "市生态环境局江夏区分局.xlsx" not in {p.name for p in folder.iterdir()}
+
+
 def test_a_workbook_that_fails_half_way_leaves_no_file(cli, initialised, tmp_path, monkeypatch):
     from fujian.service import workbook
 

@@ -696,7 +696,7 @@ def reminders(tracker, as_of: date, within: int, units: Sequence[str] = ()) -> l
     conditions = [
         d.c.due_on.is_not(None), d.c.due_on <= end, d.c.started_on <= as_of,
         or_(d.c.ended_on.is_(None), d.c.ended_on > as_of),
-        t.c.opened_on <= as_of,
+        t.c.opened_on <= as_of, t.c.voided_at.is_(None),  # an entry made in error: no one owes it
         or_(t.c.paused_on.is_(None), t.c.paused_on > as_of),
     ]
     if wanted:
