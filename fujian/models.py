@@ -223,6 +223,10 @@ class Duty(SQLModel, table=True):
     state: str = Field(default=DUTY_OPEN, sa_column=Column(Text, nullable=False))
     explicit: bool = False  # the due date came from a document (--due), not from a rule
     optional: bool = False  # a right, not an obligation: closing the item waives it
+    # The period's own last day (before the rest-day rule) or the document's date, and the
+    # days not counted (pauses): the due date is nominal_on + paused_days, off rest days.
+    nominal_on: date | None = None
+    paused_days: int = 0
 
     @property
     def is_open(self) -> bool:

@@ -256,9 +256,9 @@ def test_pause_and_resume(tracker, make_item, cli):
     with pytest.raises(BadInput, match="already paused"):
         tracker.update(ident, {"pause": True, "reason": "x"})
     tracker.update(ident, {"resume": True, "on": "2025-03-10", "reason": "鉴定意见已出"})
-    # 18 days stood still: 03-03 + 18 = 03-21 (a Friday)
+    # the period ends Sunday 03-02 (due Monday 03-03); 18 days stood still: 03-02 + 18 = 03-20
     row = show(tracker, ident)
-    assert (row["paused_on"], row["due_on"]) == (None, date(2025, 3, 21))
+    assert (row["paused_on"], row["due_on"]) == (None, date(2025, 3, 20))
     history = tracker.history(ident)
     assert [(h["action"], h["reason"]) for h in history if h["action"] in ("pause",
                                                                           "resume")][:2] == [
@@ -268,9 +268,9 @@ def test_pause_and_resume(tracker, make_item, cli):
 
 
 def test_resume_rolls_off_a_rest_day(tracker, make_item):
-    ident = make_item("suggestion", opened_on="2025-01-02")  # due 2025-03-03 (Mon)
+    ident = make_item("suggestion", opened_on="2025-01-02")  # ends Sun 03-02, due Mon 03-03
     tracker.update(ident, {"pause": True, "reason": "中止审查", "on": "2025-03-01"})
-    tracker.update(ident, {"resume": True, "on": "2025-03-06"})  # 5 days → Sat 03-08
+    tracker.update(ident, {"resume": True, "on": "2025-03-07"})  # 6 days → Sat 03-08
     assert show(tracker, ident)["due_on"] == date(2025, 3, 10)
 
 
@@ -286,3 +286,23 @@ def test_meeting_follows_its_action_items(tracker, make_item):
                                                                   date(2025, 3, 8))
     tracker.reopen(a1, "未完成")
     assert show(tracker, meeting)["status"] == "open"
+
+
+def test_a_pause_moves_the_periods_own_end_not_the_rolled_date(tracker, make_item):
+    # 15 Jan + 2 months = Saturday 15 Mar, due Monday 17 Mar; five days not counted give
+    # Thursday 20 Mar (15 + 5), not Monday 24 Mar (17 + 5 = Saturday 22, rolled).
+    ident = make_item("suggestion", opened_on="2025-01-15")
+    assert show(tracker, ident)["due_on"] == date(2025, 3, 17)
+    tracker.update(ident, {"pause": True, "reason": "鉴定", "on": "2025-02-01"})
+    tracker.update(ident, {"resume": True, "on": "2025-02-06"})
+    assert show(tracker, ident)["due_on"] == date(2025, 3, 20)
+    # a corrected opening date keeps the days the pause did not count: 14 Jan + 2m + 5 = 19 Mar
+    tracker.update(ident, {"opened_on": "2025-01-14", "reason": "录入错误"})
+    assert show(tracker, ident)["due_on"] == date(2025, 3, 19)
+
+
+def test_a_period_that_had_run_out_is_not_paused(tracker, make_item):
+    ident = make_item("suggestion", opened_on="2024-12-31")  # due Fri 2025-02-28
+    tracker.update(ident, {"pause": True, "reason": "鉴定", "on": "2025-03-03"})
+    tracker.update(ident, {"resume": True, "on": "2025-03-07"})
+    assert show(tracker, ident)["due_on"] == date(2025, 2, 28)  # still late, as late as before

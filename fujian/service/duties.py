@@ -64,17 +64,18 @@ def new_duties(ctx, kind: Kind, plan: StagePlan, stage: str, start: date,
     explicit = explicit_due is not None
     for rule in rules:
         if explicit:
-            due = explicit_due
+            due = nominal = explicit_due
         elif rule.period is None:
             continue  # the clock stops here unless a document gives a date
         else:
             result = compute_due(start, rule.period, ctx.calendar, criminal=rule.criminal)
-            due, warnings = result.due, warnings + [w for w in result.warnings
-                                                    if w not in warnings]
+            due, nominal = result.due, result.nominal
+            warnings = warnings + [w for w in result.warnings if w not in warnings]
         duties.append({"name": rule.duty, "stage": stage,
                        "holder_id": holder_of(ctx, kind, rule, ids),
                        "started_on": start, "due_on": due, "ended_on": None, "state": DUTY_OPEN,
-                       "explicit": explicit, "optional": rule.optional})
+                       "explicit": explicit, "optional": rule.optional,
+                       "nominal_on": nominal, "paused_days": 0})
     return duties, warnings
 
 
@@ -169,7 +170,8 @@ def extend(ctx, item: Item, due: date, current: list[Duty] | None = None, *, on:
         current += add_duties(ctx.session, item, opened)
         return
     if urgent.due_on != due:  # logged as the item's due date (it is the most urgent duty)
-        urgent.due_on, urgent.explicit = due, True
+        # A document's new date is the date: earlier pauses are already behind it.
+        urgent.due_on, urgent.explicit, urgent.nominal_on, urgent.paused_days = due, True, due, 0
 
 
 def close_duties(ctx, item: Item, on: date, outcome: str) -> None:
@@ -199,7 +201,7 @@ def reopen_duties(ctx, item: Item, closed_on: date | None, on: date, due: date |
     add_duties(ctx.session, item, [
         {"name": d.name, "stage": d.stage, "holder_id": d.holder_id, "started_on": on,
          "due_on": d.due_on, "ended_on": None, "state": DUTY_OPEN, "explicit": d.explicit,
-         "optional": d.optional} for d in ended])
+         "optional": d.optional, "nominal_on": d.nominal_on, "paused_days": d.paused_days} for d in ended])
 
 
 def recompute(ctx, item: Item) -> list[str]:
@@ -230,9 +232,11 @@ def recompute(ctx, item: Item) -> list[str]:
             result = compute_due(duty.started_on, rule.period, ctx.calendar,
                                  criminal=rule.criminal)
             warnings += result.warnings
-            if result.due != duty.due_on:
-                log_duty(ctx, item, "recompute", duty, "due_on", duty.due_on, result.due)
-                duty.due_on = result.due
+            duty.nominal_on = result.nominal
+            due = shifted_due(ctx, duty)  # a correction keeps the days a pause did not count
+            if due != duty.due_on:
+                log_duty(ctx, item, "recompute", duty, "due_on", duty.due_on, due)
+                duty.due_on = due
     plan = plan_for(ctx, kind, item.subtype, bool(item.urgent), item.stage)
     have = {d.name for d in current if d.is_open and d.stage == item.stage}
     missing = [r for r in plan.timed if r.duty not in have]
@@ -265,13 +269,26 @@ def resume(ctx, item: Item, on: date, reason: str | None) -> list[str]:
     if on < item.paused_on:
         raise BadInput(_("The resume date {on} is before the pause began ({paused}).").format(
             on=on.isoformat(), paused=item.paused_on.isoformat()))
-    stopped = (on - item.paused_on).days
     for duty in duties_of(ctx.session, item):
-        if duty.is_open and duty.due_on is not None and stopped:
-            moved, _rolled = roll_forward(duty.due_on + timedelta(days=stopped), ctx.calendar)
-            log_duty(ctx, item, "resume", duty, "due_on", duty.due_on, moved, reason)
-            duty.due_on = moved
+        if not duty.is_open or duty.due_on is None or duty.due_on < item.paused_on:
+            continue  # a period that had already run out is not paused: it stays late
+        # Days of the pause that fell inside the period: from the pause to the resume.
+        stopped = (on - max(item.paused_on, duty.started_on)).days
+        if stopped <= 0:
+            continue
+        duty.paused_days = (duty.paused_days or 0) + stopped
+        moved = shifted_due(ctx, duty)
+        log_duty(ctx, item, "resume", duty, "due_on", duty.due_on, moved, reason)
+        duty.due_on = moved
     return []
+
+
+def shifted_due(ctx, duty: Duty, nominal: date | None = None) -> date:
+    """A duty's due date: its period's own last day (or the document's date) plus the days not
+    counted, then off rest days — the rest-day rule applied once, at the end."""
+    base = nominal or duty.nominal_on or duty.due_on
+    due, _rolled = roll_forward(base + timedelta(days=duty.paused_days or 0), ctx.calendar)
+    return due
 
 
 def _ids(item: Item) -> dict[str, Any]:
