@@ -638,3 +638,21 @@ def test_a_sheet_never_gets_more_rows_than_a_spreadsheet_holds(cli, initialised,
     r = cli("export", "pack", "-o", str(path))
     assert r.exit_code == 2 and "more rows than a spreadsheet holds" in r.stderr
     assert "folder of CSV files" in r.stderr and not path.exists()
+
+
+def test_a_pack_is_chinese_unless_fujian_lang_asks_otherwise(cli, initialised, tmp_path,
+                                                            monkeypatch):
+    """A cron machine's locale is often C: the interface follows it, the office's documents
+    do not."""
+    from openpyxl import load_workbook
+
+    monkeypatch.delenv("FUJIAN_LANG")
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    monkeypatch.delenv("LC_ALL", raising=False)
+    monkeypatch.delenv("LC_MESSAGES", raising=False)
+    path = tmp_path / "p.xlsx"
+    ok(cli("export", "pack", "-o", str(path)))
+    assert load_workbook(path).sheetnames[0] == "概览"
+    import os
+
+    assert "FUJIAN_LANG" not in os.environ  # the process's language is left as it was

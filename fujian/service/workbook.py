@@ -18,11 +18,13 @@ character and :func:`read_item_sheets` reads back.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -498,7 +500,7 @@ def _summary_sheet_rows(summary: list[dict]) -> tuple[list[dict], int]:
     return rated + unrated + others, len(rated)
 
 
-def write_pack_workbook(tracker, path: Path, as_of: date, *, meeting: str | None = None,
+def _write_pack_workbook(tracker, path: Path, as_of: date, *, meeting: str | None = None,
                         within: int = 7, labels: bool = True, force: bool = False,
                         warn: Callable[[str], None] | None = None) -> list[Path]:
     """The joint meeting's pack as one workbook: an overview (counts per kind, the summary per
@@ -743,7 +745,7 @@ def reminder_file_name(name: str, code: str, taken: set[str]) -> str:
     return file
 
 
-def write_reminders(tracker, folder: Path, as_of: date, *, within: int = 7,
+def _write_reminders(tracker, folder: Path, as_of: date, *, within: int = 7,
                     units: Sequence[str] = (), force: bool = False,
                     labels: bool = True) -> list[Path]:
     """One reminder notice (催办通知) workbook per unit with an overdue or due-soon duty."""
@@ -942,3 +944,31 @@ def read_item_sheets(path: Path, sheet: str | None = None) -> ItemSheets:
                 yield (line, {"__error__": problem}) if problem else (line, texts)
 
     return ItemSheets(names, [n for _i, n, _k in chosen], skipped, rows, close)
+
+
+def write_pack_workbook(*args, **kwargs):
+    """A document for the joint meeting or a unit: Chinese unless ``FUJIAN_LANG=en`` asks
+    for English — a cron machine whose locale is C must not send the office English sheets."""
+    with document_language():
+        return _write_pack_workbook(*args, **kwargs)
+
+
+def write_reminders(*args, **kwargs):
+    """A document for the joint meeting or a unit: Chinese unless ``FUJIAN_LANG=en`` asks
+    for English — a cron machine whose locale is C must not send the office English sheets."""
+    with document_language():
+        return _write_reminders(*args, **kwargs)
+
+
+@contextmanager
+def document_language():
+    """Chinese for a document unless FUJIAN_LANG names a language (the locale alone does not:
+    the interface follows it, documents are read by the office)."""
+    if os.environ.get("FUJIAN_LANG", "").strip():
+        yield
+        return
+    os.environ["FUJIAN_LANG"] = "zh"
+    try:
+        yield
+    finally:
+        os.environ.pop("FUJIAN_LANG", None)
