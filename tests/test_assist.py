@@ -156,3 +156,13 @@ def test_assist_help_in_both_languages(cli, monkeypatch):
     monkeypatch.setenv("FUJIAN_LANG", "zh")
     r = cli("assist", "update", "--help")
     assert r.exit_code == 0 and "收到协助函之日" in r.stdout and "人民检察院" in r.stdout
+
+
+def test_escalation_cannot_come_before_the_obstruction(cli, initialised):
+    assert cli("assist", "add", "--type", "query", "--to", "zjj", "--title", "查询",
+               "--on", "2025-03-01").exit_code == 0
+    assert cli("assist", "update", "X1", "--stage", "obstructed", "--on", "2025-03-05") \
+        .exit_code == 0
+    r = cli("assist", "escalate", "X1", "--superior", "--to", "gov", "--on", "2025-03-04")
+    assert r.exit_code == 2 and "current stage obstructed" in r.stderr
+    assert cli.json("suggestion", "list", "--status", "all") == []  # nothing was opened

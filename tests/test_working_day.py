@@ -277,3 +277,14 @@ def test_titles_keep_eight_characters_a_line_at_80_columns(cli, day, monkeypatch
     cjk = [len(re.findall(r"[\u4e00-\u9fff]", cell)) for cell in title_cells if cell]
     # the long title wraps with at least 8 characters a line (its last line may be shorter)
     assert cjk[0] >= 8 and cjk[1] >= 8, out
+
+
+def test_dates_keep_the_order_of_what_happened(cli, day):
+    ok(cli("referral", "update", "R1", "--stage", "not-filed", "--on", "2025-03-06"))
+    # a later stage cannot begin before the current one
+    assert "current stage not-filed" in refused(cli, day, "referral", "update", "R1", "--stage",
+                                                "reconsideration", "--on", "2025-03-05")
+    # nor can the item have opened after a stage it records
+    assert "records a stage on 2025-03-06" in refused(
+        cli, day, "referral", "update", "R1", "--opened-on", "2025-03-07", "--reason", "x")
+    ok(cli("referral", "update", "R1", "--opened-on", "2025-03-04", "--reason", "录入错误"))

@@ -417,6 +417,12 @@ def update_item(ctx: Context, ident: str, values: Mapping[str, Any],
         if start < item.opened_on:
             raise BadInput(_("The date {on} is before {id} was opened ({opened}).").format(
                 on=start.isoformat(), id=item.ident, opened=item.opened_on.isoformat()))
+        if item.stage_on is not None and start < item.stage_on:
+            # Stages follow one another: a later stage cannot begin before the current one.
+            raise BadInput(_("The date {on} is before {id} entered its current stage {stage} "
+                             "({since}).").format(on=start.isoformat(), id=item.ident,
+                                                  stage=item.stage,
+                                                  since=item.stage_on.isoformat()))
         before_due = item.due_on
         clock, warnings = duty_ops.enter_stage(ctx, item, stage, start, explicit_due)
         moves = item.move_to(stage, start, clock, before_due)
@@ -451,6 +457,13 @@ def _correct_opening(ctx: Context, item: Item, day: date, reason: str | None) ->
     old = item.opened_on
     if day == old:
         return []
+    later = [d.started_on for d in duty_ops.duties_of(ctx.session, item) if d.started_on != old]
+    if item.stage_on is not None and item.stage_on != old:
+        later.append(item.stage_on)
+    if later and day > min(later):
+        # The opening cannot come after what the item records as having happened since.
+        raise BadInput(_("{id} records a stage on {first}: it cannot have opened on {day}.")
+                       .format(id=item.ident, first=min(later).isoformat(), day=day.isoformat()))
     if item.closed_on is not None and item.closed_on < day:
         raise BadInput(_("{id} was closed on {closed}, before {day}.").format(
             id=item.ident, closed=item.closed_on.isoformat(), day=day.isoformat()))
@@ -579,6 +592,12 @@ def open_linked(ctx: Context, ident: str, kind: Kind, verb, values: Mapping[str,
         wanted["unit"] = ctx.session.get(Unit, item.unit_id).code
     if target.subtype_key and verb.opens_subtype:
         wanted[target.subtype_key] = verb.opens_subtype
+    opened_on = ctx.event(wanted.get("opened_on"), ctx.today, "--on")
+    if item.stage_on is not None and opened_on < item.stage_on:
+        # The decision answers the stage: it cannot come before the stage began.
+        raise BadInput(_("The date {on} is before {id} entered its current stage {stage} "
+                         "({since}).").format(on=opened_on.isoformat(), id=item.ident,
+                                              stage=item.stage, since=item.stage_on.isoformat()))
     if superior and ctx.unit(wanted["unit"]).id == item.unit_id:
         raise BadInput(_("--superior: give the superior unit with --to (not {unit} itself).")
                        .format(unit=ctx.session.get(Unit, item.unit_id).code))
