@@ -70,9 +70,13 @@ def summary_rows(tracker, as_of: date, start: date | None, end: date | None) -> 
         conditions.append(d.c.due_on >= start)
     if end is not None:
         conditions.append(d.c.due_on <= end)
-    stmt = (select(t.c.kind, d.c.holder_id, *measures).select_from(d)
+    # Grouped by an expression, not the bare column: the item index on kind would otherwise
+    # tempt the planner to walk every item in kind order and look its duties up one by one
+    # (4.5 times slower at 300k items than one pass over the duties).
+    kind = t.c.kind.concat("").label("kind")
+    stmt = (select(kind, d.c.holder_id, *measures).select_from(d)
             .join(t, t.c.id == d.c.item_id).where(*conditions)
-            .group_by(t.c.kind, d.c.holder_id))
+            .group_by(kind, d.c.holder_id))
     by_kind: dict[str, dict[str, int]] = {}
     by_unit: dict[int, dict[str, int]] = {}
     total = dict.fromkeys(SUMMARY_KEYS, 0)
