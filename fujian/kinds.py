@@ -78,6 +78,7 @@ class KindField:
     listed: bool = True  # a column of list and export (long texts such as minutes are not)
     column: str | None = None  # the item column, when it is not ``name`` (unit ids)
     only_subtypes: tuple[str, ...] = ()  # a flag allowed only for these subtypes
+    not_own_unit: bool = False  # a unit field that may not name the item's own unit
     # A link (type "link") names another item by its ID: ``target`` the kind it must be (None:
     # any kind). ``part_of``: the item belongs to the target (an action to its meeting) — the
     # target stays open while it has open parts, closes itself when the last one closes, and
@@ -217,7 +218,7 @@ REFERRAL = Kind(
     sheet_name=N_("Open referrals"),
     fields=(
         KindField("from_unit", "移送单位", "unit", "--from", N_("Sending unit (code or name)."),
-                  required=True, column="from_unit_id"),
+                  required=True, column="from_unit_id", not_own_unit=True),
         KindField("party", "当事人", "text", "--party", N_("Party concerned (person or enterprise).")),
         KindField("enterprise", "涉企", "flag", "--enterprise", N_("The case involves an enterprise.")),
         _DOC_NO,
@@ -426,7 +427,9 @@ def split_id(text: str) -> tuple[Kind, int]:
     number = cleaned[1:]
     if kind is None or not number.isdigit() or len(number) > 12:
         raise BadInput(
-            _("Not an item ID: {text!r}. IDs look like R12, S3, C1, M2, A7.").format(text=text[:40])
+            _("Not an item ID: {text!r}. IDs look like {examples}.").format(
+                text=text[:40], examples=", ".join(f"{k.prefix}{n}" for n, k in
+                                                   enumerate(BY_PREFIX.values(), start=1)))
         )
     return kind, int(number)
 

@@ -288,3 +288,11 @@ def test_dates_keep_the_order_of_what_happened(cli, day):
     assert "records a stage on 2025-03-06" in refused(
         cli, day, "referral", "update", "R1", "--opened-on", "2025-03-07", "--reason", "x")
     ok(cli("referral", "update", "R1", "--opened-on", "2025-03-04", "--reason", "录入错误"))
+
+
+def test_a_unit_does_not_refer_a_case_to_itself(cli, day):
+    err = refused(cli, day, "referral", "add", "--direction", "to-criminal", "--from", "gaj",
+                  "--to", "gaj", "--title", "x")
+    assert "--from" in err and "own unit" in err
+    assert "own unit" in refused(cli, day, "referral", "update", "R1", "--from", "gaj")
+    assert "R1, S2, C3" in cli("show", "Z9").stderr  # ID examples come from the registry

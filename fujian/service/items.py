@@ -163,6 +163,17 @@ def _kind_values(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> dict[st
     return parsed
 
 
+def check_units(kind: Kind, record: Mapping[str, Any]) -> None:
+    """A unit field that must name another unit than the item's own (a unit does not refer a
+    case to itself)."""
+    for kf in kind.fields:
+        if kf.not_own_unit and record.get(kf.column_name) is not None \
+                and record.get(kf.column_name) == record.get("unit_id"):
+            raise BadInput(_("{option} names the item's own unit ({label}): a unit does not "
+                             "hand a matter to itself.").format(option=kf.option,
+                                                                 label=kind.unit_label))
+
+
 def check_flags(kind: Kind, subtype: str | None, values: Mapping[str, Any]) -> None:
     """A flag some subtypes only may carry (--urgent: public-interest suggestions)."""
     for kf in kind.fields:
@@ -244,6 +255,7 @@ def build_item(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> Built:
     }
     record.update(_kind_values(ctx, kind, values))
     check_flags(kind, subtype, record)
+    check_units(kind, record)
     part_of = kind.parent_link()
     if part_of is not None and record[part_of.column_name] is not None:
         # Minutes are often typed in days later: an action item opens on its meeting's date.
@@ -389,6 +401,9 @@ def update_item(ctx: Context, ident: str, values: Mapping[str, Any],
         if values.get("stage") else None
     start = ctx.event(values.get("on"), ctx.today, "--on") if stage else None
     explicit_due = ctx.due(values.get("due_on"), start or ctx.today)
+    check_units(kind, {kf.column_name: plain.get(kf.column_name, getattr(item, kf.column_name))
+                       for kf in kind.fields if kf.type == "unit"}
+                | {"unit_id": plain.get("unit_id", item.unit_id)})
     changes = item.edit(**plain)
     log_changes(ctx, item, "update", changes)
     link = kind.parent_link()
