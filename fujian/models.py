@@ -232,11 +232,12 @@ class Duty(SQLModel, table=True):
     def is_open(self) -> bool:
         return self.state == DUTY_OPEN
 
-    def end(self, on: date, waived: bool = False) -> list[Change]:
-        state = DUTY_WAIVED if waived else verdict(self.due_on, on)
-        changes = [Change("state", self.state, state)]
-        self.state, self.ended_on = state, on
-        return changes
+    def end(self, on: date, waived: bool = False) -> str:
+        """End the duty on ``on`` (never before it began): waived, or met / late by its due
+        date. Returns the new state."""
+        self.ended_on = max(on, self.started_on)
+        self.state = DUTY_WAIVED if waived else verdict(self.due_on, self.ended_on)
+        return self.state
 
 
 class ChangeLog(SQLModel, table=True):

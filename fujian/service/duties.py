@@ -97,6 +97,7 @@ def _get(duty, key: str):
 
 
 def end_values(due_on: date | None, on: date, waived: bool) -> dict[str, Any]:
+    """How a duty not yet written (a dict of a bulk import) ends: as :meth:`Duty.end`."""
     return {"ended_on": on, "state": DUTY_WAIVED if waived else verdict(due_on, on)}
 
 
@@ -147,16 +148,14 @@ def enter_stage(ctx, item: Item, stage: str, on: date,
     opened, warnings = new_duties(ctx, kind, plan, stage, on, _ids(item), explicit_due)
     for duty in current:
         if duty.is_open and duty.name not in plan.keep:
-            # Not logged: the duty row itself keeps when and how it ended.
-            values = end_values(duty.due_on, max(on, duty.started_on), plan.ends_waived)
-            duty.ended_on, duty.state = values["ended_on"], values["state"]
+            duty.end(on, plan.ends_waived)  # not logged: the duty row keeps when and how
     current += add_duties(ctx.session, item, opened)
     ctx.session.flush()
     return ("restart" if any(d["due_on"] for d in opened) else "stop"), warnings
 
 
 def extend(ctx, item: Item, due: date, current: list[Duty] | None = None, *, on: date,
-           stage: str | None = None, reason: str | None = None) -> None:
+           stage: str | None = None) -> None:
     """Move the due date of the most urgent open duty (延期); with no open duty, the date opens
     one for the current stage (a document's own period)."""
     current = duties_of(ctx.session, item) if current is None else current
@@ -180,9 +179,7 @@ def close_duties(ctx, item: Item, on: date, outcome: str) -> None:
     waive_all = outcome in item.kind_info.waiving_outcomes
     for duty in duties_of(ctx.session, item):
         if duty.is_open:
-            values = end_values(duty.due_on, max(on, duty.started_on),
-                                waive_all or duty.optional)
-            duty.ended_on, duty.state = values["ended_on"], values["state"]
+            duty.end(on, waive_all or duty.optional)
 
 
 def reopen_duties(ctx, item: Item, closed_on: date | None, on: date, due: date | None) -> None:

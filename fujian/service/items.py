@@ -449,7 +449,7 @@ def update_item(ctx: Context, ident: str, values: Mapping[str, Any],
         if not item.is_open:
             raise BadInput(_("{id} is closed: reopen it before moving its due date.").format(
                 id=item.ident))
-        duty_ops.extend(ctx, item, explicit_due, on=ctx.today, reason=reason)
+        duty_ops.extend(ctx, item, explicit_due, on=ctx.today)  # logged with its reason below
         _sync(ctx, item, "extend", reason=reason)
     if pausing:
         day = ctx.event(values.get("on"), ctx.today, "--on")
@@ -622,9 +622,8 @@ def open_linked(ctx: Context, ident: str, kind: Kind, verb, values: Mapping[str,
     day = new.opened_on
     for duty in duty_ops.duties_of(ctx.session, item):
         if duty.is_open:
-            ended = duty_ops.end_values(duty.due_on, max(day, duty.started_on), False)
-            duty_ops.log_duty(ctx, item, verb.name, duty, "state", duty.state, ended["state"])
-            duty.ended_on, duty.state = ended["ended_on"], ended["state"]
+            before = duty.state
+            duty_ops.log_duty(ctx, item, verb.name, duty, "state", before, duty.end(day))
     _sync(ctx, item, verb.name)
     unit = ctx.session.get(Unit, new.unit_id)
     text = (_("{verb}: {id} opened, addressed to {unit}, the superior of the unit asked.")

@@ -14,6 +14,7 @@ from fujian.errors import BadInput, NotFound
 from fujian.i18n import _
 from fujian.kinds import CLOSED, KINDS, OPEN, Kind, split_id
 from fujian.models import ChangeLog, Duty, Item, Note, Unit
+from fujian.service.duties import most_urgent
 
 # Item columns that name another item (kinds.KindField type "link"): each is joined to read
 # the linked item's ID.
@@ -306,7 +307,7 @@ def _iter_past(connection, filters: Filters, day: date, units: dict) -> Iterator
                 status = OPEN
                 out.update(closed_on=None, outcome=None)
                 duties = sorted(open_then.get(row[_PK], []), key=lambda x: x["id"])
-                urgent = most_urgent_of(duties)
+                urgent = most_urgent(duties)
                 holder = urgent["holder_id"] if urgent else row[_UNIT]
                 out["unit"], out["unit_name"] = units.get(holder, _NO_UNIT)
                 out["due_on"] = urgent["due_on"] if urgent else None
@@ -351,12 +352,6 @@ def _number(ident: str) -> int:
 def _prefix(kind_code: str) -> str:
     kind = KINDS.get(kind_code)
     return kind.prefix if kind is not None else "?"
-
-
-def most_urgent_of(duties: list[dict]) -> dict | None:
-    from fujian.service.duties import most_urgent
-
-    return most_urgent(duties)
 
 
 def duty_rows(connection, item_pk: int, units: dict | None = None) -> list[dict]:
