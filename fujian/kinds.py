@@ -505,6 +505,10 @@ DUE_SOON_COLUMNS = (
     Column("stage", "阶段", "choice"), Column("due_on", "期限", "date"),
     Column("days_left", "剩余天数", "int"),
 )
+# Columns holding a unit's code that a labelled export writes as the unit's name, as it does
+# the responsible unit (import reads codes and names alike).
+UNIT_CODE_KEYS = ("from_unit", "assignee", "to_unit")
+
 # The summary judges duties (domain.md §3): each column counts duties with a due date.
 SUMMARY_COLUMNS = (
     Column("group", "分组", "choice"), Column("key", "代码"), Column("name", "名称"),

@@ -16,7 +16,7 @@ from datetime import date, datetime
 from typing import IO, Any
 
 from fujian.i18n import _
-from fujian.kinds import KINDS, Column, value_label
+from fujian.kinds import KINDS, UNIT_CODE_KEYS, Column, value_label
 
 FORMATS = ("table", "plain", "csv", "json")
 
@@ -192,7 +192,7 @@ def write_csv(rows: Iterable[dict], columns: Sequence[Column], out: IO[str],
     names_elsewhere = any(c.key == "unit_name" for c in columns)
     cells = []
     for c in columns:
-        if labels and unit_names and c.key == "from_unit":
+        if labels and unit_names and c.key in UNIT_CODE_KEYS:
             cells.append(lambda row, key=c.key: neutralise(
                 unit_names.get(row.get(key) or "", row.get(key) or "")))
         else:

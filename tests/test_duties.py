@@ -53,6 +53,11 @@ def test_not_filed_puts_the_three_days_on_the_sending_unit(tracker, make_item, c
     header = csv_lines[0].lstrip("\ufeff").split(",")
     values = dict(zip(header, csv_lines[1].split(","), strict=False))
     assert (values["unit"], values["assignee"]) == ("scjgj", "gaj")
+    # with Chinese headers every unit column is a name, as a person reads it in Excel
+    lines = cli("export", "csv").stdout.splitlines()
+    named = dict(zip(lines[0].lstrip("\ufeff").split(","), lines[1].split(","), strict=False))
+    assert (named["责任单位"], named["承办单位"], named["移送单位"]) == (
+        "区市场监督管理局", "市公安局江夏区分局", "区市场监督管理局")
 
 
 def test_overdue_report_groups_by_holder(cli, tracker, make_item):

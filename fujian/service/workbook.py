@@ -38,6 +38,7 @@ from fujian.kinds import (
     KINDS,
     OVERDUE_COLUMNS,
     SUMMARY_COLUMNS,
+    UNIT_CODE_KEYS,
     Column,
     columns_for,
     label_of,
@@ -215,10 +216,10 @@ def _getters(table: Table) -> list[tuple[str, Callable[[dict], Any]]]:
             out.append(("s", lambda row: GROUP_LABELS.get(row.get("group"), row.get("group"))))
         elif labels and key == "unit" and not names_elsewhere:
             out.append(("s", lambda row: row.get("unit_name") or row.get("unit")))
-        elif labels and key == "from_unit" and table.unit_names:
+        elif labels and key in UNIT_CODE_KEYS and table.unit_names:
             names = table.unit_names
-            out.append(("s", lambda row, names=names:
-                        None if (v := row.get("from_unit")) is None else names.get(v, v)))
+            out.append(("s", lambda row, names=names, key=key:
+                        None if (v := row.get(key)) is None else names.get(v, v)))
         else:
             out.append(("s", lambda row, key=key: row.get(key)))
     return out
