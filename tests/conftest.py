@@ -1,14 +1,53 @@
 """Shared fixtures. An autouse fixture points FUJIAN_DB (and the calendar override, the user
-name and "today") at a temporary folder, so no test can touch a real database."""
+name and "today") at a temporary database, so no test can touch a real one.
+
+Two backends run the same suite:
+
+    pytest                                             # SQLite: a file in the test's tmp_path
+    FUJIAN_TEST_PG=postgresql://postgres@127.0.0.1:PORT/postgres pytest --backend postgresql
+
+FUJIAN_TEST_PG is an admin URL (a superuser's, on the `postgres` database). A throw-away server
+for it: `python tools/pgcluster.py start /tmp/pg` (prints the URL; `... stop /tmp/pg`). In a
+postgresql run every test gets a fresh, empty database `fujian_t_<session>_<n>`, copied from an
+empty per-session template and dropped WITH (FORCE) after the test; `db_path` and FUJIAN_DB are
+then its URL, `postgresql+psycopg://postgres@127.0.0.1:PORT/fujian_t_...`. Names carry a random
+per-session token, so pytest-xdist workers and two runs on one server never collide.
+
+The pieces, for tests:
+
+- `db_path`: the test's database location: a Path (SQLite) or a URL string (PostgreSQL).
+  `store`, `tracker`, `initialised`, `snapshot`/`table_dump` take either.
+- `backend` (session): "sqlite" or "postgresql", the --backend chosen.
+- `@pytest.mark.sqlite_only(reason)`: the test is about SQLite files by nature (file modes, WAL,
+  damaged files...); skipped in a postgresql run, with the reason (`pytest -ra` lists it).
+- `@pytest.mark.postgres_only`: runs whenever FUJIAN_TEST_PG is set, whatever --backend (so also
+  in a SQLite run that has it), and then always on PostgreSQL: its `db_path`/FUJIAN_DB is a fresh
+  database on that server; skipped when FUJIAN_TEST_PG is unset.
+- `admin_pg` (session): the admin URL; `fresh_pg_database()`: a context manager giving the URL of
+  one more fresh, empty database (e.g. a `copy` target), dropped at exit. Both skip without
+  FUJIAN_TEST_PG.
+- `pgcluster` (session, for postgres_only tests): a separate private server started with
+  tools/pgcluster.py, for tests that kill it (`.kill()`, `.restart()`); stopped at the end.
+"""
 
 from __future__ import annotations
 
+import importlib.util
+import itertools
 import json
 import os
+import shutil
 import sqlite3
+import sys
+import tempfile
+import time
+import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from typer.testing import CliRunner
@@ -18,11 +57,218 @@ from fujian.service import Tracker
 from fujian.storage import Store
 
 TODAY = date(2025, 3, 10)
+ROOT = Path(__file__).resolve().parent.parent
+PG_ENV = "FUJIAN_TEST_PG"
+BACKENDS = ("sqlite", "postgresql")
 
+
+# -- backends ------------------------------------------------------------------------------------
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--backend", choices=BACKENDS, default="sqlite",
+                     help=f"the database the suite runs on: sqlite (default) or postgresql "
+                          f"(then {PG_ENV} must be an admin URL)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ.setdefault("COLUMNS", "200")
+    if config.getoption("backend") == "postgresql" and not os.environ.get(PG_ENV):
+        raise pytest.UsageError(
+            f"--backend postgresql needs {PG_ENV}, the admin URL of a PostgreSQL server, e.g.\n"
+            f"  {PG_ENV}=postgresql://postgres@127.0.0.1:5432/postgres pytest --backend postgresql\n"
+            "A throw-away server: python tools/pgcluster.py start /tmp/pg (prints that URL).")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    on_postgres = config.getoption("backend") == "postgresql"
+    have_server = bool(os.environ.get(PG_ENV))
+    for item in items:
+        marker = item.get_closest_marker("sqlite_only")
+        if marker is not None and on_postgres:
+            reason = marker.kwargs.get("reason") or (marker.args[0] if marker.args else
+                                                     "about SQLite files")
+            item.add_marker(pytest.mark.skip(reason=f"SQLite only: {reason}"))
+        if item.get_closest_marker("postgres_only") is not None and not have_server:
+            item.add_marker(pytest.mark.skip(reason=f"PostgreSQL only: {PG_ENV} is not set"))
+
+
+@pytest.fixture(scope="session")
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.config.getoption("backend")
+
+
+def _backend_of(request: pytest.FixtureRequest) -> str:
+    """The backend of one test: a postgres_only test is on PostgreSQL even in a SQLite run."""
+    if request.node.get_closest_marker("postgres_only") is not None:
+        return "postgresql"
+    return request.config.getoption("backend")
+
+
+def is_url(location: Path | str) -> bool:
+    return isinstance(location, str) and "://" in location
+
+
+def libpq_url(url: str) -> str:
+    """The URL as libpq (psycopg.connect) takes it: without SQLAlchemy's `+driver`."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+class PgAdmin:
+    """One autocommit admin connection for the session (per xdist worker): makes and drops the
+    per-test databases and times them."""
+
+    def __init__(self, url: str) -> None:
+        import psycopg
+
+        self.url = url
+        self.conn = psycopg.connect(libpq_url(url), autocommit=True)
+        # Random per session: xdist workers and concurrent runs on one server never share a name.
+        token = uuid.uuid4().hex[:8]
+        self.prefix = f"fujian_t_{token}_"
+        self.template = f"fujian_template_{token}"
+        self.counter = itertools.count(1)
+        self.seconds: list[float] = []
+        # Empty, like template1 today; the one place to put a prepared schema in if per-test
+        # migrations ever cost too much.
+        self.conn.execute(f'CREATE DATABASE "{self.template}"')
+
+    def location(self, name: str) -> str:
+        """fujian's URL for database `name` on this server."""
+        from sqlalchemy.engine import make_url
+
+        return (make_url(self.url).set(drivername="postgresql+psycopg", database=name)
+                .render_as_string(hide_password=False))
+
+    @contextmanager
+    def fresh(self) -> Iterator[str]:
+        """A new empty database for the duration of the block; yields its URL."""
+        name = f"{self.prefix}{next(self.counter)}"
+        began = time.perf_counter()
+        self.conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+        spent = time.perf_counter() - began
+        try:
+            yield self.location(name)
+        finally:
+            began = time.perf_counter()
+            # FORCE: a connection the test left open (an engine not disposed) must not keep it.
+            self.conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            self.seconds.append(spent + time.perf_counter() - began)
+
+    def close(self) -> None:
+        try:
+            self.conn.execute(f'DROP DATABASE IF EXISTS "{self.template}" WITH (FORCE)')
+        finally:
+            self.conn.close()
+
+
+_pg_admin: PgAdmin | None = None
+
+
+def pg_admin() -> PgAdmin:
+    """The session's PgAdmin (made on first use); skips the test when FUJIAN_TEST_PG is unset."""
+    global _pg_admin
+    url = os.environ.get(PG_ENV)
+    if not url:
+        pytest.skip(f"needs a PostgreSQL server: {PG_ENV} is not set")
+    if _pg_admin is None:
+        _pg_admin = PgAdmin(url)
+    return _pg_admin
+
+
+@contextmanager
+def fresh_pg_database() -> Iterator[str]:
+    """The URL of one more fresh, empty database (e.g. a `copy` target), dropped at exit."""
+    with pg_admin().fresh() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def admin_pg() -> str:
+    """The admin URL of the suite's PostgreSQL server (FUJIAN_TEST_PG)."""
+    return pg_admin().url
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if _pg_admin is not None:
+        _pg_admin.close()
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if _pg_admin is not None and _pg_admin.seconds:
+        n = len(_pg_admin.seconds)
+        terminalreporter.write_line(
+            f"PostgreSQL: {n} per-test databases, create+drop {sum(_pg_admin.seconds) / n * 1000:.1f} ms "
+            f"each on average ({sum(_pg_admin.seconds):.1f} s in all)")
+
+
+def load_pgcluster() -> ModuleType:
+    """tools/pgcluster.py as a module (tools/ is not a package)."""
+    if "pgcluster" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("pgcluster", ROOT / "tools" / "pgcluster.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["pgcluster"] = module
+        spec.loader.exec_module(module)
+    return sys.modules["pgcluster"]
+
+
+@dataclass
+class PrivateCluster:
+    """A server of the test session's own, which tests may kill and restart."""
+
+    folder: Path
+    url: str  # admin URL, libpq form
+
+    def location(self, database: str = "postgres") -> str:
+        """fujian's URL for a database on this server."""
+        from sqlalchemy.engine import make_url
+
+        return (make_url(self.url).set(drivername="postgresql+psycopg", database=database)
+                .render_as_string(hide_password=False))
+
+    def kill(self) -> None:
+        """SIGKILL the server (postmaster and backends): connections break at once."""
+        load_pgcluster().kill(self.folder)
+
+    def restart(self) -> str:
+        """Start it again, on the same port (so URLs stay valid); returns the admin URL."""
+        self.url = load_pgcluster().restart(self.folder)
+        return self.url
+
+    def stop(self) -> None:
+        load_pgcluster().stop(self.folder)
+
+
+@pytest.fixture(scope="session")
+def pgcluster() -> Iterator[PrivateCluster]:
+    """A separate PostgreSQL server for tests that must kill it; for postgres_only tests."""
+    if not os.environ.get(PG_ENV):
+        pytest.skip(f"PostgreSQL only: {PG_ENV} is not set")
+    tool = load_pgcluster()
+    try:
+        tool.bindir()
+    except tool.ClusterError as e:
+        pytest.skip(str(e))
+    # Not under tmp_path: pytest makes its base folder private, and the server runs as postgres.
+    base = Path(tempfile.mkdtemp(prefix="fujian-pgcluster-"))
+    base.chmod(0o755)
+    folder = base / "pg"
+    try:
+        yield PrivateCluster(folder, tool.start(folder))
+    finally:
+        try:
+            tool.stop(folder)
+        finally:
+            shutil.rmtree(base, ignore_errors=True)
+
+
+# -- the test's database ------------------------------------------------------------------------
 
 @pytest.fixture(autouse=True)
-def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("FUJIAN_DB", str(tmp_path / "fujian.db"))
+def _isolated(db_path: Path | str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("FUJIAN_DB", str(db_path))
     monkeypatch.delenv("FUJIAN_CALENDAR", raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # no user calendar file
     monkeypatch.setenv("FUJIAN_CACHE_DIR", str(tmp_path / "cache"))
@@ -34,12 +280,17 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "fujian.db"
+def db_path(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path | str]:
+    """The test's database location: tmp_path/fujian.db, or the URL of a fresh empty database."""
+    if _backend_of(request) == "sqlite":
+        yield tmp_path / "fujian.db"
+        return
+    with fresh_pg_database() as url:
+        yield url
 
 
 @pytest.fixture
-def store(db_path: Path) -> Iterator[Store]:
+def store(db_path: Path | str) -> Iterator[Store]:
     s = Store(db_path)
     yield s
     s.dispose()
@@ -95,15 +346,18 @@ def cli() -> Cli:
 
 
 @pytest.fixture
-def initialised(cli: Cli, db_path: Path) -> Path:
+def initialised(cli: Cli, db_path: Path | str) -> Path | str:
     result = cli("init")
     assert result.exit_code == 0, result.output
     return db_path
 
 
-def table_dump(path: Path) -> list:
-    """Every row of every table: to prove that a failed command changed nothing."""
-    con = sqlite3.connect(path)
+def table_dump(location: Path | str) -> list:
+    """Every row of every table, as [(table, rows)] with tables sorted by name: to prove that a
+    failed command changed nothing. Takes a SQLite path or a PostgreSQL URL."""
+    if is_url(location):
+        return _pg_table_dump(str(location))
+    con = sqlite3.connect(location)
     try:
         tables = [r[0] for r in con.execute(
             "SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
@@ -113,13 +367,39 @@ def table_dump(path: Path) -> list:
         con.close()
 
 
+def _pg_table_dump(url: str) -> list:
+    """The PostgreSQL twin of table_dump: the tables of schema public, sorted by name in Python
+    (code point order, as SQLite's), each row a tuple, ordered by the primary key (else by every
+    column). Sequences are left out: a rolled-back insert still advances one."""
+    import psycopg
+
+    with psycopg.connect(libpq_url(url)) as con:
+        tables = sorted(r[0] for r in con.execute(
+            "SELECT table_name FROM information_schema.tables"
+            " WHERE table_schema = 'public' AND table_type = 'BASE TABLE'"))
+        dump = []
+        for t in tables:
+            keys = [r[0] for r in con.execute(
+                "SELECT k.column_name FROM information_schema.table_constraints c"
+                " JOIN information_schema.key_column_usage k"
+                " ON k.constraint_name = c.constraint_name AND k.table_schema = c.table_schema"
+                " AND k.table_name = c.table_name"
+                " WHERE c.table_schema = 'public' AND c.table_name = %s"
+                " AND c.constraint_type = 'PRIMARY KEY' ORDER BY k.ordinal_position", (t,))]
+            if not keys:  # every column that can be ordered (json cannot)
+                keys = [r[0] for r in con.execute(
+                    "SELECT column_name FROM information_schema.columns"
+                    " WHERE table_schema = 'public' AND table_name = %s"
+                    " AND data_type NOT IN ('json', 'xml') ORDER BY ordinal_position", (t,))]
+            order = " ORDER BY " + ", ".join(f'"{k}"' for k in keys) if keys else ""
+            rows = con.execute(f'SELECT * FROM "{t}"{order}').fetchall()
+            dump.append((t, [tuple(row) for row in rows]))
+        return dump
+
+
 @pytest.fixture
-def snapshot() -> Callable[[Path], list]:
+def snapshot() -> Callable[[Path | str], list]:
     return table_dump
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    os.environ.setdefault("COLUMNS", "200")
 
 
 LATER = date(2025, 12, 31)
