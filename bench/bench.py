@@ -4,6 +4,8 @@ Not part of the test run. Usage:
 
     python bench/bench.py                       # 1k, 10k, 100k and 1M items; writes docs/performance.md
     python bench/bench.py --sizes 1000,10000 --runs 3 --out /tmp/perf.md
+    python bench/bench.py --backend postgresql --pg-url postgresql://postgres@127.0.0.1:5432/postgres \
+        --sizes 10000,100000,1000000 --runs 3     # the PostgreSQL section (issue 14)
 
 For each size N it generates N realistic items of every kind straight into a fresh database
 (through the schema migrations, then one executemany), and times whole `fujian` processes —
@@ -11,6 +13,14 @@ each several times after a warm-up, reporting the median and min–max. Beside e
 (the same query or export done with Python's sqlite3 on the same file, in a process of its own,
 and a bare `python -c "import typer, sqlmodel, rich"`) and the peer, Taskwarrior 2.6 (Debian
 package `taskwarrior`) loaded with the same N tasks (skipped with a message when not installed).
+
+With ``--backend postgresql`` it runs add, close, list, overdue, summary, export and import
+against both backends side by side instead: the SQLite database of each size is generated as
+above and copied with ``fujian copy --to`` into a fresh PostgreSQL database ``bench_<N>``
+(created through the administrator URL ``--pg-url``; the copy is timed too), then the same
+whole-process commands run against each, next to a raw psycopg floor (import floor plus the
+cheapest plain psycopg statement(s) doing the same work, in a process of its own). The table
+goes into the "PostgreSQL (issue 14)" section of ``--out``; the SQLite table is left alone.
 """
 
 from __future__ import annotations
@@ -471,6 +481,281 @@ def write_report(out: Path, rows, runs: int, floor_all) -> None:
     notes = existing.split(marker, 1)[1] if marker in existing else ""
     out.write_text("\n".join(lines) + "\n\n" + marker + notes, encoding="utf-8")
 
+# -- PostgreSQL (issue 14): the same commands against a server, beside SQLite ---------------------
+
+# The raw psycopg floors: the cheapest plain statement(s) doing the command's work on the same
+# PostgreSQL data, connection included, in a process of their own. argv[1] is the database URL.
+PG_ADD = """
+import psycopg, sys
+with psycopg.connect(sys.argv[1]) as con:
+    con.execute("INSERT INTO item (kind, number, title, unit_id, opened_on, due_on, stage, "
+                "status, subtype, from_unit_id, created_at, updated_at, actor) "
+                "SELECT 'referral', max(number) + 1, 'bench add', 1, current_date, "
+                "current_date + 3, 'sent', 'open', 'to-criminal', 2, now(), now(), 'bench' "
+                "FROM item WHERE kind = 'referral'")
+"""
+PG_CLOSE = """
+import psycopg, sys
+with psycopg.connect(sys.argv[1]) as con:
+    con.execute("UPDATE item SET status='closed', closed_on=%s, outcome='filed', "
+                "updated_at=now() WHERE kind='referral' AND number=%s",
+                (sys.argv[2], int(sys.argv[3])))
+"""
+PG_LIST = """
+import psycopg, sys
+with psycopg.connect(sys.argv[1]) as con:
+    rows = con.execute("SELECT i.*, u.code FROM item i JOIN unit u ON u.id = i.unit_id "
+                       "WHERE i.status = 'open' ORDER BY i.due_on LIMIT 50").fetchall()
+"""
+PG_OVERDUE = """
+import psycopg, sys
+out = open('/dev/null', 'w')
+with psycopg.connect(sys.argv[1]) as con:
+    for r in con.execute("SELECT i.kind, i.number, i.title, u.code, u.name, i.stage, i.due_on "
+                         "FROM item i JOIN unit u ON u.id = i.unit_id WHERE i.status = 'open' "
+                         "AND i.due_on < %s ORDER BY i.due_on", (sys.argv[2],)):
+        out.write('\\t'.join(map(str, r)) + '\\n')
+"""
+PG_SUMMARY = """
+import psycopg, sys
+q = ("SELECT {g}, count(*), count(*) FILTER (WHERE status = 'closed'), "
+     "count(*) FILTER (WHERE status = 'closed' AND closed_on <= due_on), "
+     "count(*) FILTER (WHERE status = 'closed' AND closed_on > due_on), "
+     "count(*) FILTER (WHERE status = 'open'), "
+     "count(*) FILTER (WHERE status = 'open' AND due_on < %s) FROM item GROUP BY {g}")
+with psycopg.connect(sys.argv[1]) as con:
+    con.execute(q.format(g='kind'), (sys.argv[2],)).fetchall()
+    con.execute(q.format(g='unit_id'), (sys.argv[2],)).fetchall()
+"""
+PG_EXPORT = """
+import psycopg, sys
+with psycopg.connect(sys.argv[1]) as con, open(sys.argv[2], 'wb') as fh:
+    fh.write('\\ufeff'.encode())
+    with con.cursor().copy("COPY (SELECT i.*, u.code FROM item i JOIN unit u ON u.id = i.unit_id "
+                           "ORDER BY i.kind, i.number) TO STDOUT WITH (FORMAT csv)") as copy:
+        for block in copy:
+            fh.write(block)
+"""
+PG_IMPORT = """
+import csv, psycopg, sys
+from datetime import date, datetime
+rows = list(csv.reader(open(sys.argv[2], encoding='utf-8')))[1:]
+now = datetime.now()
+with psycopg.connect(sys.argv[1]) as con:
+    with con.cursor().copy("COPY item (kind, number, title, unit_id, opened_on, due_on, stage, "
+                           "status, subtype, from_unit_id, party, created_at, updated_at, actor) "
+                           "FROM STDIN") as copy:
+        for i, r in enumerate(rows):
+            copy.write_row(('referral', 1000000 + i, r[0], 1, date.fromisoformat(r[4]),
+                            date.fromisoformat(r[5]), 'sent', 'open', r[1], 2, r[6], now, now,
+                            'b'))
+"""
+PG_FLOORS = {"add": "import floor + raw INSERT", "close": "import floor + raw UPDATE",
+             "list": "import floor + raw SELECT … LIMIT 50", "overdue": "import floor + raw SELECT",
+             "summary": "import floor + raw GROUP BY ×2", "export": "import floor + raw COPY TO",
+             "import": "raw COPY FROM (process)"}
+
+
+def pg_urls(admin: str, database: str) -> tuple[str, str]:
+    """(fujian's URL, psycopg's URL) of ``database`` on the server of the admin URL."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(admin)
+    plain = urlunsplit(("postgresql", parts.netloc, f"/{database}", parts.query, ""))
+    return "postgresql+psycopg" + plain[len("postgresql"):], plain
+
+
+def pg_fresh_database(admin: str, database: str) -> None:
+    import psycopg
+
+    assert database.startswith("bench_"), database
+    with psycopg.connect(admin, autocommit=True) as con:
+        con.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        con.execute(f'CREATE DATABASE "{database}"')
+
+
+def pg_settings(admin: str) -> str:
+    import psycopg
+
+    names = ("server_version", "fsync", "synchronous_commit", "full_page_writes",
+             "shared_buffers", "work_mem", "jit")
+    with psycopg.connect(admin) as con:
+        values = {n: con.execute(f"SHOW {n}").fetchone()[0] for n in names}
+    values["server_version"] = values["server_version"].split()[0]
+    return ", ".join(f"{k}={v}" for k, v in values.items())
+
+
+def _time_each(make_argv, env, runs) -> dict:
+    """Like :func:`timed`, with a different command line for each run (one warm-up)."""
+    times = []
+    for i in range(runs + 1):
+        argv = make_argv(i)
+        started = time.perf_counter()
+        r = subprocess.run(argv, env=env, capture_output=True)
+        if r.returncode != 0:
+            raise RuntimeError(r.stderr.decode()[:300])
+        if i:
+            times.append(time.perf_counter() - started)
+    return {"median": statistics.median(times), "min": min(times), "max": max(times)}
+
+
+def run_postgres(sizes: list[int], runs: int, out: Path, admin: str,
+                 ops: set[str] | None = None, keep: bool = False) -> None:
+    """Each operation against SQLite and PostgreSQL holding the same items, beside its raw
+    psycopg floor; the table goes into the "PostgreSQL (issue 14)" section of ``out``."""
+
+    def wanted(op: str) -> bool:
+        return ops is None or op in ops
+
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith("FUJIAN_")}
+    tmp = Path(tempfile.mkdtemp(prefix="fujian-bench-pg-"))
+    base_env.update({"FUJIAN_TODAY": TODAY.isoformat(), "FUJIAN_USER": "bench",
+                     "NO_COLOR": "1", "XDG_CONFIG_HOME": str(tmp / "config"),
+                     "XDG_DATA_HOME": str(tmp / "data")})
+    fujian = fujian_cmd()
+    settings = pg_settings(admin)
+    rows: list[tuple] = []
+    print("floor: bare imports", flush=True)
+    floor_all = python_floor("import typer, sqlmodel, rich", base_env, runs)
+    connect = timed([PY, "-c", "import psycopg, sys; psycopg.connect(sys.argv[1]).close()",
+                     admin], base_env, runs)
+    rows.append(("import floor (`python -c 'import typer, sqlmodel, rich'`)", "–", None, None,
+                 floor_all, "–", None))
+    rows.append(("psycopg connect (`python -c 'import psycopg; connect'`)", "–", None, None,
+                 None, "–", connect))
+    if wanted("import"):
+        print("import csv of 100k rows", flush=True)
+        src = tmp / "import.csv"
+        import_csv_file(src, 100_000)
+        target_db = tmp / "import.db"
+        url, plain = pg_urls(admin, "bench_import")
+
+        def fresh_lite(_i: int) -> None:
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(target_db) + suffix).unlink(missing_ok=True)
+            subprocess.run([*fujian, "--db", str(target_db), "init"], env=base_env, check=True,
+                           capture_output=True)
+
+        def fresh_pg(_i: int) -> None:
+            pg_fresh_database(admin, "bench_import")
+            subprocess.run([*fujian, "--db", url, "init"], env=base_env, check=True,
+                           capture_output=True)
+
+        import_runs = max(1, runs - 2)
+        imp = [*fujian, "import", "csv", "--kind", "referral", str(src)]
+        a = timed([*fujian[:1], "--db", str(target_db), *imp[1:]], base_env, import_runs,
+                  before=fresh_lite)
+        b = timed([*fujian[:1], "--db", url, *imp[1:]], base_env, import_runs, before=fresh_pg)
+        raw = timed([PY, "-c", PG_IMPORT, plain, str(src)], base_env, import_runs,
+                    before=fresh_pg)
+        rows.append(("import csv (100k rows)", 100_000, a, b, raw, PG_FLOORS["import"], raw))
+        import psycopg
+
+        with psycopg.connect(admin, autocommit=True) as con:
+            con.execute('DROP DATABASE IF EXISTS "bench_import" WITH (FORCE)')
+        write_pg_report(out, rows, runs, settings)
+    today = TODAY.isoformat()
+    for n in sizes:
+        print(f"generating {n} items (SQLite)", flush=True)
+        db = tmp / f"bench-{n}.db"
+        started = time.perf_counter()
+        open_refs = generate(db, n)
+        print(f"  generated in {time.perf_counter() - started:.1f}s", flush=True)
+        database = f"bench_{n}"
+        url, plain = pg_urls(admin, database)
+        pg_fresh_database(admin, database)
+        started = time.perf_counter()
+        subprocess.run([*fujian, "--db", str(db), "copy", "--to", url], env=base_env,
+                       check=True, capture_output=True)
+        copied = time.perf_counter() - started
+        print(f"  copied to {database} in {copied:.1f}s", flush=True)
+        started = time.perf_counter()
+        import psycopg
+
+        with psycopg.connect(plain, autocommit=True) as con:
+            con.execute("VACUUM ANALYZE")
+        print(f"  VACUUM ANALYZE in {time.perf_counter() - started:.1f}s", flush=True)
+        once = {"median": copied, "min": copied, "max": copied}
+        rows.append(("copy --to (build, 1 run)", n, None, once, None, "–", None))
+        lite = {**base_env, "FUJIAN_DB": str(db)}
+        pg = {**base_env, "FUJIAN_DB": url}
+
+        def both(name, argv, floor_code=None, floor_args=(), op="", n=n, lite=lite, pg=pg,
+                 plain=plain):
+            print(f"  {name}", flush=True)
+            a = timed(argv, lite, runs)
+            b = timed(argv, pg, runs)
+            raw = timed([PY, "-c", floor_code, plain, *floor_args], base_env, runs) \
+                if floor_code else None
+            rows.append((name, n, a, b, _sum(floor_all, raw) if raw else None,
+                         PG_FLOORS.get(op, "–"), raw))
+
+        if wanted("add"):
+            both("add", [*fujian, "referral", "add", "--direction", "to-criminal", "--from",
+                         "scjgj", "--to", "gaj", "--title", "bench add"], PG_ADD, op="add")
+        if wanted("close"):
+            print("  close", flush=True)
+            a = _time_close(fujian, lite, runs, iter(open_refs))
+            b = _time_close(fujian, pg, runs, iter(open_refs))
+            last = open_refs[::-1]
+            raw = _time_each(lambda i, last=last, plain=plain: [PY, "-c", PG_CLOSE, plain, today,
+                                                         str(last[i])],
+                             base_env, runs)
+            rows.append(("close", n, a, b, _sum(floor_all, raw), PG_FLOORS["close"], raw))
+        if wanted("list"):
+            both("list --limit 50", [*fujian, "list", "--limit", "50"], PG_LIST, op="list")
+        if wanted("overdue"):
+            both("report overdue", [*fujian, "report", "overdue"], PG_OVERDUE, (today,),
+                 op="overdue")
+        if wanted("summary"):
+            both("report summary", [*fujian, "report", "summary"], PG_SUMMARY, (today,),
+                 op="summary")
+        if wanted("export"):
+            both("export csv", [*fujian, "export", "csv", "-o", str(tmp / f"export-{n}.csv"),
+                                "--force"], PG_EXPORT, (str(tmp / "raw.csv"),), op="export")
+        write_pg_report(out, rows, runs, settings)
+        if not keep:
+            with psycopg.connect(admin, autocommit=True) as con:
+                con.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            db.unlink(missing_ok=True)
+        print(f"  done {n}", flush=True)
+    shutil.rmtree(tmp, ignore_errors=True)
+    print(f"wrote {out}")
+
+
+PG_BEGIN, PG_END = "<!-- pg-bench -->", "<!-- /pg-bench -->"
+
+
+def write_pg_report(out: Path, rows, runs: int, settings: str) -> None:
+    """The generated part of the "PostgreSQL (issue 14)" section, between its two markers
+    (the section is added at the end when missing; everything else is left as it is)."""
+    machine = f"{os.cpu_count()} cores, Python {sys.version.split()[0]}"
+    lines = [
+        PG_BEGIN,
+        f"Measured by `python bench/bench.py --backend postgresql` on {date.today().isoformat()} "
+        f"({machine}; PostgreSQL on the same machine over 127.0.0.1 TCP: {settings}).",
+        f"Seconds per whole process: median of {runs} runs after one warm-up (min–max); "
+        "import: of max(1, runs − 2).",
+        "",
+        "| operation | items | SQLite | PostgreSQL | PG/SQLite | psycopg floor | PG/floor "
+        "| floor is | raw psycopg process alone |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
+    ]
+    for name, n, lite, pg, floor, floor_name, raw in rows:
+        items = f"{n:,}" if isinstance(n, int) else n
+        lines.append(f"| {name} | {items} | {fmt(lite)} | {fmt(pg)} | {ratio(pg, lite)} | "
+                     f"{fmt(floor)} | {ratio(pg, floor)} | {floor_name} | {fmt(raw)} |")
+    lines.append(PG_END)
+    table = "\n".join(lines)
+    existing = out.read_text(encoding="utf-8") if out.exists() else ""
+    if PG_BEGIN in existing and PG_END in existing:
+        head, rest = existing.split(PG_BEGIN, 1)
+        text = head + table + rest.split(PG_END, 1)[1]
+    else:
+        text = existing.rstrip("\n") + "\n\n## PostgreSQL (issue 14)\n\n" + table + "\n"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -480,10 +765,23 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "performance.md")
     parser.add_argument("--ops", default="", help="comma-separated subset of add, close, list, "
                         "overdue, summary, export, pack, search, import (default: all)")
+    parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite",
+                        help="postgresql: add, close, list, overdue, summary, export and import "
+                        "against SQLite and PostgreSQL side by side (needs --pg-url)")
+    parser.add_argument("--pg-url", default=os.environ.get("FUJIAN_BENCH_PG", ""),
+                        help="administrator URL of the PostgreSQL server; databases named "
+                        "bench_<size> and bench_import are created (and dropped) on it")
+    parser.add_argument("--keep", action="store_true",
+                        help="postgresql: keep the bench_<size> databases afterwards")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    tw_sizes = {int(s) for s in args.taskwarrior_sizes.split(",") if s}
     ops = {o.strip() for o in args.ops.split(",") if o.strip()} or None
+    if args.backend == "postgresql":
+        if not args.pg_url:
+            parser.error("--backend postgresql needs --pg-url (or FUJIAN_BENCH_PG)")
+        run_postgres(sorted(set(sizes)), args.runs, args.out, args.pg_url, ops, args.keep)
+        return
+    tw_sizes = {int(s) for s in args.taskwarrior_sizes.split(",") if s}
     run(sorted(set(sizes) | tw_sizes), args.runs, args.out, tw_sizes, ops)
 
 
