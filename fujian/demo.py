@@ -14,8 +14,14 @@ from fujian.i18n import _
 from fujian.resources import data_file
 
 
-def default_demo_path(option: str | None) -> Path:
+def default_demo_path(option: str | None):
+    """Where the demo goes: the named file (which must not hold anything yet) or server
+    database (checked to be empty when the demo opens it), else a new temporary folder."""
     if option:
+        from fujian.storage import as_location, is_url
+
+        if is_url(option):
+            return as_location(option)
         path = Path(option).expanduser()
         if path.exists() and path.stat().st_size > 0:
             raise BadInput(_("{path} already exists: the demo makes a fresh database and will "
@@ -28,12 +34,16 @@ def _day(today: date, offset: int | None) -> date | None:
     return None if offset is None else today + timedelta(days=offset)
 
 
-def build_demo(path: Path, today: date | None = None) -> dict:
+def build_demo(path, today: date | None = None) -> dict:
     from fujian.service import Tracker
     from fujian.storage import Store
 
     today = today or china_today()
     store = Store(path)
+    if not store.created and store.holds_data():
+        store.dispose()
+        raise BadInput(_("{path} already holds data: the demo makes a fresh database and will "
+                         "not touch an existing one.").format(path=path))
     tracker = Tracker(store, today, actor="demo")
     tracker.load_default_units()
     spec = tomllib.loads(data_file("demo/items.toml").read_text(encoding="utf-8"))

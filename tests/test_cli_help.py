@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 EXPECTED = {
     "db-path", "init", "demo", "doctor", "list", "show", "close", "reopen", "history", "backup",
-    "restore",
+    "copy", "restore",
     "calendar due", "unit add", "unit list", "unit update", "unit import", "report overdue",
     "report due-soon", "report summary", "export csv", "export pack", "import csv",
     *(f"{kind} {verb}" for kind in ("referral", "suggestion", "clue", "meeting", "action",

@@ -245,7 +245,7 @@ def test_the_copy_is_checked_before_it_replaces_anything(cli, tmp_path, monkeypa
     target = tmp_path / "b.db"
     assert cli("--db", str(db), "backup", str(target)).exit_code == 0
     before = listing(tmp_path)
-    monkeypatch.setattr(storage, "_problems_of_copy", lambda path, revision: ["bad page"])
+    monkeypatch.setattr(storage.sqlite, "_problems_of_copy", lambda path, revision: ["bad page"])
     one_line_error(cli("--db", str(db), "backup", "--force", str(target)), 3, "did not verify")
     assert listing(tmp_path) == before
 

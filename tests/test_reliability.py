@@ -215,8 +215,10 @@ def test_full_disk_gives_exit_3_and_keeps_the_database(tmp_path):
 
 HOSTILE = st.lists(
     st.one_of(
-        st.characters(codec="utf-8"),  # any Unicode scalar value, NUL included
-        st.sampled_from(["\x00", "\u200f", "\u202e", "😀", "👩‍⚖️", "'", '"', "\r", "\n", "\t",
+        # Any Unicode scalar value but NUL, which every backend refuses (one rule: see
+        # test_postgres.test_a_nul_character_is_refused_on_every_backend).
+        st.characters(codec="utf-8", exclude_characters="\x00"),
+        st.sampled_from(["\u200f", "\u202e", "😀", "👩‍⚖️", "'", '"', "\r", "\n", "\t",
                          "=", "+", "-", "@", "'; DROP TABLE item; --", "\\", "𠀀"]),
     ),
     min_size=1, max_size=40,
@@ -254,7 +256,7 @@ def test_hostile_text_round_trips(cli, initialised, tmp_path, title, note, party
 
 
 def test_megabyte_text_round_trips(cli, initialised, tmp_path):
-    big = ("府检联动😀\u202e'\"=\x00\r\n" * 80000)[: 1024 * 1024]
+    big = ("府检联动😀\u202e'\"=\x01\r\n" * 80000)[: 1024 * 1024]
     _round_trip(cli, tmp_path, "=" + big, big, "-" + big[::-1])
 
 

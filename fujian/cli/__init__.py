@@ -47,13 +47,13 @@ def main_options(
 
 @command(app, "db-path")
 def db_path() -> None:
-    """Print the database file in use.
+    """Print the database in use: a file, or a PostgreSQL server's URL without its password.
 
     Example:
 
         FUJIAN_DB=/srv/fujian.db fujian db-path
     """
-    typer.echo(str(state().db_path))
+    typer.echo(str(state().location))
 
 
 @command(app, "init")
@@ -70,10 +70,11 @@ def init() -> None:
     st = state()
     store = st.store(create=True)
     if not store.created and not store.was_empty and store.check_integrity():
-        raise StorageError(damaged_message(store.path))
+        raise StorageError(damaged_message(store.location))
     counts = st.tracker().load_default_units()
     verb = _("Created") if store.created or store.was_empty else _("Checked")
-    note(_("{verb} {path}; units: {added} added.").format(verb=verb, path=store.path, **counts))
+    note(_("{verb} {path}; units: {added} added.").format(verb=verb, path=store.location,
+                                                          **counts))
 
 
 calendar_app = typer.Typer(no_args_is_help=True, help=_("The legal calendar: check a deadline."))
@@ -204,7 +205,7 @@ def doctor(fmt: FormatOption = None) -> None:
     from fujian.service.tracker import Tracker
 
     fmt = pick_format(fmt)
-    path = state().db_path  # never opened as a store: it may be anything
+    path = state().location  # never opened as a store: it may be anything
     rows, verdict = Tracker.doctor(path, china_today())
     render(rows, (Column("check", "检查项"), Column("status", "结果"), Column("detail", "说明")),
            fmt, title=str(path))

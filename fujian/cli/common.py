@@ -30,10 +30,12 @@ class State:
     warnings: list[str] = field(default_factory=list)
 
     @property
-    def db_path(self) -> Path:
-        from fujian.storage import resolve_db_path
+    def location(self):
+        """The database this run uses: a file path, or a PostgreSQL server address (whose
+        text never shows the password)."""
+        from fujian.storage import resolve_location
 
-        return resolve_db_path(self.db_option)
+        return resolve_location(self.db_option)
 
     def store(self, create: bool = False):
         """The open database. Only `init` creates one (``create``); every other command opens
@@ -42,8 +44,9 @@ class State:
         if self._store is None:
             from fujian.storage import Store
 
-            path = self.db_path
-            if create and path.is_file() and path.stat().st_size == 0:
+            path = self.location
+            if create and isinstance(path, Path) and path.is_file() and \
+                    path.stat().st_size == 0:
                 # An empty file is what a failed copy leaves: say so before making it a
                 # database (only `init` may; every other command refuses it).
                 note(_("{path} is an empty file (0 bytes): making a new fujian database in it.")
@@ -196,13 +199,13 @@ class OutputSpool:
 
 
 def _storage_error(exc: BaseException):
-    if "sqlalchemy" not in sys.modules and "sqlite3" not in sys.modules:
+    if not {"sqlalchemy", "sqlite3", "psycopg"} & set(sys.modules):
         return None
     from fujian.storage import storage_error_from
 
     st = state()
     try:
-        path = st.db_path if st else ""
+        path = st.location if st else ""
     except FujianError:  # an empty --db: the error is about the option, not a path
         path = ""
     return storage_error_from(exc, path)

@@ -393,6 +393,35 @@ def register(app: typer.Typer) -> None:
         path = state().tracker().backup(Path(target).expanduser(), force)
         note(_("Backed up to {path}.").format(path=path))
 
+    @command(app, "copy")
+    def copy(to: Annotated[str, typer.Option(
+            "--to", metavar="URL_OR_PATH", help=_("The empty database to fill: a PostgreSQL "
+                                                  "URL or a new SQLite file."))],
+             fmt: FormatOption = None) -> None:
+        """Copy the whole database (items, duties, notes, history, units, ID sequences) into
+        an empty one, of either kind, and check every table's rows and checksum. A target
+        that holds any data is refused; a failed copy leaves it as it was.
+
+        Example (moving an office's file to the shared server):
+
+            fujian --db ~/fujian.db copy --to postgresql://fujian@db.example/fujian
+        """
+        from fujian.kinds import Column
+        from fujian.render import pick_format, render
+
+        st = state()
+        tables = st.tracker().copy_to(to)
+        rows = [{"table": name, "rows": count, "sha256": digest[:16]}
+                for name, (count, digest) in tables.items()]
+        fmt = pick_format(fmt)
+        render(rows, (Column("table", "表"), Column("rows", "行数"),
+                      Column("sha256", "校验值")), fmt, title=_("Copied"))
+        from fujian.storage import as_location
+
+        note(_("Copied {source} to {target}: {n} rows in {tables} tables, verified.").format(
+            source=st.location, target=as_location(to), n=sum(r["rows"] for r in rows),
+            tables=len(rows)))
+
     @command(app, "restore")
     def restore(backup: Annotated[str, typer.Argument(metavar="BACKUP", help=_("Backup file "
                                                       "made by `fujian backup`."))],
@@ -410,7 +439,7 @@ def register(app: typer.Typer) -> None:
         from fujian.service.tracker import Tracker
 
         source = Path(backup).expanduser()
-        database = state().db_path
+        database = state().location
         kept = Tracker.restore(source, database, force)
         if kept is None:
             note(_("Restored {path} from {backup}.").format(path=database, backup=source))

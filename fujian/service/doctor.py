@@ -31,13 +31,19 @@ class _Skip(Exception):
     """A check that cannot run because an earlier one failed (it says which)."""
 
 
-def run_checks(path: Path, calendar: Callable, today: date, override_files=(),
+def run_checks(path, calendar: Callable, today: date, override_files=(),
                named_override=None) -> list[Check]:
-    """Every check on the database file at ``path`` and on the calendar (``calendar`` loads
+    """Every check on the database at ``path`` (a file, or a server: see :func:`_server_checks`)
+    and on the calendar (``calendar`` loads
     it: a broken override file is a failed check too, not the end of the run)."""
-    from fujian import storage
+    from fujian.storage import sqlite as storage
+    from fujian.storage.postgres import ServerAddress
 
     checks: list[Check] = []
+    if isinstance(path, ServerAddress):
+        _server_checks(path, checks)
+        _calendar_checks(calendar, today, override_files, named_override, checks)
+        return checks
     facts = storage.file_facts(path)
     usable = _file_checks(path, facts, checks)
     header = None
@@ -85,7 +91,7 @@ def _file_checks(path: Path, facts, checks: list[Check]) -> bool:
 
 
 def _header_check(path: Path, facts, checks: list[Check]):
-    from fujian import storage
+    from fujian.storage import sqlite as storage
 
     try:
         header = storage.read_header(path)
@@ -113,11 +119,9 @@ def _header_check(path: Path, facts, checks: list[Check]):
 
 
 def _database_checks(path: Path, header, facts, checks: list[Check]) -> None:
-    from sqlalchemy import func, select
 
-    from fujian import storage
     from fujian.migrations import HEAD, REVISIONS
-    from fujian.models import Item, ItemSequence, Unit
+    from fujian.storage import sqlite as storage
 
     engine = storage.diagnostic_engine(path)
     state: dict[str, object] = {}  # what the schema check found, for the checks after it
@@ -195,37 +199,11 @@ def _database_checks(path: Path, header, facts, checks: list[Check]) -> None:
 
     def ids(conn) -> Check:
         fujian_only(conn)
-        # An item number above its kind's last handed-out number would be handed out again.
-        stale = []
-        tops = {kind: top for kind, top in conn.execute(
-            select(Item.kind, func.max(Item.number)).group_by(Item.kind))}
-        lasts = {kind: last for kind, last in conn.execute(
-            select(ItemSequence.kind, ItemSequence.last_number))}
-        for kind, top in sorted(tops.items()):
-            if kind in lasts and top > lasts[kind]:
-                stale.append(f"{kind} {top} > {lasts[kind]}")
-        if stale:
-            return Check("ids", FAIL, _(
-                "ID sequences behind their items: {kinds}; new items would be refused or "
-                "collide: put a backup back with {restore}").format(
-                    kinds=", ".join(stale), restore=RESTORE_HINT))
-        return Check("ids", OK, _("ID sequences in order"))
+        return ids_check(conn)
 
     def units(conn) -> Check:
         fujian_only(conn)
-        count = conn.execute(select(func.count()).select_from(Unit)).scalar()
-        if count == 0:
-            return Check("units", FAIL, _("no units: run `fujian init`"))
-        no_liaison = conn.execute(select(func.count()).select_from(Unit)
-                                  .where(Unit.liaison.is_(None))).scalar()
-        procuratorate = conn.execute(select(func.count()).select_from(Unit)
-                                     .where(Unit.kind == "procuratorate")).scalar()
-        status = OK if procuratorate and not no_liaison else WARN
-        detail = _("{n} units, {missing} without a liaison, {p} of the procuratorate").format(
-            n=count, missing=no_liaison, p=procuratorate)
-        if status == WARN:
-            detail += _(": `fujian unit update CODE --liaison NAME`")
-        return Check("units", status, detail)
+        return units_check(conn)
 
     try:
         for name, body in (("integrity", integrity), ("schema", schema),
@@ -234,6 +212,127 @@ def _database_checks(path: Path, header, facts, checks: list[Check]) -> None:
             run(name, body)
     finally:
         engine.dispose()
+
+def _server_checks(address, checks: list[Check]) -> None:
+    """A server database: connection, server version, schema, ID sequences (database and
+    item numbers), connection time zone, encoding, text order, units. Reads only."""
+    from fujian.migrations import HEAD, REVISIONS
+    from fujian.storage import FUJIAN_TABLES
+    from fujian.storage.postgres import MINIMUM_SERVER, make_engine, server_facts
+
+    facts = server_facts(address)
+    names = ("server", "schema", "sequences", "time zone", "encoding", "text order", "ids",
+             "units")
+    if facts.error:
+        checks.append(Check("connection", FAIL, facts.error))
+        checks.extend(Check(name, WARN, _("not checked: see the connection check"))
+                      for name in names)
+        return
+    checks.append(Check("connection", OK, _("{server}, connected in {ms} ms").format(
+        server=address.server, ms=round(facts.connect_ms))))
+    old = facts.version_num < MINIMUM_SERVER
+    checks.append(Check("server", WARN if old else OK, _("PostgreSQL {version}").format(
+        version=facts.version) + (_(": older than 12, not tested with fujian") if old else "")))
+    fujian = False
+    if not facts.tables:
+        checks.append(Check("schema", FAIL, _("no tables: run `fujian init` (a new database) "
+                                              "or `fujian copy --to` (from an existing one)")))
+    elif not facts.tables >= FUJIAN_TABLES:
+        checks.append(Check("schema", FAIL, _("the tables of another program: not a fujian "
+                                              "database; check the URL")))
+    elif facts.revision == HEAD:
+        fujian = True
+        checks.append(Check("schema", OK, _("schema {version} (this fujian: {head})").format(
+            version=facts.revision, head=HEAD)))
+    elif facts.revision in REVISIONS:
+        checks.append(Check("schema", WARN, _(
+            "schema {version} (this fujian: {head}): upgraded on next use, after a backup in "
+            "your data folder").format(version=facts.revision, head=HEAD)))
+    else:
+        checks.append(Check("schema", FAIL, _(
+            "schema {version} (this fujian: {head}): made by a newer fujian; upgrade fujian")
+            .format(version=facts.revision, head=HEAD)))
+    if facts.sequences_behind:
+        checks.append(Check("sequences", FAIL, _(
+            "id sequences behind their tables: {tables}; the next insert would collide. "
+            "`fujian copy` and `fujian restore` set them; ask the administrator to run setval")
+            .format(tables=", ".join(facts.sequences_behind))))
+    else:
+        checks.append(Check("sequences", OK, _("{n} id sequences past their tables' ids")
+                            .format(n=facts.sequences)))
+    zone_ok = facts.timezone.upper() in ("UTC", "ETC/UTC")
+    checks.append(Check("time zone", OK if zone_ok else FAIL, _(
+        "fujian's connections use {zone} (the server's default is {server}); times are stored "
+        "in UTC").format(zone=facts.timezone, server=facts.server_timezone)))
+    encoding_ok = facts.server_encoding.upper() == "UTF8" and \
+        facts.client_encoding.upper() == "UTF8"
+    checks.append(Check("encoding", OK if encoding_ok else FAIL, _(
+        "server {server}, connection {client}").format(server=facts.server_encoding,
+                                                       client=facts.client_encoding)
+        + ("" if encoding_ok else _(": Chinese text needs UTF8; create the database with "
+                                    "ENCODING 'UTF8'"))))
+    if not fujian:
+        checks.extend(Check(name, WARN, _("not checked: see the schema check"))
+                      for name in ("text order", "ids", "units"))
+        return
+    if facts.not_binary:
+        checks.append(Check("text order", WARN, _(
+            "{n} text columns sort by the server's collation, not by code point as SQLite "
+            "does: {columns}").format(n=len(facts.not_binary),
+                                      columns=", ".join(facts.not_binary[:5]))))
+    else:
+        checks.append(Check("text order", OK, _("every text column sorts by code point "
+                                                "(collation C), as in SQLite")))
+    from sqlalchemy.pool import NullPool
+
+    engine = make_engine(address, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            checks.append(ids_check(conn))
+            checks.append(units_check(conn))
+    finally:
+        engine.dispose()
+
+
+def ids_check(conn) -> Check:
+    """An item number above its kind's last handed-out number would be handed out again."""
+    from sqlalchemy import func, select
+
+    from fujian.models import Item, ItemSequence
+
+    stale = []
+    tops = {kind: top for kind, top in conn.execute(
+        select(Item.kind, func.max(Item.number)).group_by(Item.kind))}
+    lasts = {kind: last for kind, last in conn.execute(
+        select(ItemSequence.kind, ItemSequence.last_number))}
+    for kind, top in sorted(tops.items()):
+        if kind in lasts and top > lasts[kind]:
+            stale.append(f"{kind} {top} > {lasts[kind]}")
+    if stale:
+        return Check("ids", FAIL, _(
+            "ID sequences behind their items: {kinds}; new items would be refused or "
+            "collide: put a backup back with {restore}").format(
+                kinds=", ".join(stale), restore=RESTORE_HINT))
+    return Check("ids", OK, _("ID sequences in order"))
+
+def units_check(conn) -> Check:
+    from sqlalchemy import func, select
+
+    from fujian.models import Unit
+
+    count = conn.execute(select(func.count()).select_from(Unit)).scalar()
+    if count == 0:
+        return Check("units", FAIL, _("no units: run `fujian init`"))
+    no_liaison = conn.execute(select(func.count()).select_from(Unit)
+                              .where(Unit.liaison.is_(None))).scalar()
+    procuratorate = conn.execute(select(func.count()).select_from(Unit)
+                                 .where(Unit.kind == "procuratorate")).scalar()
+    status = OK if procuratorate and not no_liaison else WARN
+    detail = _("{n} units, {missing} without a liaison, {p} of the procuratorate").format(
+        n=count, missing=no_liaison, p=procuratorate)
+    if status == WARN:
+        detail += _(": `fujian unit update CODE --liaison NAME`")
+    return Check("units", status, detail)
 
 
 def _calendar_checks(load, today: date, override_files, named_override,

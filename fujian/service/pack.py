@@ -39,12 +39,12 @@ def write_pack(tracker, folder: Path, as_of: date, *, meeting: str | None = None
         raise BadInput(_("--within must be 0 or more."))
     meeting_row = tracker.show(meeting, KINDS["meeting"]) if meeting else None
     folder.mkdir(parents=True, exist_ok=True)
-    db_path = tracker.store.path
+    database = tracker.store
     written: list[tuple[str, str, int]] = []
     names = tracker.unit_names()
 
     def emit(name: str, description: str, rows, columns) -> None:
-        with open_output(folder / name, True, db_path, encoding) as fh:
+        with open_output(folder / name, True, database, encoding) as fh:
             n = write_csv(rows, columns, fh, labels, names)
         written.append((name, description, n))
 
@@ -70,7 +70,7 @@ def write_pack(tracker, folder: Path, as_of: date, *, meeting: str | None = None
              _("action items of {id}").format(id=meeting_row["id"]), rows,
              columns_for(KINDS["action"]))
     readme = folder / "README.txt"
-    with open_output(readme, True, db_path, encoding) as fh:
+    with open_output(readme, True, database, encoding) as fh:
         fh.write(_("fujian meeting pack, as of {day}").format(day=as_of.isoformat()) + "\r\n\r\n")
         for name, description, n in written:
             fh.write(f"{name}\t{description} ({n})\r\n")

@@ -280,7 +280,7 @@ class Tracker:
         """A new export file (0600), never the database itself."""
         from fujian.service.transfer import open_output
 
-        return open_output(path, force, self.store.path, encoding)
+        return open_output(path, force, self.store, encoding)
 
     def write_pack(self, target: Path, as_of: date, **options: Any) -> list[Path]:
         from fujian.service.pack import write_pack
@@ -340,26 +340,27 @@ class Tracker:
     def backup(self, target: Path, force: bool = False) -> Path:
         """A verified copy of the database at ``target``; the source must be sound, and a
         failed or interrupted backup leaves an existing ``target`` as it was."""
-        from fujian.service.transfer import check_target
-        from fujian.storage import refuse_database_files, write_backup
+        from fujian.service.transfer import check_target, refuse_database
 
-        refuse_database_files(target, self.store.path)
+        refuse_database(target, self.store)
         check_target(target, force)
-        write_backup(self.store, target, replace=force)
+        self.store.backup(target, replace=force)
         return target
 
+    def copy_to(self, location: Any) -> dict[str, tuple[int, str]]:
+        """The whole database into the empty database at ``location`` (a file or a server),
+        verified table by table; returns rows and checksum per table."""
+        from fujian.storage.copying import copy_database
+
+        return copy_database(self.store, location)
+
     @staticmethod
-    def restore(backup: Path, database: Path, force: bool = False) -> Path | None:
-        """Put a verified backup in place of ``database`` (which need not open: it may be
-        damaged); returns where the database it replaced was kept, if there was one."""
-        from fujian.storage import refuse_database_files, restore_database
+    def restore(backup: Path, database: Any, force: bool = False) -> Path | None:
+        """Put a verified backup in place of ``database`` (a file, which need not open: it may
+        be damaged; or a server database); returns where the database it replaced was kept,
+        if there was one."""
+        from fujian.storage import restore
 
         if not backup.is_file():
             raise BadInput(_("No backup file {path}.").format(path=backup))
-        refuse_database_files(backup, database)
-        if database.is_dir():
-            raise BadInput(_("{path} is a folder, not a database file.").format(path=database))
-        if database.exists() and database.stat().st_size > 0 and not force:
-            raise BadInput(_("{path} exists: add --force to replace it with the backup (it is "
-                             "kept beside it first).").format(path=database))
-        return restore_database(backup, database)
+        return restore(backup, database, force)

@@ -58,16 +58,17 @@ def check_target(path: Path, force: bool) -> None:
         raise BadInput(_("The folder of {path} does not exist.").format(path=path))
 
 
-def open_output(path: Path, force: bool, db_path: Path | None, encoding: str) -> IO[str]:
+def refuse_database(path: Path, database) -> None:
+    """No output is ever written over the database (``database``: the open store, which knows
+    what its files are; a server database has none)."""
+    if database is not None and database.is_database_file(path):
+        raise BadInput(_("{path} is the database itself: choose another file.").format(path=path))
+
+
+def open_output(path: Path, force: bool, database, encoding: str) -> IO[str]:
     """A new file for writing (0600: exports hold case data). Refuses to overwrite without
     ``force`` and never writes over the database itself."""
-    if db_path is not None and path.exists() and db_path.exists() and \
-            os.path.samefile(path, db_path):
-        raise BadInput(_("{path} is the database itself: choose another file.").format(path=path))
-    if db_path is not None and path.resolve() in {db_path.resolve(),
-                                                  Path(str(db_path.resolve()) + "-wal"),
-                                                  Path(str(db_path.resolve()) + "-shm")}:
-        raise BadInput(_("{path} is the database itself: choose another file.").format(path=path))
+    refuse_database(path, database)
     check_target(path, force)
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
     fd = os.open(path, flags, 0o600)
@@ -115,7 +116,16 @@ def decode(data: bytes, encoding: str = "auto", name: str | None = None) -> str:
                              "--encoding.").format(name=what, pos=exc.start)) from exc
         raise BadInput(_("{name} is not {encoding} text (byte {pos}).").format(
             name=what, encoding=encoding, pos=exc.start)) from exc
-    return text[1:] if text.startswith("\ufeff") else text
+    text = text[1:] if text.startswith("\ufeff") else text
+    nul = text.find("\x00")
+    if nul >= 0:
+        # One rule on every database: SQLite would store it, PostgreSQL refuses it, and no
+        # person typed it (it is what a binary file or a broken export leaves).
+        raise BadInput(_("{name} contains a NUL character (U+0000) on line {line}: no "
+                         "database stores it; remove it and import again. Nothing was "
+                         "changed.").format(name=_("The file") if name is None else name,
+                                            line=text.count("\n", 0, nul) + 1))
+    return text
 
 
 def read_rows(text: str) -> Iterator[tuple[int, dict[str, str]]]:

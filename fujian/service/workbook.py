@@ -459,16 +459,16 @@ class Book:
             fh.write(tail.encode())
 
 
-def open_binary(path: Path, force: bool, db_path: Path | None):
+def open_binary(path: Path, force: bool, database):
     """A new file for a workbook, under :func:`transfer.open_output`'s rules (0600, never the
     database, never an existing file without ``force``)."""
     from fujian.service.transfer import open_output
 
-    return open_output(path, force, db_path, "utf-8").detach()
+    return open_output(path, force, database, "utf-8").detach()
 
 
-def save_book(book: Book, path: Path, force: bool, db_path: Path | None) -> None:
-    out = open_binary(path, force, db_path)
+def save_book(book: Book, path: Path, force: bool, database) -> None:
+    out = open_binary(path, force, database)
     try:
         with out:
             book.save(out)
@@ -553,7 +553,7 @@ def _write_pack_workbook(tracker, path: Path, as_of: date, *, meeting: str | Non
     if meeting_row is not None:
         book.add(_meeting_table(tracker, meeting_row, as_of, labels, names, late))
     book.add(Table("units", _(SHEET_NAMES["units"]), UNIT_COLUMNS, tracker.list_units(), labels))
-    save_book(book, path, force, tracker.store.path)
+    save_book(book, path, force, tracker.store)
     return [path]
 
 
@@ -779,7 +779,7 @@ def _write_reminders(tracker, folder: Path, as_of: date, *, within: int = 7,
         book.add(Table("reminder", _(SHEET_NAMES["reminder"]), REMINDER_COLUMNS, rem.rows,
                        labels, caption=caption, red=lambda row: bool(row["days_overdue"])))
         path = folder / reminder_file_name(rem.name, rem.code, taken)
-        save_book(book, path, True, tracker.store.path)
+        save_book(book, path, True, tracker.store)
         written.append(path)
     return written
 

@@ -1,8 +1,8 @@
-"""Opening, creating, upgrading and backing up the database.
+"""An SQLite file: opening, creating, upgrading, backing up and restoring it.
 
-This is the only module that knows it talks to SQLite (pragmas, ``BEGIN IMMEDIATE``, the
-online backup API); everything above it speaks SQLAlchemy, so a PostgreSQL URL can replace the
-file later.
+The only module that speaks SQLite's own language (pragmas, ``BEGIN IMMEDIATE``, the online
+backup API, the file header); :mod:`fujian.storage` chooses it for any location that is not a
+PostgreSQL URL.
 """
 
 from __future__ import annotations
@@ -20,42 +20,13 @@ from pathlib import Path
 from fujian.errors import BadInput, StorageError
 from fujian.i18n import _
 from fujian.migrations import HEAD, REVISIONS
-
-BUSY_TIMEOUT_S = 10.0
-
-
-def default_db_path() -> Path:
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("fujian", appauthor=False)) / "fujian.db"
-
-
-def resolve_db_path(option: str | None) -> Path:
-    """``--db`` first, then ``FUJIAN_DB``, then the user's data directory.
-
-    An empty value is refused, never read as "the default": a cron line whose variable is
-    unset (``--db "$DB"``) must not report on another database."""
-    if option is not None:
-        if not option.strip():
-            raise BadInput(_("--db is empty: give the database file, or leave the option out "
-                             "to use $FUJIAN_DB or the default."))
-        return Path(option).expanduser()
-    env = os.environ.get("FUJIAN_DB")
-    if env is not None:
-        if not env.strip():
-            raise BadInput(_("FUJIAN_DB is set but empty: give the database file, or unset it "
-                             "to use the default."))
-        return Path(env).expanduser()
-    return default_db_path()
+from fujian.storage import BUSY_TIMEOUT_S, FUJIAN_TABLES, Store, default_db_path, refuse_nul
 
 
 def create_private_file(path: Path) -> None:
     """Create an empty file readable by its owner only (case records are confidential)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     os.close(fd)
-
-
-FUJIAN_TABLES = frozenset({"alembic_version", "item", "unit"})
 
 
 def _companions(path: Path) -> tuple[Path, Path]:
@@ -290,12 +261,18 @@ def _remove_companions(path: Path) -> None:
             p.unlink()
 
 
+def is_database_file(path: Path, database: Path) -> bool:
+    """Whether ``path`` is the database file itself or its ``-wal`` or ``-shm`` file (by name
+    or as the same file under another name)."""
+    if path.exists() and database.exists() and os.path.samefile(path, database):
+        return True
+    resolved = database.resolve()
+    return path.resolve() in {resolved, *(Path(f"{resolved}{end}") for end in ("-wal", "-shm"))}
+
+
 def refuse_database_files(path: Path, database: Path) -> None:
     """A backup is never the database itself, nor its ``-wal`` or ``-shm`` file."""
-    if not path.exists():
-        return
-    same = database.exists() and os.path.samefile(path, database)
-    if same or path.resolve() in {Path(f"{database.resolve()}{end}") for end in ("-wal", "-shm")}:
+    if path.exists() and is_database_file(path, database):
         raise BadInput(_("{path} is the database itself: choose another file.").format(
             path=path))
 
@@ -311,6 +288,40 @@ def write_backup(store: Store, target: Path, replace: bool) -> None:
     if problems:
         raise StorageError(damaged_message(store.path))
     tmp = _verified_copy(store.raw_connection, target.parent, target.name, store.revision)
+    place_backup(tmp, target, replace)
+
+
+def verified_copy_of(backup: Path, folder: Path, revision: str | None) -> Path:
+    """A checked private copy of the (checked) backup file in ``folder``."""
+    return _verified_copy(lambda: sqlite3.connect(read_only_uri(backup), uri=True,
+                                                  timeout=BUSY_TIMEOUT_S),
+                          folder, backup.name, revision)
+
+
+def finish_copy(path: Path, revision: str | None) -> None:
+    """A database file just written by another route than the online backup (a copy from a
+    server): check it as a backup is checked, fold its log into it and sync it."""
+    problems = _problems_of_copy(path, revision)
+    if problems:
+        raise StorageError(_("The copy did not verify ({reason}): nothing was replaced.")
+                           .format(reason="; ".join(problems[:3])))
+    con = sqlite3.connect(path)
+    try:
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        con.close()
+    _remove_companions(path)
+    _fsync(path)
+
+
+def remove_database_file(path: Path) -> None:
+    """Remove a database file this process made (with its log and index)."""
+    _remove(path)
+
+
+def place_backup(tmp: Path, target: Path, replace: bool) -> None:
+    """Put a verified, synced temporary copy at ``target``: over it with ``replace``, else
+    only if no file of that name has appeared meanwhile. The temporary file is gone after."""
     try:
         if replace:
             os.replace(tmp, target)
@@ -469,8 +480,8 @@ def _keep_bytes(database: Path, kept: Path) -> None:
         shutil.copyfile(_companions(database)[0], _companions(kept)[0])
 
 
-class Store:
-    """An open fujian database: an SQLAlchemy engine with fujian's connection settings.
+class SqliteStore(Store):
+    """An open fujian database in an SQLite file.
 
     Only a fujian database is opened. With ``create`` (``fujian init``, the demo, tests) a
     missing file, an empty file or an SQLite file without tables is made into one; without
@@ -478,8 +489,11 @@ class Store:
     folder or mount) is opened for reading: nothing is written beside it, and every write is
     refused with a clear message."""
 
-    def __init__(self, path: Path, *, create: bool = True) -> None:
-        self.path = path
+    backend = "sqlite"
+
+    def __init__(self, path: Path | str, *, create: bool = True, upto: str = HEAD) -> None:
+        path = Path(path).expanduser()
+        self.path = self.location = path
         self.upgraded_from: str | None = None
         self.backup_path: Path | None = None
         self.created = False
@@ -529,12 +543,12 @@ class Store:
         self.engine = self._make_engine()
         self.writer = self.engine.execution_options(fujian_write=True)
         self.revision = revision
-        if revision != HEAD:
+        if revision != upto:
             if revision is not None and self.check_integrity():
                 # An upgrade rewrites tables: never on a damaged file.
                 raise StorageError(damaged_message(path))
-            self._migrate(revision)
-            self.revision = HEAD
+            self._migrate(revision, upto)
+            self.revision = upto
 
     def _refuse_what_is_not_ours(self, probe: Probe, create: bool) -> None:
         path, revision = self.path, probe.revision
@@ -547,12 +561,7 @@ class Store:
             raise StorageError(_(
                 "{path} is an SQLite file without fujian's tables: nothing was changed. Run "
                 "`fujian init` to make a fujian database there.").format(path=path))
-        if revision is not None and revision not in REVISIONS:
-            raise StorageError(
-                _("{path} was made by a newer fujian (schema {found}; this version knows up to "
-                  "{head}). Upgrade fujian; the file was not touched.").format(
-                    path=path, found=revision, head=HEAD)
-            )
+        self._refuse_revision(revision)
         if self.read_only and revision != HEAD:
             if revision is None:
                 raise StorageError(_("The database {path} is read-only: nothing was changed.")
@@ -605,54 +614,20 @@ class Store:
             write = conn.get_execution_options().get("fujian_write", False)
             conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
+        refuse_nul(engine)
         return engine
 
-    def _migrate(self, revision: str | None) -> None:
-        from alembic import command
-        from alembic.config import Config
+    def _backup_before_upgrade(self) -> Path:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        target = self.path.with_name(f"{self.path.name}.before-{HEAD}-{stamp}.bak")
+        backup_to(self.path, target)
+        return target
 
-        if revision is not None:
-            # An upgrade rewrites tables: keep the user's data beside it first.
-            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-            self.backup_path = self.path.with_name(f"{self.path.name}.before-{HEAD}-{stamp}.bak")
-            backup_to(self.path, self.backup_path)
-            self.upgraded_from = revision
-        config = Config()
-        config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
-        with self.writer.connect() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, HEAD)
-            connection.commit()
+    def is_database_file(self, path: Path) -> bool:
+        return is_database_file(path, self.path)
 
-    @contextmanager
-    def reading(self) -> Iterator:
-        """A Session for reads (deferred transaction: never blocks writers in WAL)."""
-        from sqlmodel import Session
-
-        with Session(self.engine) as session:
-            yield session
-
-    @contextmanager
-    def writing(self, commit: bool = True) -> Iterator:
-        """A Session whose transaction holds the write lock; commits on success (unless
-        ``commit`` is false: a dry run), rolls back on any error. Refused at once on a
-        read-only database."""
-        from sqlmodel import Session
-
-        if self.read_only:
-            raise StorageError(_("The database {path} is read-only: nothing was changed.")
-                               .format(path=self.path))
-        with Session(self.writer) as session:
-            session.begin()
-            try:
-                yield session
-            except BaseException:
-                session.rollback()
-                raise
-            if commit:
-                session.commit()
-            else:
-                session.rollback()
+    def backup(self, target: Path, replace: bool) -> None:
+        write_backup(self, target, replace)
 
     def check_integrity(self) -> list[str]:
         """SQLite's integrity check of the whole file: empty when it is sound."""
@@ -665,8 +640,6 @@ class Store:
         except sqlite3.DatabaseError as exc:
             return [str(exc)]
 
-    def dispose(self) -> None:
-        self.engine.dispose()
 
 
 
@@ -760,36 +733,6 @@ def integrity_problems(connection, limit: int = 20) -> list[str]:
 
 def broken_references(connection) -> int:
     return len(connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall())
-
-
-def bulk_insert(connection, table, records: list[dict], batch: int = 5000) -> None:
-    """Insert many rows at DB-API speed: the statement is compiled once and each column's bind
-    processor (the dialect's own conversion, so this stays portable) is looked up once,
-    instead of SQLAlchemy building parameters row by row — which was a third of a 100k-row
-    import."""
-    if not records:
-        return
-    keys = list(records[0])
-    dialect = connection.dialect
-    compiled = table.insert().compile(dialect=dialect, column_keys=keys)
-    converters = []
-    for key in keys:
-        processor = table.c[key].type._cached_bind_processor(dialect)
-        converters.append(processor)
-    positional = compiled.positiontup
-    order = list(positional) if positional else keys
-    index = {key: i for i, key in enumerate(keys)}
-    picks = [(index[name], converters[index[name]]) for name in order]
-    sql = compiled.string
-    for start in range(0, len(records), batch):
-        rows = []
-        for record in records[start:start + batch]:
-            values = list(record.values())
-            converted = [values[i] if convert is None else convert(values[i])
-                         for i, convert in picks]
-            rows.append(tuple(converted) if positional else dict(zip(order, converted,
-                                                                     strict=True)))
-        connection.exec_driver_sql(sql, rows)
 
 
 def storage_error_from(exc: BaseException, path: Path | str) -> StorageError | None:

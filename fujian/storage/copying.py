@@ -1,0 +1,215 @@
+"""Copying a whole fujian database from one store to another, of either kind: ``fujian copy``
+(SQLite → PostgreSQL is the common case), a backup of a server database (into an SQLite file,
+the same format as an SQLite backup) and a restore into a server.
+
+Every table is copied row for row with its ids, in one write transaction on the target, and
+then read back: each table's row count and checksum must equal the source's before the
+transaction commits. Works from the tables as they are in the database (reflected), so it
+copies a database at any schema revision into a target at the same revision.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from fujian.errors import BadInput, StorageError
+from fujian.i18n import _
+from fujian.storage import Store, as_location, bulk_insert
+
+BATCH = 5000
+SKIP = frozenset({"alembic_version"})  # the schema's own bookkeeping: each side has its own
+
+
+def data_tables(connection) -> list:
+    """fujian's tables in the database, parents before children."""
+    from sqlalchemy import MetaData
+
+    metadata = MetaData()
+    metadata.reflect(bind=connection)
+    return [t for t in metadata.sorted_tables if t.name not in SKIP]
+
+
+def _order(table) -> list:
+    return list(table.primary_key.columns) or list(table.columns)
+
+
+def _self_references(table) -> list[str]:
+    """Columns that point at another row of the same table (an action's meeting): filled in a
+    second pass, so a row may point at one copied after it."""
+    return [c.name for c in table.columns
+            if any(fk.column.table.name == table.name for fk in c.foreign_keys)]
+
+
+def copy_rows(source, target) -> dict[str, int]:
+    """Copy every row of every fujian table from connection ``source`` to ``target`` (whose
+    tables must exist, at the same revision, and be empty); returns rows per table."""
+    from sqlalchemy import bindparam, select
+
+    targets = {t.name: t for t in data_tables(target)}
+    counts: dict[str, int] = {}
+    for table in data_tables(source):
+        into = targets.get(table.name)
+        names = [c.name for c in table.columns]
+        if into is None or {c.name for c in into.columns} != set(names):
+            raise StorageError(_("The two databases have different tables ({table}): bring both "
+                                 "to the same fujian version first. Nothing was copied.")
+                               .format(table=table.name))
+        later = _self_references(table)
+        links: list[dict] = []
+        count = 0
+        result = source.execute(select(*table.columns).order_by(*_order(table))
+                                .execution_options(yield_per=BATCH))
+        for chunk in result.partitions(BATCH):
+            records = [dict(zip(names, row, strict=True)) for row in chunk]
+            if later:
+                key = _order(table)[0].name
+                for record in records:
+                    if any(record[name] is not None for name in later):
+                        links.append({"_key": record[key],
+                                      **{f"_{name}": record[name] for name in later}})
+                        for name in later:
+                            record[name] = None
+            bulk_insert(target, into, records, BATCH)
+            count += len(records)
+        if links:
+            key = _order(into)[0]
+            statement = into.update().where(key == bindparam("_key")).values(
+                {name: bindparam(f"_{name}") for name in later})
+            target.execute(statement, links)
+        counts[table.name] = count
+    return counts
+
+
+def _canonical(value: Any) -> str:
+    """One text for a value whichever database returned it: SQLite and PostgreSQL give the same
+    dates, instants (UTC, naive) and numbers as different Python types at times."""
+    if value is None:
+        return "\x00"
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return str(int(value))
+    return str(value)
+
+
+def fingerprints(connection) -> dict[str, tuple[int, str]]:
+    """Per table: (rows, SHA-256 over every value of every row in primary-key order)."""
+    from sqlalchemy import select
+
+    found = {}
+    for table in data_tables(connection):
+        digest = hashlib.sha256()
+        count = 0
+        columns = sorted(table.columns, key=lambda c: c.name)
+        result = connection.execute(select(*columns).order_by(*_order(table))
+                                    .execution_options(yield_per=BATCH))
+        for row in result:
+            digest.update("\x1f".join(_canonical(v) for v in row).encode("utf-8"))
+            digest.update(b"\x1e")
+            count += 1
+        found[table.name] = (count, digest.hexdigest())
+    return found
+
+
+def holds_data(connection) -> bool:
+    """Whether the database holds anything a person entered. The ID counters a new schema
+    starts with (item_sequence, at 0) are bookkeeping: a used counter has its items."""
+    from sqlalchemy import exists, select
+
+    return any(connection.scalar(select(exists().select_from(t)))
+               for t in data_tables(connection) if t.name != "item_sequence")
+
+
+def _verify(source, target) -> dict[str, tuple[int, str]]:
+    expected, found = fingerprints(source), fingerprints(target)
+    if expected != found:
+        wrong = sorted(name for name in set(expected) | set(found)
+                       if expected.get(name) != found.get(name))
+        raise StorageError(_("The copy did not verify (tables {tables} differ): nothing was "
+                             "copied.").format(tables=", ".join(wrong)))
+    return found
+
+
+def replace_contents(source, target, store: Store) -> dict[str, tuple[int, str]]:
+    """Inside the caller's write transaction on ``target``: delete every row, copy
+    ``source`` in, fix what the target needs after rows arrive with their ids (PostgreSQL's
+    sequences) and verify. The caller's transaction makes it all or nothing."""
+    for table in reversed(data_tables(target)):
+        for name in _self_references(table):
+            target.execute(table.update().values({name: None}))
+        target.execute(table.delete())
+    copy_rows(source, target)
+    store.after_copy(target)
+    return _verify(source, target)
+
+
+def copy_database(source: Store, location: Any) -> dict[str, tuple[int, str]]:
+    """``fujian copy``: the whole of ``source`` into the empty database at ``location`` (made
+    there when it does not exist yet); returns rows and checksum per table, verified. A target
+    that holds any data is refused untouched; a failed copy leaves it as it was (a file this
+    made is removed)."""
+    location = as_location(location)
+    if str(location) == str(source.location) or (
+            isinstance(location, Path) and source.is_database_file(location)):
+        raise BadInput(_("{path} is the database itself: choose another target.").format(
+            path=location))
+    if isinstance(location, Path) and location.is_dir():
+        raise BadInput(_("{path} is a folder, not a database file.").format(path=location))
+    target = Store(location, create=True)
+    try:
+        return _copy_into(source, target)
+    except BaseException:
+        target.dispose()
+        if target.created and isinstance(location, Path):
+            from fujian.storage.sqlite import remove_database_file
+
+            remove_database_file(location)
+        raise
+    finally:
+        target.dispose()
+
+
+def _copy_into(source: Store, target: Store) -> dict[str, tuple[int, str]]:
+    if target.revision != source.revision:  # pragma: no cover - both were opened at HEAD
+        raise StorageError(_("The two databases have different schemas ({a} and {b}): nothing "
+                             "was copied.").format(a=source.revision, b=target.revision))
+    with target.writing() as written, source.reading() as read:
+        connection = written.connection()
+        if holds_data(connection):
+            raise BadInput(_("{path} is not empty: `fujian copy` only fills an empty database "
+                             "(a new file, or a server database without fujian's data). "
+                             "Nothing was copied.").format(path=target.location))
+        return replace_contents(read.connection(), connection, target)
+
+
+def backup_to_file(store: Store, target: Path, replace: bool) -> None:
+    """A verified SQLite file of the whole database ``store`` at ``target``: written to a
+    private temporary file beside it, checked, synced, and only then put in place (an
+    interrupted backup leaves ``target`` as it was)."""
+    import os
+    import tempfile
+
+    from fujian.storage import sqlite
+
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial",
+                                dir=target.parent)  # 0600
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        copy = sqlite.SqliteStore(tmp, create=True, upto=store.revision)
+        try:
+            _copy_into(store, copy)
+        finally:
+            copy.dispose()
+        sqlite.finish_copy(tmp, store.revision)
+    except BaseException:
+        sqlite.remove_database_file(tmp)
+        raise
+    sqlite.place_backup(tmp, target, replace)
