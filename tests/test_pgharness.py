@@ -111,7 +111,9 @@ def test_each_test_gets_a_fresh_empty_database(db_path):
             con.execute("CREATE TABLE t (k text PRIMARY KEY, v json)")
             con.execute("INSERT INTO t VALUES ('ab', '{}'), ('Ab', '[]'), ('a_c', null)")
         assert table_dump(other) == [("t", [("a_c", None), ("ab", {}), ("Ab", [])])]
-    assert not answers(other)  # dropped at the end of the block
+    with fresh_pg_database():
+        pass
+    assert not answers(other)  # dropped when the next database is retired
 
 
 def test_sqlite_keeps_its_path(backend, db_path, tmp_path):
