@@ -50,3 +50,14 @@ def test_no_sqlite_specific_code_outside_storage():
         text = (PACKAGE / relative).read_text(encoding="utf-8")
         assert "PRAGMA" not in text, relative
         assert "import sqlite3" not in text, relative
+
+
+def test_only_the_storage_package_knows_which_backend_it_has():
+    """The rest of the code asks the store (its location, backup, health, "is this path the
+    database itself") instead of reading a file path or talking to a driver."""
+    for relative, names in _modules():
+        if relative.parts[0] in ("storage", "migrations"):
+            continue
+        assert not {n for n in names if n.split(".")[0] in ("psycopg", "sqlite3")}, relative
+        text = (PACKAGE / relative).read_text(encoding="utf-8")
+        assert "store.path" not in text, relative
