@@ -149,13 +149,6 @@ def _tables(connection) -> set[str]:
         "WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'").scalars())
 
 
-def has_rows(connection, tables: set[str]) -> bool:
-    from sqlalchemy import text
-
-    return any(connection.execute(text(f'SELECT EXISTS (SELECT 1 FROM "{name}")')).scalar()
-               for name in sorted(tables - {"alembic_version"}))
-
-
 class PostgresStore(Store):
     """An open fujian database on a PostgreSQL server. ``create`` makes fujian's tables in an
     empty database (the database itself is the server administrator's to create)."""
@@ -289,7 +282,9 @@ def restore_into_server(backup: Path, address: ServerAddress, force: bool) -> Pa
                     # keeping its contents and replacing them.
                     connection = session.connection()
                     kept = None
-                    if has_rows(connection, _tables(connection)):
+                    # Not any row: the schema itself seeds item_sequence (its counters at 0),
+                    # so a database with no data yet would need --force and leave a .bak.
+                    if copying.holds_data(connection):
                         if not force:
                             raise BadInput(_("{path} holds data: add --force to replace it with "
                                              "the backup (its contents are kept in a file "
