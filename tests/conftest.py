@@ -109,6 +109,13 @@ def is_url(location: Path | str) -> bool:
     return isinstance(location, str) and "://" in location
 
 
+def location_text(location) -> Path | str:
+    """A test's location as the helpers here take it: a Path, or a full URL (a store's
+    ServerAddress prints without its password and driver, so take its URL)."""
+    url = getattr(location, "url", None)
+    return url.render_as_string(hide_password=False) if url is not None else location
+
+
 def libpq_url(url: str) -> str:
     """The URL as libpq (psycopg.connect) takes it: without SQLAlchemy's `+driver`."""
     from sqlalchemy.engine import make_url
@@ -133,6 +140,7 @@ class PgAdmin:
         self.creating: list[float] = []  # seconds, for the summary line
         self.dropping: list[float] = []
         self.retired: list[str] = []
+        self.templates: list[str] = []  # filled server templates (clone_into), dropped at the end
         # PostgreSQL 15's default, WAL_LOG, writes the whole template (7.5 MB of catalogs) to the
         # WAL and through shared buffers; FILE_COPY copies the files, and its checkpoints are cheap
         # without fsync. Measured on tools/pgcluster.py's server, a test at a time: 17 ms to create
@@ -180,7 +188,8 @@ class PgAdmin:
     def close(self) -> None:
         try:
             self._drop_retired()
-            self.conn.execute(f'DROP DATABASE IF EXISTS "{self.template}" WITH (FORCE)')
+            for name in [*self.templates, self.template]:
+                self.conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
             self.conn.close()
 
@@ -296,6 +305,8 @@ def _isolated(db_path: Path | str, monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     monkeypatch.setenv("FUJIAN_DB", str(db_path))
     monkeypatch.delenv("FUJIAN_CALENDAR", raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # no user calendar file
+    # Where a server database's pre-upgrade backups go (the user's data folder).
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     monkeypatch.setenv("FUJIAN_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("FUJIAN_USER", "tester")
     monkeypatch.setenv("FUJIAN_TODAY", TODAY.isoformat())
@@ -377,9 +388,78 @@ def initialised(cli: Cli, db_path: Path | str) -> Path | str:
     return db_path
 
 
+def query_rows(location: Path | str, sql: str, params: dict | None = None) -> list[dict]:
+    """Rows of one SQL query (portable SQL, named :params) on a file or a server database, as
+    dicts: for tests that look at what was stored."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    location = location_text(location)
+    url = location if is_url(location) else f"sqlite:///{location}"
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            return [dict(r._mapping) for r in connection.execute(text(sql), params or {})]
+    finally:
+        engine.dispose()
+
+
+def run_sql(location: Path | str, *statements: str) -> None:
+    """Change stored rows behind fujian's back (what an older version or another program
+    left), on a file or a server database, in one transaction."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    location = location_text(location)
+    url = location if is_url(location) else f"sqlite:///{location}"
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.begin() as connection:
+            for statement in statements:
+                connection.execute(text(statement))
+    finally:
+        engine.dispose()
+
+
+_pg_templates: dict[str, str] = {}
+
+
+def clone_into(template: Path, location: Path | str) -> None:
+    """Put a copy of the SQLite database ``template`` at the test's (empty) location: a file
+    copy on SQLite; on PostgreSQL the test's database is made again from a server template
+    filled once per template file (``fujian copy``'s own code fills it)."""
+    from fujian.storage import backup_to
+
+    if not is_url(location):
+        backup_to(template, Path(location))
+        return
+    from sqlalchemy.engine import make_url
+
+    from fujian.storage.copying import copy_database
+
+    admin = pg_admin()
+    key = str(template)
+    if key not in _pg_templates:
+        name = f"{admin.prefix}tpl{len(_pg_templates) + 1}"
+        admin.conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{admin.template}"'
+                           f"{admin.strategy}")
+        source = Store(template, create=False)
+        try:
+            copy_database(source, admin.location(name))
+        finally:
+            source.dispose()
+        _pg_templates[key] = name
+        admin.templates.append(name)
+    database = make_url(str(location)).database
+    admin.conn.execute(f'DROP DATABASE "{database}" WITH (FORCE)')
+    admin.conn.execute(f'CREATE DATABASE "{database}" TEMPLATE "{_pg_templates[key]}"'
+                       f"{admin.strategy}")
+
+
 def table_dump(location: Path | str) -> list:
     """Every row of every table, as [(table, rows)] with tables sorted by name: to prove that a
     failed command changed nothing. Takes a SQLite path or a PostgreSQL URL."""
+    location = location_text(location)
     if is_url(location):
         return _pg_table_dump(str(location))
     con = sqlite3.connect(location)

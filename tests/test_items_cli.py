@@ -12,11 +12,11 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from conftest import clone_into
 from typer.testing import CliRunner
 
 from fujian.cli import app
 from fujian.dates import parse_date
-from fujian.storage import backup_to
 
 TODAY = "2025-03-10"
 
@@ -123,7 +123,7 @@ def world_template(tmp_path_factory) -> Path:
 @pytest.fixture
 def fresh(db_path, blank_template) -> Path:
     """Like ``initialised`` (the default units, no items), copied from a module template."""
-    backup_to(blank_template, db_path)
+    clone_into(blank_template, db_path)
     return db_path
 
 
@@ -132,7 +132,7 @@ def world(db_path, world_template) -> Path:
     """R1 to-criminal sent 03-01 (due 03-04, overdue), R2 to-admin to scjgj (closed),
     S1 public-interest urgent to sthjj (due 03-25), C1 (due 04-09), M1 with open A1 (due 04-30)
     and closed A2. A private copy of the module's template."""
-    backup_to(world_template, db_path)
+    clone_into(world_template, db_path)
     return db_path
 
 

@@ -8,12 +8,13 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from conftest import clone_into
 
 from fujian.errors import BadInput, NotFound
 from fujian.kinds import KINDS
 from fujian.service import Tracker
 from fujian.service.queries import Filters
-from fujian.storage import Store, backup_to
+from fujian.storage import Store
 
 TODAY = date(2025, 3, 10)
 
@@ -31,7 +32,7 @@ def store_template(tmp_path_factory) -> Path:
 @pytest.fixture
 def store(db_path, store_template):
     """Overrides conftest's ``store``: a private copy of the template at FUJIAN_DB."""
-    backup_to(store_template, db_path)
+    clone_into(store_template, db_path)
     s = Store(db_path)
     yield s
     s.dispose()

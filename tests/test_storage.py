@@ -140,14 +140,15 @@ def test_tilde_is_expanded_in_option_and_environment(tmp_path, monkeypatch):
 
 def test_db_path_creates_nothing(cli, db_path):
     assert cli("db-path").exit_code == 0
-    assert not db_path.exists()
+    assert (not db_path.exists()) if isinstance(db_path, Path) else table_dump(db_path) == []
 
 
 def test_commands_use_the_chosen_database(cli, tmp_path, db_path):
     other = tmp_path / "other.db"
     assert cli("--db", str(other), "init").exit_code == 0
     assert other.exists()
-    assert not db_path.exists()  # FUJIAN_DB was not touched
+    # FUJIAN_DB was not touched
+    assert (not db_path.exists()) if isinstance(db_path, Path) else table_dump(db_path) == []
 
 
 def test_init_at_default_location_makes_the_data_folder(cli, tmp_path, monkeypatch):
@@ -165,6 +166,7 @@ def test_init_at_default_location_makes_the_data_folder(cli, tmp_path, monkeypat
 # -- creating --------------------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only("the file's mode")
 def test_new_file_is_private_even_with_a_lax_umask(cli, db_path):
     with umask(0):
         result = cli("init")
@@ -173,6 +175,7 @@ def test_new_file_is_private_even_with_a_lax_umask(cli, db_path):
     assert result.stderr.startswith("Created ")
 
 
+@pytest.mark.sqlite_only("the file's mode")
 def test_store_creates_private_file_with_head_schema(db_path):
     with umask(0):
         store = Store(db_path)
@@ -190,12 +193,14 @@ def test_store_creates_private_file_with_head_schema(db_path):
         store.dispose()
 
 
+@pytest.mark.sqlite_only("a missing file")
 def test_store_without_create_refuses_a_missing_file(db_path):
     with pytest.raises(StorageError, match="fujian init"):
         Store(db_path, create=False)
     assert not db_path.exists()
 
 
+@pytest.mark.sqlite_only("a 0-byte file")
 def test_an_empty_file_becomes_a_database(cli, db_path):
     db_path.touch()
     result = cli("init")
@@ -229,6 +234,7 @@ def _pragmas(conn) -> tuple:
             conn.exec_driver_sql("PRAGMA busy_timeout").scalar())
 
 
+@pytest.mark.sqlite_only("SQLite's pragmas")
 def test_every_connection_has_wal_foreign_keys_and_busy_timeout(store):
     assert BUSY_TIMEOUT_S >= 5
     # Two connections at once, so the pool cannot hand back one already configured.
@@ -240,6 +246,7 @@ def test_every_connection_has_wal_foreign_keys_and_busy_timeout(store):
             assert timeout >= 5000
 
 
+@pytest.mark.sqlite_only("SQLite's pragmas")
 def test_settings_survive_a_new_engine_on_an_existing_file(db_path):
     make_db(db_path, units=False)
     store = Store(db_path)
@@ -259,7 +266,7 @@ def test_foreign_keys_are_enforced(store):
             "INSERT INTO item (kind, number, title, unit_id, opened_on, stage, status, "
             "created_at, updated_at, actor) VALUES ('referral', 1, 't', 999, '2025-03-10', "
             "'sent', 'open', '2025-03-10', '2025-03-10', 'x')")
-    assert dict(table_dump(store.path))["item"] == []
+    assert dict(table_dump(store.location))["item"] == []
 
 
 # -- migrations -----------------------------------------------------------------------------
@@ -276,6 +283,7 @@ def test_revisions_match_the_alembic_scripts():
     assert len(scripts) == len(REVISIONS)
 
 
+@pytest.mark.sqlite_only("the file's bytes")
 def test_newer_schema_is_refused_and_file_untouched(cli, db_path):
     make_db(db_path)
     con = sqlite3.connect(db_path)
@@ -293,6 +301,7 @@ def test_newer_schema_is_refused_and_file_untouched(cli, db_path):
         Store(db_path)
 
 
+@pytest.mark.sqlite_only("files beside the database")
 def test_opening_a_current_database_makes_no_backup(db_path):
     make_db(db_path)
     names = files_besides_wal(db_path.parent)
@@ -327,6 +336,7 @@ def make_old_db(path: Path, revision: str) -> None:
         engine.dispose()
 
 
+@pytest.mark.sqlite_only("the backup beside the file (a server's: test_postgres_data.py)")
 def test_older_schema_is_upgraded_after_a_backup(cli, db_path):
     if len(REVISIONS) < 2:
         pytest.skip("only one schema revision exists: no database can be older")
@@ -354,6 +364,7 @@ def test_older_schema_is_upgraded_after_a_backup(cli, db_path):
     assert len([p for p in db_path.parent.iterdir() if p.name.endswith(".bak")]) == 1
 
 
+@pytest.mark.sqlite_only("the backup beside the file (a server's: test_postgres_data.py)")
 def test_migrate_step_writes_its_backup_first(db_path):
     # The backup step on its own, driven as if the file were older than it is.
     make_db(db_path)
@@ -399,6 +410,7 @@ def test_reopening_keeps_the_data(db_path):
 # -- backup ---------------------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only("SQLite's online backup of a file")
 def test_backup_to_is_a_private_identical_copy(tracker, store, tmp_path):
     tracker.add_unit("abc", "某单位", "张三")
     tracker.add("referral", {"direction": "to-criminal", "from_unit": "scjgj", "unit": "gaj",
@@ -421,6 +433,7 @@ def test_backup_to_is_a_private_identical_copy(tracker, store, tmp_path):
         copy.dispose()
 
 
+@pytest.mark.sqlite_only("SQLite's online backup of a file (a server's snapshot: test_postgres_data.py)")
 def test_backup_is_consistent_while_a_writer_is_busy(tracker, store, tmp_path):
     from fujian.service import units as unit_ops
 
@@ -433,6 +446,7 @@ def test_backup_is_consistent_while_a_writer_is_busy(tracker, store, tmp_path):
     assert table_dump(store.path) != before
 
 
+@pytest.mark.sqlite_only("SQLite's online backup of a file")
 def test_backup_never_overwrites(store, tmp_path):
     target = tmp_path / "copy.db"
     target.write_bytes(b"keep me")
@@ -488,6 +502,7 @@ def test_missing_folder_from_environment_is_refused(cli, tmp_path, monkeypatch):
     assert not (tmp_path / "typo").exists()
 
 
+@pytest.mark.sqlite_only("a truncated file")
 def test_truncated_database_is_refused(cli, tmp_path, db_path):
     make_db(db_path)
     path = tmp_path / "truncated.db"
@@ -564,6 +579,7 @@ def read_only_by_dropping_root(path: Path) -> Iterator[Path]:
 
 @pytest.mark.parametrize("make_read_only", [read_only_by_chmod, read_only_by_chattr,
                                             read_only_by_dropping_root])
+@pytest.mark.sqlite_only("a read-only file")
 def test_read_only_database_refuses_writes_cleanly(cli, db_path, make_read_only):
     make_db(db_path)
     with make_read_only(db_path) as path:
@@ -581,6 +597,7 @@ def test_read_only_database_refuses_writes_cleanly(cli, db_path, make_read_only)
 # -- odd paths ---------------------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only("an SQLite file without tables")
 def test_sqlite_file_without_tables_becomes_a_database(cli, db_path):
     con = sqlite3.connect(db_path)
     con.execute("PRAGMA user_version = 7")  # a valid SQLite file with no table at all
@@ -610,13 +627,13 @@ def test_default_data_folder_that_cannot_be_made(cli, tmp_path, monkeypatch):
 def test_dry_run_writing_keeps_nothing(store):
     from fujian.service import units as unit_ops
 
-    before = table_dump(store.path)
+    before = table_dump(store.location)
     with store.writing(commit=False) as session:
         unit_ops.add_unit(session, "tester", "abc", "某单位")
-    assert table_dump(store.path) == before
+    assert table_dump(store.location) == before
     with store.writing() as session:
         unit_ops.add_unit(session, "tester", "abc", "某单位")
-    assert table_dump(store.path) != before
+    assert table_dump(store.location) != before
 
 
 def test_driver_exceptions_are_mapped(tmp_path):

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import csv
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
-from conftest import table_dump
+from conftest import query_rows, table_dump
 
 from fujian.errors import BadInput, NotFound
 from fujian.resources import data_file
 from fujian.service import units as unit_ops
+from fujian.storage import as_location
 
 VALID_KINDS = "government, procuratorate, police, other"
 
@@ -23,28 +23,18 @@ def shipped_units() -> list[dict]:
         return list(csv.DictReader(fh))
 
 
-def change_log(path: Path, subject: str | None = None) -> list[tuple]:
-    con = sqlite3.connect(path)
-    try:
-        sql = "SELECT actor, subject, action, field, old_value, new_value FROM change_log"
-        args: tuple = ()
-        if subject is not None:
-            sql += " WHERE subject = ?"
-            args = (subject,)
-        return con.execute(sql + " ORDER BY id", args).fetchall()
-    finally:
-        con.close()
+def change_log(path: Path | str, subject: str | None = None) -> list[tuple]:
+    sql = "SELECT actor, subject, action, field, old_value, new_value FROM change_log"
+    if subject is not None:
+        sql += " WHERE subject = :subject"
+    return [tuple(r.values()) for r in query_rows(path, sql + " ORDER BY id",
+                                                  {"subject": subject})]
 
 
-def unit_row(path: Path, code: str) -> dict | None:
-    con = sqlite3.connect(path)
-    con.row_factory = sqlite3.Row
-    try:
-        row = con.execute("SELECT code, name, liaison, phone, kind FROM unit WHERE code = ?",
-                          (code,)).fetchone()
-        return dict(row) if row else None
-    finally:
-        con.close()
+def unit_row(path: Path | str, code: str) -> dict | None:
+    rows = query_rows(path, "SELECT code, name, liaison, phone, kind FROM unit WHERE code = :c",
+                      {"c": code})
+    return rows[0] if rows else None
 
 
 def write_csv(path: Path, text: str, *, bom: bool = False) -> Path:
@@ -91,12 +81,12 @@ def test_default_directory_loads_once(tracker):
 def test_init_twice_adds_nothing_and_keeps_edits(cli, db_path):
     first = cli("init")
     assert first.exit_code == 0, first.output
-    assert first.stderr == f"Created {db_path}; units: 30 added.\n"
+    assert first.stderr == f"Created {as_location(db_path)}; units: 30 added.\n"
     assert cli("unit", "update", "scjgj", "--liaison", "张三", "--phone", "027-1").exit_code == 0
     before = table_dump(db_path)
     second = cli("init")
     assert second.exit_code == 0, second.output
-    assert second.stderr == f"Checked {db_path}; units: 0 added.\n"
+    assert second.stderr == f"Checked {as_location(db_path)}; units: 0 added.\n"
     assert table_dump(db_path) == before  # not even a change-log row
     assert unit_row(db_path, "scjgj")["liaison"] == "张三"
     assert unit_row(db_path, "scjgj")["phone"] == "027-1"
@@ -118,7 +108,7 @@ def test_add_unit_service(tracker, store):
     unit = {u["code"]: u for u in tracker.list_units()}["abc"]
     assert unit == {"code": "abc", "name": "某单位", "liaison": "张三", "phone": "027-1",
                     "kind": "other"}
-    assert change_log(store.path, "unit:abc") == [
+    assert change_log(store.location, "unit:abc") == [
         ("tester", "unit:abc", "create", None, None, "某单位|张三|027-1|other")]
 
 
@@ -131,10 +121,10 @@ def test_add_unit_defaults_and_blanks(tracker):
 
 @pytest.mark.parametrize("code", ["", "1abc", "a b", "中文", "a.b", "a" * 33, "-ab"])
 def test_add_unit_rejects_bad_codes(tracker, store, code):
-    before = table_dump(store.path)
+    before = table_dump(store.location)
     with pytest.raises(BadInput, match="Not a unit code"):
         tracker.add_unit(code, "某单位")
-    assert table_dump(store.path) == before
+    assert table_dump(store.location) == before
 
 
 def test_longest_code_is_accepted(tracker):
@@ -149,10 +139,10 @@ def test_longest_code_is_accepted(tracker):
     ("new", "   ", "needs a name"),
 ])
 def test_add_unit_refuses_duplicates_and_blanks(tracker, store, code, name, message):
-    before = table_dump(store.path)
+    before = table_dump(store.location)
     with pytest.raises(BadInput, match=message):
         tracker.add_unit(code, name)
-    assert table_dump(store.path) == before
+    assert table_dump(store.location) == before
 
 
 def test_cli_add_unit(cli, initialised):
@@ -248,7 +238,7 @@ def test_update_unit_logs_each_field(tracker, store):
     assert {u["code"]: u for u in tracker.list_units()}["scjgj"] == {
         "code": "scjgj", "name": "区市场监管局", "liaison": "李四", "phone": "027-1",
         "kind": "other"}
-    assert change_log(store.path, "unit:scjgj")[1:] == [
+    assert change_log(store.location, "unit:scjgj")[1:] == [
         ("tester", "unit:scjgj", "update", "liaison", None, "张三"),
         ("tester", "unit:scjgj", "update", "phone", None, "027-1"),
         ("tester", "unit:scjgj", "update", "liaison", "张三", "李四"),
@@ -262,7 +252,7 @@ def test_update_with_empty_value_clears_liaison_and_phone(tracker, store):
     tracker.update_unit("scjgj", liaison="", phone="  ")
     unit = {u["code"]: u for u in tracker.list_units()}["scjgj"]
     assert unit["liaison"] is None and unit["phone"] is None
-    assert change_log(store.path, "unit:scjgj")[-2:] == [
+    assert change_log(store.location, "unit:scjgj")[-2:] == [
         ("tester", "unit:scjgj", "update", "liaison", "张三", None),
         ("tester", "unit:scjgj", "update", "phone", "027-1", None),
     ]
@@ -270,10 +260,10 @@ def test_update_with_empty_value_clears_liaison_and_phone(tracker, store):
 
 def test_update_that_changes_nothing_logs_nothing(tracker, store):
     tracker.update_unit("scjgj", liaison="张三")
-    before = table_dump(store.path)
+    before = table_dump(store.location)
     tracker.update_unit("scjgj", liaison="张三", name="区市场监督管理局", kind="government")
     tracker.update_unit("scjgj")
-    assert table_dump(store.path) == before
+    assert table_dump(store.location) == before
 
 
 @pytest.mark.parametrize("values,message", [
@@ -285,10 +275,10 @@ def test_update_that_changes_nothing_logs_nothing(tracker, store):
 ])
 def test_update_unit_refusals_change_nothing(tracker, store, values, message):
     tracker.update_unit("gaj", liaison="王五")
-    before = table_dump(store.path)
+    before = table_dump(store.location)
     with pytest.raises(BadInput, match=message):
         tracker.update_unit("scjgj" if "name" in values else "gaj", **values)
-    assert table_dump(store.path) == before
+    assert table_dump(store.location) == before
 
 
 def test_cli_update_by_name(cli, initialised):
@@ -396,8 +386,8 @@ def test_list_of_the_full_directory(cli, initialised):
 # -- importing -------------------------------------------------------------------------------
 
 
-def test_import_adds_and_updates(cli, initialised):
-    path = write_csv(initialised.parent / "u.csv",
+def test_import_adds_and_updates(cli, initialised, tmp_path):
+    path = write_csv(tmp_path / "u.csv",
                      "code,name,liaison,phone,kind\n"
                      "abc,某单位,张三,027-1,other\n"
                      "scjgj,区市场监督管理局,李四,027-2,\n"
@@ -420,33 +410,33 @@ def test_import_adds_and_updates(cli, initialised):
     assert change_log(initialised, "unit:gaj")[1:] == []
 
 
-def test_import_utf8_with_bom_and_crlf(cli, initialised):
-    path = write_csv(initialised.parent / "u.csv",
+def test_import_utf8_with_bom_and_crlf(cli, initialised, tmp_path):
+    path = write_csv(tmp_path / "u.csv",
                      "code,name,liaison\r\nabc,某单位,张三\r\n", bom=True)
     result = cli("unit", "import", str(path))
     assert result.exit_code == 0, result.output
     assert unit_row(initialised, "abc")["liaison"] == "张三"
 
 
-def test_import_empty_cell_clears_but_missing_column_keeps(cli, initialised):
+def test_import_empty_cell_clears_but_missing_column_keeps(cli, initialised, tmp_path):
     assert cli("unit", "update", "scjgj", "--liaison", "张三", "--phone", "027-1").exit_code == 0
     assert cli("unit", "update", "gaj", "--liaison", "王五", "--phone", "110").exit_code == 0
     # No liaison or phone column at all: those fields are left alone.
-    path = write_csv(initialised.parent / "a.csv", "code,name\nscjgj,区市场监督管理局\n")
+    path = write_csv(tmp_path / "a.csv", "code,name\nscjgj,区市场监督管理局\n")
     result = cli("unit", "import", str(path))
     assert result.exit_code == 0, result.output
     assert result.stderr == "Units: 0 added, 0 updated, 1 unchanged.\n"
     assert unit_row(initialised, "scjgj")["liaison"] == "张三"
     assert unit_row(initialised, "scjgj")["phone"] == "027-1"
     # A liaison column with an empty cell clears it; phone, absent, stays.
-    path = write_csv(initialised.parent / "b.csv", "code,name,liaison\ngaj,市公安局江夏区分局,\n")
+    path = write_csv(tmp_path / "b.csv", "code,name,liaison\ngaj,市公安局江夏区分局,\n")
     assert cli("unit", "import", str(path)).exit_code == 0
     assert unit_row(initialised, "gaj")["liaison"] is None
     assert unit_row(initialised, "gaj")["phone"] == "110"
 
 
-def test_import_with_one_bad_row_imports_nothing(cli, initialised, snapshot):
-    path = write_csv(initialised.parent / "u.csv",
+def test_import_with_one_bad_row_imports_nothing(cli, initialised, snapshot, tmp_path):
+    path = write_csv(tmp_path / "u.csv",
                      "code,name,liaison,phone,kind\n"
                      "abc,某单位,张三,,\n"
                      "scjgj,区市场监督管理局,李四,,\n"
@@ -465,15 +455,15 @@ def test_import_with_one_bad_row_imports_nothing(cli, initialised, snapshot):
     ("abc,新单位\nxyz,新单位\n", 3, "already exists"),  # a duplicate within the file
     (",新单位\n", 2, "Not a unit code"),
 ])
-def test_import_names_the_right_line(cli, initialised, snapshot, body, line, word):
-    path = write_csv(initialised.parent / "u.csv", "code,name\n" + body)
+def test_import_names_the_right_line(cli, initialised, snapshot, body, line, word, tmp_path):
+    path = write_csv(tmp_path / "u.csv", "code,name\n" + body)
     before = snapshot(initialised)
     assert_bad_input(cli("unit", "import", str(path)), f"line {line}:", word)
     assert snapshot(initialised) == before
 
 
-def test_import_reports_every_bad_line(cli, initialised):
-    path = write_csv(initialised.parent / "u.csv",
+def test_import_reports_every_bad_line(cli, initialised, tmp_path):
+    path = write_csv(tmp_path / "u.csv",
                      "code,name,kind\nabc,某单位,army\nok,好单位,\n9x,坏单位,\n")
     result = cli("unit", "import", str(path))
     assert_bad_input(result, "line 2:", "line 4:")
@@ -484,17 +474,17 @@ def test_import_reports_every_bad_line(cli, initialised):
     (b"", "header"),
     (b"code,name\nabc,\xff\xff\n", "not UTF-8 or GB18030"),  # GBK is read: see test_damaged_files
 ])
-def test_import_refuses_unreadable_files(cli, initialised, snapshot, content, word):
-    path = initialised.parent / "u.csv"
+def test_import_refuses_unreadable_files(cli, initialised, snapshot, content, word, tmp_path):
+    path = tmp_path / "u.csv"
     path.write_bytes(content)
     before = snapshot(initialised)
     assert_bad_input(cli("unit", "import", str(path)), word)
     assert snapshot(initialised) == before
 
 
-def test_import_missing_file(cli, initialised, snapshot):
+def test_import_missing_file(cli, initialised, snapshot, tmp_path):
     before = snapshot(initialised)
-    assert_bad_input(cli("unit", "import", str(initialised.parent / "nope.csv")), "Cannot read")
+    assert_bad_input(cli("unit", "import", str(tmp_path / "nope.csv")), "Cannot read")
     assert snapshot(initialised) == before
 
 

@@ -10,6 +10,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from conftest import run_sql, table_dump
 
 from fujian.errors import EXIT_BAD_INPUT
 
@@ -23,11 +24,11 @@ def ok(result) -> str:
 
 def refused(cli, db: Path, *args: str) -> str:
     """The command exits 2 with one line on stderr and leaves the database as it was."""
-    before = db.read_bytes()
+    before = table_dump(db)
     result = cli(*args)
     assert result.exit_code == EXIT_BAD_INPUT, (args, result.output)
     assert result.stdout == "" and result.stderr.count("\n") == 1, result.output
-    assert db.read_bytes() == before, args
+    assert table_dump(db) == before, args
     return result.stderr
 
 
@@ -126,12 +127,8 @@ def test_opening_date_correction_recomputes_the_clock(cli, day):
 
 def test_a_typo_year_can_be_corrected_and_closed(cli, day):
     # An item an older version let in with the year 2299 (written here as it was stored).
-    con = sqlite3.connect(day)
-    con.execute("UPDATE item SET opened_on = '2299-03-03', stage_on = '2299-03-03' "
-                "WHERE kind = 'referral'")
-    con.execute("UPDATE duty SET started_on = '2299-03-03'")
-    con.commit()
-    con.close()
+    run_sql(day, "UPDATE item SET opened_on = '2299-03-03', stage_on = '2299-03-03' "
+                 "WHERE kind = 'referral'", "UPDATE duty SET started_on = '2299-03-03'")
     assert "before R1 was opened" in cli("close", "R1", "--outcome", "filed").stderr
     ok(cli("referral", "update", "R1", "--opened-on", "2025-03-03", "--reason", "年份录错"))
     ok(cli("close", "R1", "--outcome", "filed", "--on", "2025-03-05"))
@@ -231,9 +228,9 @@ def test_import_with_a_kind_takes_that_kind_and_counts_the_rest(cli, day, tmp_pa
 
 
 def test_commands_that_change_nothing_say_so(cli, day):
-    before = day.read_bytes()
+    before = table_dump(day)
     r = cli("unit", "update", "scjgj")
-    assert r.exit_code == 0 and "No change" in r.stderr and day.read_bytes() == before
+    assert r.exit_code == 0 and "No change" in r.stderr and table_dump(day) == before
     assert "--reason explains" in refused(cli, day, "referral", "update", "R1", "--reason", "x")
     ok(cli("suggestion", "reply", "S1", "--on", "2025-03-05"))
     history = cli.json("history", "S1")
