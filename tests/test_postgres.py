@@ -280,7 +280,7 @@ def test_a_server_killed_mid_import_leaves_none_or_all(pgcluster, tmp_path):
     url = pgcluster.location("crash")
     env = _env(url, tmp_path)
     assert _fujian(env, "init").returncode == 0
-    rows = 20000
+    rows = 40000
     src = tmp_path / "big.csv"
     src.write_text("title,direction,from_unit,unit,opened_on\n" + "".join(
         f"案件{i},to-criminal,scjgj,gaj,2025-03-01\n" for i in range(rows)), encoding="utf-8")
@@ -294,11 +294,12 @@ def test_a_server_killed_mid_import_leaves_none_or_all(pgcluster, tmp_path):
         with psycopg.connect(pgcluster.location("crash").replace("+psycopg", ""),
                              autocommit=True) as con:
             busy = con.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = 'crash' "
-                               "AND state = 'active' AND query ILIKE 'INSERT%'").fetchone()[0]
+                               "AND state = 'active' AND pid <> pg_backend_pid() "
+                               "AND (query ILIKE 'INSERT%' OR query ILIKE 'COPY%')").fetchone()[0]
         if busy:
             writing = True
             break
-        time.sleep(0.01)
+        time.sleep(0.002)
     assert writing, "the import ended before the server could be killed"
     pgcluster.kill()
     out, err = proc.communicate(timeout=60)

@@ -306,11 +306,22 @@ def import_items(ctx, rows: Iterable[tuple[int, dict[str, str]]], fixed_kind: Ki
         # The new rows' keys, to hang each item's first duties on it.
         numbers = [r["number"] for r in records]
         pks: dict[int, int] = {}
-        for start in range(0, len(numbers), 500):
-            chunk = numbers[start:start + 500]
+        low, high = min(numbers, default=0), max(numbers, default=0)
+        if high - low < 2 * len(numbers):
+            # New numbers are mostly one run: one range scan of the (kind, number) index.
+            # (500-number IN lists made PostgreSQL scan the kind's rows once per list, with the
+            # statistics of the table before the import.)
+            wanted = set(numbers)
             pks.update({number: pk for number, pk in session.execute(
                 select(Item.number, Item.id).where(Item.kind == kind_code,
-                                                   Item.number.in_(chunk)))})
+                                                   Item.number.between(low, high)))
+                if number in wanted})
+        else:
+            for start in range(0, len(numbers), 500):
+                chunk = numbers[start:start + 500]
+                pks.update({number: pk for number, pk in session.execute(
+                    select(Item.number, Item.id).where(Item.kind == kind_code,
+                                                       Item.number.in_(chunk)))})
         ctx.touched.update(pks.values())
         duties = [{"item_id": pks[made.record["number"]], **duty}
                   for _line, made, _n in built for duty in made.duties]

@@ -96,16 +96,21 @@ def refuse_nul(engine) -> None:
         # One row (a tuple or dict) or many (a list of them), or the flat values of a
         # multi-row INSERT: look two levels deep.
         rows = parameters.values() if isinstance(parameters, dict) else parameters or ()
-        for row in rows:
-            if isinstance(row, dict):
-                row = row.values()
-            elif not isinstance(row, list | tuple):
-                row = (row,)
-            for value in row:
-                if isinstance(value, str) and "\x00" in value:
-                    raise BadInput(_(
-                        "A value contains a NUL character (U+0000), which no database stores "
-                        "(PostgreSQL refuses it): remove it. Nothing was changed."))
+        check_no_nul(rows)
+
+
+def check_no_nul(rows) -> None:
+    """Refuse rows (dicts, tuples or single values) with a NUL character in any text."""
+    for row in rows:
+        if isinstance(row, dict):
+            row = row.values()
+        elif not isinstance(row, list | tuple):
+            row = (row,)
+        for value in row:
+            if isinstance(value, str) and "\x00" in value:
+                raise BadInput(_(
+                    "A value contains a NUL character (U+0000), which no database stores "
+                    "(PostgreSQL refuses it): remove it. Nothing was changed."))
 
 
 class Store:
@@ -273,6 +278,11 @@ def bulk_insert(connection, table, records: list[dict], batch: int = 5000) -> No
         return
     keys = list(records[0])
     dialect = connection.dialect
+    if dialect.name == "postgresql":
+        from fujian.storage.postgres import copy_in
+
+        copy_in(connection, table, keys, records)
+        return
     compiled = table.insert().compile(dialect=dialect, column_keys=keys)
     converters = []
     for key in keys:
