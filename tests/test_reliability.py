@@ -82,6 +82,7 @@ READER = textwrap.dedent("""
 
 
 @pytest.mark.slow
+@pytest.mark.sqlite_only("writers sharing a file (on a server: test_postgres.py)")
 def test_four_writers_and_a_reporter(tmp_path):
     """4 processes × 100 adds through the CLI while a fifth runs reports in a loop."""
     db = tmp_path / "busy.db"
@@ -123,6 +124,7 @@ def _big_csv(path: Path, rows: int) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.sqlite_only("a kill while the file's WAL grows (on a server: test_postgres.py)")
 def test_import_killed_midway_leaves_none_or_all(tmp_path):
     db = tmp_path / "crash.db"
     wal = Path(str(db) + "-wal")
@@ -183,6 +185,7 @@ def _limit_file_size(limit: int):
     return apply
 
 
+@pytest.mark.sqlite_only("a file size limit on the database file")
 def test_full_disk_gives_exit_3_and_keeps_the_database(tmp_path):
     db = tmp_path / "full.db"
     env = _env(db)
