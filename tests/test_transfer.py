@@ -248,3 +248,10 @@ def test_backup_is_consistent_and_private(cli, initialised, tmp_path):
     if isinstance(initialised, Path):  # a server database has no file to write over
         assert cli("backup", str(initialised), "--force").exit_code == 2
         assert os.path.getsize(initialised) > 0
+
+
+def test_restore_of_a_folder_says_it_is_a_folder(cli, initialised, tmp_path, snapshot):
+    before = snapshot(initialised)
+    r = cli("restore", str(tmp_path), "--force")
+    assert r.exit_code == 2 and "is a folder" in r.stderr and r.stderr.count("\n") == 1
+    assert snapshot(initialised) == before

@@ -361,6 +361,8 @@ class Tracker:
         if there was one."""
         from fujian.storage import restore
 
+        if backup.is_dir():
+            raise BadInput(_("{path} is a folder: give the backup file.").format(path=backup))
         if not backup.is_file():
             raise BadInput(_("No backup file {path}.").format(path=backup))
         return restore(backup, database, force)
