@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import libpq_url
+from test_reliability import READER, WRITER  # the same writer and reader scripts as on a file
 
 ROOT = Path(__file__).resolve().parent.parent
 postgres = pytest.mark.postgres_only
@@ -178,39 +179,6 @@ def test_a_nul_character_is_refused_on_every_backend(cli, initialised, tmp_path,
         tracker.add("referral", {"direction": "to-criminal", "from_unit": "scjgj",
                                  "unit": "gaj", "title": "a\x00b"})
     assert snapshot(initialised) == before
-
-
-WRITER = textwrap.dedent("""
-    import sys
-    from typer.testing import CliRunner
-    from fujian.cli import app
-    runner, tag, n = CliRunner(), sys.argv[1], int(sys.argv[2])
-    failures = 0
-    for i in range(n):
-        r = runner.invoke(app, ["referral", "add", "--direction", "to-criminal", "--from",
-                                "scjgj", "--to", "gaj", "--title", f"{tag}-{i}"])
-        if r.exit_code != 0 or not r.stdout.strip().startswith("R"):
-            failures += 1
-            sys.stderr.write(f"{r.exit_code} {r.stderr}\\n")
-    print(failures)
-""")
-
-READER = textwrap.dedent("""
-    import os, sys
-    from typer.testing import CliRunner
-    from fujian.cli import app
-    runner, stop = CliRunner(), sys.argv[1]
-    runs = failures = 0
-    while not os.path.exists(stop):
-        for args in (["report", "overdue", "--as-of", "2099-01-01"], ["list", "--limit", "20"],
-                     ["report", "summary"]):
-            r = runner.invoke(app, args)
-            runs += 1
-            if r.exit_code != 0:
-                failures += 1
-                sys.stderr.write(f"{r.exit_code} {r.stderr}\\n")
-    print(runs, failures)
-""")
 
 
 @postgres
