@@ -231,10 +231,6 @@ class Store:
         self.engine.dispose()
 
 
-def open_store(location: Any, *, create: bool = False) -> Store:
-    return Store(as_location(location), create=create)
-
-
 def storage_error_from(exc: BaseException, location: Any) -> StorageError | None:
     """A database driver's exception as a one-line StorageError for a person, or None if it
     is not one (which backend raised it decides the words)."""
@@ -316,6 +312,6 @@ from fujian.storage.sqlite import (  # noqa: E402
 __all__ = [
     "BUSY_TIMEOUT_S", "FUJIAN_TABLES", "Store", "as_location", "backup_to", "bulk_insert",
     "create_private_file", "damaged_message", "default_db_path", "describe_sqlite_error",
-    "is_url", "open_store", "read_only_uri", "resolve_db_path", "resolve_location", "restore",
+    "is_url", "read_only_uri", "resolve_db_path", "resolve_location", "restore",
     "storage_error_from",
 ]

@@ -170,9 +170,12 @@ class PostgresStore(Store):
                 if "alembic_version" in tables:
                     revision = connection.exec_driver_sql(
                         "SELECT version_num FROM alembic_version").scalar()
-        except BaseException as exc:
+        except Exception as exc:
             self.engine.dispose()
-            raise (storage_error_from(exc, address) or exc) from exc
+            found = storage_error_from(exc, address)
+            if found is None:
+                raise
+            raise found from exc
         if tables and not tables >= FUJIAN_TABLES:
             self.engine.dispose()
             raise StorageError(_("The database {path} holds another program's tables, not "
@@ -188,9 +191,12 @@ class PostgresStore(Store):
         if revision != HEAD:
             try:
                 self._migrate(revision)
-            except BaseException as exc:
+            except Exception as exc:
                 self.engine.dispose()
-                raise (storage_error_from(exc, address) or exc) from exc
+                found = storage_error_from(exc, address)
+                if found is None:
+                    raise
+                raise found from exc
             self.revision = HEAD
 
     def _backup_before_upgrade(self) -> Path:
