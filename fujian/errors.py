@@ -3,6 +3,8 @@ for a person. Messages never quote case text (titles, notes, parties): they name
 
 from __future__ import annotations
 
+import re
+
 # Documented exit codes (README, "Exit codes").
 EXIT_OK = 0
 EXIT_FOUND = 1  # report overdue --fail-if-any found something
@@ -34,3 +36,17 @@ class StorageError(FujianError):
     """The database cannot be opened, read or written."""
 
     exit_code = EXIT_STORAGE
+
+
+# user:password@ in anything that looks like a URL (one slash or two, any scheme), and
+# password=… in a libpq key=value string.
+_URL_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*:/{1,2}[^\s/:@]*):[^\s@]*@")
+_KEY_PASSWORD = re.compile(r"(password\s*=\s*)('[^']*'|\S+)", re.IGNORECASE)
+
+
+def redact(text: str) -> str:
+    """``text`` with every password a database address in it may carry taken out: the last
+    guard of the rule that no message shows one, whatever a user typed where (a misspelled
+    scheme read as a file name, a URL given as a backup file …)."""
+    text = _URL_PASSWORD.sub(r"\1@", text)
+    return _KEY_PASSWORD.sub(r"\1***", text)

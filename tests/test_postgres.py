@@ -320,3 +320,55 @@ def test_the_demo_fills_an_empty_server_database_and_refuses_a_used_one(cli, db_
     assert result.exit_code == 0, result.output
     assert _one(db_path, "SELECT count(*) FROM item") > 10
     one_line(cli("demo", "--db", db_path), 2, "already holds data")
+
+
+# -- found by a new user's pass -----------------------------------------------------------------
+
+@pytest.mark.parametrize("typed", [
+    "postgress://fujian:s3cret-pw@127.0.0.1:5432/fujian",   # a misspelled scheme
+    "psql://fujian:s3cret-pw@127.0.0.1/fujian",
+    "postgresql:/fujian:s3cret-pw@127.0.0.1/fujian",         # one slash
+    "host=127.0.0.1 dbname=fujian password=s3cret-pw",       # a libpq key=value string
+])
+def test_what_is_neither_a_file_nor_our_url_is_refused_without_echoing_a_password(cli, typed):
+    for args in (["list"], ["init"], ["db-path"]):
+        result = cli("--db", typed, *args)
+        assert result.exit_code == 2, (args, result.output)
+        assert "s3cret" not in result.output
+        assert result.stderr.count("\n") == 1 and "postgresql://user@host" in result.stderr
+
+
+def test_a_url_given_where_a_file_belongs_never_shows_its_password(cli, initialised):
+    url = "postgresql://fujian:s3cret-pw@127.0.0.1:5432/fujian"
+    for args in (["restore", url], ["backup", url], ["import", "csv", url],
+                 ["export", "csv", "-o", url]):
+        result = cli(*args)
+        assert result.exit_code in (2, 3), (args, result.output)
+        assert "s3cret" not in result.output, args
+
+
+@postgres
+@pytest.mark.parametrize("value", ["abc", "1.5", "0", "-3"])
+def test_a_bad_connect_timeout_is_one_line_exit_2(cli, db_path, monkeypatch, value, tmp_path):
+    monkeypatch.setenv("FUJIAN_CONNECT_TIMEOUT", value)
+    one_line(cli("list"), 2, "FUJIAN_CONNECT_TIMEOUT")
+    # A file database does not read it at all.
+    assert cli("--db", str(tmp_path / "f.db"), "init").exit_code == 0
+
+
+@postgres
+def test_a_database_that_is_not_utf8_is_refused_with_what_to_do(cli, db_path):
+    from sqlalchemy.engine import make_url
+
+    _sql(db_path, "DROP DATABASE IF EXISTS fujian_ascii_test WITH (FORCE)")
+    _sql(db_path, "CREATE DATABASE fujian_ascii_test ENCODING 'SQL_ASCII' TEMPLATE template0 "
+                  "LOCALE_PROVIDER libc LC_COLLATE 'C' LC_CTYPE 'C'")
+    try:
+        ascii_url = make_url(db_path)._replace(database="fujian_ascii_test").render_as_string(
+            hide_password=False)
+        for args in (["init"], ["list"]):
+            one_line(cli("--db", ascii_url, *args), 3, "SQL_ASCII", "UTF8")
+        assert _sql(ascii_url, "SELECT table_name FROM information_schema.tables "
+                               "WHERE table_schema = 'public'") == []
+    finally:
+        _sql(db_path, "DROP DATABASE IF EXISTS fujian_ascii_test WITH (FORCE)")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 from datetime import date, datetime
 from pathlib import Path
@@ -437,7 +438,10 @@ def test_restore_over_data_needs_force_keeps_the_old_contents_and_sets_sequences
     _ok(result)
     assert _fingerprints(db_path) == _fingerprints(source)
     database = _sql(db_path, "SELECT current_database()")[0][0]
-    kept = [p for p in backup.parent.iterdir() if p != backup]
+    # Kept in the data folder (the backup's may be read-only media), the backup's left alone.
+    assert sorted(p.name for p in backup.parent.iterdir()) == [backup.name]
+    kept = list((Path(os.environ["XDG_DATA_HOME"]) / "fujian" / "backups").glob(
+        f"{database}.before-restore-*"))
     assert len(kept) == 1, kept
     assert kept[0].name.startswith(f"{database}.before-restore-") and kept[0].suffix == ".bak"
     assert str(kept[0]) in result.stderr

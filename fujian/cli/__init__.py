@@ -36,7 +36,8 @@ def _version(value: bool) -> None:
 def main_options(
     ctx: typer.Context,
     db: Annotated[str | None, typer.Option(
-        "--db", metavar="PATH", help=_("Database file (default: $FUJIAN_DB, else the user's data "
+        "--db", metavar="PATH_OR_URL", help=_("Database file or PostgreSQL URL "
+        "(postgresql://user@host/database; default: $FUJIAN_DB, else a file in the user's data "
         "folder)."), show_default=False)] = None,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                           help=_("Print the version."))] = False,
@@ -53,7 +54,9 @@ def db_path() -> None:
 
         FUJIAN_DB=/srv/fujian.db fujian db-path
     """
-    typer.echo(str(state().location))
+    from fujian.errors import redact
+
+    typer.echo(redact(str(state().location)))
 
 
 @command(app, "init")

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from fujian.dates import china_today
-from fujian.errors import EXIT_BAD_INPUT, EXIT_STORAGE, FujianError
+from fujian.errors import EXIT_BAD_INPUT, EXIT_STORAGE, FujianError, redact
 from fujian.i18n import _
 
 EXIT_INTERNAL = 70  # an unexpected internal error (EX_SOFTWARE)
@@ -88,11 +88,11 @@ def state() -> State:
 
 def note(text: str) -> None:
     """A message for a person on standard error (warnings, confirmations for scripts)."""
-    sys.stderr.write(text + "\n")
+    sys.stderr.write(redact(text) + "\n")
 
 
 def fail(error: FujianError) -> typer.Exit:
-    sys.stderr.write(_("error: ") + error.message.replace("\n", " ") + "\n")
+    sys.stderr.write(_("error: ") + redact(error.message).replace("\n", " ") + "\n")
     return typer.Exit(error.exit_code)
 
 

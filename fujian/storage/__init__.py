@@ -12,6 +12,7 @@ PostgreSQL's in :mod:`fujian.storage.postgres`, copying between the two in
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,6 +32,13 @@ FUJIAN_TABLES = frozenset({"alembic_version", "item", "unit"})
 URL_PREFIXES = ("postgresql://", "postgresql+psycopg://", "postgres://")
 
 
+# What is neither a file nor our URL, and must not be read as a file name: another scheme
+# (two letters or more, so a Windows drive C:/ is a path) or a libpq key=value string.
+_OTHER_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]+):/")
+_KEY_VALUE = re.compile(r"\s*(host|hostaddr|dbname|user|password|port|service)\s*=",
+                        re.IGNORECASE)
+
+
 def is_url(value: object) -> bool:
     return isinstance(value, str) and value.strip().lower().startswith(URL_PREFIXES)
 
@@ -45,6 +53,13 @@ def as_location(value: Any):
     text = os.fspath(value)
     if is_url(text):
         return ServerAddress.parse(text)
+    scheme = _OTHER_SCHEME.match(text.strip())
+    if scheme or _KEY_VALUE.match(text):
+        # Never a file name: a misspelled or foreign URL (postgress://, mysql://), or a libpq
+        # key=value string. Read as a path it would be echoed, password and all.
+        raise BadInput(_("{what} is not a database fujian can open: give a file, or a URL "
+                         "postgresql://user@host:port/database.").format(
+                             what=f"{scheme.group(1)}://…" if scheme else "host=…"))
     return Path(text).expanduser()
 
 

@@ -165,15 +165,33 @@ def copy_database(source: Store, location: Any) -> dict[str, tuple[int, str]]:
     target = Store(location, create=True)
     try:
         return _copy_into(source, target)
-    except BaseException:
+    except BaseException as exc:
         target.dispose()
         if target.created and isinstance(location, Path):
             from fujian.storage.sqlite import remove_database_file
 
             remove_database_file(location)
-        raise
+        found = _driver_error(exc, source, target)
+        if found is None:
+            raise
+        raise found from exc
     finally:
         target.dispose()
+
+
+def _driver_error(exc: BaseException, source: Store, target: Store):
+    """A driver's error during a copy, as one line naming the database it came from (the
+    server's error from the server, SQLite's from the file; the target when both are alike)."""
+    from fujian.storage import postgres, sqlite
+
+    if isinstance(exc, BadInput | StorageError):
+        return None
+    for store in (target, source):
+        module = postgres if store.backend == "postgresql" else sqlite
+        found = module.storage_error_from(exc, store.location)
+        if found is not None:
+            return found
+    return None
 
 
 def _copy_into(source: Store, target: Store) -> dict[str, tuple[int, str]]:
@@ -184,8 +202,9 @@ def _copy_into(source: Store, target: Store) -> dict[str, tuple[int, str]]:
         connection = written.connection()
         if holds_data(connection):
             raise BadInput(_("{path} is not empty: `fujian copy` only fills an empty database "
-                             "(a new file, or a server database without fujian's data). "
-                             "Nothing was copied.").format(path=target.location))
+                             "(a new file, or a server database without fujian's data; one "
+                             "`fujian init` made holds the unit directory: drop and create it "
+                             "again). Nothing was copied.").format(path=target.location))
         return replace_contents(read.connection(), connection, target)
 
 

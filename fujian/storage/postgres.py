@@ -30,12 +30,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from fujian.errors import BadInput, StorageError
+from fujian.errors import BadInput, FujianError, StorageError
 from fujian.i18n import _
 from fujian.migrations import HEAD
 from fujian.storage import BUSY_TIMEOUT_S, FUJIAN_TABLES, Store, backups_folder, refuse_nul
 
-CONNECT_TIMEOUT_S = int(os.environ.get("FUJIAN_CONNECT_TIMEOUT", "10") or 10)
+CONNECT_TIMEOUT_S = 10  # unless FUJIAN_CONNECT_TIMEOUT says otherwise (connect_timeout())
 # pg_advisory_xact_lock key of fujian's writers: "fujian" in ASCII, so another application's
 # advisory locks on the same server are unlikely to collide with it.
 WRITE_LOCK = int.from_bytes(b"fujian", "big")
@@ -111,6 +111,19 @@ def _require_driver() -> None:
                              "pip install 'fujian[postgres]'.")) from None
 
 
+def connect_timeout() -> int:
+    """Seconds to wait for the server to answer a connection: FUJIAN_CONNECT_TIMEOUT, else
+    10. A whole number of 1 or more (libpq reads 0 as "wait for ever", which a cron job must
+    not do)."""
+    text = os.environ.get("FUJIAN_CONNECT_TIMEOUT", "").strip()
+    if not text:
+        return CONNECT_TIMEOUT_S
+    if not text.isdigit() or int(text) < 1:
+        raise BadInput(_("FUJIAN_CONNECT_TIMEOUT must be a whole number of seconds, 1 or more "
+                         "(it is {value}).").format(value=text))
+    return int(text)
+
+
 def make_engine(address: ServerAddress, **options: Any):
     """An engine whose connections keep fujian's guarantees (see the module's docstring)."""
     _require_driver()
@@ -120,7 +133,10 @@ def make_engine(address: ServerAddress, **options: Any):
     engine = create_engine(
         address.url,
         isolation_level="REPEATABLE READ",
-        connect_args={"connect_timeout": CONNECT_TIMEOUT_S, "application_name": "fujian"},
+        # client_encoding here, not only in the connect hook: SQLAlchemy reads the server's
+        # version before the hook runs, and a SQL_ASCII database would hand it bytes.
+        connect_args={"connect_timeout": connect_timeout(), "application_name": "fujian",
+                      "client_encoding": "utf8"},
         **options,
     )
 
@@ -165,6 +181,7 @@ class PostgresStore(Store):
                                                     isolation_level="READ COMMITTED")
         try:
             with self.engine.connect() as connection:
+                encoding = connection.exec_driver_sql("SHOW server_encoding").scalar()
                 tables = _tables(connection)
                 revision = None
                 if "alembic_version" in tables:
@@ -176,6 +193,12 @@ class PostgresStore(Store):
             if found is None:
                 raise
             raise found from exc
+        if str(encoding).upper() != "UTF8":
+            self.engine.dispose()
+            raise StorageError(_("The database {path} stores text as {encoding}: fujian needs "
+                                 "UTF8 for Chinese text. Ask the administrator to create it with "
+                                 "createdb --encoding UTF8 --template template0.").format(
+                                     path=address, encoding=encoding))
         if tables and not tables >= FUJIAN_TABLES:
             self.engine.dispose()
             raise StorageError(_("The database {path} holds another program's tables, not "
@@ -288,8 +311,8 @@ def _sequence_state(connection, table: str, column: str, sequence: str):
 
 def restore_into_server(backup: Path, address: ServerAddress, force: bool) -> Path | None:
     """Replace the server database's contents with a verified backup (an SQLite file), in one
-    transaction; returns where its previous contents were kept (an SQLite file beside the
-    backup), or None when it held nothing."""
+    transaction; returns where its previous contents were kept (an SQLite file in the user's
+    data folder), or None when it held nothing."""
     import tempfile
 
     from fujian.storage import copying, sqlite
@@ -316,7 +339,9 @@ def restore_into_server(backup: Path, address: ServerAddress, force: bool) -> Pa
                                              "the backup (its contents are kept in a file "
                                              "first).").format(path=address))
                         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-                        kept = unique_name(backup.resolve().parent,
+                        # In the user's data folder, as before an upgrade: not beside the
+                        # backup, which may be on read-only or removable media.
+                        kept = unique_name(backups_folder(),
                                            f"{address.database}.before-restore-{stamp}", ".bak")
                         store.backup(kept, replace=False)
                     with staged.reading() as source:
@@ -362,7 +387,7 @@ def _describe(state: str, text: str) -> str:
             "password authentication failed", "no password supplied", "authentication failed",
             "is not permitted to log in", "role \"")):
         return _("The PostgreSQL server refused the login to {server}: check the user name and "
-                 "the password (in PGPASSWORD or ~/.pgpass).")
+                 "the password (in the URL, PGPASSWORD or ~/.pgpass).")
     if "timeout expired" in text or "timed out" in text:
         return _("The PostgreSQL server for {server} did not answer in time: nothing was "
                  "changed.")
@@ -429,7 +454,7 @@ def server_facts(address: ServerAddress) -> ServerFacts:
                 _read_facts(connection, facts)
         finally:
             engine.dispose()
-    except StorageError as exc:
+    except FujianError as exc:
         facts.error = exc.message
     except Exception as exc:  # noqa: BLE001 - every failure is a fact to report
         found = storage_error_from(exc, address)
