@@ -372,3 +372,23 @@ def test_a_database_that_is_not_utf8_is_refused_with_what_to_do(cli, db_path):
                                "WHERE table_schema = 'public'") == []
     finally:
         _sql(db_path, "DROP DATABASE IF EXISTS fujian_ascii_test WITH (FORCE)")
+
+
+def test_a_server_that_does_not_answer_is_exit_3_after_the_timeout(cli, monkeypatch):
+    """A host that takes the connection and says nothing (a hung server, a firewall that
+    swallows packets): exit 3 naming it after FUJIAN_CONNECT_TIMEOUT seconds, not a hang."""
+    import socket
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    port = silent.getsockname()[1]
+    monkeypatch.setenv("FUJIAN_CONNECT_TIMEOUT", "1")
+    try:
+        began = time.monotonic()
+        line = one_line(cli("--db", f"postgresql://fujian:s3cret@127.0.0.1:{port}/district",
+                            "list"), 3, f"127.0.0.1:{port}/district", "in time")
+        assert time.monotonic() - began < 10
+        assert "s3cret" not in line
+    finally:
+        silent.close()
