@@ -186,22 +186,22 @@ class Store:
         with self.engine.connect() as connection:
             return holds_data(connection)
 
+    def make_schema(self, connection) -> None:
+        """fujian's tables in a database opened without them, inside the caller's transaction
+        (PostgreSQL's DDL is transactional: see ``PostgresStore(schema_later=True)``)."""
+        run_migrations(connection)
+        self.revision = HEAD
+
     def after_copy(self, connection) -> None:
         """What the database needs after rows arrived with their own ids (see copying)."""
 
     def _migrate(self, revision: str | None, upto: str = HEAD) -> None:
-        from alembic import command
-        from alembic.config import Config
-
         if revision is not None:
             # An upgrade rewrites tables: keep the user's data beside it first.
             self.backup_path = self._backup_before_upgrade()
             self.upgraded_from = revision
-        config = Config()
-        config.set_main_option("script_location", str(Path(__file__).parent.parent / "migrations"))
         with self.writer.connect() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, upto)
+            run_migrations(connection, upto)
             connection.commit()
 
     def _refuse_revision(self, revision: str | None) -> None:
@@ -257,6 +257,18 @@ def storage_error_from(exc: BaseException, location: Any) -> StorageError | None
     from fujian.storage.postgres import storage_error_from as from_postgres
 
     return from_postgres(exc, location)
+
+
+def run_migrations(connection, upto: str = HEAD) -> None:
+    """Alembic's upgrade on ``connection``, inside its transaction if it has one (Alembic then
+    leaves the commit to the caller)."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).parent.parent / "migrations"))
+    config.attributes["connection"] = connection
+    command.upgrade(config, upto)
 
 
 def restore(backup: Path, location: Any, force: bool = False) -> Path | None:

@@ -162,7 +162,12 @@ def copy_database(source: Store, location: Any) -> dict[str, tuple[int, str]]:
             path=location))
     if isinstance(location, Path) and location.is_dir():
         raise BadInput(_("{path} is a folder, not a database file.").format(path=location))
-    target = Store(location, create=True)
+    from fujian.storage.postgres import PostgresStore, ServerAddress
+
+    # A server database's tables are made inside the copy's transaction: a failed copy leaves
+    # it without them, as it was.
+    target = PostgresStore(location, create=True, schema_later=True) \
+        if isinstance(location, ServerAddress) else Store(location, create=True)
     try:
         return _copy_into(source, target)
     except BaseException as exc:
@@ -195,11 +200,14 @@ def _driver_error(exc: BaseException, source: Store, target: Store):
 
 
 def _copy_into(source: Store, target: Store) -> dict[str, tuple[int, str]]:
-    if target.revision != source.revision:  # pragma: no cover - both were opened at HEAD
-        raise StorageError(_("The two databases have different schemas ({a} and {b}): nothing "
-                             "was copied.").format(a=source.revision, b=target.revision))
     with target.writing() as written, source.reading() as read:
         connection = written.connection()
+        if target.revision is None:
+            target.make_schema(connection)
+        if target.revision != source.revision:  # pragma: no cover - both are at HEAD
+            raise StorageError(_("The two databases have different schemas ({a} and {b}): "
+                                 "nothing was copied.").format(a=source.revision,
+                                                               b=target.revision))
         if holds_data(connection):
             raise BadInput(_("{path} is not empty: `fujian copy` only fills an empty database "
                              "(a new file, or a server database without fujian's data; one "

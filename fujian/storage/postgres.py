@@ -171,7 +171,11 @@ class PostgresStore(Store):
 
     backend = "postgresql"
 
-    def __init__(self, location: ServerAddress | str, *, create: bool = True) -> None:
+    def __init__(self, location: ServerAddress | str, *, create: bool = True,
+                 schema_later: bool = False) -> None:
+        """``schema_later``: an empty database is left without tables (``revision`` None) for
+        the caller to make them inside its own write transaction (``copy``: all or nothing,
+        the schema included)."""
         from fujian.storage import as_location
 
         address = as_location(location)
@@ -211,6 +215,8 @@ class PostgresStore(Store):
         self.created = not tables
         self._refuse_revision(revision)
         self.revision = revision
+        if schema_later and not tables:
+            return
         if revision != HEAD:
             try:
                 self._migrate(revision)
