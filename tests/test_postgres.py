@@ -392,3 +392,10 @@ def test_a_server_that_does_not_answer_is_exit_3_after_the_timeout(cli, monkeypa
         assert "s3cret" not in line
     finally:
         silent.close()
+
+
+@pytest.mark.parametrize("url", ["postgresql://u:s3cret@127.0.0.1:99999/district",
+                                 "postgresql://u:s3cret@127.0.0.1:5432/district?foo=bar"])
+def test_a_url_the_driver_refuses_says_so_in_one_line(cli, url):
+    line = one_line(cli("--db", url, "list"), 3, "127.0.0.1", "district", "check the URL")
+    assert "s3cret" not in line

@@ -397,6 +397,11 @@ def _describe(state: str, text: str) -> str:
     if "timeout expired" in text or "timed out" in text:
         return _("The PostgreSQL server for {server} did not answer in time: nothing was "
                  "changed.")
+    if any(w in text for w in ("invalid port", "invalid uri query parameter",
+                                "invalid connection option", "invalid dsn",
+                                "invalid sslmode", "invalid integer value")):
+        return _("The URL for {server} has a setting the driver does not accept (a port, a "
+                 "parameter after ?): check the URL.")
     if "could not translate host name" in text or "name or service not known" in text:
         return _("The PostgreSQL server of {server} is unknown: check the host name.")
     if state in ("55P03",) or "lock timeout" in text:
