@@ -299,9 +299,10 @@ class Tracker:
         return is_workbook_name(path)
 
     @staticmethod
-    def doctor(path: Path, today: date) -> tuple[list[dict], bool]:
-        """The health checks of the database file at ``path`` (never opened as a store: it may
-        be anything) and of the calendar; returns the rows and the verdict."""
+    def doctor(path: Any, today: date) -> tuple[list[dict], bool]:
+        """The health checks of the database at ``path`` (a file, never opened as a store: it
+        may be anything; or a server database) and of the calendar; returns the rows and the
+        verdict."""
         from fujian.service.doctor import healthy, run_checks
 
         named = os.environ.get("FUJIAN_CALENDAR")

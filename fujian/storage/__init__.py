@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -128,7 +129,7 @@ def check_no_nul(rows) -> None:
                     "(PostgreSQL refuses it): remove it. Nothing was changed."))
 
 
-class Store:
+class Store(ABC):
     """An open fujian database: an SQLAlchemy engine with fujian's connection settings.
 
     ``Store(location)`` opens an SQLite file or a PostgreSQL database, whichever the location
@@ -163,19 +164,17 @@ class Store:
         """Whether writing ``path`` would write over the database (or its companion files)."""
         return False
 
+    @abstractmethod
     def backup(self, target: Path, replace: bool) -> None:
         """A verified SQLite copy of the database at ``target`` (see each backend)."""
-        raise NotImplementedError
 
     def check_integrity(self) -> list[str]:
         """Problems the database reports about its own storage: empty when it is sound."""
         return []
 
-    def describe_error(self, exc: BaseException) -> StorageError | None:
-        return storage_error_from(exc, self.location)
-
+    @abstractmethod
     def _backup_before_upgrade(self) -> Path:
-        raise NotImplementedError
+        """Where the whole database was copied before an upgrade rewrites its tables."""
 
     # -- shared --------------------------------------------------------------------------------
 
@@ -192,8 +191,9 @@ class Store:
         run_migrations(connection)
         self.revision = HEAD
 
-    def after_copy(self, connection) -> None:
-        """What the database needs after rows arrived with their own ids (see copying)."""
+    def after_copy(self, connection) -> None:  # noqa: B027 - SQLite needs nothing
+        """What the database needs after rows arrived with their own ids (see copying);
+        SQLite's next rowid already follows the largest id."""
 
     def _migrate(self, revision: str | None, upto: str = HEAD) -> None:
         if revision is not None:

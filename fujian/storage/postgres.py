@@ -184,31 +184,33 @@ class PostgresStore(Store):
         self.writer = self.engine.execution_options(fujian_write=True,
                                                     isolation_level="READ COMMITTED")
         try:
-            with self.engine.connect() as connection:
-                encoding = connection.exec_driver_sql("SHOW server_encoding").scalar()
-                tables = _tables(connection)
-                revision = None
-                if "alembic_version" in tables:
-                    revision = connection.exec_driver_sql(
-                        "SELECT version_num FROM alembic_version").scalar()
+            self._open(create, schema_later)
         except Exception as exc:
+            # Every refusal and every driver error alike: the engine goes, the error is a line.
             self.engine.dispose()
             found = storage_error_from(exc, address)
             if found is None:
                 raise
             raise found from exc
+
+    def _open(self, create: bool, schema_later: bool) -> None:
+        address = self.address
+        with self.engine.connect() as connection:
+            encoding = connection.exec_driver_sql("SHOW server_encoding").scalar()
+            tables = _tables(connection)
+            revision = None
+            if "alembic_version" in tables:
+                revision = connection.exec_driver_sql(
+                    "SELECT version_num FROM alembic_version").scalar()
         if str(encoding).upper() != "UTF8":
-            self.engine.dispose()
             raise StorageError(_("The database {path} stores text as {encoding}: fujian needs "
                                  "UTF8 for Chinese text. Ask the administrator to create it with "
                                  "createdb --encoding UTF8 --template template0.").format(
                                      path=address, encoding=encoding))
         if tables and not tables >= FUJIAN_TABLES:
-            self.engine.dispose()
             raise StorageError(_("The database {path} holds another program's tables, not "
                                  "fujian's: nothing was changed.").format(path=address))
         if not tables and not create:
-            self.engine.dispose()
             raise StorageError(_("{path} has no fujian tables yet: run `fujian init` (a new "
                                  "database) or `fujian copy --to` (from an existing one).")
                                .format(path=address))
@@ -218,14 +220,7 @@ class PostgresStore(Store):
         if schema_later and not tables:
             return
         if revision != HEAD:
-            try:
-                self._migrate(revision)
-            except Exception as exc:
-                self.engine.dispose()
-                found = storage_error_from(exc, address)
-                if found is None:
-                    raise
-                raise found from exc
+            self._migrate(revision)
             self.revision = HEAD
 
     def _backup_before_upgrade(self) -> Path:
