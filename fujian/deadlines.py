@@ -338,24 +338,26 @@ def unknown_year_warning(year: int) -> str:
 # Default deadline rules (data/deadlines.toml): the duty each stage hands to a unit
 
 
+_ARTICLE = re.compile(r"第[一二三四五六七八九十百千零〇0-9]+条")
+
+
 @dataclass(frozen=True)
 class Rule:
-    """One duty a stage opens: what is owed, by whom, from which event, for how long."""
+    """One duty (or right) a stage opens: what is owed, by whom, from which event, for how long."""
 
     kind: str
     stage: str
-    period: Period | None  # None: the stage opens no duty unless a due date is given
-    source: str
+    period: Period | None  # None: a duty without a period (no due date unless --due gives one)
+    source: str  # the article it rests on, or the district's note for a local rule
     subtype: str | None = None
     urgent: bool | None = None
     duty: str = "reply"
     holder: str = "unit"  # the item field naming the unit that must act
     start: str = "received"  # the event whose date starts the clock
     criminal: bool = False  # month periods counted as criminal procedure counts them
-    optional: bool = False  # a right, not an obligation: closing the item waives it
-    keep: tuple[str, ...] = ()  # open duties entering this stage does not end
-    ends_waived: bool = False  # the duties this stage ends were stand-ins (waived, not met)
+    right: bool = False  # a right (可以), not a duty (应当): never late, never counted
     local: bool = False  # a local default without statute (the district may change it)
+    suspension: str | None = None  # a ground, with its article, on which the law stops the clock
 
     def matches(self, kind: str, subtype: str | None, stage: str, urgent: bool) -> bool:
         return (
@@ -368,31 +370,76 @@ class Rule:
     def specificity(self) -> int:
         return (self.subtype is not None) + (self.urgent is not None)
 
+    @property
+    def pausable(self) -> bool:
+        """Only a district's own period, or one the law stops on a named ground, can be paused:
+        no statute stops the organ's two months or the police's 3, 7 or 15 days."""
+        return self.local or self.suspension is not None
+
+    @property
+    def cites_article(self) -> bool:
+        return bool(_ARTICLE.search(self.source))
+
+
+@dataclass(frozen=True)
+class StageEffect:
+    """What a [[stage]] entry says about entering one stage besides the duties it opens: the
+    open duties it keeps running, ends unmet, or ends as stand-ins."""
+
+    kind: str
+    stage: str
+    subtype: str | None = None
+    keep: frozenset[str] = frozenset()
+    unmet: frozenset[str] = frozenset()
+    stand_in: frozenset[str] = frozenset()
+
+    def matches(self, kind: str, subtype: str | None, stage: str) -> bool:
+        return (self.kind == kind and self.stage == stage
+                and (self.subtype is None or self.subtype == subtype))
+
 
 @dataclass(frozen=True)
 class StagePlan:
     """What entering a stage does: the duties it opens (one rule per duty name, the most
-    specific), which open duties it keeps, and whether it ends the others as met or waived.
-    ``has_rule`` is false for a stage no rule speaks of: its open duties keep running."""
+    specific), which open duties it keeps, ends unmet or ends as stand-ins; the others end by
+    their holder's act. ``has_rule`` is false for a stage neither a rule nor a [[stage]] entry
+    speaks of: its open duties keep running."""
 
     rules: tuple[Rule, ...]
-    keep: frozenset[str]
-    ends_waived: bool
-    has_rule: bool
+    keep: frozenset[str] = frozenset()
+    unmet: frozenset[str] = frozenset()
+    stand_in: frozenset[str] = frozenset()
+    has_rule: bool = False
 
     @property
     def timed(self) -> tuple[Rule, ...]:
         return tuple(r for r in self.rules if r.period is not None)
+
+    def ending(self, duty_name: str) -> str | None:
+        """How entering the stage ends an open duty of this name: None (it runs on),
+        "unmet", "stand-in" or "met" (judged on its holder's act)."""
+        if duty_name in self.keep:
+            return None
+        if duty_name in self.unmet:
+            return "unmet"
+        if duty_name in self.stand_in:
+            return "stand-in"
+        return "met"
 
 
 class RuleBook:
     """The rules of ``deadlines.toml``: which duties start at which stage of which kind."""
 
     def __init__(self, rules: list[Rule], duties: dict[str, str] | None = None,
-                 events: dict[str, str] | None = None) -> None:
+                 events: dict[str, str] | None = None,
+                 stages: list[StageEffect] | None = None,
+                 unmet_outcomes: dict[tuple[str, str], frozenset[str]] | None = None) -> None:
         self.rules = rules
         self.duties = duties or {}  # duty name → Chinese label
         self.events = events or {}  # start event → Chinese label
+        self.stages = stages or []
+        # (kind, outcome) → the duties closing with that outcome ends unmet
+        self.unmet_outcomes = unmet_outcomes or {}
         # Holders that are no field of the item: name → {"unit": code, "label": Chinese}.
         self.holders: dict[str, dict[str, str]] = {}
         self._plans: dict[tuple, StagePlan] = {}  # a bulk import asks the same few questions
@@ -416,13 +463,19 @@ class RuleBook:
                     holder=entry.get("holder", "unit"),
                     start=entry.get("start", "received"),
                     criminal=criminal,
-                    optional=bool(entry.get("optional", False)),
-                    keep=tuple(entry.get("keep", ())),
-                    ends_waived=entry.get("ends") == "waived",
+                    right=bool(entry.get("right", False)),
                     local=bool(entry.get("local", False)),
+                    suspension=entry.get("suspension"),
                 )
             )
-        book = cls(rules, dict(doc.get("duties", {})), dict(doc.get("events", {})))
+        stages = [StageEffect(e["kind"], e["stage"], e.get("subtype"),
+                              frozenset(e.get("keep", ())), frozenset(e.get("unmet", ())),
+                              frozenset(e.get("stand_in", ())))
+                  for e in doc.get("stage", [])]
+        unmet_outcomes = {(e["kind"], outcome): frozenset(e["unmet"])
+                          for e in doc.get("outcome", []) for outcome in e["outcomes"]}
+        book = cls(rules, dict(doc.get("duties", {})), dict(doc.get("events", {})), stages,
+                   unmet_outcomes)
         book.holders = {name: dict(table) for name, table in doc.get("holders", {}).items()}
         return book
 
@@ -438,9 +491,13 @@ class RuleBook:
                 if current is None or rule.specificity() > current.specificity():
                     best[rule.duty] = rule
         rules = tuple(best.values())
-        keep = frozenset(name for r in rules for name in r.keep)
-        plan = self._plans[key] = StagePlan(rules, keep, any(r.ends_waived for r in rules),
-                                            bool(rules))
+        effects = [e for e in self.stages if e.matches(kind, subtype, stage)]
+        plan = self._plans[key] = StagePlan(
+            rules,
+            keep=frozenset().union(*(e.keep for e in effects)),
+            unmet=frozenset().union(*(e.unmet for e in effects)),
+            stand_in=frozenset().union(*(e.stand_in for e in effects)),
+            has_rule=bool(rules or effects))
         return plan
 
     def find(self, kind: str, subtype: str | None, stage: str, urgent: bool = False,
@@ -451,6 +508,20 @@ class RuleBook:
         if duty is not None:
             rules = tuple(r for r in rules if r.duty == duty)
         return rules[0] if rules else None
+
+    def duty_code(self, text: str) -> str:
+        """A duty's name from its code (any case) or its Chinese label."""
+        wanted = str(text).strip()
+        for code, label in self.duties.items():
+            if wanted.lower() == code or wanted == label:
+                return code
+        raise BadInput(_("Unknown duty {text!r}. Valid: {valid}.").format(
+            text=text, valid=", ".join(f"{c} ({label})" for c, label in self.duties.items())))
+
+    def unmet_on_close(self, kind: str, outcome: str) -> frozenset[str]:
+        """The duties closing with ``outcome`` ends unmet (a public-interest suggestion not
+        adopted leaves the duty to perform unmet)."""
+        return self.unmet_outcomes.get((kind, outcome), frozenset())
 
     def stage_rules(self, kind: str, stage: str) -> list[Rule]:
         """Every rule of a stage, whatever the subtype (for help texts)."""

@@ -95,12 +95,15 @@ class KindField:
 @dataclass(frozen=True)
 class Verb:
     """A command a kind adds to the shared ones. ``stage``: records that stage (an addressee's
-    reply) — with ``--on`` and ``--note``. ``opens``: from ``from_stages``, opens an item of
-    that kind and subtype, linked both ways to this one (an escalation)."""
+    reply) — with ``--on``, ``--acted-on`` and ``--note``. ``meets``: records that the holder
+    met that duty, without a stage change (an organ's reply to a clue's suggestion, while its
+    duty to perform runs on). ``opens``: from ``from_stages``, opens an item of that kind and
+    subtype, linked both ways to this one (an escalation)."""
 
     name: str
     help: str  # the command's --help (marked for translation), with an example
     stage: str | None = None
+    meets: str | None = None
     done: str = ""  # what the command prints, with {id}
     same: str = ""  # what it prints when the item is already there
     opens: str | None = None
@@ -228,7 +231,8 @@ REFERRAL = Kind(
         "to-criminal": choices(
             "stage", ("sent", "已移送"), ("accepted", "已受理"), ("not-filed", "不予立案"),
             ("reconsideration", "复议"), ("reconsidered", "复议决定已送达"),
-            ("supervision", "立案监督"), ("filing-notice", "通知立案"),
+            ("supervision-requested", "已提请立案监督"), ("supervision", "要求说明不立案理由"),
+            ("explained", "已说明不立案理由"), ("filing-notice", "通知立案"),
         ),
         "to-admin": choices("stage", ("sent", "检察意见书已送达"), ("replied", "已回复")),
     },
@@ -293,6 +297,11 @@ CLUE = Kind(
     example="fujian clue add --from sthjj --field ecology --title '某河段非法采砂线索'",
     sheet_name=N_("Open clues"),
     subtypes_file="clue_fields.csv",
+    verbs=(Verb("reply", N_("Record the organ's written reply to the pre-litigation suggestion "
+                            "(stage suggested): its duty to reply is met, its duty to perform "
+                            "runs on.\n\nExample:\n\n    fujian clue reply C1 --on 2025-05-06"),
+                meets="reply", done=N_("Recorded the reply to {id}."),
+                same=N_("No change: the reply to {id} is already recorded.")),),
     fields=(
         KindField("from_unit", "线索来源单位", "unit", "--from", N_("Unit handing over the clue."),
                   required=True, column="from_unit_id"),
@@ -465,6 +474,8 @@ COLUMN_TITLES = {
     "paused_on": "Paused since", "on_time": "On time", "late": "Late", "overdue": "Overdue",
     "waived": "Waived", "rate": "On-time rate", "holder": "Holder", "started_on": "Started",
     "handler": "Handler", "actor": "By", "text": "Note", "void_reason": "Void because",
+    "duty": "Owed", "unmet": "Unmet", "right": "Right", "local": "Local rule",
+    "provisional": "Provisional",
 }
 
 
@@ -497,13 +508,13 @@ OVERDUE_COLUMNS = (
     Column("id", "编号"), Column("kind", "类别", "choice"), Column("title", "标题"),
     Column("unit", "责任单位代码"), Column("unit_name", "责任单位"),
     Column("stage", "阶段", "choice"), Column("due_on", "期限", "date"),
-    Column("days_overdue", "逾期天数", "int"),
+    Column("days_overdue", "逾期天数", "int"), Column("duty", "义务", "choice"),
 )
 DUE_SOON_COLUMNS = (
     Column("id", "编号"), Column("kind", "类别", "choice"), Column("title", "标题"),
     Column("unit", "责任单位代码"), Column("unit_name", "责任单位"),
     Column("stage", "阶段", "choice"), Column("due_on", "期限", "date"),
-    Column("days_left", "剩余天数", "int"),
+    Column("days_left", "剩余天数", "int"), Column("duty", "义务", "choice"),
 )
 # Columns holding a unit's code that a labelled export writes as the unit's name, as it does
 # the responsible unit (import reads codes and names alike).
@@ -513,18 +524,25 @@ UNIT_CODE_KEYS = ("from_unit", "assignee", "to_unit")
 SUMMARY_COLUMNS = (
     Column("group", "分组", "choice"), Column("key", "代码"), Column("name", "名称"),
     Column("on_time", "按期履行", "int"), Column("late", "逾期履行", "int"),
+    Column("unmet", "未履行", "int"),
     Column("overdue", "逾期未履行", "int"), Column("open", "未到期", "int"),
     Column("waived", "免除", "int"), Column("rate", "按期率", "rate"),
 )
 
-DUTY_STATES = choices("state", ("open", "未履行"), ("met", "按期履行"), ("late", "逾期履行"),
-                      ("waived", "免除"))
+DUTY_STATES = choices("state", ("open", "待履行"), ("met", "按期履行"), ("late", "逾期履行"),
+                      ("unmet", "未履行"), ("waived", "免除"), ("lapsed", "已过期未行使"),
+                      ("exercised", "已行使"))
 # An item's duties, as `show` lists them (the JSON keys of its "duties").
 DUTY_COLUMNS = (
     Column("name", "义务"), Column("stage", "阶段", "choice"), Column("holder", "义务单位"),
     Column("started_on", "起算日期", "date"), Column("due_on", "期限", "date"),
     Column("met_on", "履行日期", "date"), Column("state", "状态", "choice"),
+    Column("right", "权利", "flag"), Column("local", "本地规定", "flag"),
+    Column("provisional", "暂定", "flag"),
 )
+# What a listed item owes now: the name of its most urgent open duty (the last column of plain
+# output, so that scripts keep their positions).
+DUTY_COLUMN = Column("duty", "义务", "choice")
 
 
 def columns_for(kind: Kind | None, everything: bool = False) -> tuple[Column, ...]:
@@ -557,6 +575,15 @@ def value_label(row: dict, key: str) -> str | None:
 
 
 @cache
+def duty_labels() -> dict[str, str]:
+    """Duty name → Chinese label, from the rules file (read without the deadline engine)."""
+    import tomllib
+
+    with data_file("deadlines.toml").open("rb") as fh:
+        return dict(tomllib.load(fh).get("duties", {}))
+
+
+@cache
 def label_of(key: str, kind_code: str, subtype: str | None, value: str) -> str:
     """Cached: exports ask this for every cell of a million rows."""
     if key == "kind":
@@ -565,6 +592,8 @@ def label_of(key: str, kind_code: str, subtype: str | None, value: str) -> str:
         return STATUS_LABELS.get(value, value)
     if key == "state":
         return DUTY_STATES.label(value)
+    if key == "duty":
+        return duty_labels().get(value, value)
     kind = KINDS.get(kind_code)
     if kind is None:
         return value

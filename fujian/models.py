@@ -116,6 +116,11 @@ class Item(SQLModel, table=True):
     met_on: date | None = None
     met_due: date | None = None
     paused_on: date | None = None  # the clocks stopped on this day (鉴定, 中止审查)
+    # The name of that most urgent open duty, and whether it is a right (可以): a right is
+    # never overdue (service/duties.py keeps these with holder_id and due_on).
+    duty: str | None = Field(default=None, sa_column=Column(Text))
+    duty_is_right: bool = False
+    due_provisional: bool = False  # that due date was counted across a year with no notice
     handler: str | None = Field(default=None, sa_column=Column(Text))  # the person handling it
     # An entry made in error: out of lists, reports and statistics, never deleted.
     voided_at: datetime | None = None
@@ -192,7 +197,21 @@ class Note(SQLModel, table=True):
     text: str = Field(sa_column=Column(Text, nullable=False))
 
 
-DUTY_OPEN, DUTY_MET, DUTY_LATE, DUTY_WAIVED = "open", "met", "late", "waived"
+# How a duty stands (domain.md §3). A duty (应当) is open, then met or late by its holder's
+# act, unmet when it ended without the owed act (a refusal, a suggestion not performed), or
+# waived when its ending is nobody's failure (a withdrawal, a correction). A right (可以) is
+# exercised, or lapsed when its window passed unused; neither ever counts against anyone.
+DUTY_OPEN, DUTY_MET, DUTY_LATE, DUTY_UNMET = "open", "met", "late", "unmet"
+DUTY_WAIVED, DUTY_LAPSED, DUTY_EXERCISED = "waived", "lapsed", "exercised"
+DUTY_STATE_CODES = (DUTY_OPEN, DUTY_MET, DUTY_LATE, DUTY_UNMET, DUTY_WAIVED, DUTY_LAPSED,
+                    DUTY_EXERCISED)
+
+# How a duty is ended (:func:`ending`): by its holder's act ("met": met or late by the act's
+# date), without the owed act ("unmet"), as a stand-in for a later stage's duty ("stand-in":
+# waived when the later stage came in time, else late), by a move back to an earlier stage
+# ("backward": unmet when already past due, else waived), or by nobody's failure ("waived").
+END_MET, END_UNMET, END_STAND_IN, END_BACKWARD, END_WAIVED = (
+    "met", "unmet", "stand-in", "backward", "waived")
 
 
 def verdict(due_on: date | None, on: date) -> str:
@@ -200,11 +219,33 @@ def verdict(due_on: date | None, on: date) -> str:
     return DUTY_LATE if due_on is not None and on > due_on else DUTY_MET
 
 
+def ending(due_on: date | None, started_on: date, is_right: bool, on: date,
+           how: str) -> tuple[date, str]:
+    """(ended_on, state) of a duty or right ended on ``on`` (never before it began) ``how``.
+    A right is exercised by a stage that follows from it, whenever it is recorded (a skipped
+    step is not late: rights never are); ended otherwise, it lapsed on its last day when that
+    had passed, else it is waived."""
+    on = max(on, started_on)
+    past_due = due_on is not None and on > due_on
+    if is_right:
+        if how == END_MET:
+            return on, DUTY_EXERCISED
+        return (max(due_on, started_on), DUTY_LAPSED) if past_due else (on, DUTY_WAIVED)
+    if how == END_MET:
+        return on, verdict(due_on, on)
+    if how == END_UNMET:
+        return on, DUTY_UNMET
+    if how in (END_STAND_IN, END_BACKWARD):
+        late = DUTY_LATE if how == END_STAND_IN else DUTY_UNMET
+        return on, late if past_due else DUTY_WAIVED
+    return on, DUTY_WAIVED
+
+
 class Duty(SQLModel, table=True):
-    """One duty a stage handed to one unit (domain.md §3): what is owed, by whom, from which
-    day, by when, and how it ended. The overdue report names the holder of an open duty; the
-    summary judges ended ones. Rows are never deleted: a reopened item keeps its earlier duties
-    and their verdicts."""
+    """One duty (or right) a stage handed to one unit (domain.md §3): what is owed, by whom,
+    from which day, by when, and how it ended. The overdue report names the holder of an open
+    duty; the summary judges ended ones. Rows are never deleted: a reopened item keeps its
+    earlier duties and their verdicts."""
 
     __tablename__ = "duty"
     __table_args__ = (
@@ -219,10 +260,14 @@ class Duty(SQLModel, table=True):
     holder_id: int = Field(foreign_key="unit.id")
     started_on: date
     due_on: date | None = None
-    ended_on: date | None = None  # met, late or waived on this day
+    # The day it ended: for met and late the day its holder acted (not the other side's
+    # receipt); for a lapsed right its last day.
+    ended_on: date | None = None
     state: str = Field(default=DUTY_OPEN, sa_column=Column(Text, nullable=False))
     explicit: bool = False  # the due date came from a document (--due), not from a rule
-    optional: bool = False  # a right, not an obligation: closing the item waives it
+    is_right: bool = False  # a right (可以), not a duty: never late, never counted
+    local: bool = False  # its period is a district's own rule, not a statute's
+    provisional: bool = False  # counted across a year the calendar has no official notice of
     # The period's own last day (before the rest-day rule) or the document's date, and the
     # days not counted (pauses): the due date is nominal_on + paused_days, off rest days.
     nominal_on: date | None = None
@@ -232,11 +277,9 @@ class Duty(SQLModel, table=True):
     def is_open(self) -> bool:
         return self.state == DUTY_OPEN
 
-    def end(self, on: date, waived: bool = False) -> str:
-        """End the duty on ``on`` (never before it began): waived, or met / late by its due
-        date. Returns the new state."""
-        self.ended_on = max(on, self.started_on)
-        self.state = DUTY_WAIVED if waived else verdict(self.due_on, self.ended_on)
+    def end(self, on: date, how: str = END_MET) -> str:
+        """End the duty on ``on`` ``how`` (see :func:`ending`); returns the new state."""
+        self.ended_on, self.state = ending(self.due_on, self.started_on, self.is_right, on, how)
         return self.state
 
 

@@ -29,12 +29,21 @@ from fujian.cli.common import (
 )
 from fujian.errors import BadInput
 from fujian.i18n import N_, _
-from fujian.kinds import KINDS, STATUS_FILTER, Column, Kind, KindField, Verb, columns_for
+from fujian.kinds import (
+    DUTY_COLUMN,
+    KINDS,
+    STATUS_FILTER,
+    Column,
+    Kind,
+    KindField,
+    Verb,
+    columns_for,
+)
 
 _KW = inspect.Parameter.KEYWORD_ONLY
 
 
-_METAVARS = {"opened_on": "DATE", "due_on": "DATE", "on": "DATE", "unit": "UNIT",
+_METAVARS = {"opened_on": "DATE", "due_on": "DATE", "on": "DATE", "acted_on": "DATE", "unit": "UNIT",
              "from_unit": "UNIT", "attendees": "UNITS", "minutes": "FILE"}
 
 
@@ -96,6 +105,9 @@ def _read_minutes(values: dict) -> None:
 def _report_outcome(outcome, verb: str) -> None:
     for warning in outcome.warnings:
         note(_("warning: ") + warning)
+    for duty, holder, duty_state in outcome.ended:  # a move back says what it did to whom
+        note(_("Ended {duty} of {unit}: {state}.").format(
+            duty=_rules().duties.get(duty, duty), unit=holder, state=duty_state))
     if not outcome.changed:
         note(_("No change: {id} already says so.").format(id=outcome.ident))
         return
@@ -226,15 +238,25 @@ def make_update(kind: Kind) -> Callable:
             "Date of the stage change (default today): the date of the event that starts the "
             "new stage's clock, and who then holds the duty — {events}. With --pause or "
             "--resume: the day the clock stops or restarts.").format(events=_events(kind))),
+        _opt("acted_on", str | None, "--acted-on", help=_(
+            "The day the holder of the duties the stage change (or --met) ends acted — the "
+            "document's own date; default --on, never after it. Those duties are judged on it: "
+            "a decision dated in time is in time, whenever it was received.")),
+        _opt("met", str | None, "--met", metavar="DUTY", help=_(
+            "Record that the holder met this open duty (code or Chinese label), without a "
+            "stage change; --on (and --acted-on) date it.")),
         _opt("due_on", str | None, "--due", help=_("New due date of the most urgent open duty "
                                                    "(recorded as an extension).")),
-        _opt("reason", str | None, "--reason", help=_("Why the due date moves or the clock "
-                                                      "stops (kept in the history).")),
+        _opt("reason", str | None, "--reason", help=_(
+            "Why the due date moves, the clock stops or the item moves back to an earlier "
+            "stage (kept in the history; required for these).")),
         _opt("pause", bool, "--pause", default=False, help=_(
-            "Stop the item's clocks (鉴定, 中止审查: time the law does not count); needs "
-            "--reason.")),
+            "Stop the clocks the law lets stop: a local rule's period, or one whose rule names "
+            "a suspension ground; needs --reason. A statute's period (the police's 3, 7 or 15 "
+            "days, an organ's 2 months) runs on: a document's own period is --due.")),
         _opt("resume", bool, "--resume", default=False, help=_(
-            "Restart the clocks: each open due date moves later by the days they stood still.")),
+            "Restart the clocks: each paused due date moves later by the days they stood "
+            "still.")),
         _opt("opened_on", str | None, "--opened-on", help=_(
             "Correct the opening date (needs --reason); the clocks that started on it move, "
             "their due dates follow unless a document fixed them.")),
@@ -291,7 +313,8 @@ def list_items(kind: Kind | None, status: str, unit: str | None, overdue: bool,
     what = {"open": _("open items"), "closed": _("closed items"), "all": _("all items")}[
         status_code]
     title = f"{kind.label}: {what}" if kind else what[:1].upper() + what[1:]
-    render(tracker.items(filters, day), columns_for(kind), fmt, as_of=day, title=title)
+    render(tracker.items(filters, day), (*columns_for(kind), DUTY_COLUMN), fmt, as_of=day,
+           title=title)
 
 
 def _link_filters(kind: Kind | None, given: dict[str, str | None],
@@ -316,6 +339,9 @@ OutcomeOption = Annotated[str, typer.Option("--outcome", metavar="OUTCOME", help
 OnOption = Annotated[str | None, typer.Option("--on", metavar="DATE", help=_("Date (default today)."))]
 NoteOption = Annotated[str | None, typer.Option("--note", metavar="TEXT", help=_(
     "Add a note to its running record."))]
+ActedOnOption = Annotated[str | None, typer.Option("--acted-on", metavar="DATE", help=_(
+    "The day the holder acted (the document's own date); default --on, never after it. The "
+    "duties it ends are judged on it."))]
 DueOption = Annotated[str | None, typer.Option(
     "--due", metavar="DATE", help=_("A new due date for the reopened item."))]
 ReasonOption = Annotated[str, typer.Option("--reason", metavar="TEXT", help=_("Why (kept in the history)."))]
@@ -367,8 +393,9 @@ def show_item(ident: str, kind: Kind | None, fmt: str | None) -> None:
 
 
 def close_item(ident: str, kind: Kind | None, outcome: str, on: str | None,
-               note_text: str | None) -> None:  # --note appends to the running record
-    result = state().tracker().close(ident, outcome, on, note_text, kind)
+               note_text: str | None, acted_on: str | None = None) -> None:
+    # --note appends to the running record
+    result = state().tracker().close(ident, outcome, on, note_text, kind, acted_on)
     note(_("Closed {id}.").format(id=result.ident))
 
 
@@ -416,8 +443,10 @@ def make_verb(kind: Kind, verb: Verb) -> Callable:
     if verb.opens is not None:
         return _make_opener(kind, verb)
 
-    def record_cmd(ident: IdArgument, on: OnOption = None, note_text: NoteOption = None) -> None:
-        outcome = state().tracker().record_stage(ident, kind, verb.stage, on, note_text)
+    def record_cmd(ident: IdArgument, on: OnOption = None, acted_on: ActedOnOption = None,
+                   note_text: NoteOption = None) -> None:
+        outcome = state().tracker().record_stage(ident, kind, verb.name, on, note_text,
+                                                 acted_on)
         if not outcome.changed:
             note(_(verb.same).format(id=outcome.ident))
             return
@@ -466,8 +495,8 @@ def build_kind_app(kind: Kind) -> typer.Typer:
     command(sub, "update")(make_update(kind))
 
     def close_cmd(ident: IdArgument, outcome: OutcomeOption, on: OnOption = None,
-                  note_text: NoteOption = None) -> None:
-        close_item(ident, kind, outcome, on, note_text)
+                  acted_on: ActedOnOption = None, note_text: NoteOption = None) -> None:
+        close_item(ident, kind, outcome, on, note_text, acted_on)
 
     outcomes = _outcome_list(kind)
     _with_outcome_help(close_cmd, outcomes)
@@ -568,14 +597,14 @@ def register(app: typer.Typer) -> None:
 
     @command(app, "close")
     def close_any(ident: IdArgument, outcome: OutcomeOption, on: OnOption = None,
-                  note_text: NoteOption = None) -> None:
+                  acted_on: ActedOnOption = None, note_text: NoteOption = None) -> None:
         """Close any item with its outcome.
 
         Example:
 
             fujian close S3 --outcome adopted --on 2025-05-06
         """
-        close_item(ident, None, outcome, on, note_text)
+        close_item(ident, None, outcome, on, note_text, acted_on)
 
     _with_outcome_help(close_any, " | ".join(
         f"{kind.code}: {_outcome_list(kind)}" for kind in KINDS.values()))

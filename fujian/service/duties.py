@@ -1,10 +1,12 @@
 """Duties: what each stage hands to which unit, from which day, by when (domain.md §3).
 
-A stage's rules (data/deadlines.toml) open duties; entering the next stage ends them (met on its
-date, or late after the due date); closing the item meets them, or waives them when the outcome
-is not the holder's doing (a withdrawal, a cancellation) or the duty was only a right. The item
-row keeps the holder and due date of its most urgent open duty (:func:`sync`), so that lists and
-reports read one indexed table; this module is the only place that writes them.
+A stage's rules (data/deadlines.toml) open duties (应当) and rights (可以); entering the next
+stage ends them by their holder's act — met or late by the date the holder acted, a right
+exercised — or unmet, or as stand-ins, as the stage's entry says; closing the item ends them the
+same way, or waives them when the outcome is nobody's failure (a withdrawal, a cancellation).
+The item row keeps the holder, due date and name of its most urgent open duty (:func:`sync`),
+so that lists and reports read one indexed table; this module is the only place that writes
+them.
 
 New duties are plain dicts first (a bulk import builds a hundred thousand), rows afterwards.
 """
@@ -21,7 +23,19 @@ from fujian.deadlines import Rule, StagePlan, compute_due, roll_forward
 from fujian.errors import BadInput
 from fujian.i18n import _
 from fujian.kinds import Kind
-from fujian.models import DUTY_OPEN, DUTY_WAIVED, Change, ChangeLog, Duty, Item, verdict
+from fujian.models import (
+    DUTY_OPEN,
+    DUTY_WAIVED,
+    END_BACKWARD,
+    END_MET,
+    END_UNMET,
+    END_WAIVED,
+    Change,
+    ChangeLog,
+    Duty,
+    Item,
+    ending,
+)
 from fujian.service.units import now
 
 
@@ -46,6 +60,11 @@ def holder_of(ctx, kind: Kind, rule: Rule, ids: Mapping[str, Any]) -> int:
     return value
 
 
+def _has_holder(ctx, kind: Kind, rule: Rule, ids: Mapping[str, Any]) -> bool:
+    return rule.holder in ctx.rules.holders or ids.get(_holder_column(kind, rule.holder)) \
+        is not None
+
+
 def _fallback(kind: Kind, stage: str) -> Rule:
     """A stage no rule speaks of, given a due date by hand: the item's own unit holds it."""
     return Rule(kind.code, stage, None, "", duty="follow-up", holder="unit", start="received")
@@ -58,35 +77,44 @@ def plan_for(ctx, kind: Kind, subtype: str | None, urgent: bool, stage: str) -> 
 def new_duties(ctx, kind: Kind, plan: StagePlan, stage: str, start: date,
                ids: Mapping[str, Any], explicit_due: date | None) -> tuple[list[dict], list[str]]:
     """The duties entering ``stage`` on ``start`` opens, as dicts. A due date typed by the user
-    (a document's own period, "期限以文书载明为准") applies to every duty the stage opens."""
+    (a document's own period, "期限以文书载明为准") applies to every duty the stage opens; a rule
+    without a period opens a duty without a due date (the procuratorate examining a proposal)."""
     rules = list(plan.rules) or ([_fallback(kind, stage)] if explicit_due is not None else [])
     duties, warnings = [], []
     explicit = explicit_due is not None
     for rule in rules:
+        provisional = False
         if explicit:
             due = nominal = explicit_due
         elif rule.period is None:
-            continue  # the clock stops here unless a document gives a date
+            if not _has_holder(ctx, kind, rule, ids):
+                continue  # a duty without a period, and no one named to hold it yet
+            due = nominal = None
         else:
             result = compute_due(start, rule.period, ctx.calendar, criminal=rule.criminal)
-            due, nominal = result.due, result.nominal
+            due, nominal, provisional = result.due, result.nominal, bool(result.warnings)
             warnings = warnings + [w for w in result.warnings if w not in warnings]
         duties.append({"name": rule.duty, "stage": stage,
                        "holder_id": holder_of(ctx, kind, rule, ids),
                        "started_on": start, "due_on": due, "ended_on": None, "state": DUTY_OPEN,
-                       "explicit": explicit, "optional": rule.optional,
+                       "explicit": explicit, "is_right": rule.right,
+                       "local": rule.local and not explicit, "provisional": provisional,
                        "nominal_on": nominal, "paused_days": 0})
     return duties, warnings
 
 
-def most_urgent(duties) -> Any | None:
-    """The open duty that is due first (one without a due date comes last)."""
+def most_urgent(duties, as_of: date | None = None) -> Any | None:
+    """The open duty the item's holder and due date stand for: a duty with a due date (the
+    first due), else a right still running at ``as_of`` (a right whose window has passed has
+    lapsed), else a duty without a due date."""
     best, best_key = None, None
     for index, duty in enumerate(duties):
         if _get(duty, "state") != DUTY_OPEN:
             continue
-        due = _get(duty, "due_on")
-        key = (due is None, due or date.max, index)
+        due, is_right = _get(duty, "due_on"), bool(_get(duty, "is_right"))
+        if is_right and (due is None or (as_of is not None and due < as_of)):
+            continue
+        key = (due is None, is_right, due or date.max, index)
         if best_key is None or key < best_key:
             best, best_key = duty, key
     return best
@@ -96,9 +124,24 @@ def _get(duty, key: str):
     return duty[key] if isinstance(duty, dict) else getattr(duty, key)
 
 
-def end_values(due_on: date | None, on: date, waived: bool) -> dict[str, Any]:
-    """How a duty not yet written (a dict of a bulk import) ends: as :meth:`Duty.end`."""
-    return {"ended_on": on, "state": DUTY_WAIVED if waived else verdict(due_on, on)}
+def close_how(ctx, kind: Kind, outcome: str, name: str, is_right: bool) -> str:
+    """How closing with ``outcome`` ends an open duty: waived when the outcome is nobody's
+    failure (a withdrawal) — a right is never exercised by a close —, unmet when the outcome
+    says the owed act did not happen (a suggestion not adopted leaves performance unmet), else
+    met or late by the date the holder acted."""
+    if is_right or outcome in kind.waiving_outcomes:
+        return END_WAIVED
+    if name in ctx.rules.unmet_on_close(kind.code, outcome):
+        return END_UNMET
+    return END_MET
+
+
+def end_values(ctx, kind: Kind, outcome: str, duty: dict, on: date) -> dict[str, Any]:
+    """How a duty not yet written (a dict of a bulk import) ends at a close: as
+    :func:`close_duties` ends a row."""
+    ended_on, state = ending(duty["due_on"], duty["started_on"], duty["is_right"], on,
+                             close_how(ctx, kind, outcome, duty["name"], duty["is_right"]))
+    return {"ended_on": ended_on, "state": state}
 
 
 # -- one item, through the ORM --------------------------------------------------------------
@@ -114,10 +157,15 @@ def add_duties(session, item: Item, duties: list[dict]) -> list[Duty]:
     return rows
 
 
-def sync(item: Item, duties: list[Duty]) -> list[Change]:
-    """Keep the item's holder and due date equal to its most urgent open duty's. With no open
-    duty the item's own unit is named and the due date cleared (the clock has stopped)."""
-    urgent = most_urgent(duties)
+def sync(item: Item, duties: list[Duty], today: date | None = None) -> list[Change]:
+    """Keep the item's holder and due date equal to its most urgent open duty's (see
+    :func:`most_urgent`), and remember which duty that is. With no open duty the item's own
+    unit is named and the due date cleared (the clock has stopped). The duty's name is derived
+    like the holder, but not logged: the duty rows keep it."""
+    urgent = most_urgent(duties, today)
+    item.duty = None if urgent is None else urgent.name
+    item.duty_is_right = bool(urgent is not None and urgent.is_right)
+    item.due_provisional = bool(urgent is not None and urgent.provisional)
     if urgent is None:
         return item.edit(holder_id=item.unit_id, due_on=None)
     return item.edit(holder_id=urgent.holder_id, due_on=urgent.due_on)
@@ -133,25 +181,61 @@ def log_duty(ctx, item: Item, action: str, duty: Duty, field: str, old: Any, new
                               new_value=None if new is None else str(new), reason=reason))
 
 
-def enter_stage(ctx, item: Item, stage: str, on: date,
-                explicit_due: date | None) -> tuple[str, list[str]]:
-    """End the duties ``stage`` supersedes and open its own. Returns what happened to the
-    clock — "restart" (new timed duties), "stop" (duties ended, none opened) or "keep" (a stage
-    no rule speaks of: the open duties run on) — and any calendar warnings."""
+def enter_stage(ctx, item: Item, stage: str, on: date, explicit_due: date | None,
+                acted: date | None = None, backward: bool = False,
+                reason: str | None = None) -> tuple[str, list[str], list[Duty]]:
+    """End the duties ``stage`` supersedes and open its own, whose clocks start ``on`` (the
+    receipt). The ended duties are judged on ``acted``, the day their holder acted (default
+    ``on``): met or late, or as the stage's entry says (unmet, stand-in). A move ``backward``
+    to an earlier stage ends them unmet when already past due, else waived, each logged with
+    ``reason``. Returns what happened to the clock — "restart" (new timed duties), "stop"
+    (duties ended, none timed opened) or "keep" (a stage no rule speaks of: the open duties run
+    on) —, any calendar warnings, and the duties it ended."""
     kind = item.kind_info
+    acted = on if acted is None else acted
     plan = plan_for(ctx, kind, item.subtype, bool(item.urgent), stage)
     current = duties_of(ctx.session, item)
     if not plan.has_rule:
         if explicit_due is not None:
             extend(ctx, item, explicit_due, current, on=on, stage=stage)
-        return "keep", []
+        return "keep", [], []
     opened, warnings = new_duties(ctx, kind, plan, stage, on, _ids(item), explicit_due)
-    for duty in current:
-        if duty.is_open and duty.name not in plan.keep:
-            duty.end(on, plan.ends_waived)  # not logged: the duty row keeps when and how
+    ending_now = [(d, plan.ending(d.name)) for d in current if d.is_open]
+    ending_now = [(d, how) for d, how in ending_now if how is not None]
+    for duty, _how in ending_now:
+        check_act(item, duty, acted)
+    for duty, how in ending_now:
+        before = duty.state
+        duty.end(acted, END_BACKWARD if backward else how)
+        if backward:  # a move back is a correction: each verdict it gives is logged
+            log_duty(ctx, item, "stage", duty, "state", before, duty.state, reason)
     current += add_duties(ctx.session, item, opened)
     ctx.session.flush()
-    return ("restart" if any(d["due_on"] for d in opened) else "stop"), warnings
+    restarted = any(d["due_on"] for d in opened)
+    return ("restart" if restarted else "stop"), warnings, [d for d, _how in ending_now]
+
+
+def check_act(item: Item, duty: Duty, acted: date) -> None:
+    """A holder cannot have acted on a duty before it began."""
+    if acted < duty.started_on:
+        raise BadInput(_("--acted-on {acted} is before {id}'s duty {duty} began ({began}).")
+                       .format(acted=acted.isoformat(), id=item.ident, duty=duty.name,
+                               began=duty.started_on.isoformat()))
+
+
+def meet(ctx, item: Item, name: str, acted: date) -> Duty:
+    """The holder met one open duty without a stage change (an organ's reply to a clue's
+    pre-litigation suggestion, while its duty to perform runs on): met or late by ``acted``."""
+    duty = next((d for d in duties_of(ctx.session, item) if d.is_open and d.name == name),
+                None)
+    if duty is None:
+        open_names = [d.name for d in duties_of(ctx.session, item) if d.is_open]
+        raise BadInput(_("{id} has no open duty {duty}. Open: {valid}.").format(
+            id=item.ident, duty=name, valid=", ".join(open_names) or _("none")))
+    check_act(item, duty, acted)
+    before = duty.state
+    log_duty(ctx, item, "met", duty, "state", before, duty.end(acted, END_MET))
+    return duty
 
 
 def extend(ctx, item: Item, due: date, current: list[Duty] | None = None, *, on: date,
@@ -173,13 +257,13 @@ def extend(ctx, item: Item, due: date, current: list[Duty] | None = None, *, on:
         urgent.due_on, urgent.explicit, urgent.nominal_on, urgent.paused_days = due, True, due, 0
 
 
-def close_duties(ctx, item: Item, on: date, outcome: str) -> None:
-    """Closing meets the open duties (late when after their due date), or waives them when
-    the outcome is not the holder's doing or the duty was only a right."""
-    waive_all = outcome in item.kind_info.waiving_outcomes
+def close_duties(ctx, item: Item, acted: date, outcome: str) -> None:
+    """Closing ends the open duties as :func:`close_how` says, judged on ``acted`` (the day
+    their holder acted)."""
+    kind = item.kind_info
     for duty in duties_of(ctx.session, item):
         if duty.is_open:
-            duty.end(on, waive_all or duty.optional)
+            duty.end(acted, close_how(ctx, kind, outcome, duty.name, duty.is_right))
 
 
 def reopen_duties(ctx, item: Item, closed_on: date | None, on: date, due: date | None) -> None:
@@ -198,7 +282,8 @@ def reopen_duties(ctx, item: Item, closed_on: date | None, on: date, due: date |
     add_duties(ctx.session, item, [
         {"name": d.name, "stage": d.stage, "holder_id": d.holder_id, "started_on": on,
          "due_on": d.due_on, "ended_on": None, "state": DUTY_OPEN, "explicit": d.explicit,
-         "optional": d.optional, "nominal_on": d.nominal_on, "paused_days": d.paused_days} for d in ended])
+         "is_right": d.is_right, "local": d.local, "provisional": d.provisional,
+         "nominal_on": d.nominal_on, "paused_days": d.paused_days} for d in ended])
 
 
 def recompute(ctx, item: Item) -> list[str]:
@@ -229,7 +314,7 @@ def recompute(ctx, item: Item) -> list[str]:
             result = compute_due(duty.started_on, rule.period, ctx.calendar,
                                  criminal=rule.criminal)
             warnings += result.warnings
-            duty.nominal_on = result.nominal
+            duty.nominal_on, duty.provisional = result.nominal, bool(result.warnings)
             due = shifted_due(ctx, duty)  # a correction keeps the days a pause did not count
             if due != duty.due_on:
                 log_duty(ctx, item, "recompute", duty, "due_on", duty.due_on, due)
@@ -247,20 +332,36 @@ def recompute(ctx, item: Item) -> list[str]:
     return warnings
 
 
+def pausable(ctx, item: Item, duty: Duty) -> bool:
+    """Whether the law lets this duty's clock stop: a district's own period, or a rule naming a
+    suspension ground — never a period a document set, nor a statute's."""
+    if duty.explicit or duty.due_on is None:
+        return False
+    rule = ctx.rules.find(item.kind, item.subtype, duty.stage, bool(item.urgent), duty.name)
+    return rule is not None and rule.pausable
+
+
 def pause(ctx, item: Item, on: date) -> None:
     if item.paused_on is not None:
         raise BadInput(_("{id} is already paused (since {day}).").format(
             id=item.ident, day=item.paused_on.isoformat()))
-    if not any(d.is_open and d.due_on is not None for d in duties_of(ctx.session, item)):
+    running = [d for d in duties_of(ctx.session, item) if d.is_open and d.due_on is not None]
+    if not running:
         raise BadInput(_("{id} has no running clock to pause.").format(id=item.ident))
+    if not any(pausable(ctx, item, d) for d in running):
+        duty = running[0]
+        raise BadInput(_("{id}: the law does not stop the clock of {duty} ({holder}); a period "
+                         "the document sets is recorded with --due DATE --reason TEXT.").format(
+            id=item.ident, duty=ctx.rules.duties.get(duty.name, duty.name),
+            holder=ctx.unit_code(duty.holder_id)))
     if on < item.opened_on:
         raise BadInput(_("The date {on} is before {id} was opened ({opened}).").format(
             on=on.isoformat(), id=item.ident, opened=item.opened_on.isoformat()))
 
 
 def resume(ctx, item: Item, on: date, reason: str | None) -> list[str]:
-    """Every open due date moves later by the days the clock stood still, then off a rest
-    day (《人民检察院公益诉讼办案规则》第四十八、七十八条: such time is not counted)."""
+    """Every open due date the pause could stop (:func:`pausable`) moves later by the days the
+    clock stood still, then off a rest day; a statute's period runs on."""
     if item.paused_on is None:
         raise BadInput(_("{id} is not paused.").format(id=item.ident))
     if on < item.paused_on:
@@ -269,6 +370,8 @@ def resume(ctx, item: Item, on: date, reason: str | None) -> list[str]:
     for duty in duties_of(ctx.session, item):
         if not duty.is_open or duty.due_on is None or duty.due_on < item.paused_on:
             continue  # a period that had already run out is not paused: it stays late
+        if not pausable(ctx, item, duty):
+            continue
         # Days of the pause that fell inside the period: from the pause to the resume.
         stopped = (on - max(item.paused_on, duty.started_on)).days
         if stopped <= 0:

@@ -20,7 +20,17 @@ from fujian.deadlines import Calendar, RuleBook
 from fujian.errors import BadInput
 from fujian.i18n import _
 from fujian.kinds import CLOSED, KINDS, OPEN, Kind
-from fujian.models import Change, ChangeLog, Item, ItemSequence, Note, Unit, check_close_date
+from fujian.models import (
+    DUTY_LATE,
+    DUTY_MET,
+    Change,
+    ChangeLog,
+    Item,
+    ItemSequence,
+    Note,
+    Unit,
+    check_close_date,
+)
 from fujian.service import duties as duty_ops
 from fujian.service.queries import find_item
 from fujian.service.units import find_unit, now
@@ -34,6 +44,8 @@ class Outcome:
     due_on: date | None = None
     warnings: list[str] = field(default_factory=list)
     changed: bool = True  # False: the command found nothing to change, and says so
+    # A move back to an earlier stage: (duty, holder's unit code, state) of each duty it ended.
+    ended: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -54,6 +66,9 @@ class Context:
         if key not in self._units:
             self._units[key] = find_unit(self.session, key)
         return self._units[key]
+
+    def unit_code(self, unit_id: int) -> str:
+        return self.session.get(Unit, unit_id).code
 
     def date(self, value: date | str | None, default: date | None = None,
              option: str = "date") -> date | None:
@@ -245,7 +260,8 @@ def build_item(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> Built:
         "status": OPEN, "closed_on": None, "outcome": None, "note": values.get("note") or None,
         "subtype": subtype, "from_unit_id": None, "to_unit_id": None, "party": None,
         "enterprise": None, "doc_no": None, "urgent": None, "attendees": None, "minutes": None,
-        "meeting_id": None, "related_id": None,
+        "meeting_id": None, "related_id": None, "duty": None, "duty_is_right": False,
+        "due_provisional": False,
         "stage_on": ctx.event(values.get("stage_on"), opened_on, "stage_on"),
         "met_on": ctx.event(values.get("met_on"), None, "met_on"),
         "met_due": ctx.date(values.get("met_due"), None, "met_due"),
@@ -276,9 +292,11 @@ def build_item(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> Built:
     plan = duty_ops.plan_for(ctx, kind, subtype, bool(record["urgent"]), stage)
     duties, warnings = duty_ops.new_duties(ctx, kind, plan, stage, record["stage_on"], record,
                                            explicit_due)
-    urgent = duty_ops.most_urgent(duties)
+    urgent = duty_ops.most_urgent(duties, ctx.today)
     if urgent is not None:
-        record["holder_id"], record["due_on"] = urgent["holder_id"], urgent["due_on"]
+        record.update(holder_id=urgent["holder_id"], due_on=urgent["due_on"],
+                      duty=urgent["name"], duty_is_right=urgent["is_right"],
+                      due_provisional=urgent["provisional"])
     # An item may arrive already closed (CSV import of an export): check it like a close. The
     # tool never invents what a row does not say, nor drops what it does.
     status = str(values.get("status") or "").strip().lower()
@@ -292,10 +310,9 @@ def build_item(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> Built:
         check_close_date(_("the item"), opened_on, closed_on)
         record.update(status=CLOSED, outcome=kind.outcomes(subtype).parse(outcome),
                       closed_on=closed_on)
-        waive = record["outcome"] in kind.waiving_outcomes
         for duty in duties:
-            duty.update(duty_ops.end_values(duty["due_on"], max(closed_on, duty["started_on"]),
-                                            waive or duty["optional"]))
+            duty.update(duty_ops.end_values(ctx, kind, record["outcome"], duty, closed_on))
+        record.update(duty=None, duty_is_right=False, due_provisional=False)
     elif status not in ("", OPEN, "未办结"):
         raise BadInput(_("Unknown status {text!r}. Valid: open, closed.").format(
             text=str(values["status"])[:20]))
@@ -347,7 +364,8 @@ def add_item(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> Outcome:
 def _sync(ctx: Context, item: Item, action: str, reason: str | None = None) -> None:
     """Bring the item's holder and due date in line with its duties, and log the change."""
     ctx.session.flush()
-    log_changes(ctx, item, action, duty_ops.sync(item, duty_ops.duties_of(ctx.session, item)),
+    log_changes(ctx, item, action,
+                duty_ops.sync(item, duty_ops.duties_of(ctx.session, item), ctx.today),
                 reason=reason)
 
 
@@ -360,46 +378,14 @@ def update_item(ctx: Context, ident: str, values: Mapping[str, Any],
     kind = item.kind_info
     logged_before = ctx.logged
     warnings: list[str] = []
-    plain: dict[str, Any] = {}
-    if values.get("title") is not None:
-        plain["title"] = _require_title(values["title"])
-    if values.get("handler") is not None:
-        plain["handler"] = values["handler"].strip() or None
-    plain.update(_kind_values(ctx, kind, values))
-    if kind.subtype_key and values.get(kind.subtype_key):
-        plain["subtype"] = kind.subtypes.parse(values[kind.subtype_key])
-    check_flags(kind, plain.get("subtype", item.subtype),
-                {kf.column_name: plain.get(kf.column_name, getattr(item, kf.column_name))
-                 for kf in kind.fields if kf.only_subtypes})
-    if values.get("unit"):
-        plain["unit_id"] = find_unit(ctx.session, values["unit"]).id
-    for name, option in (("stage", "--stage"), ("due_on", "--due"), ("on", "--on"),
-                         ("opened_on", "--opened-on")):
-        if values.get(name) is not None and not str(values[name]).strip():
-            raise BadInput(_("{option} must not be empty.").format(option=option))
-    pausing, resuming = bool(values.get("pause")), bool(values.get("resume"))
-    reason = (values.get("reason") or "").strip() or None
-    if pausing and resuming:
-        raise BadInput(_("Give --pause or --resume, not both."))
-    if values.get("on") is not None and not (values.get("stage") or pausing or resuming):
-        raise BadInput(_("--on dates a stage change: give --stage too."))
-    if reason and not (values.get("due_on") or values.get("opened_on") or pausing or resuming):
-        # A reason with nothing to explain would be dropped: say so instead.
-        raise BadInput(_("--reason explains --due, --opened-on, --pause or --resume: give one "
-                         "of them."))
-    if (pausing or resuming or values.get("stage")) and not item.is_open:
-        raise BadInput(_("{id} is closed: reopen it before changing its stage.").format(
-            id=item.ident))
-    if pausing and not reason:
-        raise BadInput(_("Say why the clock stops: --reason TEXT."))
-    if values.get("opened_on") is not None and not reason:
-        raise BadInput(_("Say why the opening date is corrected: --reason TEXT."))
-    if values.get("stage") and item.paused_on is not None:
-        raise BadInput(_("{id} is paused: resume it (--resume) before changing its stage.")
-                       .format(id=item.ident))
+    plain = _plain_values(ctx, kind, item, values)
     stage = kind.stages(plain.get("subtype", item.subtype)).parse(values["stage"]) \
         if values.get("stage") else None
-    start = ctx.event(values.get("on"), ctx.today, "--on") if stage else None
+    backward = stage is not None and _is_backward(kind, item, plain.get("subtype"), stage)
+    pausing, resuming, reason = _check_update_options(ctx, item, values, backward)
+    start = ctx.event(values.get("on"), ctx.today, "--on") if stage or values.get("met") \
+        else None
+    acted = _acted_on(ctx, values, start)
     explicit_due = ctx.due(values.get("due_on"), start or ctx.today)
     check_units(kind, {kf.column_name: plain.get(kf.column_name, getattr(item, kf.column_name))
                        for kf in kind.fields if kf.type == "unit"}
@@ -428,29 +414,19 @@ def update_item(ctx: Context, ident: str, values: Mapping[str, Any],
             due=explicit_due.isoformat(), opened=item.opened_on.isoformat()))
     if stage == item.stage and explicit_due is None:
         stage = None  # already there: re-entering would restart its clock and drop an extension
+    ended: list[Any] = []
     if stage:
-        if start < item.opened_on:
-            raise BadInput(_("The date {on} is before {id} was opened ({opened}).").format(
-                on=start.isoformat(), id=item.ident, opened=item.opened_on.isoformat()))
-        if item.stage_on is not None and start < item.stage_on:
-            # Stages follow one another: a later stage cannot begin before the current one.
-            raise BadInput(_("The date {on} is before {id} entered its current stage {stage} "
-                             "({since}).").format(on=start.isoformat(), id=item.ident,
-                                                  stage=item.stage,
-                                                  since=item.stage_on.isoformat()))
-        before_due = item.due_on
-        clock, warnings = duty_ops.enter_stage(ctx, item, stage, start, explicit_due)
-        moves = item.move_to(stage, start, clock, before_due)
-        log_changes(ctx, item, "stage", moves)
-        # A due date the user typed is an extension (延期) even when it comes with a stage.
-        _sync(ctx, item, "extend" if explicit_due is not None else "stage",
-              reason=reason if explicit_due is not None else None)
+        more, ended = _move_stage(ctx, item, stage, start, acted, explicit_due, backward, reason)
+        warnings += more
     elif explicit_due is not None:
         if not item.is_open:
             raise BadInput(_("{id} is closed: reopen it before moving its due date.").format(
                 id=item.ident))
         duty_ops.extend(ctx, item, explicit_due, on=ctx.today)  # logged with its reason below
         _sync(ctx, item, "extend", reason=reason)
+    if values.get("met"):
+        duty_ops.meet(ctx, item, ctx.rules.duty_code(values["met"]), acted)
+        _sync(ctx, item, "met")
     if pausing:
         day = ctx.event(values.get("on"), ctx.today, "--on")
         duty_ops.pause(ctx, item, day)
@@ -463,7 +439,115 @@ def update_item(ctx: Context, ident: str, values: Mapping[str, Any],
     if values.get("note") is not None:
         append_note(ctx, item, values["note"])
     ctx.session.flush()
-    return Outcome(item.ident, item.due_on, warnings, changed=ctx.logged > logged_before)
+    return Outcome(item.ident, item.due_on, warnings, changed=ctx.logged > logged_before,
+                   ended=[(d.name, ctx.unit_code(d.holder_id), d.state) for d in ended]
+                   if backward else [])
+
+
+def _plain_values(ctx: Context, kind: Kind, item: Item,
+                  values: Mapping[str, Any]) -> dict[str, Any]:
+    """The plain fields an update changes (title, handler, unit, subtype, the kind's own)."""
+    plain: dict[str, Any] = {}
+    if values.get("title") is not None:
+        plain["title"] = _require_title(values["title"])
+    if values.get("handler") is not None:
+        plain["handler"] = values["handler"].strip() or None
+    plain.update(_kind_values(ctx, kind, values))
+    if kind.subtype_key and values.get(kind.subtype_key):
+        plain["subtype"] = kind.subtypes.parse(values[kind.subtype_key])
+    check_flags(kind, plain.get("subtype", item.subtype),
+                {kf.column_name: plain.get(kf.column_name, getattr(item, kf.column_name))
+                 for kf in kind.fields if kf.only_subtypes})
+    if values.get("unit"):
+        plain["unit_id"] = find_unit(ctx.session, values["unit"]).id
+    return plain
+
+
+def _is_backward(kind: Kind, item: Item, subtype: str | None, stage: str) -> bool:
+    """Whether ``stage`` comes before the item's current stage in its kind's order."""
+    codes = kind.stages(subtype or item.subtype).codes
+    return stage in codes and item.stage in codes and codes.index(stage) < codes.index(item.stage)
+
+
+def _check_update_options(ctx: Context, item: Item, values: Mapping[str, Any],
+                          backward: bool) -> tuple[bool, bool, str | None]:
+    """Refuse option combinations that say nothing or contradict each other; returns
+    (pausing, resuming, reason)."""
+    for name, option in (("stage", "--stage"), ("due_on", "--due"), ("on", "--on"),
+                         ("opened_on", "--opened-on"), ("acted_on", "--acted-on"),
+                         ("met", "--met")):
+        if values.get(name) is not None and not str(values[name]).strip():
+            raise BadInput(_("{option} must not be empty.").format(option=option))
+    pausing, resuming = bool(values.get("pause")), bool(values.get("resume"))
+    reason = (values.get("reason") or "").strip() or None
+    moving = values.get("stage") or values.get("met")
+    if pausing and resuming:
+        raise BadInput(_("Give --pause or --resume, not both."))
+    if values.get("stage") and values.get("met"):
+        raise BadInput(_("Give --stage or --met, not both: a stage change ends the duties it "
+                         "supersedes by itself."))
+    if values.get("on") is not None and not (moving or pausing or resuming):
+        raise BadInput(_("--on dates a stage change: give --stage too."))
+    if values.get("acted_on") is not None and not moving:
+        raise BadInput(_("--acted-on dates the act of the holder of the duties a stage change "
+                         "ends: give --stage or --met too."))
+    if reason and not (values.get("due_on") or values.get("opened_on") or pausing or resuming
+                       or backward):
+        # A reason with nothing to explain would be dropped: say so instead.
+        raise BadInput(_("--reason explains --due, --opened-on, --pause, --resume or a move "
+                         "back to an earlier stage: give one of them."))
+    if (pausing or resuming or moving) and not item.is_open:
+        raise BadInput(_("{id} is closed: reopen it before changing its stage.").format(
+            id=item.ident))
+    if backward and not reason:
+        raise BadInput(_("{stage} comes before {id}'s current stage {current}: say why it moves "
+                         "back with --reason TEXT (the duties it ends are judged, and logged).")
+                       .format(stage=values["stage"], id=item.ident, current=item.stage))
+    if pausing and not reason:
+        raise BadInput(_("Say why the clock stops: --reason TEXT."))
+    if values.get("opened_on") is not None and not reason:
+        raise BadInput(_("Say why the opening date is corrected: --reason TEXT."))
+    if moving and item.paused_on is not None:
+        raise BadInput(_("{id} is paused: resume it (--resume) before changing its stage.")
+                       .format(id=item.ident))
+    return pausing, resuming, reason
+
+
+def _acted_on(ctx: Context, values: Mapping[str, Any], on: date | None) -> date | None:
+    """The day the holder of the duties being ended acted (the document's date): default the
+    day of receipt, never after it."""
+    if on is None:
+        return None
+    acted = ctx.event(values.get("acted_on"), on, "--acted-on")
+    if acted > on:
+        raise BadInput(_("--acted-on {acted} is after --on {on}: the act comes before the other "
+                         "side receives it.").format(acted=acted.isoformat(), on=on.isoformat()))
+    return acted
+
+
+def _move_stage(ctx: Context, item: Item, stage: str, start: date, acted: date,
+                explicit_due: date | None, backward: bool,
+                reason: str | None) -> tuple[list[str], list[Any]]:
+    """Enter ``stage`` on ``start``; the duties it ends are judged on ``acted``. Returns the
+    calendar warnings and the duties it ended."""
+    if start < item.opened_on:
+        raise BadInput(_("The date {on} is before {id} was opened ({opened}).").format(
+            on=start.isoformat(), id=item.ident, opened=item.opened_on.isoformat()))
+    if item.stage_on is not None and start < item.stage_on:
+        # Stages follow one another: a later stage cannot begin before the current one.
+        raise BadInput(_("The date {on} is before {id} entered its current stage {stage} "
+                         "({since}).").format(on=start.isoformat(), id=item.ident,
+                                              stage=item.stage,
+                                              since=item.stage_on.isoformat()))
+    before_due = item.due_on
+    clock, warnings, ended = duty_ops.enter_stage(ctx, item, stage, start, explicit_due, acted,
+                                                  backward, reason)
+    moves = item.move_to(stage, start, clock, before_due)
+    log_changes(ctx, item, "stage", moves, reason=reason if backward else None)
+    # A due date the user typed is an extension (延期) even when it comes with a stage.
+    _sync(ctx, item, "extend" if explicit_due is not None else "stage",
+          reason=reason if explicit_due is not None or backward else None)
+    return warnings, ended
 
 
 def _correct_opening(ctx: Context, item: Item, day: date, reason: str | None) -> list[str]:
@@ -497,7 +581,9 @@ def _correct_opening(ctx: Context, item: Item, day: date, reason: str | None) ->
 
 def close_item(ctx: Context, ident: str, outcome: str, on: date | str | None = None,
                note: str | None = None, kind: Kind | None = None,
-               reason: str | None = None) -> Outcome:
+               reason: str | None = None, acted_on: date | str | None = None) -> Outcome:
+    """Close with ``outcome`` on ``on``; the open duties are judged on ``acted_on``, the day
+    their holder acted (default ``on``)."""
     item = get_item(ctx.session, ident, kind)
     if not item.is_open:
         raise BadInput(_("{id} is already closed.").format(id=item.ident))
@@ -507,8 +593,11 @@ def close_item(ctx: Context, ident: str, outcome: str, on: date | str | None = N
         raise BadInput(_("{id} still has open action items: {items}. Close them first.")
                        .format(id=item.ident, items=", ".join(a.ident for a in children)))
     day = ctx.event(on, ctx.today, "--on")
+    acted = _acted_on(ctx, {"acted_on": acted_on}, day)
     changes = item.close(code, day)
-    duty_ops.close_duties(ctx, item, day, code)
+    duty_ops.close_duties(ctx, item, acted, code)
+    # nothing is owed on a closed item
+    item.duty, item.duty_is_right, item.due_provisional = None, False, False
     if item.paused_on is not None:
         changes += item.edit(paused_on=None)
     log_changes(ctx, item, "close", changes, reason=reason)
@@ -581,10 +670,21 @@ def reopen_item(ctx: Context, ident: str, reason: str, kind: Kind | None = None,
     return Outcome(item.ident, item.due_on, warnings)
 
 
-def record_stage(ctx: Context, ident: str, kind: Kind, stage: str, on: date | str | None = None,
-                 note: str | None = None) -> Outcome:
-    """A kind's verb that records one stage (a suggestion's `reply`)."""
-    return update_item(ctx, ident, {"stage": stage, "on": on, "note": note}, kind)
+def record_stage(ctx: Context, ident: str, kind: Kind, verb, on: date | str | None = None,
+                 note: str | None = None, acted_on: date | str | None = None) -> Outcome:
+    """A kind's verb that records one stage (a suggestion's `reply`: kinds.Verb ``stage``) or
+    meets one duty without a stage change (a clue's `reply`: ``meets``, while the duty to
+    perform runs on). Recording again what is already recorded changes nothing."""
+    if verb.stage is not None:
+        return update_item(ctx, ident, {"stage": verb.stage, "on": on, "note": note,
+                                        "acted_on": acted_on}, kind)
+    item = get_item(ctx.session, ident, kind)
+    duties = duty_ops.duties_of(ctx.session, item)
+    if item.is_open and not any(d.is_open and d.name == verb.meets for d in duties) \
+            and any(d.name == verb.meets and d.state in (DUTY_MET, DUTY_LATE) for d in duties):
+        return Outcome(item.ident, item.due_on, changed=False)
+    return update_item(ctx, ident, {"met": verb.meets, "on": on, "note": note,
+                                    "acted_on": acted_on}, kind)
 
 
 def open_linked(ctx: Context, ident: str, kind: Kind, verb, values: Mapping[str, Any],

@@ -7,13 +7,24 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, false, func, or_, select
 from sqlalchemy.orm import aliased
 
 from fujian.errors import BadInput, NotFound
 from fujian.i18n import _
 from fujian.kinds import CLOSED, KINDS, OPEN, Kind, split_id
-from fujian.models import ChangeLog, Duty, Item, Note, Unit
+from fujian.models import (
+    DUTY_EXERCISED,
+    DUTY_LAPSED,
+    DUTY_LATE,
+    DUTY_MET,
+    DUTY_OPEN,
+    ChangeLog,
+    Duty,
+    Item,
+    Note,
+    Unit,
+)
 from fujian.service.duties import most_urgent
 
 # Item columns that name another item (kinds.KindField type "link"): each is joined to read
@@ -58,7 +69,8 @@ def _statement(filters: Filters, due_part: bool | None = None,
             t.c.closed_on, t.c.outcome, t.c.note, t.c.subtype, t.c.from_unit_id,
             t.c.party, t.c.enterprise, t.c.doc_no, t.c.urgent, t.c.attendees, t.c.minutes,
             t.c.meeting_id.label("meeting_pk"), t.c.stage_on, t.c.met_on, t.c.met_due,
-            t.c.to_unit_id, t.c.paused_on, t.c.handler, t.c.void_reason,
+            t.c.to_unit_id, t.c.paused_on, t.c.handler, t.c.void_reason, t.c.duty,
+            t.c.duty_is_right, t.c.due_provisional,
             *(c for column in LINK_COLUMNS for c in (_LINKED[column].kind,
                                                      _LINKED[column].number)),
         )
@@ -74,8 +86,10 @@ def _statement(filters: Filters, due_part: bool | None = None,
     if filters.unit_id is not None:
         conditions.append(t.c.holder_id == filters.unit_id)
     if filters.overdue_as_of is not None:
-        # A paused item's clocks stand still: it is not overdue while paused.
+        # A paused item's clocks stand still: it is not overdue while paused. A right (可以)
+        # is never overdue (its window passes, and it has lapsed).
         conditions += [t.c.status == OPEN, t.c.due_on < filters.overdue_as_of,
+                       t.c.duty_is_right == false(),
                        or_(t.c.paused_on.is_(None), t.c.paused_on > filters.overdue_as_of)]
     if filters.due_from is not None:
         conditions.append(t.c.due_on >= filters.due_from)
@@ -133,12 +147,12 @@ def _statement(filters: Filters, due_part: bool | None = None,
 (_PK, _KIND, _NUMBER, _TITLE, _HOLDER, _UNIT, _STAGE, _STATUS, _OPENED, _DUE, _CLOSED,
  _OUTCOME, _NOTE, _SUBTYPE, _FROM_UNIT, _PARTY, _ENTERPRISE, _DOC_NO, _URGENT, _ATTENDEES,
  _MINUTES, _MEETING_PK, _STAGE_ON, _MET_ON, _MET_DUE, _TO_UNIT, _PAUSED, _HANDLER,
- _VOID_REASON) = range(29)
+ _VOID_REASON, _DUTY, _DUTY_IS_RIGHT, _DUE_PROVISIONAL) = range(32)
 _FIELD_POSITIONS = {"party": _PARTY, "enterprise": _ENTERPRISE, "doc_no": _DOC_NO,
                     "urgent": _URGENT, "attendees": _ATTENDEES, "minutes": _MINUTES,
                     "from_unit_id": _FROM_UNIT, "to_unit_id": _TO_UNIT}
 # A link column's linked kind and number follow the fixed columns, two by two.
-_LINK_POSITIONS = {column: 29 + 2 * i for i, column in enumerate(LINK_COLUMNS)}
+_LINK_POSITIONS = {column: 32 + 2 * i for i, column in enumerate(LINK_COLUMNS)}
 
 
 def _kind_shaper(kind: Kind) -> tuple:
@@ -228,16 +242,31 @@ def shape(row, as_of: date | None = None, units: dict | None = None) -> dict:
         out[key] = value
     if row[_VOID_REASON] is not None:  # only a voided entry carries the key
         out["void_reason"] = row[_VOID_REASON]
+    out["duty"] = row[_DUTY] if status == OPEN else None
+    if row[_DUE_PROVISIONAL] and status == OPEN:  # only a provisional due date carries it
+        out["provisional"] = True
+    if row[_DUTY_IS_RIGHT] and status == OPEN:  # only a row whose holder may act carries it
+        out["right"] = True
+        if as_of is not None and due_on is not None and due_on < as_of:
+            lapsed(out, units.get(row[_UNIT], _NO_UNIT))
     if as_of is not None:
         out["days_overdue"] = days_overdue(out, as_of)
     return out
+
+
+def lapsed(out: dict, own_unit: tuple) -> None:
+    """A row whose only running duty was a right whose window has passed: the right has lapsed
+    (domain.md §3), nothing is owed, and the item's own unit is named again."""
+    out.pop("right", None)
+    out.pop("provisional", None)
+    out.update(unit=own_unit[0], unit_name=own_unit[1], due_on=None, duty=None)
 
 
 def days_overdue(row: dict, as_of: date) -> int:
     """How many days an item is overdue at ``as_of``: its most urgent open duty's due date has
     passed and its clocks are not paused. The one definition of "overdue" for a row."""
     due_on, paused_on = row["due_on"], row.get("paused_on")
-    if row["status"] != OPEN or due_on is None or due_on >= as_of:
+    if row["status"] != OPEN or due_on is None or due_on >= as_of or row.get("right"):
         return 0
     if paused_on is not None and paused_on <= as_of:
         return 0
@@ -292,12 +321,14 @@ def _iter_past(connection, filters: Filters, day: date, units: dict) -> Iterator
     def settle(chunk: list) -> None:
         pks = [r[_PK] for r in chunk]
         open_then: dict[int, list] = {}
-        for item_id, holder_id, due_on, duty_id in connection.execute(
-                select(d.c.item_id, d.c.holder_id, d.c.due_on, d.c.id).where(
+        for item_id, holder_id, due_on, duty_id, name, is_right in connection.execute(
+                select(d.c.item_id, d.c.holder_id, d.c.due_on, d.c.id, d.c.name,
+                       d.c.is_right).where(
                     d.c.item_id.in_(pks), d.c.started_on <= day,
                     or_(d.c.ended_on.is_(None), d.c.ended_on > day))):
             open_then.setdefault(item_id, []).append(
-                {"state": "open", "holder_id": holder_id, "due_on": due_on, "id": duty_id})
+                {"state": "open", "holder_id": holder_id, "due_on": due_on, "id": duty_id,
+                 "name": name, "is_right": is_right})
         for row in chunk:
             out = shape(row, None, units)
             closed_then = row[_CLOSED] is not None and row[_CLOSED] <= day
@@ -307,10 +338,14 @@ def _iter_past(connection, filters: Filters, day: date, units: dict) -> Iterator
                 status = OPEN
                 out.update(closed_on=None, outcome=None)
                 duties = sorted(open_then.get(row[_PK], []), key=lambda x: x["id"])
-                urgent = most_urgent(duties)
+                urgent = most_urgent(duties, day)
                 holder = urgent["holder_id"] if urgent else row[_UNIT]
                 out["unit"], out["unit_name"] = units.get(holder, _NO_UNIT)
                 out["due_on"] = urgent["due_on"] if urgent else None
+                out["duty"] = urgent["name"] if urgent else None
+                out.pop("right", None)
+                if urgent and urgent["is_right"]:
+                    out["right"] = True
                 if out["paused_on"] is not None and out["paused_on"] > day:
                     out["paused_on"] = None
             out["status"] = status
@@ -354,16 +389,28 @@ def _prefix(kind_code: str) -> str:
     return kind.prefix if kind is not None else "?"
 
 
-def duty_rows(connection, item_pk: int, units: dict | None = None) -> list[dict]:
+def duty_rows(connection, item_pk: int, units: dict | None = None,
+              as_of: date | None = None) -> list[dict]:
     """An item's duties, oldest first, as ``show --format json`` gives them: exactly the keys
-    name, stage, holder, started_on, due_on, met_on, state (met_on is empty when waived)."""
+    name, stage, holder, started_on, due_on, met_on, state, right, local, provisional (met_on
+    is the day the holder acted: empty unless met, late or exercised). An open right whose
+    window has passed by ``as_of`` is shown lapsed, as it is."""
     units = units if units is not None else units_by_id(connection)
     d = Duty.__table__
     rows = connection.execute(select(d).where(d.c.item_id == item_pk).order_by(d.c.id))
-    return [{"name": r.name, "stage": r.stage, "holder": units.get(r.holder_id, _NO_UNIT)[0],
-             "started_on": r.started_on, "due_on": r.due_on,
-             "met_on": r.ended_on if r.state in ("met", "late") else None, "state": r.state}
-            for r in rows]
+    out = []
+    for r in rows:
+        state = r.state
+        if state == DUTY_OPEN and r.is_right and as_of is not None and r.due_on is not None \
+                and r.due_on < as_of:
+            state = DUTY_LAPSED
+        out.append({"name": r.name, "stage": r.stage,
+                    "holder": units.get(r.holder_id, _NO_UNIT)[0],
+                    "started_on": r.started_on, "due_on": r.due_on,
+                    "met_on": r.ended_on if state in (DUTY_MET, DUTY_LATE, DUTY_EXERCISED)
+                    else None, "state": state, "right": bool(r.is_right),
+                    "local": bool(r.local), "provisional": bool(r.provisional)})
+    return out
 
 
 def _utc(instant):

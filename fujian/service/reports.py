@@ -32,39 +32,40 @@ def due_soon_rows(tracker, as_of: date, within: int, unit: str | None = None,
         yield row
 
 
-SUMMARY_KEYS = ("on_time", "late", "overdue", "open", "waived")
+SUMMARY_KEYS = ("on_time", "late", "unmet", "overdue", "open", "waived")
 
 
 def summary_rows(tracker, as_of: date, start: date | None, end: date | None) -> list[dict]:
     """Duties judged at ``as_of`` (domain.md §3), per kind, per holder unit and in total, over
     the duties due within ``start``…``end`` (each bound optional; a duty without a due date is
-    not counted). A duty exists at ``as_of`` once begun; by then it was met on time, met late,
-    waived (listed, never counted), or is still open: overdue when its due date has passed and
-    its item's clocks are not paused, else open. ``rate`` = on_time / (on_time + late +
+    not counted, nor is a right: a right is never late). A duty exists at ``as_of`` once begun;
+    by then it was met on time, met late, ended unmet (the owed act did not happen), waived
+    (listed, never counted), or is still open: overdue when its due date has passed and its
+    item's clocks are not paused, else open. ``rate`` = on_time / (on_time + late + unmet +
     overdue), null only when that sum is 0 — never answering scores as badly as answering
     late."""
-    from sqlalchemy import and_, case, func, or_, select
+    from sqlalchemy import and_, case, false, func, or_, select
 
     from fujian.kinds import KINDS
-    from fujian.models import DUTY_WAIVED, Duty, Item, Unit
+    from fujian.models import DUTY_LATE, DUTY_MET, DUTY_UNMET, DUTY_WAIVED, Duty, Item, Unit
 
     d, t = Duty.__table__, Item.__table__
     ended = and_(d.c.ended_on.is_not(None), d.c.ended_on <= as_of)
-    waived = and_(ended, d.c.state == DUTY_WAIVED)
-    done = and_(ended, d.c.state != DUTY_WAIVED)
     paused = and_(t.c.paused_on.is_not(None), t.c.paused_on <= as_of)
 
     def count_if(condition):
         return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
     measures = [
-        count_if(and_(done, d.c.ended_on <= d.c.due_on)).label("on_time"),
-        count_if(and_(done, d.c.ended_on > d.c.due_on)).label("late"),
+        count_if(and_(ended, d.c.state == DUTY_MET)).label("on_time"),
+        count_if(and_(ended, d.c.state == DUTY_LATE)).label("late"),
+        count_if(and_(ended, d.c.state == DUTY_UNMET)).label("unmet"),
         count_if(and_(~ended, d.c.due_on < as_of, ~paused)).label("overdue"),
         count_if(and_(~ended, or_(d.c.due_on >= as_of, paused))).label("open"),
-        count_if(waived).label("waived"),
+        count_if(and_(ended, d.c.state == DUTY_WAIVED)).label("waived"),
     ]
     conditions = [d.c.due_on.is_not(None), d.c.started_on <= as_of, t.c.opened_on <= as_of,
+                  d.c.is_right == false(),  # a right is never late: no statistic counts it
                   t.c.voided_at.is_(None)]  # an entry made in error is no statistic
     if start is not None:
         conditions.append(d.c.due_on >= start)
@@ -100,7 +101,7 @@ def summary_rows(tracker, as_of: date, start: date | None, end: date | None) -> 
 
 def _summary_row(group: str, key: str, name: str, values: dict[str, int] | None) -> dict:
     values = values or dict.fromkeys(SUMMARY_KEYS, 0)
-    judged = values["on_time"] + values["late"] + values["overdue"]
+    judged = values["on_time"] + values["late"] + values["unmet"] + values["overdue"]
     rate = round(values["on_time"] / judged, 4) if judged else None
     return {"group": group, "key": key, "name": name, **values, "rate": rate}
 

@@ -156,9 +156,10 @@ class Tracker:
             return item_ops.update_item(ctx, ident, values, kind)
 
     def close(self, ident: str, outcome: str, on: date | str | None = None,
-              note: str | None = None, kind: Kind | None = None):
+              note: str | None = None, kind: Kind | None = None,
+              acted_on: date | str | None = None):
         with self._writing() as ctx:
-            return item_ops.close_item(ctx, ident, outcome, on, note, kind)
+            return item_ops.close_item(ctx, ident, outcome, on, note, kind, acted_on=acted_on)
 
     def reopen(self, ident: str, reason: str, kind: Kind | None = None,
                due_on: date | str | None = None, note: str | None = None):
@@ -178,11 +179,14 @@ class Tracker:
         with self._writing() as ctx:
             return item_ops.unvoid_item(ctx, ident, reason)
 
-    def record_stage(self, ident: str, kind: Kind, stage: str, on: date | str | None = None,
-                     note: str | None = None):
-        """A kind's verb that records a stage (kinds.Verb): a suggestion's `reply`."""
+    def record_stage(self, ident: str, kind: Kind, verb_name: str,
+                     on: date | str | None = None, note: str | None = None,
+                     acted_on: date | str | None = None):
+        """A kind's verb that records a stage or meets a duty (kinds.Verb): a suggestion's or
+        a clue's `reply`."""
+        verb = next(v for v in kind.verbs if v.name == verb_name)
         with self._writing() as ctx:
-            return item_ops.record_stage(ctx, ident, kind, stage, on, note)
+            return item_ops.record_stage(ctx, ident, kind, verb, on, note, acted_on)
 
     def open_linked(self, ident: str, kind: Kind, verb_name: str, values: Mapping[str, Any],
                     superior: bool = False, report: str | None = None):
@@ -192,9 +196,11 @@ class Tracker:
             return item_ops.open_linked(ctx, ident, kind, verb, values,
                                         superior, report)
 
-    def reply(self, ident: str, on: date | str | None = None, note: str | None = None):
-        verb = next(v for v in KINDS["suggestion"].verbs if v.name == "reply")
-        return self.record_stage(ident, KINDS["suggestion"], verb.stage, on, note)
+    def reply(self, ident: str, on: date | str | None = None, note: str | None = None,
+              acted_on: date | str | None = None):
+        """The reply of a suggestion's addressee, or of the organ a clue's suggestion went to."""
+        kind = split_id(ident)[0]
+        return self.record_stage(ident, kind, "reply", on, note, acted_on)
 
     def show(self, ident: str, kind: Kind | None = None) -> dict:
         """One item as its public dict, with its long texts (a meeting's minutes) and the items
@@ -206,7 +212,7 @@ class Tracker:
             row = next(queries.iter_items(conn, queries.Filters(status="all", ids=(pk,),
                                                                 include_void=True)))
             row["days_overdue"] = queries.days_overdue(row, self.today)
-            row["duties"] = queries.duty_rows(conn, pk, units)
+            row["duties"] = queries.duty_rows(conn, pk, units, self.today)
             row["notes"] = queries.note_rows(conn, pk)
             for kf in found.fields:
                 if kf.type == "file":

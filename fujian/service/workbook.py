@@ -687,7 +687,7 @@ def reminders(tracker, as_of: date, within: int, units: Sequence[str] = ()) -> l
     """Each unit holding a duty that is open at ``as_of`` and overdue or due within ``within``
     days, with those duties: what is owed, since when, by when. A paused item's clocks stand
     still: nothing of it is chased."""
-    from sqlalchemy import and_, or_, select
+    from sqlalchemy import and_, false, or_, select
 
     from fujian.models import Duty, Item, Unit
 
@@ -701,6 +701,8 @@ def reminders(tracker, as_of: date, within: int, units: Sequence[str] = ()) -> l
         or_(d.c.ended_on.is_(None), d.c.ended_on > as_of),
         t.c.opened_on <= as_of, t.c.voided_at.is_(None),  # an entry made in error: no one owes it
         or_(t.c.paused_on.is_(None), t.c.paused_on > as_of),
+        # A right is never chased once its window has passed: it has lapsed.
+        or_(d.c.is_right == false(), d.c.due_on >= as_of),
     ]
     if wanted:
         conditions.append(d.c.holder_id.in_(sorted(wanted)))
