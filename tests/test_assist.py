@@ -81,10 +81,11 @@ def test_obstruction_moves_the_duty_to_the_procuratorate(tracker):
     ident = add(tracker)
     tracker.update(ident, {"stage": "obstructed", "on": "2025-03-07"})
     row = show(tracker, ident)
-    # The unit's duty ends without counting as met; the procuratorate (jcy, named in
-    # deadlines.toml [holders]) must decide on escalation within 15 days: 22 March is a
-    # Saturday, so Monday 24 March.
-    assert duties(row) == [("assist", "zjj", "waived"), ("decide-escalation", "jcy", "open")]
+    # The unit's duty ends unmet — it refused or obstructed (人民检察院组织法 第二十一条: units
+    # shall assist), on time or not; the procuratorate (jcy, named in deadlines.toml
+    # [holders]) must decide on escalation within 15 days: 22 March is a Saturday, so Monday
+    # 24 March.
+    assert duties(row) == [("assist", "zjj", "unmet"), ("decide-escalation", "jcy", "open")]
     assert (row["unit"], row["assignee"], row["due_on"]) == ("jcy", "zjj", date(2025, 3, 24))
     late = list(tracker.overdue(date(2025, 3, 31)))
     assert [(r["id"], r["unit"], r["days_overdue"]) for r in late] == [(ident, "jcy", 7)]
@@ -107,7 +108,7 @@ def test_escalation_opens_a_linked_correction_suggestion_and_records_the_report(
     request = show(tracker, ident)
     assert request["linked"] == [outcome.ident]
     # Escalating is the decision the procuratorate owed: met, and the request's clock stops.
-    assert duties(request) == [("assist", "zjj", "waived"), ("decide-escalation", "jcy", "met")]
+    assert duties(request) == [("assist", "zjj", "unmet"), ("decide-escalation", "jcy", "met")]
     assert request["due_on"] is None and request["status"] == "open"
     notes = [n["text"] for n in request["notes"]]
     assert notes[-1] == "已书面报告区委、区政府"

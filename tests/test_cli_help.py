@@ -22,7 +22,7 @@ EXPECTED = {
     *(f"{kind} {verb}" for kind in ("referral", "suggestion", "clue", "meeting", "action",
                                      "assist")
       for verb in ("add", "list", "show", "update", "close", "reopen")),
-    "suggestion reply", "assist escalate", "note", "void", "unvoid",
+    "suggestion reply", "clue reply", "assist escalate", "note", "void", "unvoid",
     "export reminders", "import xlsx", "search",
 }
 

@@ -638,14 +638,23 @@ def test_rule_periods(rules: RuleBook, kind, subtype, stage, urgent, period) -> 
 @pytest.mark.parametrize(
     ("kind", "subtype", "stage"),
     [("referral", "to-admin", "replied"), ("suggestion", "correction", "replied"),
-     ("suggestion", "public-interest", "replied"), ("meeting", "plenary", "held"),
-     ("action", None, "open")],
+     ("suggestion", "public-interest", "replied"), ("clue", "ecology", "filed"),
+     ("clue", "ecology", "litigating")],
 )
 def test_stages_that_stop_the_clock(rules: RuleBook, kind, subtype, stage) -> None:
-    rule = rules.find(kind, subtype, stage)
-    assert rule is not None
-    assert rule.period is None
-    assert rule.source.strip()
+    # A [[stage]] entry without rules: entering it ends the open duties and opens none.
+    plan = rules.plan(kind, subtype, stage)
+    assert plan.has_rule and plan.rules == ()
+
+
+def test_duties_without_a_period(rules: RuleBook) -> None:
+    # 刑诉规则 第五百五十七至五百五十九条: the procuratorate examines a proposal of 立案监督
+    # with no statutory period; an action item's period is the minutes' (--due).
+    examine = rules.find("referral", "to-criminal", "supervision-requested")
+    assert (examine.duty, examine.holder, examine.period) == (
+        "examine-proposal", "procuratorate", None)
+    assert rules.find("action", None, "open").period is None
+    assert rules.find("meeting", "plenary", "held") is None
 
 
 @pytest.mark.parametrize(
@@ -723,11 +732,19 @@ def test_replying_keeps_the_duty_to_perform(rules: RuleBook) -> None:
     assert plan.has_rule and plan.timed == () and plan.keep == {"perform"}
 
 
-def test_optional_rights_and_stand_ins(rules: RuleBook) -> None:
-    assert rules.find("referral", "to-criminal", "not-filed").optional
-    assert rules.find("referral", "to-criminal", "reconsidered").optional
-    assert not rules.find("referral", "to-criminal", "sent").optional
-    assert rules.plan("referral", "to-criminal", "accepted").ends_waived
+def test_rights_stand_ins_and_unmet_endings(rules: RuleBook) -> None:
+    # 310号令 第九条: the sending unit MAY (可以) object within 3 days: rights, not duties.
+    assert rules.find("referral", "to-criminal", "not-filed").right
+    assert rules.find("referral", "to-criminal", "reconsidered").right
+    assert not rules.find("referral", "to-criminal", "sent").right
+    assert rules.plan("referral", "to-criminal", "accepted").ending("decide-filing") == "stand-in"
+    # 行政诉讼法 第二十五条第四款: the suit is brought because the organ did not perform.
+    litigating = rules.plan("clue", "ecology", "litigating")
+    assert (litigating.ending("reply"), litigating.ending("perform")) == ("unmet", "unmet")
+    assert rules.plan("assist", "query", "obstructed").ending("assist") == "unmet"
+    assert rules.unmet_on_close("suggestion", "rejected") == {"perform"}
+    assert rules.unmet_on_close("suggestion", "adopted") == frozenset()
+    assert rules.unmet_on_close("assist", "refused") == {"assist"}
 
 
 def test_every_rule_has_a_source(rules: RuleBook) -> None:

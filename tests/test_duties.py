@@ -12,7 +12,8 @@ from fujian.errors import BadInput
 from fujian.service.reports import overdue_rows, summary_rows
 
 TODAY = date(2025, 3, 10)
-DUTY_KEYS = ["name", "stage", "holder", "started_on", "due_on", "met_on", "state"]
+DUTY_KEYS = ["name", "stage", "holder", "started_on", "due_on", "met_on", "state", "right",
+             "local", "provisional"]
 
 
 def show(tracker, ident):
@@ -35,19 +36,30 @@ def unit_row(rows, code):
 # -- the holder is the answer everywhere ---------------------------------------------------------
 
 
-def test_not_filed_puts_the_three_days_on_the_sending_unit(tracker, make_item, cli):
+def test_not_filed_gives_the_sending_unit_a_right_not_a_duty(tracker, make_item, cli):
     ref = make_item("referral", opened_on="2025-02-20")  # scjgj → gaj
-    tracker.update(ref, {"stage": "not-filed", "on": "2025-03-03"})
-    # 310号令 第九条第一款: the sending unit has three days to ask for 复议 — its duty.
-    assert overdue_ids(tracker) == [(ref, "scjgj")]
-    assert overdue_ids(tracker, unit="gaj") == []
-    assert overdue_ids(tracker, unit="scjgj") == [(ref, "scjgj")]
+    tracker.update(ref, {"stage": "not-filed", "on": "2025-03-07"})  # window to Mon 03-10
+    # 310号令 第九条第一款: the sending unit MAY (可以) object within three days — a right. While
+    # it runs, the sending unit is the one who may act; it is never overdue.
     row = show(tracker, ref)
-    assert (row["unit"], row["unit_name"], row["assignee"], row["due_on"]) == (
-        "scjgj", "区市场监督管理局", "gaj", date(2025, 3, 6))
+    assert (row["unit"], row["unit_name"], row["assignee"], row["due_on"], row["duty"],
+            row["right"]) == ("scjgj", "区市场监督管理局", "gaj", date(2025, 3, 10),
+                              "request-reconsideration", True)
     listed = cli.json("list", "--unit", "scjgj")
-    assert [(r["id"], r["unit"], r["assignee"]) for r in listed] == [(ref, "scjgj", "gaj")]
-    assert cli.json("list", "--unit", "gaj") == []
+    assert [(r["id"], r["unit"], r["assignee"], r["right"]) for r in listed] == [
+        (ref, "scjgj", "gaj", True)]
+    soon = cli.json("report", "due-soon", "--within", "3")
+    assert [(r["id"], r["duty"], r["right"]) for r in soon] == [
+        (ref, "request-reconsideration", True)]
+    # Unused, the window passes: the right has lapsed. Nobody is overdue, nobody is late.
+    for day in ("2025-03-11", "2025-04-30"):
+        assert overdue_ids(tracker, date.fromisoformat(day)) == []
+        assert cli.json("list", "--overdue", "--as-of", day) == []
+    assert cli.json("list", "--as-of", "2025-03-11")[0]["unit"] == "gaj"
+    assert [d["state"] for d in cli.json("show", ref)["duties"]][-1] == "open"
+    # A right counts in no statistic: the sending unit is not in the summary at all.
+    rows = summary_rows(tracker, date(2025, 4, 30), None, None)
+    assert [r["key"] for r in rows if r["group"] == "unit"] == ["gaj"]
     # The CSV export names the holder in `unit` and the receiving unit in `assignee`.
     csv_lines = cli("export", "csv", "--header", "codes").stdout.splitlines()
     header = csv_lines[0].lstrip("\ufeff").split(",")
@@ -60,11 +72,23 @@ def test_not_filed_puts_the_three_days_on_the_sending_unit(tracker, make_item, c
         "区市场监督管理局", "市公安局江夏区分局", "区市场监督管理局")
 
 
-def test_overdue_report_groups_by_holder(cli, tracker, make_item):
+def test_a_lapsed_right_shows_lapsed(tracker, make_item, cli):
     ref = make_item("referral", opened_on="2025-02-20")
-    tracker.update(ref, {"stage": "not-filed", "on": "2025-03-03"})
+    tracker.update(ref, {"stage": "not-filed", "on": "2025-03-03"})  # window to 03-06
+    # TODAY is 03-10: the window passed unused, so the right ended on its last day.
+    right = cli.json("show", ref)["duties"][-1]
+    assert (right["name"], right["state"], right["right"], right["met_on"]) == (
+        "request-reconsideration", "lapsed", True, None)
+
+
+def test_overdue_report_groups_by_holder(cli, tracker, make_item):
+    ref = make_item("referral", opened_on="2025-02-10")
+    tracker.update(ref, {"stage": "supervision", "on": "2025-02-17"})
+    # 刑诉规则 第五百六十一条第二款: once the police explained, the procuratorate has 10 days
+    # (02-20 + 10 = Sun 03-02, due Mon 03-03) to tell the sending unit: its duty now.
+    tracker.update(ref, {"stage": "explained", "on": "2025-02-20"})
     table = cli("report", "overdue", "--format", "table").stdout
-    assert "区市场监督管理局 (scjgj): 1" in table and "(gaj)" not in table
+    assert "区人民检察院 (jcy): 1" in table and "(gaj)" not in table
 
 
 def test_clue_suggestion_is_owed_by_the_addressed_organ(tracker, make_item):
@@ -92,17 +116,19 @@ def test_show_json_lists_duties_with_exactly_the_contract_keys(cli, tracker, mak
     tracker.update(ref, {"stage": "accepted", "on": "2025-03-04"})
     shown = cli.json("show", ref)
     assert [list(d) for d in shown["duties"]] == [DUTY_KEYS, DUTY_KEYS]
+    flags = {"right": False, "local": False, "provisional": False}
     assert shown["duties"] == [
         {"name": "decide-filing", "stage": "sent", "holder": "gaj", "started_on": "2025-03-03",
-         "due_on": "2025-03-06", "met_on": None, "state": "waived"},
+         "due_on": "2025-03-06", "met_on": None, "state": "waived", **flags},
         {"name": "decide-filing", "stage": "accepted", "holder": "gaj",
-         "started_on": "2025-03-04", "due_on": "2025-03-07", "met_on": None, "state": "open"}]
+         "started_on": "2025-03-04", "due_on": "2025-03-07", "met_on": None, "state": "open",
+         **flags}]
     table = cli("show", ref, "--format", "table").stdout
     assert "Duties of R1" in table and "作出是否立案的决定" in table and "免除" in table
     plain = cli("show", ref, "--format", "plain").stdout.split("\n\n")[-1].splitlines()
     assert plain[0].split("\t") == DUTY_KEYS
     assert plain[1].split("\t") == ["decide-filing", "sent", "gaj", "2025-03-03",
-                                    "2025-03-06", "", "waived"]
+                                    "2025-03-06", "", "waived", "false", "false", "false"]
 
 
 # -- what the due date depends on recomputes it ---------------------------------------------------
@@ -222,7 +248,11 @@ def test_as_of_shows_the_holder_of_that_day(tracker, make_item, cli):
     tracker.update(ref, {"stage": "not-filed", "on": "2025-03-03"})
     assert [(r["id"], r["unit"]) for r in cli.json("report", "overdue", "--as-of",
                                                   "2025-02-25")] == [(ref, "gaj")]
-    assert [(r["id"], r["unit"]) for r in cli.json("report", "overdue")] == [(ref, "scjgj")]
+    # From 03-03 the sending unit holds a right: never overdue, but it is who may act.
+    assert cli.json("report", "overdue") == []
+    assert [(r["id"], r["unit"], r["right"]) for r in cli.json("list", "--as-of",
+                                                              "2025-03-04")] == [
+        (ref, "scjgj", True)]
 
 
 def test_the_past_and_the_present_paths_agree_today(tracker, make_item):
@@ -247,8 +277,28 @@ def test_the_past_and_the_present_paths_agree_today(tracker, make_item):
 # -- clocks that stop ------------------------------------------------------------------------
 
 
+def to_admin(make_item, opened_on):
+    """A to-admin referral: its two months to reply are a local rule (刑诉法 第一百七十七条第三款
+    says 及时), so the district may stop its clock."""
+    return make_item("referral", direction="to-admin", from_unit="jcy", unit="rsj",
+                     opened_on=opened_on)
+
+
+def test_a_statutory_clock_cannot_be_paused(tracker, make_item, cli):
+    # 《人民检察院检察建议工作规定》第十九条 sets two months and no ground to stop them; the
+    # 公益诉讼办案规则 articles govern the procuratorate's own handling time.
+    ident = make_item("suggestion", opened_on="2025-01-02")
+    result = cli("suggestion", "update", ident, "--pause", "--reason", "鉴定")
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines() == [
+        f"error: {ident}: the law does not stop the clock of 书面回复 (rsj); a period the "
+        "document sets is recorded with --due DATE --reason TEXT."]
+    assert show(tracker, ident)["paused_on"] is None
+    assert [h["action"] for h in tracker.history(ident)] == ["create"]
+
+
 def test_pause_and_resume(tracker, make_item, cli):
-    ident = make_item("suggestion", opened_on="2025-01-02")  # due 2025-03-03
+    ident = to_admin(make_item, "2025-01-02")  # due 2025-03-03
     with pytest.raises(BadInput, match="--reason"):
         tracker.update(ident, {"pause": True})
     tracker.update(ident, {"pause": True, "reason": "鉴定", "on": "2025-02-20"})
@@ -273,7 +323,7 @@ def test_pause_and_resume(tracker, make_item, cli):
 
 
 def test_resume_rolls_off_a_rest_day(tracker, make_item):
-    ident = make_item("suggestion", opened_on="2025-01-02")  # ends Sun 03-02, due Mon 03-03
+    ident = to_admin(make_item, "2025-01-02")  # ends Sun 03-02, due Mon 03-03
     tracker.update(ident, {"pause": True, "reason": "中止审查", "on": "2025-03-01"})
     tracker.update(ident, {"resume": True, "on": "2025-03-07"})  # 6 days → Sat 03-08
     assert show(tracker, ident)["due_on"] == date(2025, 3, 10)
@@ -296,7 +346,7 @@ def test_meeting_follows_its_action_items(tracker, make_item):
 def test_a_pause_moves_the_periods_own_end_not_the_rolled_date(tracker, make_item):
     # 15 Jan + 2 months = Saturday 15 Mar, due Monday 17 Mar; five days not counted give
     # Thursday 20 Mar (15 + 5), not Monday 24 Mar (17 + 5 = Saturday 22, rolled).
-    ident = make_item("suggestion", opened_on="2025-01-15")
+    ident = to_admin(make_item, "2025-01-15")
     assert show(tracker, ident)["due_on"] == date(2025, 3, 17)
     tracker.update(ident, {"pause": True, "reason": "鉴定", "on": "2025-02-01"})
     tracker.update(ident, {"resume": True, "on": "2025-02-06"})
@@ -307,7 +357,7 @@ def test_a_pause_moves_the_periods_own_end_not_the_rolled_date(tracker, make_ite
 
 
 def test_a_period_that_had_run_out_is_not_paused(tracker, make_item):
-    ident = make_item("suggestion", opened_on="2024-12-31")  # due Fri 2025-02-28
+    ident = to_admin(make_item, "2024-12-31")  # due Fri 2025-02-28
     tracker.update(ident, {"pause": True, "reason": "鉴定", "on": "2025-03-03"})
     tracker.update(ident, {"resume": True, "on": "2025-03-07"})
     assert show(tracker, ident)["due_on"] == date(2025, 2, 28)  # still late, as late as before

@@ -44,10 +44,11 @@ def test_cron_overdue_report_is_plain(tmp_path):
     r = run(["report", "overdue"], tmp_path, FUJIAN_DB=str(demo))
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
-    assert lines[0] == "id\tkind\ttitle\tunit\tunit_name\tstage\tdue_on\tdays_overdue"
+    # What is owed (the duty) is the last column, so that scripts keep their positions.
+    assert lines[0] == "id\tkind\ttitle\tunit\tunit_name\tstage\tdue_on\tdays_overdue\tduty"
     assert len(lines) > 3
     assert "\x1b" not in r.stdout
-    assert all(line.count("\t") == 7 for line in lines)
+    assert all(line.count("\t") == 8 for line in lines)
     r = run(["report", "overdue", "--fail-if-any"], tmp_path, FUJIAN_DB=str(demo))
     assert r.returncode == 1
     r = run(["report", "overdue", "--fail-if-any", "--as-of", "2000-01-01"], tmp_path,

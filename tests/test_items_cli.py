@@ -310,17 +310,17 @@ def test_units_by_chinese_name(cli, fresh):
 
 
 def test_stage_change_restarts_the_clock(cli, world, later):
-    assert ok(cli("referral", "update", "R1", "--stage", "not-filed", "--on", "2025-03-20")) \
-        == "R1\n"
+    assert ok(cli("referral", "update", "R1", "--stage", "reconsideration", "--on",
+                  "2025-03-20")) == "R1\n"
     row = item(cli, "R1")
-    # 03-20 + 3 days = 03-23, a Sunday
-    assert (row["stage"], row["due_on"]) == ("not-filed", "2025-03-24")
+    # 310号令 第九条第二款: 3 days to decide on 复议; 03-20 + 3 days = 03-23, a Sunday
+    assert (row["stage"], row["due_on"]) == ("reconsideration", "2025-03-24")
     ok(cli("referral", "update", "r1", "--stage", "supervision", "--on", "2025-03-24"))
     assert item(cli, "R1")["due_on"] == "2025-03-31"
 
 
 def test_stage_change_with_due(cli, world, later):
-    ok(cli("referral", "update", "R1", "--stage", "not-filed", "--on", "2025-03-20",
+    ok(cli("referral", "update", "R1", "--stage", "reconsideration", "--on", "2025-03-20",
            "--due", "2025-04-15"))
     assert item(cli, "R1")["due_on"] == "2025-04-15"
 
@@ -764,22 +764,26 @@ def test_unicode_round_trip_through_update_close_reopen(cli, fresh):
 
 def test_history_of_a_whole_life(cli, world, later):
     ok(cli("referral", "update", "R1", "--title", "改名"))
-    ok(cli("referral", "update", "R1", "--stage", "not-filed", "--on", "2025-03-05"))
+    ok(cli("referral", "update", "R1", "--stage", "supervision-requested", "--on",
+           "2025-03-05"))
     ok(cli("referral", "update", "R1", "--due", "2025-03-20"))
     ok(cli("referral", "close", "R1", "--outcome", "returned", "--on", "2025-03-21"))
     ok(cli("referral", "reopen", "R1", "--reason", "复查"))
     history = cli.json("history", "r1")
     assert [h["action"] for h in history] == [
-        "create", "update", "stage", "stage", "stage", "stage", "extend", "close", "close",
-        "close", "reopen", "reopen", "reopen"]
+        "create", "update", "stage", "stage", "stage", "stage", "stage", "stage", "extend",
+        "close", "close", "close", "reopen", "reopen", "reopen"]
     # The stage change records its effective date, not only when it was typed in, and hands
-    # the duty to the sending unit (310号令 第九条第一款).
+    # the examination of the proposal to the procuratorate (刑诉规则 第五百五十七条), with no
+    # statutory period: the due date comes only from a document (--due).
     assert [(h["field"], h["new"]) for h in history if h["action"] == "stage"][:2] == [
-        ("stage", "not-filed"), ("stage_on", "2025-03-05")]
-    assert [(h["field"], h["new"]) for h in history if h["action"] == "stage"][3] == \
-        ("due_on", "2025-03-10")
-    assert history[4]["field"] == "holder_id" and history[4]["old"] != history[4]["new"]
-    assert item(cli, "R1")["unit"] == "scjgj"
+        ("stage", "supervision-requested"), ("stage_on", "2025-03-05")]
+    staged = {h["field"]: h["new"] for h in history if h["action"] == "stage"}
+    assert (staged["due_on"], "holder_id" in staged) == (None, True)
+    assert [(h["field"], h["new"]) for h in history if h["action"] == "extend"] == [
+        ("due_on", "2025-03-20")]
+    # Reopened, the procuratorate examines the proposal again (a duty without a due date).
+    assert (item(cli, "R1")["unit"], item(cli, "R1")["duty"]) == ("jcy", "examine-proposal")
     assert {h["actor"] for h in history} == {"tester"}
     assert history[1]["field"] == "title"
     assert (history[1]["old"], history[1]["new"]) == ("某公司销售假药案", "改名")
@@ -838,7 +842,8 @@ def test_terminal_table_is_brief_and_show_has_everything(cli, world):
     shown = cli("show", "R1", "--format", "table").stdout
     assert "Party" in shown and "Note" in shown
     plain_header = cli("referral", "list", "--format", "plain").stdout.splitlines()[0]
-    assert plain_header.split("\t")[-5:] == ["from_unit", "party", "enterprise", "doc_no", "note"]
+    assert plain_header.split("\t")[-6:] == ["from_unit", "party", "enterprise", "doc_no", "note",
+                                             "duty"]
 
 
 def test_action_items_open_on_their_meeting_date(cli, initialised):

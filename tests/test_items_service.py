@@ -433,18 +433,19 @@ def test_id_of_another_kind_is_refused_by_a_kind_command(tracker, make_item):
 def test_stage_change_restarts_the_clock(tracker, make_item):
     tracker.today = date(2025, 12, 31)  # events after TODAY are recorded
     ref = make_item("referral", opened_on="2025-03-01")
-    out = tracker.update(ref, {"stage": "not-filed", "on": "2025-03-20"})
-    # 2025-03-23 is a Sunday
+    out = tracker.update(ref, {"stage": "reconsideration", "on": "2025-03-20"})
+    # 310号令 第九条第二款: 3 days to decide; 2025-03-23 is a Sunday
     assert out.due_on == date(2025, 3, 24)
     row = show(tracker, ref)
-    assert (row["stage"], row["due_on"]) == ("not-filed", date(2025, 3, 24))
+    assert (row["stage"], row["due_on"]) == ("reconsideration", date(2025, 3, 24))
 
 
 @pytest.mark.parametrize(
     ("stage", "on", "due"),
     [("reconsideration", "2025-03-12", "2025-03-17"),  # 03-15 Saturday
      ("supervision", "2025-03-11", "2025-03-18"),  # 7 days
-     ("not-filed", "2025-03-10", "2025-03-13")],
+     ("explained", "2025-03-10", "2025-03-20"),  # 刑诉规则 第五百六十一条: 10 days
+     ("filing-notice", "2025-03-10", "2025-03-25")],  # 15 days
 )
 def test_each_to_criminal_stage_has_its_period(tracker, make_item, stage, on, due):
     tracker.today = date(2025, 12, 31)  # events after TODAY are recorded
@@ -488,7 +489,8 @@ def test_stage_where_the_clock_stops_clears_the_due_date(tracker, make_item):
 def test_stage_with_explicit_due(tracker, make_item):
     tracker.today = date(2025, 12, 31)  # events after TODAY are recorded
     ref = make_item("referral", opened_on="2025-03-01")
-    tracker.update(ref, {"stage": "not-filed", "on": "2025-03-20", "due_on": "2025-03-28"})
+    tracker.update(ref, {"stage": "reconsideration", "on": "2025-03-20",
+                         "due_on": "2025-03-28"})
     assert show(tracker, ref)["due_on"] == date(2025, 3, 28)
 
 
@@ -772,7 +774,7 @@ def test_a_closed_meeting_gets_no_open_action_items(tracker, make_item, db_path,
 def test_history_of_a_whole_life(tracker, make_item):
     tracker.today = date(2025, 12, 31)  # events after TODAY are recorded
     ref = make_item("referral", opened_on="2025-03-01")
-    tracker.update(ref, {"stage": "not-filed", "on": "2025-03-05"})
+    tracker.update(ref, {"stage": "explained", "on": "2025-03-05"})
     tracker.update(ref, {"due_on": "2025-03-20"})
     tracker.update(ref, {"title": "改名"})
     tracker.close(ref, "returned", on="2025-03-21")
@@ -783,12 +785,12 @@ def test_history_of_a_whole_life(tracker, make_item):
         "close", "reopen", "reopen", "reopen"]
     assert {h["actor"] for h in history} == {"tester"}
     stage_changes = {h["field"]: (h["old"], h["new"]) for h in history if h["action"] == "stage"}
-    gaj, scjgj = tracker.unit_id("gaj"), tracker.unit_id("scjgj")
-    assert stage_changes == {"stage": ("sent", "not-filed"),
-                             "due_on": ("2025-03-04", "2025-03-10"),
+    gaj, jcy = tracker.unit_id("gaj"), tracker.unit_id("jcy")
+    assert stage_changes == {"stage": ("sent", "explained"),
+                             "due_on": ("2025-03-04", "2025-03-17"),
                              "stage_on": ("2025-03-01", "2025-03-05"),
-                             # the 3 days to ask for 复议 are the sending unit's
-                             "holder_id": (str(gaj), str(scjgj))}
+                             # 刑诉规则 第五百六十一条: the procuratorate's 10 days now
+                             "holder_id": (str(gaj), str(jcy))}
     closes = {h["field"]: h["new"] for h in history if h["action"] == "close"}
     assert closes == {"status": "closed", "outcome": "returned", "closed_on": "2025-03-21"}
     assert history[-1]["reason"] == "复查"

@@ -107,7 +107,7 @@ def test_cli_overdue_json_keys(cli, initialised):
         "paused_on": None, "assignee": "gaj", "handler": None, "note": None,
         "stage_on": "2025-01-02", "met_on": None, "met_due": None,
         "direction": "to-criminal", "from_unit": "scjgj", "party": None,
-        "enterprise": False, "doc_no": None, "days_overdue": 3,
+        "enterprise": False, "doc_no": None, "duty": "decide-filing", "days_overdue": 3,
     }]
 
 
@@ -120,12 +120,15 @@ def test_cli_overdue_plain_and_fail_if_any(cli, initialised):
     ident = _add(cli, "2025-03-01")
     r = cli("report", "overdue")
     assert r.exit_code == 0
-    assert r.stdout == ("id\tkind\ttitle\tunit\tunit_name\tstage\tdue_on\tdays_overdue\n"
-                        f"{ident}\treferral\t案件\tgaj\t市公安局江夏区分局\tsent\t2025-03-01\t9\n")
+    # What is owed comes last, so that scripts reading the earlier columns keep working.
+    assert r.stdout == ("id\tkind\ttitle\tunit\tunit_name\tstage\tdue_on\tdays_overdue\tduty\n"
+                        f"{ident}\treferral\t案件\tgaj\t市公安局江夏区分局\tsent\t2025-03-01\t9"
+                        "\tdecide-filing\n")
     assert cli("report", "overdue", "--fail-if-any").exit_code == 1
     assert cli("report", "overdue", "--fail-if-any", "--as-of", "2025-03-01").exit_code == 0
     r = cli("report", "overdue", "--format", "csv")
-    assert r.stdout.splitlines()[0] == "id,kind,title,unit,unit_name,stage,due_on,days_overdue"
+    assert r.stdout.splitlines()[0] == \
+        "id,kind,title,unit,unit_name,stage,due_on,days_overdue,duty"
 
 
 def test_cli_overdue_grouped_table(cli, initialised):
@@ -158,9 +161,10 @@ def test_cli_due_soon_and_summary(cli, initialised):
     assert len(cli.json("report", "due-soon", "--within", "30")) == 2
     summary = cli.json("report", "summary")
     assert summary[0] == {"group": "kind", "key": "referral", "name": "案件移送", "on_time": 0,
-                          "late": 0, "overdue": 0, "open": 2, "waived": 0, "rate": None}
-    assert list(summary[0]) == ["group", "key", "name", "on_time", "late", "overdue", "open",
-                                "waived", "rate"]
+                          "late": 0, "unmet": 0, "overdue": 0, "open": 2, "waived": 0,
+                          "rate": None}
+    assert list(summary[0]) == ["group", "key", "name", "on_time", "late", "unmet", "overdue",
+                                "open", "waived", "rate"]
     assert cli.json("report", "summary", "--as-of", "2025-03-20")[0]["overdue"] == 1
     assert cli("report", "summary", "--from", "2025-03-01", "--to", "2025-01-01").exit_code == 2
 
@@ -176,7 +180,7 @@ def test_demo_ends_with_overdue_report(cli, tmp_path):
         "referral", "suggestion", "clue", "meeting", "action"}
     # ... then the real overdue report.
     lines = report.splitlines()
-    assert lines[0] == "id\tkind\ttitle\tunit\tunit_name\tstage\tdue_on\tdays_overdue"
+    assert lines[0] == "id\tkind\ttitle\tunit\tunit_name\tstage\tdue_on\tdays_overdue\tduty"
     kinds = {line.split("\t")[1] for line in lines[1:]}
     assert {"referral", "suggestion", "clue", "action"} <= kinds
     listed = json.loads(cli("--db", str(target), "list", "--status", "all", "-f", "json").stdout)
@@ -196,13 +200,14 @@ def test_row_positions_match_the_selected_columns():
                      "opened_on", "due_on", "closed_on", "outcome", "note", "subtype",
                      "from_unit_id", "party", "enterprise", "doc_no", "urgent", "attendees",
                      "minutes", "meeting_pk", "stage_on", "met_on", "met_due",
-                     "to_unit_id", "paused_on", "handler", "void_reason",
+                     "to_unit_id", "paused_on", "handler", "void_reason", "duty",
+                     "duty_is_right", "due_provisional",
                      # each link column's linked item: its kind and number
                      *(["kind", "number"] * len(queries.LINK_COLUMNS))]
     assert names.index("paused_on") == queries._PAUSED
     assert names.index("to_unit_id") == queries._TO_UNIT
     assert names.index("meeting_pk") == queries._MEETING_PK
-    assert min(queries._LINK_POSITIONS.values()) == names.index("void_reason") + 1
+    assert min(queries._LINK_POSITIONS.values()) == names.index("due_provisional") + 1
     assert names.index("met_due") == queries._MET_DUE
     assert names.index("due_on") == queries._DUE and names.index("minutes") == queries._MINUTES
 
@@ -227,5 +232,5 @@ def test_a_late_reply_counts_as_late_even_when_closed_later(tracker, make_item):
                     unit="scjgj")
     tracker.update(ref, {"stage": "replied", "on": "2025-03-05"})
     assert tracker.show(ref)["met_on"] == date(2025, 3, 5)
-    tracker.update(ref, {"stage": "sent", "on": "2025-03-06"})
+    tracker.update(ref, {"stage": "sent", "on": "2025-03-06", "reason": "回复不完整，重新督促"})
     assert tracker.show(ref)["met_on"] is None

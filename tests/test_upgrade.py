@@ -104,7 +104,8 @@ def test_schema_0003_fixture_gains_duties_that_agree_with_its_history(tmp_path, 
     # R2: sent → accepted → not-filed → reconsideration → supervision, as logged
     assert duties("R2") == [
         ("decide-filing", "gaj", "2025-03-06", "2025-03-06", "met"),
-        ("request-reconsideration", "yjj", "2025-03-10", "2025-03-08", "met"),
+        # 310号令 第九条: a right, exercised by asking for 复议 (migration 0010)
+        ("request-reconsideration", "yjj", "2025-03-10", "2025-03-08", "exercised"),
         ("decide-reconsideration", "gaj", "2025-03-11", "2025-03-20", "late"),
         ("explain-not-filing", "gaj", "2025-03-27", None, "open")]
     assert duties("R4") == [("decide-filing", "gaj", "2025-04-07", None, "waived")]  # withdrawn

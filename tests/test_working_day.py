@@ -90,8 +90,11 @@ def test_a_sending_unit_sees_what_it_sent(cli, day):
     # the police held a duty on it, and still count as involved once it passed to scjgj
     assert [r["id"] for r in cli.json("list", "--involving", "gaj")] == ["R1"], \
         cli.json("show", "R1")
-    assert [r["id"] for r in cli.json("report", "overdue", "--from", "scjgj", "--as-of",
-                                      "2025-03-11")] == ["R1"]
+    # scjgj now holds a right (310号令 第九条第一款: it MAY object in 3 days): it may act, and
+    # is listed as the unit that may; when the window passes unused nobody is overdue.
+    assert [(r["id"], r["unit"]) for r in cli.json("list", "--from", "scjgj")
+            if r["id"] == "R1"] == [("R1", "scjgj")]
+    assert cli.json("report", "overdue", "--from", "scjgj", "--as-of", "2025-03-11") == []
     assert cli.json("report", "overdue", "--from", "gaj", "--as-of", "2025-03-11") == []
 
 

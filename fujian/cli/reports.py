@@ -144,10 +144,13 @@ def summary(start: Annotated[str | None, typer.Option("--from", metavar="DATE", 
                 "Count the duties due on or before this day (default: all)."))] = None,
             as_of: AsOfOption = None, fmt: FormatOption = None) -> None:
     """Per kind and per unit holding the duty: how each duty with a due date stands at the
-    as-of date. Columns: on_time (按期履行) met by its due date; late (逾期履行) met after it;
-    overdue (逾期未履行) still open and past due; open (未到期) still open, not yet due or
-    paused; waived (免除) ended by a withdrawal or cancellation, listed but never counted;
-    rate (按期率) = on_time / (on_time + late + overdue), empty when that is 0.
+    as-of date, judged on the day its holder acted. Columns: on_time (按期履行) met by its due
+    date; late (逾期履行) met after it; unmet (未履行) ended without the owed act (a refusal, a
+    suggestion not performed, a suit brought because the organ did not perform); overdue
+    (逾期未履行) still open and past due; open (未到期) still open, not yet due or paused;
+    waived (免除) ended by nobody's failure (a withdrawal, a cancellation), listed but never
+    counted; rate (按期率) = on_time / (on_time + late + unmet + overdue), empty when that is 0.
+    Rights (可以: the sending unit's 3 days to object) are never counted.
 
     The table a joint meeting reads. Example:
 

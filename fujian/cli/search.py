@@ -65,7 +65,7 @@ def register(app: typer.Typer) -> None:
 
 def find_items(texts: list[str], kind: str | None, status: str | None, include_void: bool,
                limit: int, fmt: str | None) -> None:
-    from fujian.kinds import STATUS_FILTER, columns_for, kind_of
+    from fujian.kinds import DUTY_COLUMN, STATUS_FILTER, columns_for, kind_of
     from fujian.render import pick_format, render
     from fujian.service.search import find_in, words_of
 
@@ -82,7 +82,7 @@ def find_items(texts: list[str], kind: str | None, status: str | None, include_v
     found = find_in(tracker.store, words, kinds=(kind_of(kind).code,) if kind else (),
                     status=status_code, include_void=everything, limit=limit,
                     today=tracker.today)
-    columns = with_match(columns_for(None))
+    columns = with_match((*columns_for(None), DUTY_COLUMN))
     if fmt == "table":
         by_key = {c.key: c for c in columns}
         columns = tuple(by_key[k] for k in TABLE_KEYS)

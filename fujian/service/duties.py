@@ -243,7 +243,7 @@ def extend(ctx, item: Item, due: date, current: list[Duty] | None = None, *, on:
     """Move the due date of the most urgent open duty (延期); with no open duty, the date opens
     one for the current stage (a document's own period)."""
     current = duties_of(ctx.session, item) if current is None else current
-    urgent = most_urgent(current)
+    urgent = most_urgent(current, on)
     if urgent is None:
         kind = item.kind_info
         plan = plan_for(ctx, kind, item.subtype, bool(item.urgent), stage or item.stage)

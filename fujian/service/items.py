@@ -322,7 +322,9 @@ def build_item(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> Built:
     return Built(record, duties, warnings)
 
 
-_NOT_IN_SNAPSHOT = frozenset(("id", "created_at", "updated_at", "actor", "number"))
+# Besides bookkeeping, what an item owes is derived from its duties (their own record).
+_NOT_IN_SNAPSHOT = frozenset(("id", "created_at", "updated_at", "actor", "number", "duty",
+                              "duty_is_right", "due_provisional"))
 
 
 def snapshot(record: Mapping[str, Any]) -> str:

@@ -200,6 +200,10 @@ class Tracker:
               acted_on: date | str | None = None):
         """The reply of a suggestion's addressee, or of the organ a clue's suggestion went to."""
         kind = split_id(ident)[0]
+        if not any(v.name == "reply" for v in kind.verbs):
+            replying = [k.code for k in KINDS.values() if any(v.name == "reply" for v in k.verbs)]
+            raise BadInput(_("{id} is not of kind {kind}.").format(
+                id=ident.upper(), kind=" / ".join(_(code) for code in replying)))
         return self.record_stage(ident, kind, "reply", on, note, acted_on)
 
     def show(self, ident: str, kind: Kind | None = None) -> dict:
