@@ -723,6 +723,11 @@ class Reminder:
     def overdue(self) -> int:
         return sum(1 for r in self.rows if r["days_overdue"])
 
+    @property
+    def rights(self) -> int:
+        """Rights still running: listed so the unit knows the window, never owed."""
+        return sum(1 for r in self.rows if r["right"])
+
 
 def reminders(tracker, as_of: date, within: int, units: Sequence[str] = ()) -> list[Reminder]:
     """Each unit holding a duty that is open at ``as_of`` and overdue or due within ``within``
@@ -811,7 +816,7 @@ def _write_reminders(tracker, folder: Path, as_of: date, *, within: int = 7,
     taken: set[str] = set()
     for rem in found:
         book = Book(as_of)
-        overdue = rem.overdue
+        overdue, rights = rem.overdue, rem.rights
         caption = [
             [(_("Reminder notice"), "caption")],
             [(_("Unit"), "bold"), rem.name],
@@ -819,9 +824,13 @@ def _write_reminders(tracker, folder: Path, as_of: date, *, within: int = 7,
             [(_("Phone"), "bold"), rem.phone or ""],
             [(_("As of"), "bold"), as_of],
             [(_("{overdue} overdue; {soon} due by {end}.").format(
-                overdue=overdue, soon=len(rem.rows) - overdue, end=end.isoformat()), "bold")],
+                overdue=overdue, soon=len(rem.rows) - overdue - rights, end=end.isoformat()),
+              "bold")],
             [],
         ]
+        if rights:  # a right (可以) is no duty: the notice must not read as if it were owed
+            caption[-1:-1] = [[(_("{n} right(s) the unit may exercise until the date shown: "
+                                  "not owed, never late.").format(n=rights), "bold")]]
         book.add(Table("reminder", _(SHEET_NAMES["reminder"]), REMINDER_COLUMNS, rem.rows,
                        labels, caption=caption, red=lambda row: bool(row["days_overdue"])))
         path = folder / reminder_file_name(rem.name, rem.code, taken)
