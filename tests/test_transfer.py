@@ -219,9 +219,13 @@ def test_pack(cli, initialised, tmp_path):
     for name in names:
         assert (folder / name).read_bytes().startswith(b"\xef\xbb\xbf")
     overdue = _read(folder / "overdue.csv")
-    assert overdue[0][-1] == "逾期天数"
+    assert overdue[0] == ["编号", "类别", "标题", "责任单位代码", "责任单位", "阶段", "期限", "逾期天数",
+                          "义务"]
     # S1 urgent: 15 days from 03-01 → 03-16 (Sunday) → 03-17; R1 keeps 03-04; C1 30 days → 03-03
-    assert [row[0] for row in overdue[1:]] == ["C1", "R1", "S1"]
+    assert [(row[0], row[-1]) for row in overdue[1:]] == [
+        ("C1", "评估线索"), ("R1", "作出是否立案的决定"), ("S1", "书面回复")]
+    assert _read(folder / "summary.csv")[0] == ["分组", "代码", "名称", "按期履行", "逾期履行", "未履行",
+                                                "逾期未履行", "未到期", "免除", "按期率"]
     party_col = _read(folder / "open-referral.csv")[0].index("当事人")
     assert _read(folder / "open-referral.csv")[1][party_col].startswith("'=")
     actions = _read(folder / "meeting-M1-actions.csv")

@@ -135,7 +135,7 @@ def test_pack_sheets_headers_frozen_filtered_and_printable(pack):
     overdue = book["Overdue"]
     assert overdue["A1"].value == f"Overdue as of {AS_OF}: 4 items; units concerned: 3."
     assert [c.value for c in overdue[2]] == ["Unit name", "Unit", "ID", "Kind", "Title", "Stage",
-                                             "Due", "Days overdue"]
+                                             "Due", "Days overdue", "Owed"]
     assert oct(pack.stat().st_mode & 0o777) == "0o600"
 
 
@@ -148,7 +148,9 @@ def test_pack_in_chinese_has_chinese_sheets_and_headers(cli, initialised, tmp_pa
     assert_sheets(book.sheetnames, SHEETS_ZH)
     assert [c.value for c in book["未办结案件移送"][1]][:4] == ["编号", "类别", "标题", "责任单位"]
     assert [c.value for c in book["逾期事项"][2]] == ["责任单位", "责任单位代码", "编号", "类别",
-                                                   "标题", "阶段", "期限", "逾期天数"]
+                                                   "标题", "阶段", "期限", "逾期天数", "义务"]
+    assert [c.value for c in book["概览"][header_row(book["概览"])]] == [
+        "分组", "代码", "名称", "按期履行", "逾期履行", "未履行", "逾期未履行", "未到期", "免除", "按期率"]
     assert book["概览"].oddFooter.left.text == f"截至 {AS_OF}"
     assert book["概览"].oddFooter.right.text == "第 &P 页，共 &N 页"
 
@@ -225,6 +227,9 @@ def test_overview_counts_summary_worst_first_and_the_chart_reads_its_cells(pack)
     assert [counts["Open"][k] for k in kinds] == [1, 2, 2, 1, 3, 9]
     assert [counts["Overdue"][k] for k in kinds] == [1, 1, 2, 0, 0, 4]
     assert [counts["Due within 7 days"][k] for k in kinds] == [0, 0, 0, 0, 1, 1]
+    top = header_row(sheet)
+    assert [c.value for c in sheet[top]] == ["Group", "Key", "Name", "On time", "Late", "Unmet",
+                                             "Overdue", "Open", "Waived", "On-time rate"]
     rows = table(sheet)
     units = [(r["Key"].value, r["On-time rate"].value) for r in rows
              if r["Group"].value == "按单位"]
@@ -234,13 +239,14 @@ def test_overview_counts_summary_worst_first_and_the_chart_reads_its_cells(pack)
     (chart,) = sheet._charts
     assert chart.tagname == "barChart" and chart.type == "bar"
     (series,) = chart.series
-    top = header_row(sheet)
-    assert series.val.numRef.f == f"'Overview'!$I${top + 1}:$I${top + 4}"
+    # The rate is column J since the summary gained 未履行 (unmet) as column F.
+    assert series.val.numRef.f == f"'Overview'!$J${top + 1}:$J${top + 4}"
     categories = series.cat.strRef.f if series.cat.strRef is not None else series.cat.numRef.f
     assert categories == f"'Overview'!$C${top + 1}:$C${top + 4}"
     assert [sheet[f"C{top + i}"].value for i in range(1, 5)] == [
         "区人民检察院", "市生态环境局江夏区分局", "市公安局江夏区分局", "区人力资源和社会保障局"]
-    assert series.tx.strRef.f.replace("$", "") == f"'Overview'!I{top}"  # the header names it
+    assert series.tx.strRef.f.replace("$", "") == f"'Overview'!J{top}"  # the header names it
+    assert sheet[f"J{top}"].value == "On-time rate"
 
 
 def test_meeting_sheet_has_its_actions_and_minutes(pack):
@@ -514,6 +520,10 @@ def test_import_xlsx_message_in_chinese(cli, initialised, tmp_path, monkeypatch)
 
 # -- reminders ---------------------------------------------------------------------------------
 
+# The units populate() leaves something to chase as of AS_OF.
+REMINDED = ["区人民检察院.xlsx", "市公安局江夏区分局.xlsx", "市生态环境局江夏区分局.xlsx",
+            "区市场监督管理局.xlsx"]
+
 
 def test_reminders_one_workbook_per_unit_to_chase(cli, initialised, tmp_path):
     populate(cli, tmp_path)
@@ -522,8 +532,7 @@ def test_reminders_one_workbook_per_unit_to_chase(cli, initialised, tmp_path):
     ok(r)
     assert "Wrote 4 reminder notices" in r.stderr and r.stdout == ""
     names = sorted(p.name for p in folder.iterdir())
-    assert names == sorted(["区人民检察院.xlsx", "市公安局江夏区分局.xlsx",
-                            "市生态环境局江夏区分局.xlsx", "区市场监督管理局.xlsx"])
+    assert names == sorted(REMINDED)
     assert "区司法局.xlsx" not in names  # A3 is due 2025-04-30: nothing to chase yet
     for path in folder.iterdir():
         assert oct(path.stat().st_mode & 0o777) == "0o600"
@@ -534,12 +543,15 @@ def test_reminders_one_workbook_per_unit_to_chase(cli, initialised, tmp_path):
     assert cells[2][:2] == ("Liaison", "张三")
     assert cells[3][:2] == ("Phone", "02788880000") and sheet["B4"].data_type == "s"
     assert cells[4][:2] == ("As of", datetime(2025, 3, 20))
+    assert [c.value for c in sheet[header_row(sheet)]] == [
+        "ID", "Kind", "Title", "Doc no.", "Stage", "Owed", "Started", "Due", "Days overdue",
+        "Days left"]
     rows = table(sheet)
-    assert [(r["ID"].value, r["Duty"].value, r["Started"].value, r["Due"].value,
+    assert [(r["ID"].value, r["Owed"].value, r["Started"].value, r["Due"].value,
              r["Days left"].value) for r in rows] == [
         ("A1", "落实议定事项", datetime(2025, 3, 5), datetime(2025, 3, 25), 5)]
     police = table(load_workbook(folder / "市公安局江夏区分局.xlsx")["Reminder notice"])
-    assert [(r["ID"].value, r["Doc no."].value, r["Duty"].value, r["Days overdue"].value)
+    assert [(r["ID"].value, r["Doc no."].value, r["Owed"].value, r["Days overdue"].value)
             for r in police] == [("R1", "00123", "作出是否立案的决定", 16)]
     assert police[0]["Title"].value == '=HYPERLINK("http://x","点我")'
     assert police[0]["Title"].data_type == "s"
@@ -593,12 +605,21 @@ def test_summary_at_a_terminal_shows_bars_and_machine_formats_do_not(cli, initia
 
 
 def test_reminders_leave_out_paused_items(cli, initialised, tmp_path):
+    """An assistance request's 10 working days are a local rule (no statute sets them), so it
+    may be paused; a suggestion's periods are the law's and may not (issue 19)."""
     populate(cli, tmp_path)
-    ok(cli("suggestion", "update", "S1", "--pause", "--reason", "鉴定", "--on", "2025-03-08"))
+    ok(cli("assist", "add", "--type", "retrieve", "--to", "zjj", "--title", "调取审批材料",
+           "--on", "2025-03-03"))  # 10 working days: due 2025-03-17, overdue as of 03-20
+    before = tmp_path / "before"
+    ok(cli("export", "reminders", "-o", str(before), "--as-of", AS_OF))
+    assert sorted(p.name for p in before.iterdir()) == sorted([*REMINDED, "区住房和城市更新局.xlsx"])
+    zjj = load_workbook(before / "区住房和城市更新局.xlsx")["Reminder notice"]
+    assert [(r["ID"].value, r["Owed"].value, r["Days overdue"].value) for r in table(zjj)] == [
+        ("X1", "协助调查核实", 3)]
+    ok(cli("assist", "update", "X1", "--pause", "--reason", "等待档案调取", "--on", "2025-03-10"))
     folder = tmp_path / "out"
     ok(cli("export", "reminders", "-o", str(folder), "--as-of", AS_OF))
-    assert "市生态环境局江夏区分局.xlsx" not in {p.name for p in folder.iterdir()}
-    assert len(list(folder.iterdir())) == 3
+    assert sorted(p.name for p in folder.iterdir()) == sorted(REMINDED)
 
 
 def test_reminders_leave_out_voided_entries(cli, initialised, tmp_path):

@@ -61,7 +61,7 @@ def write_pack(tracker, folder: Path, as_of: date, *, meeting: str | None = None
     if labels:
         summary = summary_for_people(summary)
     emit("summary.csv", _("duties per kind and per unit holding them: met on time, late, "
-                          "overdue, open, waived, on-time rate"), summary, SUMMARY_COLUMNS)
+                          "unmet, overdue, open, waived, on-time rate"), summary, SUMMARY_COLUMNS)
     if meeting_row is not None:
         actions = Filters(kinds=(KINDS["action"],), status="all", sort="id",
                           meeting_id=tracker.item_pk(meeting_row["id"]))

@@ -35,6 +35,7 @@ from fujian.i18n import N_, _
 from fujian.kinds import (
     COLUMN_TITLES,
     DUE_SOON_COLUMNS,
+    DUTY_COLUMNS,
     KINDS,
     OVERDUE_COLUMNS,
     SUMMARY_COLUMNS,
@@ -60,11 +61,27 @@ UNIT_COLUMNS = (Column("code", "代码"), Column("name", "单位名称"), Column
                 Column("phone", "联系电话"))
 REMINDER_COLUMNS = (
     Column("id", "编号"), Column("kind", "类别", "choice"), Column("title", "标题"),
-    Column("doc_no", "文号"), Column("stage", "阶段", "choice"), Column("duty", "义务"),
+    Column("doc_no", "文号"), Column("stage", "阶段", "choice"), Column("duty", "义务", "choice"),
     Column("started_on", "起算日期", "date"), Column("due_on", "期限", "date"),
     Column("days_overdue", "逾期天数", "int"), Column("days_left", "剩余天数", "int"),
 )
 GROUP_LABELS = {"kind": "按类别", "unit": "按单位", "total": "合计"}
+# What a due date cell may say after the date (the row's flags "local", "provisional"): the
+# cell stays a date, to sort and filter by, and its number format prints the words.
+DUE_MARKS = {"l": ("local",), "p": ("provisional",), "lp": ("local", "provisional")}
+
+
+def due_mark(row: dict) -> str:
+    """The :data:`DUE_MARKS` key of a row's due date: "" when the period is statutory and
+    the date final."""
+    return ("l" if row.get("local") else "") + ("p" if row.get("provisional") else "")
+
+
+def _due_words(flags: tuple[str, ...]) -> str:
+    """The duty columns' headers (本地规定, 暂定; in English Local rule, Provisional), in the
+    document's language."""
+    headers = {c.key: c.header for c in DUTY_COLUMNS}
+    return "/".join(headers[f] for f in flags)
 
 
 def english_title(column: Column) -> str:
@@ -191,7 +208,8 @@ def _getters(table: Table) -> list[tuple[str, Callable[[dict], Any]]]:
     for column in table.columns:
         key = column.key
         if column.type == "date":
-            out.append(("d", lambda row, key=key: row.get(key)))
+            # A due date may be marked (a local period, a provisional date): kind "D".
+            out.append(("D" if key == "due_on" else "d", lambda row, key=key: row.get(key)))
         elif column.type == "int":
             out.append(("n", lambda row, key=key: row.get(key)))
         elif column.type == "rate":
@@ -200,6 +218,8 @@ def _getters(table: Table) -> list[tuple[str, Callable[[dict], Any]]]:
             yes, no = ("是", "否") if labels else ("true", "false")
             out.append(("s", lambda row, key=key, yes=yes, no=no:
                         None if (v := row.get(key)) is None else (yes if v else no)))
+        elif labels and key == "duty":
+            out.append(("s", _duty_text))
         elif labels and column.type == "choice" and key != "group":
 
             def choice(row: dict, key: str = key) -> str | None:
@@ -223,6 +243,18 @@ def _getters(table: Table) -> list[tuple[str, Callable[[dict], Any]]]:
         else:
             out.append(("s", lambda row, key=key: row.get(key)))
     return out
+
+
+def _duty_text(row: dict) -> str | None:
+    """What is owed, by its label; a right (可以) says so and until when: "may … until D"
+    (可……至D), never read as a duty owed."""
+    code = row.get("duty")
+    if code is None:
+        return None
+    label = label_of("duty", row.get("kind", ""), None, code)
+    if row.get("right") and row.get("due_on") is not None:
+        return _("may {duty} until {day}").format(duty=label, day=row["due_on"].isoformat())
+    return label
 
 
 def _free_row(cells: CellWriter, r: int, values: list[Any]) -> str:
@@ -256,10 +288,12 @@ def write_table_rows(table: Table, cells: CellWriter, out: IO[bytes]) -> None:
     lines.append(_free_row(cells, r, [(h, "header") for h in headers]))
     for i, h in enumerate(headers):
         widths[i] = max(widths[i], _display_width(h) + 3)  # room for the filter button
-    plain = {k: styles[name] for k, name in (("s", "text"), ("d", "date"), ("n", "num"),
-                                              ("p", "pct"))}
-    red = {k: styles["red_" + name] for k, name in (("s", "text"), ("d", "date"), ("n", "num"),
-                                                    ("p", "pct"))}
+    kinds = (("s", "text"), ("d", "date"), ("n", "num"), ("p", "pct"),
+             *((f"d{mark}", f"date_{mark}") for mark in DUE_MARKS))
+    plain = {k: styles[name] for k, name in kinds}
+    red = {k: styles["red_" + name] for k, name in kinds}
+    marked_width = {mark: 11 + _display_width(_due_words(flags))
+                    for mark, flags in DUE_MARKS.items()}
     columns = [(_col_letter(i), kind, get, i) for i, (kind, get) in enumerate(_getters(table))]
     is_red = table.red
     text, clip = cells.text, cells.clip
@@ -291,11 +325,15 @@ def write_table_rows(table: Table, cells: CellWriter, out: IO[bytes]) -> None:
                     width = _display_width(value)
                     if width > widths[i]:
                         widths[i] = width
-            elif kind == "d":
-                parts.append(f'<c r="{letter}{rs}" s="{style["d"]}"><v>'
+            elif kind == "d" or kind == "D":
+                mark = due_mark(row) if kind == "D" else ""
+                parts.append(f'<c r="{letter}{rs}" s="{style["d" + mark]}"><v>'
                              f'{value.toordinal() - _EPOCH}</v></c>')
-                if measure and widths[i] < 10:
-                    widths[i] = 10
+                # A marked date is wider, and rare (so measured on every row, lest it print
+                # as #### far down a long sheet).
+                width = marked_width[mark] if mark else 10 if measure else 0
+                if widths[i] < width:
+                    widths[i] = width
             else:
                 parts.append(f'<c r="{letter}{rs}" s="{style[kind]}"><v>{value}</v></c>')
         parts.append("</row>")
@@ -359,6 +397,8 @@ class Book:
             "cell": style(border=box),
             "day": style(number_format="yyyy-mm-dd"),  # a date in a caption
         }
+        for mark, flags in DUE_MARKS.items():
+            formats[f"date_{mark}"] = (f'yyyy-mm-dd" {_due_words(flags)}"', top)
         for name, (number_format, alignment) in formats.items():
             self.styles[name] = style(border=box, number_format=number_format,
                                       alignment=alignment)
@@ -491,11 +531,12 @@ def _grouped_by_holder(rows: list[dict]) -> list[dict]:
 
 
 def _summary_sheet_rows(summary: list[dict]) -> tuple[list[dict], int]:
-    """Units worst first (lowest on-time rate; units with nothing judged last), then kinds,
-    then the total; and how many units have a rate (the chart's rows)."""
+    """Units worst first (lowest on-time rate, then most failures: overdue, unmet or late;
+    units with nothing judged last), then kinds, then the total; and how many units have a
+    rate (the chart's rows)."""
     units = [r for r in summary if r["group"] == "unit"]
     rated = sorted((r for r in units if r["rate"] is not None),
-                   key=lambda r: (r["rate"], -(r["overdue"] + r["late"]), r["key"]))
+                   key=lambda r: (r["rate"], -(r["overdue"] + r["unmet"] + r["late"]), r["key"]))
     unrated = [r for r in units if r["rate"] is None]
     others = [r for r in summary if r["group"] != "unit"]
     return rated + unrated + others, len(rated)
@@ -682,11 +723,18 @@ class Reminder:
     def overdue(self) -> int:
         return sum(1 for r in self.rows if r["days_overdue"])
 
+    @property
+    def rights(self) -> int:
+        """Rights still running: listed so the unit knows the window, never owed."""
+        return sum(1 for r in self.rows if r["right"])
+
 
 def reminders(tracker, as_of: date, within: int, units: Sequence[str] = ()) -> list[Reminder]:
     """Each unit holding a duty that is open at ``as_of`` and overdue or due within ``within``
-    days, with those duties: what is owed, since when, by when. A paused item's clocks stand
-    still: nothing of it is chased."""
+    days, with those duties: what is owed (``duty``, its code), since when, by when. A paused
+    item's clocks stand still: nothing of it is chased. A right (可以) still running is listed,
+    marked ``right`` (the notice says "may … until D"); a lapsed one never is. Rows carry
+    ``local`` and ``provisional`` as the due date's cell shows them."""
     from sqlalchemy import and_, false, or_, select
 
     from fujian.models import Duty, Item, Unit
@@ -707,17 +755,18 @@ def reminders(tracker, as_of: date, within: int, units: Sequence[str] = ()) -> l
     if wanted:
         conditions.append(d.c.holder_id.in_(sorted(wanted)))
     stmt = (select(d.c.holder_id, d.c.name, d.c.stage, d.c.started_on, d.c.due_on, d.c.id,
+                   d.c.is_right, d.c.local, d.c.provisional,
                    t.c.kind, t.c.number, t.c.title, t.c.doc_no, t.c.subtype)
             .select_from(d).join(t, t.c.id == d.c.item_id).where(and_(*conditions))
             .order_by(d.c.holder_id, d.c.due_on, t.c.kind, t.c.number, d.c.id))
-    labels = tracker.rules.duties
     by_unit: dict[int, list[dict]] = {}
     with tracker.store.engine.connect() as conn:
         for r in conn.execute(stmt):
             kind = KINDS[r.kind]
             row = {"id": f"{kind.prefix}{r.number}", "kind": r.kind, "title": r.title,
                    "doc_no": r.doc_no, "stage": r.stage,
-                   "duty": labels.get(r.name, r.name), "duty_code": r.name,
+                   "duty": r.name, "right": bool(r.is_right), "local": bool(r.local),
+                   "provisional": bool(r.provisional),
                    "started_on": r.started_on, "due_on": r.due_on,
                    "days_overdue": (as_of - r.due_on).days if r.due_on < as_of else None,
                    "days_left": (r.due_on - as_of).days if r.due_on >= as_of else None}
@@ -767,7 +816,7 @@ def _write_reminders(tracker, folder: Path, as_of: date, *, within: int = 7,
     taken: set[str] = set()
     for rem in found:
         book = Book(as_of)
-        overdue = rem.overdue
+        overdue, rights = rem.overdue, rem.rights
         caption = [
             [(_("Reminder notice"), "caption")],
             [(_("Unit"), "bold"), rem.name],
@@ -775,9 +824,13 @@ def _write_reminders(tracker, folder: Path, as_of: date, *, within: int = 7,
             [(_("Phone"), "bold"), rem.phone or ""],
             [(_("As of"), "bold"), as_of],
             [(_("{overdue} overdue; {soon} due by {end}.").format(
-                overdue=overdue, soon=len(rem.rows) - overdue, end=end.isoformat()), "bold")],
+                overdue=overdue, soon=len(rem.rows) - overdue - rights, end=end.isoformat()),
+              "bold")],
             [],
         ]
+        if rights:  # a right (可以) is no duty: the notice must not read as if it were owed
+            caption[-1:-1] = [[(_("{n} right(s) the unit may exercise until the date shown: "
+                                  "not owed, never late.").format(n=rights), "bold")]]
         book.add(Table("reminder", _(SHEET_NAMES["reminder"]), REMINDER_COLUMNS, rem.rows,
                        labels, caption=caption, red=lambda row: bool(row["days_overdue"])))
         path = folder / reminder_file_name(rem.name, rem.code, taken)
