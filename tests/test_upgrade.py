@@ -126,3 +126,54 @@ def test_schema_0003_fixture_gains_duties_that_agree_with_its_history(tmp_path, 
             assert open_duties == [], row["id"]
     summary = {r["key"]: r for r in cli.json("--db", str(db), "report", "summary")}
     assert (summary["gaj"]["late"], summary["gaj"]["waived"]) == (1, 1)
+
+
+def test_schema_0009_fixture_judges_rights_acts_and_refusals_by_law(tmp_path, cli, monkeypatch):
+    """tests/fixtures/schema-0009.db was made by fujian at schema 0009 (the script beside it),
+    before issue 19. Upgrading keeps every item and every history entry, and gives the verdicts
+    the law gives: the sending unit's lapsed 3 days are a right (310号令 第九条), not overdue;
+    a right a later stage used is exercised, not late; a public-interest suggestion closed 未采纳
+    leaves its duty to perform unmet (两高解释 第二十一条第二款), as do a suit (行政诉讼法 第二十五条
+    第四款) and an obstruction (组织法 第二十一条); an acceptance after the stand-in's due date
+    leaves that duty late (310号令 第七、八条)."""
+    monkeypatch.setenv("FUJIAN_TODAY", "2026-06-30")  # the day the fixture was made for
+    db = tmp_path / "old9.db"
+    shutil.copy(FIXTURES / "schema-0009.db", db)
+    items, log = (_rows(db, t) for t in ("item", "change_log"))
+    old_item_columns = _columns(db, "item")
+    before = cli.json("--db", str(db), "report", "summary")  # upgrades, then reports
+    new_columns = _columns(db, "item")
+    positions = [new_columns.index(c) for c in old_item_columns]
+    assert [tuple(r[i] for i in positions) for r in _rows(db, "item")] == items
+    assert _rows(db, "change_log")[: len(log)] == log
+
+    def states(ident):
+        return [(d["name"], d["holder"], d["state"], d["right"])
+                for d in cli.json("--db", str(db), "show", ident)["duties"]]
+
+    assert states("R1") == [("decide-filing", "gaj", "met", False),
+                            ("request-reconsideration", "scjgj", "lapsed", True)]
+    assert states("R2")[1] == ("request-reconsideration", "scjgj", "exercised", True)
+    assert states("R3")[0] == ("decide-filing", "gaj", "late", False)
+    assert states("S1") == [("reply", "sthjj", "met", False), ("perform", "sthjj", "unmet", False)]
+    assert states("S2") == [("reply", "zjj", "met", False), ("perform", "zjj", "met", False)]
+    assert states("X1") == [("assist", "zjj", "unmet", False),
+                            ("decide-escalation", "jcy", "open", False)]
+    assert states("C1") == [("evaluate", "jcy", "met", False), ("reply", "swj", "unmet", False),
+                            ("perform", "swj", "unmet", False)]
+    # The clue's evaluation and the request's periods are local rules, now marked.
+    assert [d["local"] for d in cli.json("--db", str(db), "show", "X1")["duties"]] == [True, True]
+    overdue = cli.json("--db", str(db), "report", "overdue")
+    assert [(r["id"], r["unit"], r["duty"]) for r in overdue] == [
+        ("S3", "jyj", "reply"), ("X1", "jcy", "decide-escalation"),
+        ("R2", "gaj", "explain-not-filing"), ("R3", "gaj", "decide-filing"),
+        ("A1", "scjgj", "carry-out")]
+    total = before[-1]
+    # Before: on_time 8, late 3, overdue 6, waived 2 (rate 0.4706), the lapsed right overdue
+    # and the suggestion not adopted counted as performed.
+    assert {k: total[k] for k in ("on_time", "late", "unmet", "overdue", "open", "waived",
+                                  "rate")} == {"on_time": 7, "late": 1, "unmet": 4, "overdue": 5,
+                                               "open": 0, "waived": 0, "rate": 0.4118}
+    units = {r["key"]: r for r in before if r["group"] == "unit"}
+    assert "scjgj" in units and units["scjgj"]["overdue"] == 1  # its action item, not the right
+    assert (units["sthjj"]["unmet"], units["swj"]["unmet"], units["zjj"]["unmet"]) == (1, 2, 1)
