@@ -574,6 +574,18 @@ def value_label(row: dict, key: str) -> str | None:
     return label_of(key, kind_code, subtype, value)
 
 
+def duty_text(row: dict) -> str | None:
+    """What a row owes, as a person reads it: the duty's label; a right (可以) says so and until
+    when, "may … until D" (可……至D), never read as a duty owed."""
+    code = row.get("duty")
+    if code is None:
+        return None
+    label = duty_labels().get(code, code)
+    if row.get("right") and row.get("due_on") is not None:
+        return _("may {duty} until {day}").format(duty=label, day=row["due_on"].isoformat())
+    return label
+
+
 @cache
 def duty_labels() -> dict[str, str]:
     """Duty name → Chinese label, from the rules file (read without the deadline engine)."""

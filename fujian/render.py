@@ -16,7 +16,7 @@ from datetime import date, datetime
 from typing import IO, Any
 
 from fujian.i18n import _
-from fujian.kinds import KINDS, UNIT_CODE_KEYS, Column, value_label
+from fujian.kinds import KINDS, UNIT_CODE_KEYS, Column, duty_text, value_label
 
 FORMATS = ("table", "plain", "csv", "json")
 
@@ -205,6 +205,8 @@ def write_csv(rows: Iterable[dict], columns: Sequence[Column], out: IO[str],
 
 def human_cell(row: dict, column: Column, record: bool = False) -> str:
     """A value as a person reads it: Chinese labels for codes, unit names, 是/否."""
+    if column.key == "duty":
+        return duty_text(row) or ""
     if column.type == "choice":
         return value_label(row, column.key) or ""
     if column.key == "unit" and row.get("unit_name"):

@@ -42,6 +42,7 @@ from fujian.kinds import (
     UNIT_CODE_KEYS,
     Column,
     columns_for,
+    duty_text,
     label_of,
 )
 
@@ -219,7 +220,7 @@ def _getters(table: Table) -> list[tuple[str, Callable[[dict], Any]]]:
             out.append(("s", lambda row, key=key, yes=yes, no=no:
                         None if (v := row.get(key)) is None else (yes if v else no)))
         elif labels and key == "duty":
-            out.append(("s", _duty_text))
+            out.append(("s", duty_text))
         elif labels and column.type == "choice" and key != "group":
 
             def choice(row: dict, key: str = key) -> str | None:
@@ -243,18 +244,6 @@ def _getters(table: Table) -> list[tuple[str, Callable[[dict], Any]]]:
         else:
             out.append(("s", lambda row, key=key: row.get(key)))
     return out
-
-
-def _duty_text(row: dict) -> str | None:
-    """What is owed, by its label; a right (可以) says so and until when: "may … until D"
-    (可……至D), never read as a duty owed."""
-    code = row.get("duty")
-    if code is None:
-        return None
-    label = label_of("duty", row.get("kind", ""), None, code)
-    if row.get("right") and row.get("due_on") is not None:
-        return _("may {duty} until {day}").format(duty=label, day=row["due_on"].isoformat())
-    return label
 
 
 def _free_row(cells: CellWriter, r: int, values: list[Any]) -> str:
