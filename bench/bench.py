@@ -135,9 +135,10 @@ def generate(path: Path, n: int, seed: int = 7) -> list[int]:
     con.executemany("INSERT INTO change_log (at, actor, subject, action, new_value) "
                     "VALUES (?,?,?,?,?)", logs)
     # Each item with a deadline owes one duty, held by its own unit: met or late when closed.
-    con.execute("UPDATE item SET holder_id = unit_id")
+    con.execute("UPDATE item SET holder_id = unit_id, duty = CASE WHEN status = 'open' AND "
+                "due_on IS NOT NULL THEN 'reply' END")
     con.execute("INSERT INTO duty (item_id, name, stage, holder_id, started_on, due_on, "
-                "ended_on, state, explicit, optional) "
+                "ended_on, state, explicit, is_right) "
                 "SELECT id, 'reply', stage, unit_id, opened_on, due_on, closed_on, "
                 "CASE WHEN status = 'open' THEN 'open' WHEN closed_on <= due_on THEN 'met' "
                 "ELSE 'late' END, 0, 0 FROM item WHERE due_on IS NOT NULL")
