@@ -63,6 +63,8 @@ def build_demo(path, today: date | None = None) -> dict:
             step["on"] = _day(today, step.pop("on", 0))
             if "due" in step:
                 step["due_on"] = _day(today, step.pop("due"))
+            if "acted" in step:  # the day the holder acted, before the other side received it
+                step["acted_on"] = _day(today, step.pop("acted"))
             tracker.update(ident, step)
         if close:
             tracker.close(ident, close["outcome"], _day(today, close["on"]), close.get("note"))
