@@ -26,6 +26,7 @@ from fujian.models import (
     Unit,
 )
 from fujian.service.duties import most_urgent
+from fujian.service.past import stages_then
 
 # Item columns that name another item (kinds.KindField type "link"): each is joined to read
 # the linked item's ID.
@@ -321,19 +322,27 @@ def _iter_past(connection, filters: Filters, day: date, units: dict) -> Iterator
     def settle(chunk: list) -> None:
         pks = [r[_PK] for r in chunk]
         open_then: dict[int, list] = {}
-        for item_id, holder_id, due_on, duty_id, name, is_right in connection.execute(
-                select(d.c.item_id, d.c.holder_id, d.c.due_on, d.c.id, d.c.name,
-                       d.c.is_right).where(
+        for item_id, holder_id, due_on, duty_id, name, is_right, provisional in \
+                connection.execute(select(
+                    d.c.item_id, d.c.holder_id, d.c.due_on, d.c.id, d.c.name, d.c.is_right,
+                    d.c.provisional).where(
                     d.c.item_id.in_(pks), d.c.started_on <= day,
                     or_(d.c.ended_on.is_(None), d.c.ended_on > day))):
             open_then.setdefault(item_id, []).append(
                 {"state": "open", "holder_id": holder_id, "due_on": due_on, "id": duty_id,
-                 "name": name, "is_right": is_right})
+                 "name": name, "is_right": is_right, "provisional": provisional})
+        stages = _stages_then(connection, chunk, day)
         for row in chunk:
             out = shape(row, None, units)
+            out.update(stages.get(out["id"], ()))
+            # What shape() took from the item row describes its duty of today: set again below
+            # from the duty open that day.
+            out.pop("right", None)
+            out.pop("provisional", None)
             closed_then = row[_CLOSED] is not None and row[_CLOSED] <= day
             if closed_then:
                 status = CLOSED
+                out["duty"] = None
             else:
                 status = OPEN
                 out.update(closed_on=None, outcome=None)
@@ -343,7 +352,8 @@ def _iter_past(connection, filters: Filters, day: date, units: dict) -> Iterator
                 out["unit"], out["unit_name"] = units.get(holder, _NO_UNIT)
                 out["due_on"] = urgent["due_on"] if urgent else None
                 out["duty"] = urgent["name"] if urgent else None
-                out.pop("right", None)
+                if urgent and urgent["provisional"]:
+                    out["provisional"] = True
                 if urgent and urgent["is_right"]:
                     out["right"] = True
                 if out["paused_on"] is not None and out["paused_on"] > day:
@@ -378,6 +388,19 @@ def _iter_past(connection, filters: Filters, day: date, units: dict) -> Iterator
                                  _number(r["id"])))
     rows.sort(key=order)
     yield from rows[:filters.limit] if filters.limit is not None else rows
+
+
+def _stages_then(connection, chunk: list, day: date) -> dict[str, dict]:
+    """The stage (with its date, met_on and met_due) each row of ``chunk`` stood at on
+    ``day``, by ID, for the rows whose current stage began after it (service/past.py): the
+    others stood at their current stage then, and cost no read."""
+    later = {}
+    for row in chunk:
+        if row[_STAGE_ON] is not None and row[_STAGE_ON] > day:
+            later[f"{_prefix(row[_KIND])}{row[_NUMBER]}"] = {
+                "stage": row[_STAGE], "stage_on": row[_STAGE_ON], "met_on": row[_MET_ON],
+                "met_due": row[_MET_DUE]}
+    return stages_then(connection, later, day)
 
 
 def _number(ident: str) -> int:
