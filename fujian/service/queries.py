@@ -331,10 +331,8 @@ def _iter_past(connection, filters: Filters, day: date, units: dict) -> Iterator
             open_then.setdefault(item_id, []).append(
                 {"state": "open", "holder_id": holder_id, "due_on": due_on, "id": duty_id,
                  "name": name, "is_right": is_right, "provisional": provisional})
-        stages = _stages_then(connection, chunk, day)
         for row in chunk:
             out = shape(row, None, units)
-            out.update(stages.get(out["id"], ()))
             # What shape() took from the item row describes its duty of today: set again below
             # from the duty open that day.
             out.pop("right", None)
@@ -387,20 +385,22 @@ def _iter_past(connection, filters: Filters, day: date, units: dict) -> Iterator
         filters.sort, lambda r: (r["due_on"] is None, r["due_on"] or date.max, r["kind"],
                                  _number(r["id"])))
     rows.sort(key=order)
-    yield from rows[:filters.limit] if filters.limit is not None else rows
+    if filters.limit is not None:
+        rows = rows[:filters.limit]
+    # No filter or order depends on the stage: only the rows given out have theirs rebuilt.
+    _stages_then(connection, rows, day)
+    yield from rows
 
 
-def _stages_then(connection, chunk: list, day: date) -> dict[str, dict]:
-    """The stage (with its date, met_on and met_due) each row of ``chunk`` stood at on
-    ``day``, by ID, for the rows whose current stage began after it (service/past.py): the
-    others stood at their current stage then, and cost no read."""
-    later = {}
-    for row in chunk:
-        if row[_STAGE_ON] is not None and row[_STAGE_ON] > day:
-            later[f"{_prefix(row[_KIND])}{row[_NUMBER]}"] = {
-                "stage": row[_STAGE], "stage_on": row[_STAGE_ON], "met_on": row[_MET_ON],
-                "met_due": row[_MET_DUE]}
-    return stages_then(connection, later, day)
+def _stages_then(connection, rows: list[dict], day: date) -> None:
+    """Set the stage (with its date, met_on and met_due) each of ``rows`` stood at on ``day``
+    (service/past.py). Only rows whose current stage began after it are looked up: the others
+    stood at their current stage then."""
+    later = [r for r in rows if r["stage_on"] is not None and r["stage_on"] > day]
+    for start in range(0, len(later), 500):  # the change log read 500 items at a time
+        chunk = {r["id"]: r for r in later[start:start + 500]}
+        for ident, values in stages_then(connection, chunk, day).items():
+            chunk[ident].update(values)
 
 
 def _number(ident: str) -> int:
