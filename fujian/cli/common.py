@@ -248,8 +248,8 @@ FormatOption = Annotated[
 AsOfOption = Annotated[
     str | None, typer.Option("--as-of", metavar="DATE", help=_(
         "Judge today's records at this date (default today): an item opened later does not "
-        "exist yet; a duty is open then when begun by then and not met by then, and overdue "
-        "when also due before it."))
+        "exist yet; its stage is the one entered by then (by the stage's date); a duty is open "
+        "then when begun by then and not met by then, and overdue when also due before it."))
 ]
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_STORAGE"]

@@ -26,6 +26,7 @@ from fujian.models import (
     Unit,
 )
 from fujian.service.duties import most_urgent
+from fujian.service.past import stages_then
 
 # Item columns that name another item (kinds.KindField type "link"): each is joined to read
 # the linked item's ID.
@@ -321,19 +322,25 @@ def _iter_past(connection, filters: Filters, day: date, units: dict) -> Iterator
     def settle(chunk: list) -> None:
         pks = [r[_PK] for r in chunk]
         open_then: dict[int, list] = {}
-        for item_id, holder_id, due_on, duty_id, name, is_right in connection.execute(
-                select(d.c.item_id, d.c.holder_id, d.c.due_on, d.c.id, d.c.name,
-                       d.c.is_right).where(
+        for item_id, holder_id, due_on, duty_id, name, is_right, provisional in \
+                connection.execute(select(
+                    d.c.item_id, d.c.holder_id, d.c.due_on, d.c.id, d.c.name, d.c.is_right,
+                    d.c.provisional).where(
                     d.c.item_id.in_(pks), d.c.started_on <= day,
                     or_(d.c.ended_on.is_(None), d.c.ended_on > day))):
             open_then.setdefault(item_id, []).append(
                 {"state": "open", "holder_id": holder_id, "due_on": due_on, "id": duty_id,
-                 "name": name, "is_right": is_right})
+                 "name": name, "is_right": is_right, "provisional": provisional})
         for row in chunk:
             out = shape(row, None, units)
+            # What shape() took from the item row describes its duty of today: set again below
+            # from the duty open that day.
+            out.pop("right", None)
+            out.pop("provisional", None)
             closed_then = row[_CLOSED] is not None and row[_CLOSED] <= day
             if closed_then:
                 status = CLOSED
+                out["duty"] = None
             else:
                 status = OPEN
                 out.update(closed_on=None, outcome=None)
@@ -343,7 +350,8 @@ def _iter_past(connection, filters: Filters, day: date, units: dict) -> Iterator
                 out["unit"], out["unit_name"] = units.get(holder, _NO_UNIT)
                 out["due_on"] = urgent["due_on"] if urgent else None
                 out["duty"] = urgent["name"] if urgent else None
-                out.pop("right", None)
+                if urgent and urgent["provisional"]:
+                    out["provisional"] = True
                 if urgent and urgent["is_right"]:
                     out["right"] = True
                 if out["paused_on"] is not None and out["paused_on"] > day:
@@ -377,7 +385,22 @@ def _iter_past(connection, filters: Filters, day: date, units: dict) -> Iterator
         filters.sort, lambda r: (r["due_on"] is None, r["due_on"] or date.max, r["kind"],
                                  _number(r["id"])))
     rows.sort(key=order)
-    yield from rows[:filters.limit] if filters.limit is not None else rows
+    if filters.limit is not None:
+        rows = rows[:filters.limit]
+    # No filter or order depends on the stage: only the rows given out have theirs rebuilt.
+    _stages_then(connection, rows, day)
+    yield from rows
+
+
+def _stages_then(connection, rows: list[dict], day: date) -> None:
+    """Set the stage (with its date, met_on and met_due) each of ``rows`` stood at on ``day``
+    (service/past.py). Only rows whose current stage began after it are looked up: the others
+    stood at their current stage then."""
+    later = [r for r in rows if r["stage_on"] is not None and r["stage_on"] > day]
+    for start in range(0, len(later), 500):  # the change log read 500 items at a time
+        chunk = {r["id"]: r for r in later[start:start + 500]}
+        for ident, values in stages_then(connection, chunk, day).items():
+            chunk[ident].update(values)
 
 
 def _number(ident: str) -> int:
