@@ -475,7 +475,7 @@ COLUMN_TITLES = {
     "waived": "Waived", "rate": "On-time rate", "holder": "Holder", "started_on": "Started",
     "handler": "Handler", "actor": "By", "text": "Note", "void_reason": "Void because",
     "duty": "Owed", "unmet": "Unmet", "right": "Right", "local": "Local rule",
-    "provisional": "Provisional",
+    "provisional": "Provisional", "starts_at": "Starts at", "basis": "Basis",
 }
 
 
@@ -539,6 +539,14 @@ DUTY_COLUMNS = (
     Column("met_on", "履行日期", "date"), Column("state", "状态", "choice"),
     Column("right", "权利", "flag"), Column("local", "本地规定", "flag"),
     Column("provisional", "暂定", "flag"),
+)
+# The default deadline rules, as `fujian rules` lists them (deadlines.RULE_KEYS): the
+# procuratorate as a fixed holder is its unit code, other holders the item field naming one.
+RULE_COLUMNS = (
+    Column("kind", "类别"), Column("subtype", "类型"), Column("stage", "阶段"),
+    Column("duty", "义务"), Column("holder", "义务单位"), Column("starts_at", "起算事件"),
+    Column("period", "期间"), Column("right", "权利", "flag"), Column("local", "本地规定", "flag"),
+    Column("basis", "依据"),
 )
 # What a listed item owes now: the name of its most urgent open duty (the last column of plain
 # output, so that scripts keep their positions).

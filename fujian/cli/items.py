@@ -23,6 +23,7 @@ from fujian.cli.common import (
     SearchOption,
     command,
     filter_values,
+    flags_in_words,
     note,
     parse_day,
     state,
@@ -385,10 +386,12 @@ def show_item(ident: str, kind: Kind | None, fmt: str | None) -> None:
         # Who owed what, when: each duty the stages handed out, oldest first.
         sys.stdout.write("\n")
         duties = [{**d, "kind": row["kind"]} for d in row["duties"]]
-        if fmt == "table":  # a person reads what is owed and by whom in words
+        if fmt == "table":  # a person reads what is owed, by whom, and of what nature in words
             names, labels = state().tracker().unit_names(), _rules().duties
-            duties = [{**d, "name": labels.get(d["name"], d["name"]),
-                       "holder": names.get(d["holder"], d["holder"])} for d in duties]
+            duties = [flags_in_words({**d, "name": labels.get(d["name"], d["name"]),
+                                      "holder": names.get(d["holder"], d["holder"])},
+                                     DUTY_COLUMNS, ("right", "local", "provisional"))
+                      for d in duties]
         render(duties, DUTY_COLUMNS, fmt, title=_("Duties of {id}").format(id=row["id"]))
 
 
