@@ -421,6 +421,24 @@ def kind_of(code: str) -> Kind:
     return KINDS[kind_choices().parse(code)]
 
 
+@cache
+def unit_columns() -> frozenset[str]:
+    """The item columns that hold a unit's row id: the item's own unit, the holder of its most
+    urgent duty, and each kind's unit fields (from_unit_id, to_unit_id)."""
+    return frozenset({"unit_id", "holder_id"} | {
+        kf.column_name for k in KINDS.values() for kf in k.fields if kf.type == "unit"})
+
+
+def names_a_unit(field: str | None) -> bool:
+    """Whether a change-log field is a unit: one of :func:`unit_columns`, or a duty's holder
+    (``duty:NAME.holder_id``). The log stores the unit's id; `history` shows its code."""
+    if not field:
+        return False
+    if field.startswith("duty:"):
+        return field.rpartition(".")[2] == "holder_id"
+    return field in unit_columns()
+
+
 def import_order() -> tuple[Kind, ...]:
     """Kinds in the order an import inserts them: kinds other kinds link to first (meetings
     before their action items), kinds with links last; registry order otherwise."""
