@@ -338,6 +338,9 @@ def unknown_year_warning(year: int) -> str:
 # Default deadline rules (data/deadlines.toml): the duty each stage hands to a unit
 
 
+# The keys of a rule as `fujian rules` prints it (its JSON contract).
+RULE_KEYS = ("kind", "subtype", "stage", "duty", "holder", "starts_at", "period", "right",
+             "local", "basis")
 _ARTICLE = re.compile(r"第[一二三四五六七八九十百千零〇0-9]+条")
 
 
@@ -526,3 +529,24 @@ class RuleBook:
     def stage_rules(self, kind: str, stage: str) -> list[Rule]:
         """Every rule of a stage, whatever the subtype (for help texts)."""
         return [r for r in self.rules if r.kind == kind and r.stage == stage]
+
+    def of_kind(self, kind: str | None = None) -> list[Rule]:
+        """The rules of one kind (every kind when None), in the order of the file."""
+        return [r for r in self.rules if kind is None or r.kind == kind]
+
+    def holder_code(self, rule: Rule) -> str:
+        """Who holds a rule's duty: a fixed holder's unit code (the procuratorate: jcy), else
+        the item field naming the unit (unit, from_unit, to_unit)."""
+        fixed = self.holders.get(rule.holder)
+        return fixed["unit"] if fixed else rule.holder
+
+    def row(self, rule: Rule) -> dict:
+        """One rule as `fujian rules` gives it: exactly the keys of RULE_KEYS, in codes."""
+        return {"kind": rule.kind, "subtype": rule.subtype, "stage": rule.stage,
+                "duty": rule.duty, "holder": self.holder_code(rule), "starts_at": rule.start,
+                "period": None if rule.period is None else str(rule.period),
+                "right": rule.right, "local": rule.local, "basis": rule.source}
+
+    def rows(self, kind: str | None = None) -> list[dict]:
+        """Every rule of ``kind`` (all when None) as :meth:`row`, in the order of the file."""
+        return [self.row(rule) for rule in self.of_kind(kind)]

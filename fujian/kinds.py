@@ -421,6 +421,24 @@ def kind_of(code: str) -> Kind:
     return KINDS[kind_choices().parse(code)]
 
 
+@cache
+def unit_columns() -> frozenset[str]:
+    """The item columns that hold a unit's row id: the item's own unit, the holder of its most
+    urgent duty, and each kind's unit fields (from_unit_id, to_unit_id)."""
+    return frozenset({"unit_id", "holder_id"} | {
+        kf.column_name for k in KINDS.values() for kf in k.fields if kf.type == "unit"})
+
+
+def names_a_unit(field: str | None) -> bool:
+    """Whether a change-log field is a unit: one of :func:`unit_columns`, or a duty's holder
+    (``duty:NAME.holder_id``). The log stores the unit's id; `history` shows its code."""
+    if not field:
+        return False
+    if field.startswith("duty:"):
+        return field.rpartition(".")[2] == "holder_id"
+    return field in unit_columns()
+
+
 def import_order() -> tuple[Kind, ...]:
     """Kinds in the order an import inserts them: kinds other kinds link to first (meetings
     before their action items), kinds with links last; registry order otherwise."""
@@ -475,7 +493,7 @@ COLUMN_TITLES = {
     "waived": "Waived", "rate": "On-time rate", "holder": "Holder", "started_on": "Started",
     "handler": "Handler", "actor": "By", "text": "Note", "void_reason": "Void because",
     "duty": "Owed", "unmet": "Unmet", "right": "Right", "local": "Local rule",
-    "provisional": "Provisional",
+    "provisional": "Provisional", "starts_at": "Starts at", "basis": "Basis",
 }
 
 
@@ -539,6 +557,14 @@ DUTY_COLUMNS = (
     Column("met_on", "履行日期", "date"), Column("state", "状态", "choice"),
     Column("right", "权利", "flag"), Column("local", "本地规定", "flag"),
     Column("provisional", "暂定", "flag"),
+)
+# The default deadline rules, as `fujian rules` lists them (deadlines.RULE_KEYS): the
+# procuratorate as a fixed holder is its unit code, other holders the item field naming one.
+RULE_COLUMNS = (
+    Column("kind", "类别"), Column("subtype", "类型"), Column("stage", "阶段"),
+    Column("duty", "义务"), Column("holder", "义务单位"), Column("starts_at", "起算事件"),
+    Column("period", "期间"), Column("right", "权利", "flag"), Column("local", "本地规定", "flag"),
+    Column("basis", "依据"),
 )
 # What a listed item owes now: the name of its most urgent open duty (the last column of plain
 # output, so that scripts keep their positions).

@@ -280,9 +280,11 @@ def _safe_console_class():
 # At a narrow terminal titles and unit names keep at least 8 CJK characters (16 cells) a line:
 # low-value columns give way first — dates lose their year when all share one, units show
 # their code, then columns drop from the right — rather than text folding at 1–3 characters.
-PROTECTED = ("title", "unit", "unit_name", "name")
-# A duty's state says whether its past due date was met, late or waived: never dropped.
-KEPT = ("id", *PROTECTED, "due_on", "days_overdue", "days_left", "rate", "state")
+PROTECTED = ("title", "unit", "unit_name", "name", "basis")
+# A duty's state says whether its past due date was met, late or waived, and the marks of a
+# right or a local rule whether it could be late at all: never dropped.
+KEPT = ("id", *PROTECTED, "due_on", "days_overdue", "days_left", "rate", "state", "right",
+        "local")
 TEXT_MIN = 16
 
 

@@ -785,12 +785,11 @@ def test_history_of_a_whole_life(tracker, make_item):
         "close", "reopen", "reopen", "reopen"]
     assert {h["actor"] for h in history} == {"tester"}
     stage_changes = {h["field"]: (h["old"], h["new"]) for h in history if h["action"] == "stage"}
-    gaj, jcy = tracker.unit_id("gaj"), tracker.unit_id("jcy")
     assert stage_changes == {"stage": ("sent", "explained"),
                              "due_on": ("2025-03-04", "2025-03-17"),
                              "stage_on": ("2025-03-01", "2025-03-05"),
-                             # 刑诉规则 第五百六十一条: the procuratorate's 10 days now
-                             "holder_id": (str(gaj), str(jcy))}
+                             # 刑诉规则 第五百六十一条: the procuratorate's 10 days now (by its code)
+                             "holder_id": ("gaj", "jcy")}
     closes = {h["field"]: h["new"] for h in history if h["action"] == "close"}
     assert closes == {"status": "closed", "outcome": "returned", "closed_on": "2025-03-21"}
     assert history[-1]["reason"] == "复查"

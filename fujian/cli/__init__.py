@@ -190,6 +190,10 @@ from fujian.cli import search  # noqa: E402  (registers search)
 
 search.register(app)
 
+from fujian.cli import rules  # noqa: E402  (registers rules)
+
+rules.register(app)
+
 
 @command(app, "doctor")
 def doctor(fmt: FormatOption = None) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -230,6 +230,14 @@ def command(group: typer.Typer, name: str | None = None, **kwargs: Any) -> Calla
         return func
 
     return decorate
+
+
+def flags_in_words(row: dict, columns: Sequence[Any], keys: Sequence[str]) -> dict:
+    """A row for a table in which each flag of ``keys`` that is set reads as its column's name
+    (本地规定 / Local rule, 权利 / Right), and one not set as nothing: a person reads words,
+    not true or false."""
+    headers = {c.key: c.header for c in columns}
+    return {**row, **{key: headers[key] if row.get(key) else None for key in keys}}
 
 
 def parse_day(text: str | None, default: date | None = None) -> date | None:

@@ -23,6 +23,7 @@ from fujian.cli.common import (
     SearchOption,
     command,
     filter_values,
+    flags_in_words,
     note,
     parse_day,
     state,
@@ -385,10 +386,12 @@ def show_item(ident: str, kind: Kind | None, fmt: str | None) -> None:
         # Who owed what, when: each duty the stages handed out, oldest first.
         sys.stdout.write("\n")
         duties = [{**d, "kind": row["kind"]} for d in row["duties"]]
-        if fmt == "table":  # a person reads what is owed and by whom in words
+        if fmt == "table":  # a person reads what is owed, by whom, and of what nature in words
             names, labels = state().tracker().unit_names(), _rules().duties
-            duties = [{**d, "name": labels.get(d["name"], d["name"]),
-                       "holder": names.get(d["holder"], d["holder"])} for d in duties]
+            duties = [flags_in_words({**d, "name": labels.get(d["name"], d["name"]),
+                                      "holder": names.get(d["holder"], d["holder"])},
+                                     DUTY_COLUMNS, ("right", "local", "provisional"))
+                      for d in duties]
         render(duties, DUTY_COLUMNS, fmt, title=_("Duties of {id}").format(id=row["id"]))
 
 
@@ -526,11 +529,14 @@ HISTORY_ACTIONS = (N_("create"), N_("update"), N_("stage"), N_("extend"), N_("cl
                    N_("correct"), N_("void"), N_("unvoid"), N_("report"), N_("escalate"))
 
 
-def _value_name(kind: Kind, field: str | None, value: str | None) -> str | None:
+def _value_name(kind: Kind, field: str | None, value: str | None,
+                units: dict[str, str] | None = None) -> str | None:
     """A coded value (stage, outcome, status, subtype) as its Chinese label, as lists show it:
-    through the one code→label lookup (kinds.label_of)."""
-    from fujian.kinds import label_of
+    through the one code→label lookup (kinds.label_of); a unit (its code) as its name."""
+    from fujian.kinds import label_of, names_a_unit
 
+    if value is not None and units is not None and names_a_unit(field):
+        return units.get(value, value)
     if value is None or field not in ("stage", "outcome", "status", "subtype"):
         return value
     key = kind.subtype_key if field == "subtype" else field
@@ -665,7 +671,8 @@ def register(app: typer.Typer) -> None:
 
     @command(app, "history")
     def history(ident: IdArgument, fmt: FormatOption = None) -> None:
-        """An item's change log, oldest first.
+        """An item's change log, oldest first. A unit (the holder, the item's own unit, the
+        sending unit, a duty's holder) is given by its code, and in a table by its name.
 
         Example:
 
@@ -675,17 +682,18 @@ def register(app: typer.Typer) -> None:
         from fujian.render import pick_format, render
 
         fmt = pick_format(fmt)
-        rows = state().tracker().history(ident)
-        if fmt == "table":  # people read China time, action and field names in their language
+        tracker = state().tracker()
+        rows = tracker.history(ident)
+        if fmt == "table":  # people read China time, action, field and unit names in words
             from fujian.dates import CHINA
             from fujian.kinds import split_id
 
-            kind = split_id(ident)[0]
+            kind, units = split_id(ident)[0], tracker.unit_names()
             rows = [{**r, "at": r["at"].astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S"),
                      "action": _(r["action"]), "field": _field_name(r["field"]),
-                     "old": _value_name(kind, r["field"], r["old"]),
+                     "old": _value_name(kind, r["field"], r["old"], units),
                      "new": _("(created)") if r["action"] == "create"
-                     else _value_name(kind, r["field"], r["new"])}
+                     else _value_name(kind, r["field"], r["new"], units)}
                     for r in rows]
         columns = (Column("at", "时间"), Column("actor", "操作人"), Column("action", "操作"),
                    Column("field", "字段"), Column("old", "原值"), Column("new", "新值"),

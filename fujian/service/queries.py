@@ -3,6 +3,7 @@ objects (loading ORM objects is several times slower for a full list or export).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date
@@ -12,7 +13,7 @@ from sqlalchemy.orm import aliased
 
 from fujian.errors import BadInput, NotFound
 from fujian.i18n import _
-from fujian.kinds import CLOSED, KINDS, OPEN, Kind, split_id
+from fujian.kinds import CLOSED, KINDS, OPEN, Kind, names_a_unit, split_id, unit_columns
 from fujian.models import (
     DUTY_EXERCISED,
     DUTY_LAPSED,
@@ -467,13 +468,42 @@ def column_of(connection, item_pk: int, column: str):
 
 
 def history_rows(connection, subject: str) -> list[dict]:
+    """An item's change log, oldest first. The log keeps a unit by its row id (holder_id,
+    unit_id, from_unit_id, to_unit_id, a duty's holder_id, and in the item's snapshot at
+    creation); the rows name it by its code, as every other output does."""
     t = ChangeLog.__table__
     rows = connection.execute(select(t).where(t.c.subject == subject).order_by(t.c.id))
-    return [
-        {"at": _utc(r.at), "actor": r.actor, "action": r.action, "field": r.field,
-         "old": r.old_value, "new": r.new_value, "reason": r.reason}
-        for r in rows
-    ]
+    units = units_by_id(connection)
+    out = []
+    for r in rows:
+        old, new = r.old_value, r.new_value
+        if names_a_unit(r.field):
+            old, new = _unit_code(old, units), _unit_code(new, units)
+        elif r.action == "create" and r.field is None and new:
+            new = _snapshot_with_codes(new, units)
+        out.append({"at": _utc(r.at), "actor": r.actor, "action": r.action, "field": r.field,
+                    "old": old, "new": new, "reason": r.reason})
+    return out
+
+
+def _unit_code(value: str | None, units: dict[int, tuple[str, str]]) -> str | None:
+    """A logged unit id as the unit's code (a value that names no unit is left as it is)."""
+    if not isinstance(value, str) or not value.isdigit():
+        return value
+    return units.get(int(value), (value,))[0]
+
+
+def _snapshot_with_codes(text: str, units: dict[int, tuple[str, str]]) -> str:
+    """The item as created (JSON, keys sorted) with its unit ids as codes."""
+    try:
+        data = json.loads(text)
+    except ValueError:  # not a snapshot this version wrote: shown as stored
+        return text
+    if not isinstance(data, dict):
+        return text
+    for key in unit_columns() & data.keys():
+        data[key] = _unit_code(data[key], units)
+    return json.dumps(data, ensure_ascii=False, sort_keys=True)
 
 
 def count_items(connection) -> dict[str, int]:
