@@ -23,7 +23,7 @@ EXPECTED = {
                                      "assist")
       for verb in ("add", "list", "show", "update", "close", "reopen")),
     "suggestion reply", "clue reply", "assist escalate", "note", "void", "unvoid",
-    "export reminders", "import xlsx", "search",
+    "export reminders", "import xlsx", "search", "rules",
 }
 
 
