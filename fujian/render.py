@@ -216,7 +216,7 @@ def human_cell(row: dict, column: Column, record: bool = False) -> str:
         return _("yes") if value else (_("no") if record else "")
     if column.key == "due_on" and value is not None and row.get("provisional"):
         # Counted across a year with no official holiday notice: recounted once it is known.
-        return f"{value.isoformat()} {_('(provisional)')}"
+        return value.isoformat() + " " + _("(provisional)")
     return plain_cell(value) if not isinstance(value, str) else value
 
 
