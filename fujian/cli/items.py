@@ -143,24 +143,54 @@ def _stage_list(kind: Kind) -> str:
     return "; ".join(parts)
 
 
-def _events(kind: Kind) -> str:
-    """For each stage with a rule: the event whose date --on gives, and who holds the duty."""
+def _holder(kind: Kind, holder: str) -> str:
+    """A rule's holder as the tool names it: a fixed unit's label (人民检察院), or the kind's
+    name for the item field (接收单位, 移送单位 …)."""
+    return _rules().holders.get(holder, {}).get("label") or kind.holder_label(holder)
+
+
+def _kind_rules(kind: Kind, stages: tuple[str, ...] | None = None):
+    """(subtype, rule) for every rule of a kind, stage by stage in the kind's order."""
     rules = _rules()
-    parts = []
     for subtype in _subtypes(kind):
         for stage in kind.stages(subtype).codes:
-            found = [r for r in rules.stage_rules(kind.code, stage)
-                     if r.subtype in (None, subtype)]
-            if not found:
+            if stages is not None and stage not in stages:
                 continue
-            rule = found[0]
-            holders = "、".join(dict.fromkeys(
-                rules.holders.get(r.holder, {}).get("label") or kind.holder_label(r.holder)
-                for r in found))
-            event = rules.events.get(rule.start, rule.start)
-            prefix = f"{subtype} " if subtype else ""
-            parts.append(f"{prefix}{stage}: {event} → {holders}")
-    return "; ".join(parts)
+            for rule in rules.stage_rules(kind.code, stage):
+                if rule.subtype in (None, subtype) or subtype is None:
+                    yield subtype or rule.subtype, rule
+
+
+def _rule_line(kind: Kind, subtype: str | None, rule) -> str:
+    """One rule as help states it: "stage: event → holder: duty (may … for a right), period —
+    article". Labels and articles are the rules file's Chinese, in both languages."""
+    from fujian.kinds import DUTY_COLUMNS
+
+    rules = _rules()
+    owed = rules.duties.get(rule.duty, rule.duty)
+    if rule.right:
+        owed = _("may {duty}").format(duty=owed)
+    period = str(rule.period) if rule.period is not None else _("no period")
+    if rule.urgent:
+        period += " (--urgent)"
+    if rule.local:
+        period += f" ({next(c.header for c in DUTY_COLUMNS if c.key == 'local').lower()})"
+    event = rules.events.get(rule.start, rule.start)
+    prefix = f"{subtype} " if subtype else ""
+    return (f"{prefix}{rule.stage}: {event} → {_holder(kind, rule.holder)}: {owed}, {period} — "
+            f"{rule.citation}")
+
+
+def _rules_help(kind: Kind, stages: tuple[str, ...] | None = None) -> str:
+    """The help paragraph naming, for each stage with a rule, its event, holder, duty or right,
+    period and article: one paragraph per rule, so Click wraps each on its own."""
+    lines = [_rule_line(kind, subtype, rule) for subtype, rule in _kind_rules(kind, stages)]
+    if not lines:
+        return ""
+    head = _("Who owes what — stage: the event whose date --on gives → the unit that holds the "
+             "duty: what it owes (\"may\": a right, never late), the period, the article "
+             "(`fujian rules {code}` prints every rule):").format(code=kind.code)
+    return "\n\n".join([head, *(f"- {line}" for line in lines)])
 
 
 def _first_event(kind: Kind) -> str:
@@ -224,7 +254,8 @@ def make_add(kind: Kind) -> Callable:
 
     doc = _("Add a {label} ({code}); prints its ID.\n\nExample:\n\n    {example}").format(
         label=kind.label, code=kind.code, example=kind.example or f"fujian {kind.code} add --help")
-    return _with_signature(add, params, doc)
+    first = tuple(kind.first_stage(subtype) for subtype in _subtypes(kind))
+    return _with_signature(add, params, "\n\n".join(filter(None, [doc, _rules_help(kind, first)])))
 
 
 def make_update(kind: Kind) -> Callable:
@@ -236,8 +267,8 @@ def make_update(kind: Kind) -> Callable:
             "unless --due is given. Stages: {stages}.").format(stages=_stage_list(kind))),
         _opt("on", str | None, "--on", help=_(
             "Date of the stage change (default today): the date of the event that starts the "
-            "new stage's clock, and who then holds the duty — {events}. With --pause or "
-            "--resume: the day the clock stops or restarts.").format(events=_events(kind))),
+            "new stage's clock (each stage's event is listed above). With --pause or --resume: "
+            "the day the clock stops or restarts.")),
         _opt("acted_on", str | None, "--acted-on", help=_(
             "The day the holder of the duties the stage change (or --met) ends acted — the "
             "document's own date; default --on, never after it. Those duties are judged on it: "
@@ -279,7 +310,7 @@ def make_update(kind: Kind) -> Callable:
             "    fujian {code} update {p}1 --stage {stage}").format(
         label=kind.label, code=kind.code, p=kind.prefix,
         stage=kind.stages(kind.subtypes.codes[0] if kind.subtype_key else None).items[-1].code)
-    return _with_signature(update, params, doc)
+    return _with_signature(update, params, "\n\n".join(filter(None, [doc, _rules_help(kind)])))
 
 
 def list_items(kind: Kind | None, status: str, unit: str | None, overdue: bool,
