@@ -92,7 +92,8 @@ def test_a_right_reads_may_and_names_its_article():
 
 def test_a_local_rule_says_so():
     """The to-admin reply's 2 months are the district's own (刑诉法 第一百七十七条第三款 says 及时)."""
-    line = "to-admin sent: 收到检察意见书之日 → 接收单位: 书面回复, 2m (本地规定) — 本地规定：收到检察意见书之日起两个月内回复"
+    line = ("to-admin sent: 收到检察意见书之日 → 接收单位: 书面回复, 2m (本地规定) — "
+            "本地规定：收到检察意见书之日起两个月内回复")
     assert _flat(line) in _help("referral", "zh")
 
 
