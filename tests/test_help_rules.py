@@ -133,3 +133,35 @@ def test_readme_states_the_summary_contract(part):
         assert f"`{key}`" in text, key
     assert "on_time / (on_time + late + unmet + overdue)" in text
     assert "--pause --reason 鉴定" not in text  # a statute's clock is never paused (point 6)
+
+
+def _labels(names: list[str]) -> str:
+    return "、".join(RULES["duties"][n] for n in sorted(names))
+
+
+@cache
+def _close_help(kind: str) -> str:
+    env = {**os.environ, "FUJIAN_LANG": "en", "COLUMNS": "2000"}
+    r = subprocess.run([sys.executable, "-m", "fujian", kind, "close", "--help"], env=env,
+                       capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    return _flat(r.stdout)
+
+
+@pytest.mark.parametrize("entry", [e for e in RULES.get("stage", []) if e.get("unmet")],
+                         ids=lambda e: f"{e['kind']}-{e['stage']}")
+def test_update_help_names_the_duties_a_stage_ends_unmet(entry):
+    """A suit is brought because the organ did not perform (行政诉讼法 第二十五条第四款); an
+    obstruction is a refusal (人民检察院组织法 第二十一条): help says these stages end the holder's
+    duties unmet."""
+    expected = f"{entry['stage']}: ends {_labels(entry['unmet'])} unmet"
+    assert _flat(expected) in _help(entry["kind"], "en")
+
+
+@pytest.mark.parametrize("entry", RULES.get("outcome", []), ids=lambda e: e["kind"])
+def test_close_help_names_the_duties_an_outcome_leaves_unmet(entry):
+    """Closing a public-interest suggestion 未采纳 or 部分采纳 leaves 依法履行职责 unmet (两高《检察
+    公益诉讼解释》第二十一条第二款); closing an assistance request refused leaves 协助调查核实 unmet
+    (人民检察院组织法 第二十一条)."""
+    expected = f"{', '.join(entry['outcomes'])} leaves {_labels(entry['unmet'])} unmet"
+    assert _flat(expected) in _close_help(entry["kind"])

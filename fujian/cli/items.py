@@ -149,16 +149,36 @@ def _holder(kind: Kind, holder: str) -> str:
     return _rules().holders.get(holder, {}).get("label") or kind.holder_label(holder)
 
 
-def _kind_rules(kind: Kind, stages: tuple[str, ...] | None = None):
-    """(subtype, rule) for every rule of a kind, stage by stage in the kind's order."""
-    rules = _rules()
+def _kind_stages(kind: Kind, stages: tuple[str, ...] | None = None):
+    """(subtype, stage) for every stage of a kind, in the kind's order (per direction for
+    referrals), or only those named."""
     for subtype in _subtypes(kind):
         for stage in kind.stages(subtype).codes:
-            if stages is not None and stage not in stages:
-                continue
-            for rule in rules.stage_rules(kind.code, stage):
-                if rule.subtype in (None, subtype) or subtype is None:
-                    yield subtype or rule.subtype, rule
+            if stages is None or stage in stages:
+                yield subtype, stage
+
+
+def _stage_lines(kind: Kind, subtype: str | None, stage: str) -> list[str]:
+    """What entering one stage does, as help states it: the duties and rights it opens, then
+    the open duties it keeps running, ends unmet or ends as stand-ins ([[stage]] entries)."""
+    rules = _rules()
+    lines = [_rule_line(kind, subtype or rule.subtype, rule)
+             for rule in rules.stage_rules(kind.code, stage) if subtype in (None, rule.subtype)
+             or rule.subtype is None]
+    for effect in rules.stages:
+        if effect.kind != kind.code or effect.stage != stage or \
+                (subtype is not None and effect.subtype not in (None, subtype)):
+            continue
+        prefix = f"{subtype or effect.subtype or ''} {stage}".strip()
+        for names, text in ((effect.keep, N_("{duties} runs on")),
+                            (effect.unmet, N_("ends {duties} unmet: the owed act did not happen")),
+                            (effect.stand_in, N_("ends {duties} of the stage before, which stood in "
+                                                 "for it: waived when acted on by its due date, "
+                                                 "else late"))):
+            if names:
+                duties = "、".join(rules.duties.get(n, n) for n in sorted(names))
+                lines.append(f"{prefix}: " + _(text).format(duties=duties))
+    return lines
 
 
 def _rule_line(kind: Kind, subtype: str | None, rule) -> str:
@@ -184,13 +204,34 @@ def _rule_line(kind: Kind, subtype: str | None, rule) -> str:
 def _rules_help(kind: Kind, stages: tuple[str, ...] | None = None) -> str:
     """The help paragraph naming, for each stage with a rule, its event, holder, duty or right,
     period and article: one paragraph per rule, so Click wraps each on its own."""
-    lines = [_rule_line(kind, subtype, rule) for subtype, rule in _kind_rules(kind, stages)]
+    lines = [line for subtype, stage in _kind_stages(kind, stages)
+             for line in _stage_lines(kind, subtype, stage)]
     if not lines:
         return ""
     head = _("Who owes what — stage: the event whose date --on gives → the unit that holds the "
              "duty: what it owes (\"may\": a right, never late), the period, the article "
              "(`fujian rules {code}` prints every rule):").format(code=kind.code)
     return "\n\n".join([head, *(f"- {line}" for line in lines)])
+
+
+def _close_verdicts(kind: Kind) -> str:
+    """How closing a kind's item ends its open duties, as help states it: met or late by the
+    holder's act, waived by a withdrawal, unmet by the outcomes the rules file names."""
+    rules = _rules()
+    text = _("Closing ends the open duties met or late, judged on --acted-on; a right is never "
+             "exercised by a close (waived, or lapsed once its window has passed).")
+    if kind.waiving_outcomes:
+        text += " " + _("{outcomes} waives them: nobody failed.").format(
+            outcomes=", ".join(kind.waiving_outcomes))
+    unmet: dict[frozenset[str], list[str]] = {}
+    for (code, outcome), names in rules.unmet_outcomes.items():
+        if code == kind.code:
+            unmet.setdefault(names, []).append(outcome)
+    for names, outcomes in unmet.items():
+        duties = "、".join(rules.duties.get(n, n) for n in sorted(names))
+        text += " " + _("{outcomes} leaves {duties} unmet: the owed act did not happen.").format(
+            outcomes=", ".join(outcomes), duties=duties)
+    return text
 
 
 def _first_event(kind: Kind) -> str:
@@ -535,6 +576,7 @@ def build_kind_app(kind: Kind) -> typer.Typer:
                           "    fujian {code} close {p}1 --outcome {first}").format(
         label=kind.label, outcomes=outcomes, code=kind.code, p=kind.prefix,
         first=kind.outcomes(kind.subtypes.codes[0] if kind.subtype_key else None).codes[0])
+    close_cmd.__doc__ += "\n\n" + _close_verdicts(kind)
     command(sub, "close")(close_cmd)
 
     def reopen_cmd(ident: IdArgument, reason: ReasonOption, due: DueOption = None,
