@@ -9,7 +9,7 @@ import inspect
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -39,6 +39,9 @@ from fujian.kinds import (
     Verb,
     columns_for,
 )
+
+if TYPE_CHECKING:
+    from fujian.deadlines import Rule
 
 _KW = inspect.Parameter.KEYWORD_ONLY
 
@@ -181,7 +184,7 @@ def _stage_lines(kind: Kind, subtype: str | None, stage: str) -> list[str]:
     return lines
 
 
-def _rule_line(kind: Kind, subtype: str | None, rule) -> str:
+def _rule_line(kind: Kind, subtype: str | None, rule: Rule) -> str:
     """One rule as help states it: "stage: event → holder: duty (may … for a right), period —
     article". Labels and articles are the rules file's Chinese, in both languages."""
     from fujian.kinds import DUTY_COLUMNS
@@ -193,7 +196,7 @@ def _rule_line(kind: Kind, subtype: str | None, rule) -> str:
     period = str(rule.period) if rule.period is not None else _("no period")
     if rule.urgent:
         period += " (--urgent)"
-    if rule.local:
+    if rule.local:  # marked as `show` heads the column: 本地规定, or in English "local rule"
         period += f" ({next(c.header for c in DUTY_COLUMNS if c.key == 'local').lower()})"
     event = rules.events.get(rule.start, rule.start)
     prefix = f"{subtype} " if subtype else ""
@@ -202,8 +205,9 @@ def _rule_line(kind: Kind, subtype: str | None, rule) -> str:
 
 
 def _rules_help(kind: Kind, stages: tuple[str, ...] | None = None) -> str:
-    """The help paragraph naming, for each stage with a rule, its event, holder, duty or right,
-    period and article: one paragraph per rule, so Click wraps each on its own."""
+    """The help paragraphs naming, for each stage with a rule, its event, holder, duty or right,
+    period and article, and what it does to the duties already open: one paragraph per line,
+    so Click wraps each on its own."""
     lines = [line for subtype, stage in _kind_stages(kind, stages)
              for line in _stage_lines(kind, subtype, stage)]
     if not lines:
