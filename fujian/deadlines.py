@@ -342,6 +342,7 @@ def unknown_year_warning(year: int) -> str:
 RULE_KEYS = ("kind", "subtype", "stage", "duty", "holder", "starts_at", "period", "right",
              "local", "basis")
 _ARTICLE = re.compile(r"第[一二三四五六七八九十百千零〇0-9]+条")
+_EXPLANATION = re.compile(r"[（。]")
 
 
 @dataclass(frozen=True)
@@ -382,6 +383,12 @@ class Rule:
     @property
     def cites_article(self) -> bool:
         return bool(_ARTICLE.search(self.source))
+
+    @property
+    def citation(self) -> str:
+        """The source in short, as help texts cite it: the articles (or the district's note)
+        without the explanation that follows them in （…） or after a full stop."""
+        return _EXPLANATION.split(self.source, maxsplit=1)[0].strip()
 
 
 @dataclass(frozen=True)

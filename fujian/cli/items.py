@@ -9,7 +9,7 @@ import inspect
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -40,6 +40,9 @@ from fujian.kinds import (
     Verb,
     columns_for,
 )
+
+if TYPE_CHECKING:
+    from fujian.deadlines import Rule
 
 _KW = inspect.Parameter.KEYWORD_ONLY
 
@@ -144,24 +147,96 @@ def _stage_list(kind: Kind) -> str:
     return "; ".join(parts)
 
 
-def _events(kind: Kind) -> str:
-    """For each stage with a rule: the event whose date --on gives, and who holds the duty."""
-    rules = _rules()
-    parts = []
+def _holder(kind: Kind, holder: str) -> str:
+    """A rule's holder as the tool names it: a fixed unit's label (人民检察院), or the kind's
+    name for the item field (接收单位, 移送单位 …)."""
+    return _rules().holders.get(holder, {}).get("label") or kind.holder_label(holder)
+
+
+def _kind_stages(kind: Kind, stages: tuple[str, ...] | None = None):
+    """(subtype, stage) for every stage of a kind, in the kind's order (per direction for
+    referrals), or only those named."""
     for subtype in _subtypes(kind):
         for stage in kind.stages(subtype).codes:
-            found = [r for r in rules.stage_rules(kind.code, stage)
-                     if r.subtype in (None, subtype)]
-            if not found:
-                continue
-            rule = found[0]
-            holders = "、".join(dict.fromkeys(
-                rules.holders.get(r.holder, {}).get("label") or kind.holder_label(r.holder)
-                for r in found))
-            event = rules.events.get(rule.start, rule.start)
-            prefix = f"{subtype} " if subtype else ""
-            parts.append(f"{prefix}{stage}: {event} → {holders}")
-    return "; ".join(parts)
+            if stages is None or stage in stages:
+                yield subtype, stage
+
+
+def _stage_lines(kind: Kind, subtype: str | None, stage: str) -> list[str]:
+    """What entering one stage does, as help states it: the duties and rights it opens, then
+    the open duties it keeps running, ends unmet or ends as stand-ins ([[stage]] entries)."""
+    rules = _rules()
+    lines = [_rule_line(kind, subtype or rule.subtype, rule)
+             for rule in rules.stage_rules(kind.code, stage) if subtype in (None, rule.subtype)
+             or rule.subtype is None]
+    for effect in rules.stages:
+        if effect.kind != kind.code or effect.stage != stage or \
+                (subtype is not None and effect.subtype not in (None, subtype)):
+            continue
+        prefix = f"{subtype or effect.subtype or ''} {stage}".strip()
+        for names, text in ((effect.keep, N_("{duties} runs on")),
+                            (effect.unmet, N_("ends {duties} unmet: the owed act did not happen")),
+                            (effect.stand_in, N_("ends {duties} of the stage before, which stood in "
+                                                 "for it: waived when acted on by its due date, "
+                                                 "else late"))):
+            if names:
+                duties = "、".join(rules.duties.get(n, n) for n in sorted(names))
+                lines.append(f"{prefix}: " + _(text).format(duties=duties))
+    return lines
+
+
+def _rule_line(kind: Kind, subtype: str | None, rule: Rule) -> str:
+    """One rule as help states it: "stage: event → holder: duty (may … for a right), period —
+    article". Labels and articles are the rules file's Chinese, in both languages."""
+    from fujian.kinds import DUTY_COLUMNS
+
+    rules = _rules()
+    owed = rules.duties.get(rule.duty, rule.duty)
+    if rule.right:
+        owed = _("may {duty}").format(duty=owed)
+    period = str(rule.period) if rule.period is not None else _("no period")
+    if rule.urgent:
+        period += " (--urgent)"
+    if rule.local:  # marked as `show` heads the column: 本地规定, or in English "local rule"
+        period += f" ({next(c.header for c in DUTY_COLUMNS if c.key == 'local').lower()})"
+    event = rules.events.get(rule.start, rule.start)
+    prefix = f"{subtype} " if subtype else ""
+    return (f"{prefix}{rule.stage}: {event} → {_holder(kind, rule.holder)}: {owed}, {period} — "
+            f"{rule.citation}")
+
+
+def _rules_help(kind: Kind, stages: tuple[str, ...] | None = None) -> str:
+    """The help paragraphs naming, for each stage with a rule, its event, holder, duty or right,
+    period and article, and what it does to the duties already open: one paragraph per line,
+    so Click wraps each on its own."""
+    lines = [line for subtype, stage in _kind_stages(kind, stages)
+             for line in _stage_lines(kind, subtype, stage)]
+    if not lines:
+        return ""
+    head = _("Who owes what — stage: the event whose date --on gives → the unit that holds the "
+             "duty: what it owes (\"may\": a right, never late), the period, the article "
+             "(`fujian rules {code}` prints every rule):").format(code=kind.code)
+    return "\n\n".join([head, *(f"- {line}" for line in lines)])
+
+
+def _close_verdicts(kind: Kind) -> str:
+    """How closing a kind's item ends its open duties, as help states it: met or late by the
+    holder's act, waived by a withdrawal, unmet by the outcomes the rules file names."""
+    rules = _rules()
+    text = _("Closing ends the open duties met or late, judged on --acted-on; a right is never "
+             "exercised by a close (waived, or lapsed once its window has passed).")
+    if kind.waiving_outcomes:
+        text += " " + _("{outcomes} waives them: nobody failed.").format(
+            outcomes=", ".join(kind.waiving_outcomes))
+    unmet: dict[frozenset[str], list[str]] = {}
+    for (code, outcome), names in rules.unmet_outcomes.items():
+        if code == kind.code:
+            unmet.setdefault(names, []).append(outcome)
+    for names, outcomes in unmet.items():
+        duties = "、".join(rules.duties.get(n, n) for n in sorted(names))
+        text += " " + _("{outcomes} leaves {duties} unmet: the owed act did not happen.").format(
+            outcomes=", ".join(outcomes), duties=duties)
+    return text
 
 
 def _first_event(kind: Kind) -> str:
@@ -225,7 +300,8 @@ def make_add(kind: Kind) -> Callable:
 
     doc = _("Add a {label} ({code}); prints its ID.\n\nExample:\n\n    {example}").format(
         label=kind.label, code=kind.code, example=kind.example or f"fujian {kind.code} add --help")
-    return _with_signature(add, params, doc)
+    first = tuple(kind.first_stage(subtype) for subtype in _subtypes(kind))
+    return _with_signature(add, params, "\n\n".join(filter(None, [doc, _rules_help(kind, first)])))
 
 
 def make_update(kind: Kind) -> Callable:
@@ -237,8 +313,8 @@ def make_update(kind: Kind) -> Callable:
             "unless --due is given. Stages: {stages}.").format(stages=_stage_list(kind))),
         _opt("on", str | None, "--on", help=_(
             "Date of the stage change (default today): the date of the event that starts the "
-            "new stage's clock, and who then holds the duty — {events}. With --pause or "
-            "--resume: the day the clock stops or restarts.").format(events=_events(kind))),
+            "new stage's clock (each stage's event is listed above). With --pause or --resume: "
+            "the day the clock stops or restarts.")),
         _opt("acted_on", str | None, "--acted-on", help=_(
             "The day the holder of the duties the stage change (or --met) ends acted — the "
             "document's own date; default --on, never after it. Those duties are judged on it: "
@@ -280,7 +356,7 @@ def make_update(kind: Kind) -> Callable:
             "    fujian {code} update {p}1 --stage {stage}").format(
         label=kind.label, code=kind.code, p=kind.prefix,
         stage=kind.stages(kind.subtypes.codes[0] if kind.subtype_key else None).items[-1].code)
-    return _with_signature(update, params, doc)
+    return _with_signature(update, params, "\n\n".join(filter(None, [doc, _rules_help(kind)])))
 
 
 def list_items(kind: Kind | None, status: str, unit: str | None, overdue: bool,
@@ -507,6 +583,7 @@ def build_kind_app(kind: Kind) -> typer.Typer:
                           "    fujian {code} close {p}1 --outcome {first}").format(
         label=kind.label, outcomes=outcomes, code=kind.code, p=kind.prefix,
         first=kind.outcomes(kind.subtypes.codes[0] if kind.subtype_key else None).codes[0])
+    close_cmd.__doc__ += "\n\n" + _close_verdicts(kind)
     command(sub, "close")(close_cmd)
 
     def reopen_cmd(ident: IdArgument, reason: ReasonOption, due: DueOption = None,

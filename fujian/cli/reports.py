@@ -99,10 +99,11 @@ def overdue(as_of: AsOfOption = None, unit: UnitFilter = None, kind: KindFilter 
             ) -> None:
     """Every open item past its due date, most overdue first, with its days overdue.
 
-    Each item is listed under the unit that holds its most urgent open duty (the sending unit
-    after 不予立案, the addressed organ of a clue's suggestion …), with that duty's due date;
-    paused items are not overdue. On a terminal, grouped by that unit. Plain output prints
-    nothing when nothing is overdue. Example (crontab):
+    Each item is listed under the unit that holds its most urgent open duty (the police after
+    要求说明不立案理由, the addressed organ of a clue's suggestion …), with that duty's due date;
+    the last column, duty, says what is owed. A right (可以: the sending unit's 3 days to object
+    after 不予立案) is never overdue; paused items are not overdue. On a terminal, grouped by
+    that unit. Plain output prints nothing when nothing is overdue. Example (crontab):
 
         0 8 * * * fujian report overdue --fail-if-any || mail-the-office
     """
@@ -116,7 +117,9 @@ def due_soon(within: Annotated[int, typer.Option("--within", metavar="DAYS", hel
              involving: InvolvingOption = None, from_unit: FromOption = None,
              handler: HandlerOption = None, search: SearchOption = None,
              fmt: FormatOption = None) -> None:
-    """Open items due from the as-of date through as-of + N days.
+    """Open items due from the as-of date through as-of + N days; the last column, duty, says
+    what is owed. A right still running (可以: the sending unit's 3 days to object after 不予立案)
+    reads "may … until D" in a table: the unit may act, it owes nothing.
 
     Example:
 
