@@ -140,7 +140,7 @@ def test_copy_of_a_realistic_file_to_the_server_keeps_every_row(cli, db_path, tm
     before = table_dump(source)
     result = cli("--db", str(source), "copy", "--to", db_path, "--format", "json")
     copied = {row["table"]: row["rows"] for row in json.loads(_ok(result))}
-    assert copied["item"] == 29 and copied["note"] > 0 and copied["duty"] > 0
+    assert copied["item"] == 30 and copied["note"] > 0 and copied["duty"] > 0
     assert table_dump(source) == before  # the source is only read
     assert _normal(table_dump(db_path)) == _normal(before)
     assert _fingerprints(db_path) == _fingerprints(source)
@@ -204,8 +204,8 @@ def test_server_to_a_new_file_and_to_another_server_and_back_is_identical(cli, d
         assert _fingerprints(other) == _fingerprints(source)
         # The second server's sequences were set too: new rows take new ids.
         assert _ok(cli("--db", other, "referral", "add", "--direction", "to-criminal", "--from",
-                       "scjgj", "--to", "gaj", "--title", "第二台服务器")).strip() == "R8"
-        _ok(cli("--db", other, "note", "R8", "新的记录"))
+                       "scjgj", "--to", "gaj", "--title", "第二台服务器")).strip() == "R9"
+        _ok(cli("--db", other, "note", "R9", "新的记录"))
     assert _ok(cli("--db", str(back), "list")) == _ok(cli("--db", str(source), "list"))
 
 
@@ -452,8 +452,8 @@ def test_restore_over_data_needs_force_keeps_the_old_contents_and_sets_sequences
 
     # Every id sequence is past the restored rows: new rows of every table go in.
     assert _ok(cli("--db", db_path, "referral", "add", "--direction", "to-criminal", "--from",
-                   "scjgj", "--to", "gaj", "--title", "恢复后的新案件")).strip() == "R8"
-    _ok(cli("--db", db_path, "note", "R8", "恢复后的记录"))
+                   "scjgj", "--to", "gaj", "--title", "恢复后的新案件")).strip() == "R9"
+    _ok(cli("--db", db_path, "note", "R9", "恢复后的记录"))
     _ok(cli("--db", db_path, "unit", "add", "newunit", "--name", "新成员单位"))
     result, rows = _doctor(cli, "--db", db_path)
     assert rows["sequences"]["status"] == "ok", rows["sequences"]
