@@ -82,4 +82,7 @@ def _for_people(book, rule) -> dict:
             "holder": fixed.get("label", row["holder"]) if fixed
             else kind.holder_label(rule.holder),
             "starts_at": book.events.get(rule.start, rule.start),
-            "period": row["period"] or _("none")}
+            "period": row["period"] or _("none"),
+            # The articles without their explanation, so that a terminal keeps the other
+            # columns; plain, CSV and JSON give the whole basis.
+            "basis": rule.citation}
