@@ -279,8 +279,9 @@ def _safe_console_class():
 # low-value columns give way first — dates lose their year when all share one, units show
 # their code, then columns drop from the right — rather than text folding at 1–3 characters.
 PROTECTED = ("title", "unit", "unit_name", "name")
-# A duty's state says whether its past due date was met, late or waived: never dropped.
-KEPT = ("id", *PROTECTED, "due_on", "days_overdue", "days_left", "rate", "state")
+# A duty's state says whether its past due date was met, late or waived, and a provisional
+# due date may still move (service/recount.py): never dropped.
+KEPT = ("id", *PROTECTED, "due_on", "days_overdue", "days_left", "rate", "state", "provisional")
 TEXT_MIN = 16
 
 
