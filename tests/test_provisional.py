@@ -292,3 +292,78 @@ def test_a_paused_duty_keeps_its_paused_days_when_counted_again(cli, initialised
     # As `calendar due` counts the period from the start moved by the paused days.
     assert cli.json("calendar", "due", (start + timedelta(days=10)).isoformat(), "30d")["due"] \
         == expected.isoformat()
+
+
+@pytest.mark.postgres_only
+def test_a_server_login_that_may_only_read_is_left_as_it_is(cli, initialised, tmp_path,
+                                                            monkeypatch, year):
+    """A reader's login on the shared server (reports only): the recount cannot be written,
+    so nothing is, nothing is said, and the command answers from the stored dates."""
+    import uuid
+
+    import psycopg
+    from conftest import libpq_url
+    from sqlalchemy.engine import make_url
+
+    assert cli("suggestion", "add", "--type", "correction", "--to", "rsj", "--title", "纠正",
+               "--on", f"{year - 1}-12-31").exit_code == 0
+    estimated = cli.json("show", "S1")["due_on"]
+    role = f"fujian_reader_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(libpq_url(initialised), autocommit=True) as con:
+        con.execute(f'CREATE ROLE "{role}" LOGIN')
+        con.execute(f'GRANT SELECT ON ALL TABLES IN SCHEMA public TO "{role}"')
+    try:
+        reader = make_url(initialised).set(username=role).render_as_string(hide_password=False)
+        monkeypatch.setenv("FUJIAN_CALENDAR", str(_override(tmp_path, year)))
+        before = table_dump(initialised)
+        r = cli("--db", reader, "list", "--format", "json")
+        assert r.exit_code == 0 and r.stderr == ""
+        assert json.loads(r.stdout)[0]["due_on"] == estimated
+        assert table_dump(initialised) == before
+        assert cli("list").stderr == MOVED_ONE  # a login that may write counts them
+    finally:
+        with psycopg.connect(libpq_url(initialised), autocommit=True) as con:
+            con.execute(f'REVOKE ALL ON ALL TABLES IN SCHEMA public FROM "{role}"')
+            con.execute(f'DROP OWNED BY "{role}"')
+            con.execute(f'DROP ROLE "{role}"')
+
+
+def test_a_reopened_duty_keeps_its_first_period_when_counted_again(cli, initialised, tmp_path,
+                                                                   monkeypatch, year):
+    """Reopening starts the duty again on the reopening day against the same due date (the
+    matter was not done): counted again, the date follows the calendar, not two months from
+    the reopening."""
+    monkeypatch.setenv("FUJIAN_TODAY", f"{year}-01-20")
+    assert cli("suggestion", "add", "--type", "correction", "--to", "rsj", "--title", "纠正",
+               "--on", f"{year - 1}-12-31").exit_code == 0
+    estimated = cli.json("show", "S1")["due_on"]
+    assert cli("suggestion", "close", "S1", "--outcome", "adopted", "--on",
+               f"{year}-01-10").exit_code == 0
+    assert cli("suggestion", "reopen", "S1", "--reason", "整改未完成").exit_code == 0
+    duties = cli.json("show", "S1")["duties"]
+    assert [(d["started_on"], d["due_on"], d["state"]) for d in duties][-1] == \
+        (f"{year}-01-20", estimated, "open")
+    monkeypatch.setenv("FUJIAN_CALENDAR", str(_override(tmp_path, year)))
+    r = cli("list", "--format", "json")
+    assert r.stderr == MOVED_ONE
+    assert json.loads(r.stdout)[0]["due_on"] == f"{year}-02-28"
+
+
+def test_working_days_are_counted_again_from_the_start(cli, initialised, tmp_path, monkeypatch,
+                                                       year):
+    """Working days depend on the calendar all along, not only on the last day: the
+    assistance request's 10 working days (a local rule, data/deadlines.toml) are counted
+    again from the receipt."""
+    start = f"{year - 1}-12-30"
+    assert cli("assist", "add", "--type", "retrieve", "--to", "zjj", "--title", "调取审批材料",
+               "--on", start).exit_code == 0
+    estimated = cli.json("show", "X1")["due_on"]
+    override = tmp_path / "calendar.toml"
+    override.write_text(f'[{year}]\ndays_off = ["{year}-01-01", "{year}-01-04", '
+                        f'"{year}-01-05", "{year}-01-06"]\n', encoding="utf-8")
+    monkeypatch.setenv("FUJIAN_CALENDAR", str(override))
+    counted = cli.json("calendar", "due", start, "10wd")["due"]
+    assert counted > estimated  # three more days off in the first days of the year
+    r = cli("list", "--format", "json")
+    assert r.stderr == MOVED_ONE
+    assert json.loads(r.stdout)[0]["due_on"] == counted

@@ -6,8 +6,9 @@ release with the State Council notice, a ``FUJIAN_CALENDAR`` override) or an ove
 a known year, the stored dates must follow, or ``calendar due`` and the overdue report
 disagree. The database keeps the fingerprint of the calendar its dates were counted with
 (table ``setting``, migration 0011); when the calendar's differs, every open duty whose date
-came from a rule is counted again from its start with its rule's period, keeping the days a
-pause did not count. A date set by a document (``--due``) stays: it is the document's.
+came from a rule is counted again with its rule's period, keeping the days a pause did not
+count (see :class:`_Counter` for what is counted again). A date set by a document (``--due``)
+stays: it is the document's.
 
 Reading the stored fingerprint is one query; nothing here runs when it matches.
 """
@@ -57,7 +58,8 @@ def recount(ctx, fingerprint: str) -> int:
         rule = ctx.rules.find(row.kind, row.subtype, row.stage, bool(row.urgent), row.name)
         if rule is None or rule.period is None:
             continue  # no rule counts it any more: the date stands as it was given
-        found = counted.due(row.started_on, rule.period, rule.criminal, row.paused_days or 0)
+        found = counted.due(row.started_on, row.nominal_on, rule.period, rule.criminal,
+                            row.paused_days or 0)
         if found is None:
             continue  # a date past what can be counted: it stays as it was
         nominal, due, provisional = found
@@ -112,31 +114,43 @@ def _open_counted_duties():
 
 
 class _Counter:
-    """compute_due, remembered: a database holds many duties started on the same day with the
-    same period (a bulk import), and counting across a long holiday walks day by day."""
+    """Counts a duty's due date again with a new calendar, changing only what the calendar
+    decides. A period of days or months ends on the same day whatever the calendar: its own
+    last day (``nominal_on``) is kept, and only the rest-day rule (民法典 第二百零三条) is
+    applied again, after the days a pause did not count (duties.shifted_due). Counting it
+    again from ``started_on`` would move dates for other reasons: a reopened duty starts on
+    the reopening day against its first due date, and a rule edited since would apply to
+    duties it never counted. Only working days depend on the calendar throughout: those are
+    counted again from the start, as are dates stored before the last day was kept.
+    Remembered: many duties share a start and a period (a bulk import)."""
 
     def __init__(self, calendar: Calendar) -> None:
         self.calendar = calendar
         self._periods: dict[tuple, DueDate | None] = {}
 
-    def due(self, start: date, period: Period, criminal: bool,
+    def due(self, start: date, nominal: date | None, period: Period, criminal: bool,
             paused_days: int) -> tuple[date, date, bool] | None:
-        """(the period's own last day, the due date, provisional): the due date is that day
-        plus the days a pause did not count, off rest days (duties.shifted_due); provisional
-        when a year counted across, or the due date's, has no official notice."""
-        key = (start, period, criminal)
-        if key not in self._periods:
-            try:
-                self._periods[key] = compute_due(start, period, self.calendar, criminal=criminal)
-            except BadInput:
-                self._periods[key] = None
-        result = self._periods[key]
-        if result is None:
+        """(the period's own last day, the due date, provisional) — provisional when a year
+        it counts across has no official notice; None when it cannot be counted."""
+        unknown = False  # a year counted across has no official notice
+        if nominal is None or period.unit == "wd":
+            key = (start, period, criminal)
+            if key not in self._periods:
+                try:
+                    self._periods[key] = compute_due(start, period, self.calendar,
+                                                     criminal=criminal)
+                except BadInput:  # past the year 9999
+                    self._periods[key] = None
+            result = self._periods[key]
+            if result is None:
+                return None
+            nominal, unknown = result.nominal, bool(result.warnings)
+        try:
+            due, _rolled = roll_forward(nominal + timedelta(days=paused_days), self.calendar)
+        except OverflowError:
             return None
-        due = result.due if not paused_days else \
-            roll_forward(result.nominal + timedelta(days=paused_days), self.calendar)[0]
-        provisional = bool(result.warnings) or not self.calendar.knows(due.year)
-        return result.nominal, due, provisional
+        years = {start.year, nominal.year, due.year}
+        return nominal, due, unknown or any(not self.calendar.knows(y) for y in years)
 
 
 def provisional_count(connection) -> tuple[int, date | None, date | None]:
