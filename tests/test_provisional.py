@@ -23,7 +23,8 @@ from conftest import is_url, query_rows, run_sql, table_dump
 
 from fujian.deadlines import Calendar
 
-MOVED_ONE = "The calendar changed: 1 due dates moved (`fujian history ID` shows each).\n"
+MOVED_ONE = ("The calendar changed: due dates counted again, 1 moved (`fujian history ID` "
+             "shows each).\n")
 
 
 def _unknown_year() -> int:
@@ -81,7 +82,7 @@ def test_a_provisional_due_date_is_counted_again_when_its_year_becomes_known(
     checks = _checks(cli)
     assert checks["provisional"] == {
         "check": "provisional", "status": "warn",
-        "detail": f"1 open due dates are provisional (due {estimated}): counted across a year "
+        "detail": f"provisional open due dates: 1 (due {estimated}), counted across a year "
                   "with no official holiday schedule. Add the State Council notice to a "
                   "calendar override file: the next command counts them again"}
     assert checks["recount"]["status"] == "ok"

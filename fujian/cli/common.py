@@ -75,8 +75,8 @@ class State:
             if recount:
                 moved = self._tracker.recount_due_dates()
                 if moved:
-                    note(_("The calendar changed: {n} due dates moved (`fujian history ID` "
-                           "shows each).").format(n=moved))
+                    note(_("The calendar changed: due dates counted again, {n} moved "
+                           "(`fujian history ID` shows each).").format(n=moved))
         return self._tracker
 
 

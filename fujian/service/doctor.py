@@ -427,7 +427,7 @@ def _due_date_checks(engine_of: Callable, calendar, writable: bool,
     if n:
         span = first.isoformat() if first == last else f"{first.isoformat()}–{last.isoformat()}"
         checks.append(Check("provisional", WARN, _(
-            "{n} open due dates are provisional (due {span}): counted across a year with no "
+            "provisional open due dates: {n} (due {span}), counted across a year with no "
             "official holiday schedule. Add the State Council notice to a calendar override "
             "file: the next command counts them again").format(n=n, span=span)))
     else:
