@@ -204,6 +204,19 @@ class Calendar:
             self._save_cache()
         return frozenset(self._cache["package_years"])
 
+    @cached_property
+    def fingerprint(self) -> str:
+        """Changes whenever the days this calendar gives can change: another China calendar
+        in the holidays package, other override days, or another way of counting. Cheap: the
+        package is read, never imported. The database keeps the one its due dates were counted
+        with (service/recount.py)."""
+        import hashlib
+
+        digest = hashlib.sha256(f"{COUNTING}\n{holidays_china_release()}\n".encode())
+        for days in (self.override_years, self.extra_off, self.extra_work):
+            digest.update(",".join(str(d) for d in sorted(days)).encode() + b"\n")
+        return digest.hexdigest()[:32]
+
     def known_years(self) -> list[int]:
         return sorted(self.package_years | self.override_years)
 
@@ -250,6 +263,31 @@ def _holidays_fingerprint() -> str | None:
     except OSError:
         return None
     return f"1:{folder}:{stat.st_mtime_ns}:{stat.st_size}"
+
+
+# Bumped when fujian changes how it counts days, so that stored due dates are counted again.
+COUNTING = 1
+
+
+def holidays_china_release() -> str:
+    """What the installed holidays package says of China, without importing it: a digest of
+    the files that hold China's holidays and the lunar calendar, so the same data installed in
+    two places (two machines sharing a server database) reads the same. The package's path
+    and file times stand in when those files are not where this version keeps them."""
+    import hashlib
+    import importlib.util
+
+    spec = importlib.util.find_spec("holidays")
+    if spec is None or not spec.origin:
+        return "none"
+    folder = Path(spec.origin).parent
+    digest = hashlib.sha256()
+    try:
+        for name in ("countries/china.py", "calendars/chinese.py"):
+            digest.update((folder / name).read_bytes())
+    except OSError:
+        return _holidays_fingerprint() or "unknown"
+    return digest.hexdigest()[:32]
 
 
 def _day(value: object) -> date:

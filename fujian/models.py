@@ -299,3 +299,13 @@ class ChangeLog(SQLModel, table=True):
     old_value: str | None = Field(default=None, sa_column=Column(Text))
     new_value: str | None = Field(default=None, sa_column=Column(Text))
     reason: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class Setting(SQLModel, table=True):
+    """A value that belongs to the database as a whole (migration 0011): ``calendar``, the
+    fingerprint of the calendar its open due dates were last counted with."""
+
+    __tablename__ = "setting"
+
+    name: str = Field(sa_column=Column(Text, primary_key=True))
+    value: str = Field(sa_column=Column(Text, nullable=False))

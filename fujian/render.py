@@ -284,10 +284,11 @@ def _safe_console_class():
 # low-value columns give way first — dates lose their year when all share one, units show
 # their code, then columns drop from the right — rather than text folding at 1–3 characters.
 PROTECTED = ("title", "unit", "unit_name", "name", "basis")
-# A duty's state says whether its past due date was met, late or waived, and the marks of a
-# right or a local rule whether it could be late at all: never dropped.
+# A duty's state says whether its past due date was met, late or waived, the marks of a right or
+# a local rule whether it could be late at all, and a provisional due date may still move
+# (service/recount.py): never dropped.
 KEPT = ("id", *PROTECTED, "due_on", "days_overdue", "days_left", "rate", "state", "right",
-        "local")
+        "local", "provisional")
 TEXT_MIN = 16
 
 

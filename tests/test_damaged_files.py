@@ -258,7 +258,8 @@ def test_init_on_a_damaged_database_refuses(cli, tmp_path):
 
 
 DOCTOR_CHECKS = ["file", "permissions", "header", "integrity", "schema", "references",
-                 "journal", "ids", "units", "calendar override", "calendar"]
+                 "journal", "ids", "units", "calendar override", "calendar", "provisional",
+                 "recount"]
 
 
 def doctor(cli, db: Path) -> tuple[int, dict[str, dict]]:

@@ -21,7 +21,7 @@ def test_healthy_database(cli, initialised):
     assert code == 0
     assert list(checks) == ["file", "permissions", "header", "integrity", "schema",
                             "references", "journal", "ids", "units", "calendar override",
-                            "calendar"]
+                            "calendar", "provisional", "recount"]
     assert all(c["status"] in ("ok", "warn") for c in checks.values())
     assert checks["journal"]["detail"] == "journal mode wal"
     assert checks["calendar"]["status"] == "ok"  # today is 2025-03-10: 2025 and 2026 known

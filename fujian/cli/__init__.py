@@ -74,7 +74,9 @@ def init() -> None:
     store = st.store(create=True)
     if not store.created and not store.was_empty and store.check_integrity():
         raise StorageError(damaged_message(store.location))
-    counts = st.tracker().load_default_units()
+    tracker = st.tracker(recount=False)
+    counts = tracker.load_default_units()
+    tracker.stamp_calendar()  # a new database's due dates, none yet, follow this calendar
     verb = _("Created") if store.created or store.was_empty else _("Checked")
     note(_("{verb} {path}; units: {added} added.").format(verb=verb, path=store.location,
                                                           **counts))

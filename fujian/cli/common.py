@@ -63,11 +63,20 @@ class State:
             self._store.dispose()
             self._store = self._tracker = None
 
-    def tracker(self, create: bool = False):
+    def tracker(self, create: bool = False, recount: bool = True):
+        """The service on the open database. Opening it for use first brings the stored due
+        dates in line with the calendar when it changed (service/recount.py): one small query
+        when it did not. ``recount`` is false where the database must stay as it is (a backup,
+        a copy) or is being made (`init`)."""
         if self._tracker is None:
             from fujian.service import Tracker
 
             self._tracker = Tracker(self.store(create), china_today())
+            if recount:
+                moved = self._tracker.recount_due_dates()
+                if moved:
+                    note(_("The calendar changed: due dates counted again, {n} moved "
+                           "(`fujian history ID` shows each).").format(n=moved))
         return self._tracker
 
 

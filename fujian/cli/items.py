@@ -447,6 +447,9 @@ def show_item(ident: str, kind: Kind | None, fmt: str | None) -> None:
                if c.key not in {kf.name for kf in texts}]
     if row.get("void_reason") is not None:  # an entry voided as a mistake says so, and why
         columns.append(VOID_COLUMN)
+    if fmt == "table" and row.get("provisional"):  # the due date may still move: said beside it
+        at = next((i + 1 for i, c in enumerate(columns) if c.key == "due_on"), len(columns))
+        columns.insert(at, next(c for c in DUTY_COLUMNS if c.key == "provisional"))
     render_record(row, columns, fmt, extra=extra)
     if fmt in ("table", "plain") and row["notes"]:
         # The running record, oldest first (the item's note column is the latest of these).
@@ -462,13 +465,17 @@ def show_item(ident: str, kind: Kind | None, fmt: str | None) -> None:
         # Who owed what, when: each duty the stages handed out, oldest first.
         sys.stdout.write("\n")
         duties = [{**d, "kind": row["kind"]} for d in row["duties"]]
+        columns = DUTY_COLUMNS
         if fmt == "table":  # a person reads what is owed, by whom, and of what nature in words
             names, labels = state().tracker().unit_names(), _rules().duties
+            # A flag no duty has would be a blank column: room for those a duty has.
+            columns = tuple(c for c in DUTY_COLUMNS
+                            if c.type != "flag" or any(d[c.key] for d in duties))
             duties = [flags_in_words({**d, "name": labels.get(d["name"], d["name"]),
                                       "holder": names.get(d["holder"], d["holder"])},
                                      DUTY_COLUMNS, ("right", "local", "provisional"))
                       for d in duties]
-        render(duties, DUTY_COLUMNS, fmt, title=_("Duties of {id}").format(id=row["id"]))
+        render(duties, columns, fmt, title=_("Duties of {id}").format(id=row["id"]))
 
 
 def close_item(ident: str, kind: Kind | None, outcome: str, on: str | None,

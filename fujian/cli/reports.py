@@ -334,8 +334,9 @@ def import_csv(path: Annotated[str, typer.Argument(metavar="FILE", help=_("CSV f
     except OSError as exc:
         raise BadInput(_("Cannot read {path}: {reason}.").format(
             path=source, reason=exc.strerror)) from exc
-    counts = state().tracker().import_csv(data, kind_of(kind) if kind else None, encoding,
-                                          dry_run, source=f"import {source.name}")
+    # A dry run writes nothing, not even a recount.
+    counts = state().tracker(recount=not dry_run).import_csv(
+        data, kind_of(kind) if kind else None, encoding, dry_run, source=f"import {source.name}")
     report_import(counts, dry_run, kind)
 
 
@@ -369,8 +370,8 @@ def import_xlsx(path: Annotated[str, typer.Argument(metavar="FILE", help=_("Work
     from pathlib import Path
 
     source = Path(path).expanduser()
-    result = state().tracker().import_xlsx(source, kind_of(kind) if kind else None, sheet,
-                                           dry_run, source=f"import {source.name}")
+    result = state().tracker(recount=not dry_run).import_xlsx(
+        source, kind_of(kind) if kind else None, sheet, dry_run, source=f"import {source.name}")
     report_import(result.counts, dry_run, kind)
     note(_("Sheets read: {read}.").format(read=", ".join(result.read)))
     if result.skipped:
@@ -396,7 +397,8 @@ def register(app: typer.Typer) -> None:
         """
         from pathlib import Path
 
-        path = state().tracker().backup(Path(target).expanduser(), force)
+        # A backup is the database as it is: no recount first.
+        path = state().tracker(recount=False).backup(Path(target).expanduser(), force)
         note(_("Backed up to {path}.").format(path=path))
 
     @command(app, "copy")
@@ -416,7 +418,7 @@ def register(app: typer.Typer) -> None:
         from fujian.render import pick_format, render
 
         st = state()
-        tables = st.tracker().copy_to(to)
+        tables = st.tracker(recount=False).copy_to(to)  # a copy is the database as it is
         rows = [{"table": name, "rows": count, "sha256": digest[:16]}
                 for name, (count, digest) in tables.items()]
         fmt = pick_format(fmt)

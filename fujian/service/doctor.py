@@ -41,8 +41,14 @@ def run_checks(path, calendar: Callable, today: date, override_files=(),
 
     checks: list[Check] = []
     if isinstance(path, ServerAddress):
-        _server_checks(path, checks)
-        _calendar_checks(calendar, today, override_files, named_override, checks)
+        from sqlalchemy.pool import NullPool
+
+        from fujian.storage.postgres import make_engine
+
+        fujian = _server_checks(path, checks)
+        loaded = _calendar_checks(calendar, today, override_files, named_override, checks)
+        _due_date_checks(lambda: make_engine(path, poolclass=NullPool) if fujian else None,
+                         loaded, True, checks)
         return checks
     facts = storage.file_facts(path)
     usable = _file_checks(path, facts, checks)
@@ -52,12 +58,15 @@ def run_checks(path, calendar: Callable, today: date, override_files=(),
     else:
         checks.append(Check("header", WARN, _("not checked: see the file check")))
     database_checks = ("integrity", "schema", "references", "journal", "ids", "units")
+    fujian = False
     if header is None:
         for name in database_checks:
             checks.append(Check(name, WARN, _("not checked: see the file and header checks")))
     else:
-        _database_checks(path, header, facts, checks)
-    _calendar_checks(calendar, today, override_files, named_override, checks)
+        fujian = _database_checks(path, header, facts, checks)
+    loaded = _calendar_checks(calendar, today, override_files, named_override, checks)
+    _due_date_checks(lambda: storage.diagnostic_engine(path) if fujian else None, loaded,
+                     facts.writable, checks)
     return checks
 
 
@@ -118,8 +127,9 @@ def _header_check(path: Path, facts, checks: list[Check]):
     return header
 
 
-def _database_checks(path: Path, header, facts, checks: list[Check]) -> None:
-
+def _database_checks(path: Path, header, facts, checks: list[Check]) -> bool:
+    """The checks of an SQLite file; returns whether it is a fujian database of this
+    fujian's schema that could be read (the due date checks read it too)."""
     from fujian.migrations import HEAD, REVISIONS
     from fujian.storage import sqlite as storage
 
@@ -212,10 +222,13 @@ def _database_checks(path: Path, header, facts, checks: list[Check]) -> None:
             run(name, body)
     finally:
         engine.dispose()
+    return bool(state.get("fujian")) and state.get("version") == HEAD and \
+        all(c.status != FAIL for c in checks if c.name in ("integrity", "schema"))
 
-def _server_checks(address, checks: list[Check]) -> None:
+def _server_checks(address, checks: list[Check]) -> bool:
     """A server database: connection, server version, schema, ID sequences (database and
-    item numbers), connection time zone, encoding, text order, units. Reads only."""
+    item numbers), connection time zone, encoding, text order, units. Reads only. Returns
+    whether it is a fujian database of this fujian's schema."""
     from fujian.migrations import HEAD, REVISIONS
     from fujian.storage import FUJIAN_TABLES
     from fujian.storage.postgres import MINIMUM_SERVER, make_engine, server_facts
@@ -227,7 +240,7 @@ def _server_checks(address, checks: list[Check]) -> None:
         checks.append(Check("connection", FAIL, facts.error))
         checks.extend(Check(name, WARN, _("not checked: see the connection check"))
                       for name in names)
-        return
+        return False
     checks.append(Check("connection", OK, _("{server}, connected in {ms} ms").format(
         server=address.server, ms=round(facts.connect_ms))))
     old = facts.version_num < MINIMUM_SERVER
@@ -274,7 +287,7 @@ def _server_checks(address, checks: list[Check]) -> None:
     if not fujian:
         checks.extend(Check(name, WARN, _("not checked: see the schema check"))
                       for name in ("text order", "ids", "units"))
-        return
+        return False
     if facts.not_binary:
         checks.append(Check("text order", WARN, _(
             "{n} text columns sort by the server's collation, not by code point as SQLite "
@@ -292,6 +305,7 @@ def _server_checks(address, checks: list[Check]) -> None:
             checks.append(units_check(conn))
     finally:
         engine.dispose()
+    return True
 
 
 def ids_check(conn) -> Check:
@@ -336,7 +350,9 @@ def units_check(conn) -> Check:
 
 
 def _calendar_checks(load, today: date, override_files, named_override,
-                     checks: list[Check]) -> None:
+                     checks: list[Check]):
+    """The override files and the years known; returns the calendar (None when it cannot be
+    loaded)."""
     from fujian.errors import FujianError
 
     problem = None
@@ -359,7 +375,7 @@ def _calendar_checks(load, today: date, override_files, named_override,
             "{reason} Fix the file or unset FUJIAN_CALENDAR.").format(reason=problem)))
         checks.append(Check("calendar", FAIL, _(
             "no due date can be counted until the override file is fixed")))
-        return
+        return None
     if unreadable:
         checks.append(Check("calendar override", WARN, _(
             "cannot read {files}: check its permissions").format(files=", ".join(unreadable))))
@@ -382,6 +398,51 @@ def _calendar_checks(load, today: date, override_files, named_override,
                                                                    next=today.year + 1)))
     else:
         checks.append(Check("calendar", OK, _("known years {span}").format(span=span)))
+    return calendar
+
+
+def _due_date_checks(engine_of: Callable, calendar, writable: bool,
+                     checks: list[Check]) -> None:
+    """How many open due dates are provisional (counted across a year with no official
+    notice), and whether they were counted with this calendar (service/recount.py). Both are
+    warnings: the next command that can write the database counts them again."""
+    from fujian.service import recount
+
+    engine = engine_of()
+    if engine is None:
+        checks.extend(Check(name, WARN, _("not checked: see the schema check"))
+                      for name in ("provisional", "recount"))
+        return
+    try:
+        with engine.connect() as conn:
+            n, first, last = recount.provisional_count(conn)
+            stored = recount.stored_fingerprint(conn)
+    except Exception as exc:  # noqa: BLE001 - a broken database must not stop the doctor
+        reason = type(exc).__name__
+        checks.extend(Check(name, FAIL, _("could not be read ({reason})").format(reason=reason))
+                      for name in ("provisional", "recount"))
+        return
+    finally:
+        engine.dispose()
+    if n:
+        span = first.isoformat() if first == last else f"{first.isoformat()}–{last.isoformat()}"
+        checks.append(Check("provisional", WARN, _(
+            "provisional open due dates: {n} (due {span}), counted across a year with no "
+            "official holiday schedule. Add the State Council notice to a calendar override "
+            "file: the next command counts them again").format(n=n, span=span)))
+    else:
+        checks.append(Check("provisional", OK, _("no open due date is provisional")))
+    if calendar is None:
+        checks.append(Check("recount", WARN, _("not checked: see the calendar override check")))
+    elif stored == calendar.fingerprint:
+        checks.append(Check("recount", OK, _("the due dates were counted with this calendar")))
+    else:
+        detail = _("the calendar changed since the due dates were counted (a holidays release "
+                   "or an override file)") if stored else \
+            _("the due dates were not yet checked against this calendar")
+        detail += _(": the next command that can write the database counts them again") \
+            if writable else _(": this database is read-only here, so they stay as they are")
+        checks.append(Check("recount", WARN, detail))
 
 
 def healthy(checks: list[Check]) -> bool:

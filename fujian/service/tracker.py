@@ -102,6 +102,54 @@ class Tracker:
             yield ctx
             search.refresh(session, ctx.touched)
 
+    # -- the calendar the due dates were counted with (service/recount.py) --------------------
+
+    def recount_due_dates(self) -> int | None:
+        """When the calendar changed since the open due dates were counted (or they never were
+        checked against one), count them again in one write transaction and store the
+        calendar's fingerprint; returns how many moved, or None when nothing was to do or it
+        could not be done. A database this user cannot write is left as it is (and so is one
+        busy with another writer: the next command tries again); an override file that cannot
+        be read is for the commands that count days, and doctor, to report."""
+        from fujian.errors import FujianError
+        from fujian.service import recount
+
+        if self.store.read_only:
+            return None
+        try:
+            fingerprint = self.calendar.fingerprint
+        except FujianError:
+            return None
+        with self.store.engine.connect() as connection:
+            if recount.stored_fingerprint(connection) == fingerprint:
+                return None
+        from sqlalchemy.exc import InternalError, OperationalError, ProgrammingError
+
+        try:
+            with self._writing() as ctx:
+                return recount.recount(ctx, fingerprint)
+        except (OperationalError, ProgrammingError, InternalError, FujianError):
+            # Read-only after all (a server role without write rights, a read-only
+            # transaction) or busy: nothing was changed, and the command goes on.
+            return None
+
+    def stamp_calendar(self) -> None:
+        """A new database (`fujian init`): its due dates, none yet, are counted with this
+        calendar. A database that holds duties already is left to the recount."""
+        from sqlalchemy import exists, select
+
+        from fujian.errors import FujianError
+        from fujian.models import Duty
+        from fujian.service import recount
+
+        try:
+            fingerprint = self.calendar.fingerprint
+        except FujianError:  # a broken override file: the first recount stores it
+            return
+        with self.store.writing() as session:
+            if not session.scalar(select(exists().select_from(Duty))):
+                recount.store_fingerprint(session, fingerprint)
+
     # -- units ---------------------------------------------------------------------------------
 
     def add_unit(self, code: str, name: str, liaison: str | None = None, phone: str | None = None,

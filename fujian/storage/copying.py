@@ -21,6 +21,7 @@ from fujian.storage import Store, as_location, bulk_insert
 
 BATCH = 5000
 SKIP = frozenset({"alembic_version"})  # the schema's own bookkeeping: each side has its own
+BOOKKEEPING = frozenset({"item_sequence", "setting"})  # copied, but no sign of data
 
 
 def data_tables(connection) -> list:
@@ -120,11 +121,12 @@ def fingerprints(connection) -> dict[str, tuple[int, str]]:
 
 def holds_data(connection) -> bool:
     """Whether the database holds anything a person entered. The ID counters a new schema
-    starts with (item_sequence, at 0) are bookkeeping: a used counter has its items."""
+    starts with (item_sequence, at 0) are bookkeeping: a used counter has its items; so is
+    the calendar the (absent) due dates were counted with (setting)."""
     from sqlalchemy import exists, select
 
     return any(connection.scalar(select(exists().select_from(t)))
-               for t in data_tables(connection) if t.name != "item_sequence")
+               for t in data_tables(connection) if t.name not in BOOKKEEPING)
 
 
 def _verify(source, target) -> dict[str, tuple[int, str]]:
