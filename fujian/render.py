@@ -214,8 +214,9 @@ def human_cell(row: dict, column: Column, record: bool = False) -> str:
     value = row.get(column.key)
     if isinstance(value, bool):  # a list marks only the yes; one item's page says both
         return _("yes") if value else (_("no") if record else "")
-    if column.key == "due_on" and value is not None and row.get("provisional"):
+    if column.key == "due_on" and value is not None and row.get("provisional") and not record:
         # Counted across a year with no official holiday notice: recounted once it is known.
+        # (One item's page gives it a row of its own.)
         return value.isoformat() + " " + _("(provisional)")
     return plain_cell(value) if not isinstance(value, str) else value
 

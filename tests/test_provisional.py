@@ -137,9 +137,21 @@ def test_show_marks_a_provisional_due_date(cli, initialised, year):
     at = lines.index(["Due", cli.json("show", "S1")["due_on"]])
     assert lines[at + 1] == ["Provisional", "yes"]  # beside the date it qualifies
     duties = table[table.index("Duties of S1"):]
-    assert "Provisional" in duties and "yes" in duties
+    assert duties.count("Provisional") == 2  # the column, and the flag said in words
     # The flags no duty has (a right, a local rule) leave no blank column.
     assert "Right" not in duties and "Local rule" not in duties
+
+
+def test_a_list_marks_a_provisional_due_date_beside_it(cli, initialised, year, monkeypatch):
+    assert cli("suggestion", "add", "--type", "correction", "--to", "rsj", "--title", "纠正",
+               "--on", f"{year - 1}-12-31").exit_code == 0
+    due = cli.json("list")[0]["due_on"]
+    assert f"{due} (provisional)" in cli("list", "--format", "table").stdout
+    monkeypatch.setenv("FUJIAN_LANG", "zh")
+    assert f"{due} （暂定）" in cli("list", "--format", "table").stdout
+    # Machine formats keep the date a date, and say it with their own key.
+    assert cli("list", "--format", "plain").stdout.splitlines()[1].split("\t")[7] == due
+    assert cli.json("list")[0]["provisional"] is True
 
 
 def test_an_override_that_changes_a_known_year_counts_again_too(cli, initialised, tmp_path,
