@@ -25,3 +25,28 @@ def test_calendar_due_plain_unchanged(cli) -> None:
     assert r.exit_code == 0, r.output
     assert r.stdout.splitlines() == ["start\tperiod\tnominal\tdue\trolled_over",
                                      "2025-01-15\t2m\t2025-03-15\t2025-03-17\t2025-03-15 2025-03-16"]
+
+
+def test_grouped_overdue_table_fits_a_narrow_terminal(tracker, make_item, monkeypatch) -> None:
+    from datetime import date
+
+    from rich.cells import cell_len
+
+    from fujian.kinds import OVERDUE_COLUMNS
+    from fujian.render import overdue_by_unit
+
+    make_item("referral", opened_on="2025-01-02", title="某公司销售假药案涉嫌生产销售伪劣产品罪" * 2)
+    make_item("suggestion", opened_on="2025-01-02", due_on="2025-02-05", title="纠正违规发放补贴")
+    day = date(2025, 3, 10)
+    rows = list(tracker.overdue(day))
+    assert len(rows) == 2
+    monkeypatch.setenv("COLUMNS", "60")
+    out = io.StringIO()
+    assert overdue_by_unit(rows, OVERDUE_COLUMNS, day, out) == 2
+    text = out.getvalue()
+    assert max(cell_len(line) for line in text.splitlines()) <= 60, text
+    # Fitted as every other table: low-value columns give way (here the kind, which the ID
+    # says, and the owed duty) before a title folds to two characters a line.
+    assert "某公司销售假药案" in text and "纠正违规发放补贴" in text, text
+    assert "Total overdue: 2; units concerned: 2." in text
+    assert text.index("(gaj): 1") < text.index("(rsj): 1")  # the most overdue unit first
