@@ -50,3 +50,11 @@ def test_grouped_overdue_table_fits_a_narrow_terminal(tracker, make_item, monkey
     assert "某公司销售假药案" in text and "纠正违规发放补贴" in text, text
     assert "Total overdue: 2; units concerned: 2." in text
     assert text.index("(gaj): 1") < text.index("(rsj): 1")  # the most overdue unit first
+
+
+def test_format_id_is_split_ids_inverse() -> None:
+    from fujian.kinds import KINDS, format_id, split_id
+
+    for code, kind in KINDS.items():
+        assert format_id(kind, 12) == format_id(code, 12)
+        assert split_id(format_id(kind, 12)) == (kind, 12)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import aliased
 
 from fujian.errors import BadInput, NotFound
 from fujian.i18n import _
-from fujian.kinds import CLOSED, KINDS, OPEN, Kind, names_a_unit, split_id, unit_columns
+from fujian.kinds import CLOSED, KINDS, OPEN, Kind, format_id, names_a_unit, split_id, unit_columns
 from fujian.models import (
     DUTY_EXERCISED,
     DUTY_LAPSED,
@@ -194,7 +194,7 @@ def find_item(connection, ident: str, kind: Kind | None = None) -> tuple[int, Ki
     pk = connection.scalar(select(Item.id).where(Item.kind == found.code,
                                                  Item.number == number))
     if pk is None:
-        raise NotFound(_("No item {id}.").format(id=f"{found.prefix}{number}"))
+        raise NotFound(_("No item {id}.").format(id=format_id(found, number)))
     return pk, found
 
 
@@ -211,7 +211,7 @@ def shape(row, as_of: date | None = None, units: dict | None = None) -> dict:
     units = units or {}
     holder = units.get(row[_HOLDER] if row[_HOLDER] is not None else row[_UNIT], _NO_UNIT)
     out = {
-        "id": f"{prefix}{row[_NUMBER]}",
+        "id": f"{prefix}{row[_NUMBER]}",  # kinds.format_id inline: called for every row
         "kind": row[_KIND],
         "title": row[_TITLE],
         "unit": holder[0],
