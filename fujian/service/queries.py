@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date
 
-from sqlalchemy import Select, and_, false, func, or_, select
+from sqlalchemy import Select, and_, false, or_, select
 from sqlalchemy.orm import aliased
 
 from fujian.errors import BadInput, NotFound
@@ -504,11 +504,3 @@ def _snapshot_with_codes(text: str, units: dict[int, tuple[str, str]]) -> str:
     for key in unit_columns() & data.keys():
         data[key] = _unit_code(data[key], units)
     return json.dumps(data, ensure_ascii=False, sort_keys=True)
-
-
-def count_items(connection) -> dict[str, int]:
-    t = Item.__table__
-    rows = connection.execute(select(t.c.kind, func.count()).group_by(t.c.kind))
-    return {kind: n for kind, n in rows}
-
-

@@ -306,13 +306,12 @@ class Tracker:
 
         return due_soon_rows(self, as_of, within, unit=unit, kind=kind, **who)
 
-    def summary(self, as_of: date, start: date | None = None, end: date | None = None,
-                for_people: bool = False) -> list[dict]:
-        """Duties per kind and per holder; ``for_people``: labels and rates as text."""
-        from fujian.service.reports import summary_for_people, summary_rows
+    def summary(self, as_of: date, start: date | None = None,
+                end: date | None = None) -> list[dict]:
+        """Duties per kind and per holder (:meth:`for_people` gives labels and rates as text)."""
+        from fujian.service.reports import summary_rows
 
-        rows = summary_rows(self, as_of, start, end)
-        return summary_for_people(rows) if for_people else rows
+        return summary_rows(self, as_of, start, end)
 
     @staticmethod
     def for_people(rows: list[dict]) -> list[dict]:
