@@ -28,6 +28,12 @@ def china_today() -> date:
     return datetime.now(UTC).astimezone(CHINA).date()
 
 
+def now() -> datetime:
+    """The instant a change is recorded (a change log's ``at``), in UTC. Modules import it by
+    name, so a test can pin it per module."""
+    return datetime.now(UTC)
+
+
 ACCEPTED_FORMS = (
     "2025-03-01, 2025/3/1, 2025.3.1, 2025年3月1日, 20250301, "
     "today, yesterday, tomorrow, +3d, -1w, +2m"

@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 
 # Documented exit codes (README, "Exit codes").
-EXIT_OK = 0
 EXIT_FOUND = 1  # report overdue --fail-if-any found something
 EXIT_BAD_INPUT = 2
 EXIT_STORAGE = 3
+EXIT_INTERNAL = 70  # an unexpected internal error (EX_SOFTWARE)
 
 
 class FujianError(Exception):

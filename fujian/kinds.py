@@ -447,6 +447,12 @@ def import_order() -> tuple[Kind, ...]:
         0 if k.code in targets else 2 if k.links() else 1)))
 
 
+def format_id(kind: Kind | str, number: int) -> str:
+    """(REFERRAL, 12) or ("referral", 12) → ``R12``: the one way an ID is written, as
+    :func:`split_id` is the one way it is read."""
+    return f"{(KINDS[kind] if isinstance(kind, str) else kind).prefix}{number}"
+
+
 def split_id(text: str) -> tuple[Kind, int]:
     """``r12`` → (REFERRAL, 12). IDs are accepted in any letter case."""
     cleaned = text.strip().upper()
@@ -455,7 +461,7 @@ def split_id(text: str) -> tuple[Kind, int]:
     if kind is None or not number.isdigit() or len(number) > 12:
         raise BadInput(
             _("Not an item ID: {text!r}. IDs look like {examples}.").format(
-                text=text[:40], examples=", ".join(f"{k.prefix}{n}" for n, k in
+                text=text[:40], examples=", ".join(format_id(k, n) for n, k in
                                                    enumerate(BY_PREFIX.values(), start=1)))
         )
     return kind, int(number)

@@ -23,7 +23,7 @@ from sqlmodel import Field, SQLModel
 
 from fujian.errors import BadInput
 from fujian.i18n import _
-from fujian.kinds import CLOSED, KINDS, OPEN, Kind
+from fujian.kinds import CLOSED, KINDS, OPEN, Kind, format_id
 
 UNIT_KINDS = ("government", "procuratorate", "police", "other")
 
@@ -131,7 +131,7 @@ class Item(SQLModel, table=True):
 
     @property
     def ident(self) -> str:
-        return f"{self.kind_info.prefix}{self.number}"
+        return format_id(self.kind_info, self.number)
 
     @property
     def kind_info(self) -> Kind:

@@ -369,6 +369,41 @@ def _table(rows: list[dict], columns: Sequence[Column], out: IO[str], *, title: 
     return len(rows)
 
 
+def overdue_by_unit(rows: list[dict], columns: Sequence[Column], day: date,
+                    out: IO[str] | None = None) -> int:
+    """`report overdue` at a terminal: one table per holding unit, fitted to the width as every
+    other table is. Rows arrive most overdue first, so each unit's group starts with its worst
+    item and the groups come out in the order of their worst item."""
+    from rich.table import Table
+
+    con = console(out)
+    by_unit: dict[str, list[dict]] = {}
+    for row in rows:
+        by_unit.setdefault(row["unit"], []).append(row)
+    # The unit heads its group, so no column says it; one fitting for all groups, so that
+    # every group shows the same columns.
+    columns, cell, year = _fit(rows, [c for c in columns if c.key not in ("unit", "unit_name")],
+                               con.width)
+    heading = _("Overdue items as of {day}: {n}").format(day=day.isoformat(), n=len(rows))
+    # Dates shortened to month and day: the year is said unless the heading's date says it.
+    con.print(heading if year in (None, day.year) else f"{heading} ({year})", style="bold")
+    for unit_rows in by_unit.values():
+        table = Table(title=_("{name} ({code}): {n}").format(
+            name=unit_rows[0]["unit_name"], code=unit_rows[0]["unit"], n=len(unit_rows)),
+            title_justify="left", header_style="bold")
+        for column in columns:
+            table.add_column(column.header, overflow="fold",
+                             no_wrap=column.type in ("date", "int"),
+                             justify="right" if column.type == "int" else "left",
+                             min_width=TEXT_MIN if column.key in PROTECTED else None)
+        for row in unit_rows:
+            table.add_row(*(cell(row, c) for c in columns), style="red")
+        con.print(table)
+    con.print(_("Total overdue: {n}; units concerned: {units}.").format(
+        n=len(rows), units=len(by_unit)), style="bold")
+    return len(rows)
+
+
 def render_record(row: dict, columns: Sequence[Column], fmt: str, out: IO[str] | None = None,
                   *, extra: Sequence[tuple[str, str, Any]] = ()) -> None:
     """One item (``show``): JSON object, CSV/plain with one row, or a two-column table."""

@@ -14,6 +14,7 @@ from fujian import __version__
 from fujian.cli import items, units
 from fujian.cli.common import FormatOption, begin_run, command, note, parse_day, state
 from fujian.i18n import N_, _
+from fujian.kinds import Column
 
 app = typer.Typer(
     name="fujian",
@@ -85,6 +86,11 @@ def init() -> None:
 calendar_app = typer.Typer(no_args_is_help=True, help=_("The legal calendar: check a deadline."))
 app.add_typer(calendar_app, name="calendar")
 
+# `calendar due --format plain/csv`: one row, code headers, as every other command writes it.
+DUE_COLUMNS = (Column("start", "起算日", "date"), Column("period", "期间"),
+               Column("nominal", "名义到期日", "date"), Column("due", "到期日", "date"),
+               Column("rolled_over", "顺延的休息日"))
+
 
 @command(calendar_app, "due")
 def calendar_due(
@@ -102,7 +108,7 @@ def calendar_due(
         fujian calendar due 2025-01-15 2m
     """
     from fujian.deadlines import Period, compute_due
-    from fujian.render import pick_format, to_json
+    from fujian.render import pick_format, render, to_json
     from fujian.service.tracker import load_calendar
 
     fmt = pick_format(fmt)
@@ -116,12 +122,9 @@ def calendar_due(
     if fmt == "json":
         typer.echo(to_json(data))
         return
-    if fmt in ("plain", "csv"):
-        sep = "\t" if fmt == "plain" else ","
-        typer.echo(sep.join(("start", "period", "nominal", "due", "rolled_over")))
-        typer.echo(sep.join((begin.isoformat(), str(result.period), result.nominal.isoformat(),
-                             result.due.isoformat(),
-                             " ".join(d.isoformat() for d in result.rolled_over))))
+    if fmt in ("plain", "csv"):  # through the one writer: CSV quoted and neutralised
+        render([{**data, "start": begin, "rolled_over": " ".join(
+            d.isoformat() for d in result.rolled_over)}], DUE_COLUMNS, fmt)
         return
     typer.echo(_("Start {start} (not counted) + {period} → nominal {nominal}").format(
         start=begin.isoformat(), period=result.period, nominal=result.nominal.isoformat()))

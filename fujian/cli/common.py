@@ -16,10 +16,8 @@ from typing import Annotated, Any
 import typer
 
 from fujian.dates import china_today
-from fujian.errors import EXIT_BAD_INPUT, EXIT_STORAGE, FujianError, redact
+from fujian.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_STORAGE, FujianError, redact
 from fujian.i18n import _
-
-EXIT_INTERNAL = 70  # an unexpected internal error (EX_SOFTWARE)
 
 
 @dataclass

@@ -34,7 +34,7 @@ UnitFilter = Annotated[str | None, typer.Option("--unit", metavar="UNIT", help=_
 
 def print_overdue(as_of: str | None, unit: str | None, kind: str | None, fmt: str | None,
                   fail_if_any: bool, **who) -> None:
-    from fujian.render import pick_format, render
+    from fujian.render import overdue_by_unit, pick_format, render
 
     fmt = pick_format(fmt)
     tracker = state().tracker()
@@ -53,40 +53,11 @@ def print_overdue(as_of: str | None, unit: str | None, kind: str | None, fmt: st
         return  # plain: nothing at all on stdout, so cron mails only when there is news
     rows = itertools.chain([first], rows)
     if fmt == "table":
-        _grouped_table(list(rows), day)
+        overdue_by_unit(list(rows), OVERDUE_COLUMNS, day)
     else:
         render(rows, OVERDUE_COLUMNS, fmt)
     if fail_if_any:
         raise typer.Exit(EXIT_FOUND)
-
-
-def _grouped_table(rows: list[dict], day) -> None:
-    from rich.table import Table
-
-    from fujian.render import console, human_cell
-
-    con = console()
-    # Rows arrive most overdue first, so each unit's group starts with its worst item and the
-    # groups come out in the order of their worst item.
-    by_unit: dict[str, list[dict]] = {}
-    for row in rows:
-        by_unit.setdefault(row["unit"], []).append(row)
-    con.print(_("Overdue items as of {day}: {n}").format(day=day.isoformat(), n=len(rows)),
-              style="bold")
-    columns = [c for c in OVERDUE_COLUMNS if c.key not in ("unit", "unit_name")]
-    for unit_rows in by_unit.values():
-        table = Table(title=_("{name} ({code}): {n}").format(
-            name=unit_rows[0]["unit_name"], code=unit_rows[0]["unit"], n=len(unit_rows)),
-            title_justify="left", header_style="bold")
-        for column in columns:
-            table.add_column(column.header, overflow="fold",
-                             no_wrap=column.type in ("date", "int"),
-                             justify="right" if column.type == "int" else "left")
-        for row in unit_rows:
-            table.add_row(*(human_cell(row, c) for c in columns), style="red")
-        con.print(table)
-    con.print(_("Total overdue: {n}; units concerned: {units}.").format(n=len(rows), units=len(by_unit)),
-              style="bold")
 
 
 @command(report_app, "overdue")

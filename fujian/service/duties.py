@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from fujian.dates import now
 from fujian.deadlines import Rule, StagePlan, compute_due, roll_forward
 from fujian.errors import BadInput
 from fujian.i18n import _
@@ -36,7 +37,6 @@ from fujian.models import (
     Item,
     ending,
 )
-from fujian.service.units import now
 
 
 def _holder_column(kind: Kind, holder: str) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from fujian.dates import check_due, check_event, parse_date
+from fujian.dates import check_due, check_event, now, parse_date
 from fujian.deadlines import Calendar, RuleBook
 from fujian.errors import BadInput
 from fujian.i18n import _
@@ -33,7 +33,7 @@ from fujian.models import (
 )
 from fujian.service import duties as duty_ops
 from fujian.service.queries import find_item
-from fujian.service.units import find_unit, now
+from fujian.service.units import find_unit
 
 
 @dataclass

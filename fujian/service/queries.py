@@ -8,12 +8,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date
 
-from sqlalchemy import Select, and_, false, func, or_, select
+from sqlalchemy import Select, and_, false, or_, select
 from sqlalchemy.orm import aliased
 
 from fujian.errors import BadInput, NotFound
 from fujian.i18n import _
-from fujian.kinds import CLOSED, KINDS, OPEN, Kind, names_a_unit, split_id, unit_columns
+from fujian.kinds import CLOSED, KINDS, OPEN, Kind, format_id, names_a_unit, split_id, unit_columns
 from fujian.models import (
     DUTY_EXERCISED,
     DUTY_LAPSED,
@@ -194,7 +194,7 @@ def find_item(connection, ident: str, kind: Kind | None = None) -> tuple[int, Ki
     pk = connection.scalar(select(Item.id).where(Item.kind == found.code,
                                                  Item.number == number))
     if pk is None:
-        raise NotFound(_("No item {id}.").format(id=f"{found.prefix}{number}"))
+        raise NotFound(_("No item {id}.").format(id=format_id(found, number)))
     return pk, found
 
 
@@ -211,7 +211,7 @@ def shape(row, as_of: date | None = None, units: dict | None = None) -> dict:
     units = units or {}
     holder = units.get(row[_HOLDER] if row[_HOLDER] is not None else row[_UNIT], _NO_UNIT)
     out = {
-        "id": f"{prefix}{row[_NUMBER]}",
+        "id": f"{prefix}{row[_NUMBER]}",  # kinds.format_id inline: called for every row
         "kind": row[_KIND],
         "title": row[_TITLE],
         "unit": holder[0],
@@ -504,11 +504,3 @@ def _snapshot_with_codes(text: str, units: dict[int, tuple[str, str]]) -> str:
     for key in unit_columns() & data.keys():
         data[key] = _unit_code(data[key], units)
     return json.dumps(data, ensure_ascii=False, sort_keys=True)
-
-
-def count_items(connection) -> dict[str, int]:
-    t = Item.__table__
-    rows = connection.execute(select(t.c.kind, func.count()).group_by(t.c.kind))
-    return {kind: n for kind, n in rows}
-
-

@@ -46,7 +46,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
-from fujian.kinds import KINDS
+from fujian.kinds import format_id
 from fujian.models import Item, Note, Unit
 
 # Created by migration 0006 (the schema's history); described here for queries only.
@@ -294,7 +294,7 @@ def find(connection, words: Sequence[str], *, kinds: Sequence[str] = (), status:
         return Found([], more)
     idents, shaped, where = {}, {}, {}
     for pks in _chunks([pk for pk, _points in picked]):
-        idents.update({pk: f"{KINDS[kind].prefix}{number}" for pk, kind, number in
+        idents.update({pk: format_id(kind, number) for pk, kind, number in
                        connection.execute(select(t.c.id, t.c.kind, t.c.number)
                                           .where(t.c.id.in_(pks)))})
         shaped.update({r["id"]: r for r in iter_items(connection, Filters(

@@ -14,7 +14,7 @@ from typing import Any
 from fujian.deadlines import Calendar, RuleBook
 from fujian.errors import BadInput
 from fujian.i18n import _
-from fujian.kinds import KINDS, Kind, split_id
+from fujian.kinds import KINDS, Kind, format_id, split_id
 from fujian.resources import data_file
 from fujian.service import items as item_ops
 from fujian.service import queries
@@ -290,7 +290,7 @@ class Tracker:
     def history(self, ident: str) -> list[dict]:
         with self.store.engine.connect() as conn:
             _pk, kind = queries.find_item(conn, ident)
-            return queries.history_rows(conn, f"{kind.prefix}{split_id(ident)[1]}")
+            return queries.history_rows(conn, format_id(kind, split_id(ident)[1]))
 
     # -- reports: the CLI reaches reports, exports, the pack and doctor through these -----------
 
@@ -306,13 +306,12 @@ class Tracker:
 
         return due_soon_rows(self, as_of, within, unit=unit, kind=kind, **who)
 
-    def summary(self, as_of: date, start: date | None = None, end: date | None = None,
-                for_people: bool = False) -> list[dict]:
-        """Duties per kind and per holder; ``for_people``: labels and rates as text."""
-        from fujian.service.reports import summary_for_people, summary_rows
+    def summary(self, as_of: date, start: date | None = None,
+                end: date | None = None) -> list[dict]:
+        """Duties per kind and per holder (:meth:`for_people` gives labels and rates as text)."""
+        from fujian.service.reports import summary_rows
 
-        rows = summary_rows(self, as_of, start, end)
-        return summary_for_people(rows) if for_people else rows
+        return summary_rows(self, as_of, start, end)
 
     @staticmethod
     def for_people(rows: list[dict]) -> list[dict]:

@@ -17,7 +17,7 @@ from typing import IO, Any
 
 from fujian.errors import BadInput
 from fujian.i18n import _
-from fujian.kinds import KINDS, Column, Kind, columns_for, kind_of
+from fujian.kinds import KINDS, Column, Kind, columns_for, format_id, kind_of
 
 # The one CSV writer lives with the other output formats (render.py); exports use it as is.
 from fujian.render import export_cell, neutralise, unneutralise, write_csv  # noqa: F401
@@ -260,10 +260,10 @@ def import_items(ctx, rows: Iterable[tuple[int, dict[str, str]]], fixed_kind: Ki
                             id=cells["id"].strip(), kind=_(kind_code)))
                     if number in wanted and place is not None:
                         raise BadInput(_("ID {id} appears twice ({place})").format(
-                            id=f"{kind.prefix}{number}", place=place(wanted[number])))
+                            id=format_id(kind, number), place=place(wanted[number])))
                     if number in wanted:
                         raise BadInput(_("ID {id} appears twice (line {other})").format(
-                            id=f"{kind.prefix}{number}", other=wanted[number]))
+                            id=format_id(kind, number), other=wanted[number]))
                     wanted[number] = line
                 made = build_item(ctx, kind, values_for(kind, cells))
                 parent_must_be_open(ctx, kind, made.record)
@@ -282,7 +282,7 @@ def import_items(ctx, rows: Iterable[tuple[int, dict[str, str]]], fixed_kind: Ki
         for line, _record, number in built:
             if number in taken:
                 problems.append((line, _("{id} already exists").format(
-                    id=f"{kind.prefix}{number}")))
+                    id=format_id(kind, number))))
         last = session.scalar(select(ItemSequence.last_number)
                               .where(ItemSequence.kind == kind_code)) or 0
         top = max([last, *explicit])
@@ -295,7 +295,7 @@ def import_items(ctx, rows: Iterable[tuple[int, dict[str, str]]], fixed_kind: Ki
             record["number"] = number
             records.append(record)
             logs.append({"at": record["created_at"], "actor": ctx.actor,
-                         "subject": f"{kind.prefix}{number}", "action": "create",
+                         "subject": format_id(kind, number), "action": "create",
                          "field": None, "old_value": None, "new_value": snapshot(record),
                          "reason": source})
         if problems:

@@ -5,22 +5,18 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from fujian.dates import now
 from fujian.errors import BadInput, NotFound
 from fujian.i18n import _
 from fujian.models import UNIT_KINDS, ChangeLog, Unit
 
 _CODE = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 UNIT_COLUMNS = ("code", "name", "liaison", "phone", "kind")
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 def normalise_code(code: str) -> str:

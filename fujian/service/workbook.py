@@ -43,6 +43,7 @@ from fujian.kinds import (
     Column,
     columns_for,
     duty_text,
+    format_id,
     label_of,
 )
 
@@ -752,7 +753,7 @@ def reminders(tracker, as_of: date, within: int, units: Sequence[str] = ()) -> l
     with tracker.store.engine.connect() as conn:
         for r in conn.execute(stmt):
             kind = KINDS[r.kind]
-            row = {"id": f"{kind.prefix}{r.number}", "kind": r.kind, "title": r.title,
+            row = {"id": format_id(kind, r.number), "kind": r.kind, "title": r.title,
                    "doc_no": r.doc_no, "stage": r.stage,
                    "duty": r.name, "right": bool(r.is_right), "local": bool(r.local),
                    "provisional": bool(r.provisional),
