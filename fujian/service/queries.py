@@ -25,6 +25,7 @@ from fujian.models import (
     Item,
     Note,
     Unit,
+    check_kind_columns,
 )
 from fujian.service.duties import most_urgent
 from fujian.service.past import stages_then
@@ -161,6 +162,7 @@ _LINK_POSITIONS = {column: len(_COLUMNS) + 2 * i for i, column in enumerate(LINK
 
 def _kind_shaper(kind: Kind) -> tuple:
     """A kind's ID prefix, subtype key, and (key, position, how) for each own field."""
+    check_kind_columns((kind,))
     own = []
     for kf in kind.fields:
         if kf.type == "unit":
