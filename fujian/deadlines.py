@@ -20,7 +20,7 @@ import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 
 from fujian.errors import BadInput
@@ -595,3 +595,13 @@ class RuleBook:
     def rows(self, kind: str | None = None) -> list[dict]:
         """Every rule of ``kind`` (all when None) as :meth:`row`, in the order of the file."""
         return [self.row(rule) for rule in self.of_kind(kind)]
+
+
+@cache
+def shipped_rules() -> RuleBook:
+    """The deadline rules the tool ships (data/deadlines.toml), read once: the one loader the
+    service and the command line's help both read them through, so that a test adding a
+    kind's rules replaces them in one place."""
+    from fujian.resources import data_file
+
+    return RuleBook.load(data_file("deadlines.toml"))

@@ -38,6 +38,11 @@ class StorageError(FujianError):
     exit_code = EXIT_STORAGE
 
 
+class SchemaMismatch(StorageError):
+    """The kind registry names a field the item table has no column for: the tool's set-up
+    and its database schema disagree (a kind's field added without its migration)."""
+
+
 # user:password@ in anything that looks like a URL (one slash or two, any scheme), and
 # password=… in a libpq key=value string.
 _URL_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*:/{1,2}[^\s/:@]*):[^\s@]*@")

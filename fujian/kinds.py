@@ -429,6 +429,13 @@ def unit_columns() -> frozenset[str]:
         kf.column_name for k in KINDS.values() for kf in k.fields if kf.type == "unit"})
 
 
+def unit_field_columns() -> tuple[str, ...]:
+    """The item columns of the kinds' own unit fields (from_unit_id, to_unit_id …), from the
+    registry as it stands: what a duty's holder may be besides the item's own unit."""
+    return tuple(sorted({kf.column_name for k in KINDS.values() for kf in k.fields
+                         if kf.type == "unit"}))
+
+
 def names_a_unit(field: str | None) -> bool:
     """Whether a change-log field is a unit: one of :func:`unit_columns`, or a duty's holder
     (``duty:NAME.holder_id``). The log stores the unit's id; `history` shows its code."""

@@ -14,6 +14,7 @@ append-only change log in the same transaction.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -21,7 +22,7 @@ from typing import Any
 from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from fujian.errors import BadInput
+from fujian.errors import BadInput, SchemaMismatch
 from fujian.i18n import _
 from fujian.kinds import CLOSED, KINDS, OPEN, Kind, format_id
 
@@ -181,6 +182,21 @@ class Item(SQLModel, table=True):
         if self.is_open:
             raise BadInput(_("{id} is open: there is nothing to reopen.").format(id=self.ident))
         return self._assign(status=OPEN, outcome=None, closed_on=None)
+
+
+def check_kind_columns(kinds: Iterable[Kind] | None = None) -> None:
+    """Every field of every kind (of ``kinds``, else the registry as it stands) is a column of
+    the item table; refuses, naming the kind and the field, one that is not. A kind whose
+    field needs a column of its own comes with the migration that adds it and the model's
+    column: without them its items could be neither written nor read."""
+    columns = Item.__table__.columns
+    for kind in KINDS.values() if kinds is None else kinds:
+        for kf in kind.fields:
+            if kf.column_name not in columns:
+                raise SchemaMismatch(_(
+                    "Kind {kind} has a field {field} but the item table has no column "
+                    "{column}: add the column to the model, with a migration.").format(
+                    kind=kind.code, field=kf.name, column=kf.column_name))
 
 
 class Note(SQLModel, table=True):

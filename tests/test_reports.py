@@ -192,24 +192,23 @@ def test_demo_ends_with_overdue_report(cli, tmp_path):
 
 
 def test_row_positions_match_the_selected_columns():
-    """shape() reads rows by position for speed: the positions must follow the SELECT."""
+    """shape() reads rows by position for speed: the positions must follow the SELECT, which
+    is derived from the model (issue 20): every item column but the few no output reads, in
+    the table's order, then each link column's linked item (its kind and number)."""
+    from fujian.models import Item
     from fujian.service import queries
 
     names = [c.name for c in queries._statement(queries.Filters()).selected_columns]
-    assert names == ["pk", "kind", "number", "title", "holder_id", "unit_id", "stage", "status",
-                     "opened_on", "due_on", "closed_on", "outcome", "note", "subtype",
-                     "from_unit_id", "party", "enterprise", "doc_no", "urgent", "attendees",
-                     "minutes", "meeting_pk", "stage_on", "met_on", "met_due",
-                     "to_unit_id", "paused_on", "handler", "void_reason", "duty",
-                     "duty_is_right", "due_provisional",
-                     # each link column's linked item: its kind and number
-                     *(["kind", "number"] * len(queries.LINK_COLUMNS))]
-    assert names.index("paused_on") == queries._PAUSED
-    assert names.index("to_unit_id") == queries._TO_UNIT
-    assert names.index("meeting_pk") == queries._MEETING_PK
-    assert min(queries._LINK_POSITIONS.values()) == names.index("due_provisional") + 1
-    assert names.index("met_due") == queries._MET_DUE
-    assert names.index("due_on") == queries._DUE and names.index("minutes") == queries._MINUTES
+    columns = [c.name for c in Item.__table__.columns]
+    assert names == [n for n in columns if n not in queries._UNREAD] + \
+        ["kind", "number"] * len(queries.LINK_COLUMNS)
+    assert set(queries._UNREAD) <= set(columns)
+    assert queries.LINK_COLUMNS == ("meeting_id", "related_id")
+    for name, position in queries._POSITIONS.items():
+        assert names[position] == name
+    assert min(queries._LINK_POSITIONS.values()) == len(queries._POSITIONS)
+    assert names[queries._PAUSED] == "paused_on" and names[queries._MET_DUE] == "met_due"
+    assert names[queries._DUE] == "due_on" and names[queries._PK] == "id"
 
 
 def test_a_late_reply_counts_as_late_even_when_closed_later(tracker, make_item):

@@ -4,7 +4,6 @@ the kind's own options, read from :mod:`fujian.kinds`."""
 
 from __future__ import annotations
 
-import functools
 import inspect
 import sys
 from collections.abc import Callable
@@ -123,14 +122,12 @@ def _report_outcome(outcome, verb: str) -> None:
         sys.stdout.write(outcome.ident + "\n")
 
 
-@functools.cache
 def _rules():
-    """The deadline rules, read straight from the data file: help must not load the database
-    layer (which the service's loader would)."""
-    from fujian.deadlines import RuleBook
-    from fujian.resources import data_file
+    """The deadline rules, through the one loader (deadlines.shipped_rules, cached), which
+    does not load the database layer: help must not."""
+    from fujian import deadlines
 
-    return RuleBook.load(data_file("deadlines.toml"))
+    return deadlines.shipped_rules()
 
 
 def _subtypes(kind: Kind) -> tuple[str | None, ...]:

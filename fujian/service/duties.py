@@ -23,7 +23,7 @@ from fujian.dates import now
 from fujian.deadlines import Rule, StagePlan, compute_due, roll_forward
 from fujian.errors import BadInput
 from fujian.i18n import _
-from fujian.kinds import Kind
+from fujian.kinds import Kind, unit_field_columns
 from fujian.models import (
     DUTY_OPEN,
     DUTY_WAIVED,
@@ -392,5 +392,6 @@ def shifted_due(ctx, duty: Duty, nominal: date | None = None) -> date:
 
 
 def _ids(item: Item) -> dict[str, Any]:
-    return {"unit_id": item.unit_id, "from_unit_id": item.from_unit_id,
-            "to_unit_id": item.to_unit_id}
+    """The units a duty of the item may fall to: its own, and its kind fields' (the registry's
+    unit fields)."""
+    return {"unit_id": item.unit_id} | {c: getattr(item, c) for c in unit_field_columns()}

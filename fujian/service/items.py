@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from pydantic_core import PydanticUndefined
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -19,7 +20,7 @@ from fujian.dates import check_due, check_event, now, parse_date
 from fujian.deadlines import Calendar, RuleBook
 from fujian.errors import BadInput
 from fujian.i18n import _
-from fujian.kinds import CLOSED, KINDS, OPEN, Kind
+from fujian.kinds import CLOSED, KINDS, OPEN, Kind, unit_field_columns
 from fujian.models import (
     DUTY_LATE,
     DUTY_MET,
@@ -227,6 +228,27 @@ class Built:
     warnings: list[str]
 
 
+def blank_record() -> dict[str, Any]:
+    """Every column of the item model but its key, at the model's default (None where it has
+    none): a new item's record starts from the model, so a column added to it is there too.
+    Worked out once per set of columns (an import builds a hundred thousand records)."""
+    columns = Item.__table__.columns
+    blank = _BLANKS.get(len(columns))
+    if blank is None:
+        blank = {}
+        for name, column in columns.items():
+            if column.primary_key:
+                continue
+            field = Item.model_fields.get(name)
+            default = None if field is None else field.get_default()
+            blank[name] = None if default is PydanticUndefined else default
+        _BLANKS[len(columns)] = blank
+    return dict(blank)
+
+
+_BLANKS: dict[int, dict[str, Any]] = {}
+
+
 def build_item(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> Built:
     """Validate ``values`` into the column values of a new, unnumbered item of ``kind``.
 
@@ -254,21 +276,18 @@ def build_item(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> Built:
     stage = kind.stages(subtype).parse(values["stage"]) if values.get("stage") \
         else kind.first_stage(subtype)
     stamp = now()
-    record: dict[str, Any] = {
+    record = blank_record()
+    record.update({
         "kind": kind.code, "number": 0, "title": title, "unit_id": unit.id,
-        "holder_id": unit.id, "opened_on": opened_on, "due_on": None, "stage": stage,
-        "status": OPEN, "closed_on": None, "outcome": None, "note": values.get("note") or None,
-        "subtype": subtype, "from_unit_id": None, "to_unit_id": None, "party": None,
-        "enterprise": None, "doc_no": None, "urgent": None, "attendees": None, "minutes": None,
-        "meeting_id": None, "related_id": None, "duty": None, "duty_is_right": False,
-        "due_provisional": False,
+        "holder_id": unit.id, "opened_on": opened_on, "stage": stage,
+        "note": values.get("note") or None, "subtype": subtype,
         "stage_on": ctx.event(values.get("stage_on"), opened_on, "stage_on"),
         "met_on": ctx.event(values.get("met_on"), None, "met_on"),
         "met_due": ctx.date(values.get("met_due"), None, "met_due"),
         "paused_on": ctx.event(values.get("paused_on"), None, "paused_on"),
         "handler": (values.get("handler") or "").strip() or None,
         "created_at": stamp, "updated_at": stamp, "actor": ctx.actor,
-    }
+    })
     record.update(_kind_values(ctx, kind, values))
     check_flags(kind, subtype, record)
     check_units(kind, record)
@@ -323,8 +342,9 @@ def build_item(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> Built:
 
 
 # Besides bookkeeping, what an item owes is derived from its duties (their own record).
+# A new item is never void: the void columns are not part of what was created.
 _NOT_IN_SNAPSHOT = frozenset(("id", "created_at", "updated_at", "actor", "number", "duty",
-                              "duty_is_right", "due_provisional"))
+                              "duty_is_right", "due_provisional", "voided_at", "void_reason"))
 
 
 def snapshot(record: Mapping[str, Any]) -> str:
@@ -371,7 +391,10 @@ def _sync(ctx: Context, item: Item, action: str, reason: str | None = None) -> N
                 reason=reason)
 
 
-_RULE_KEYS = ("subtype", "urgent", "unit_id", "from_unit_id", "to_unit_id")
+def _rule_keys() -> tuple[str, ...]:
+    """The item fields the due dates depend on: the subtype, the urgent flag, and the units a
+    duty may fall to (the kinds' unit fields, from the registry)."""
+    return ("subtype", "urgent", "unit_id", *unit_field_columns())
 
 
 def update_item(ctx: Context, ident: str, values: Mapping[str, Any],
@@ -401,7 +424,7 @@ def update_item(ctx: Context, ident: str, values: Mapping[str, Any],
     if values.get("opened_on") is not None:
         warnings += _correct_opening(ctx, item, ctx.event(values["opened_on"], None,
                                                           "--opened-on"), reason)
-    if item.is_open and any(c.field in _RULE_KEYS for c in changes):
+    if item.is_open and any(c.field in _rule_keys() for c in changes):
         # What the due dates depend on has changed: the open duties follow their rules again.
         warnings += duty_ops.recompute(ctx, item)
         _sync(ctx, item, "update")

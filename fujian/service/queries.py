@@ -25,13 +25,21 @@ from fujian.models import (
     Item,
     Note,
     Unit,
+    check_kind_columns,
 )
 from fujian.service.duties import most_urgent
 from fujian.service.past import stages_then
 
+# The item columns a row carries: every column of the model, in the table's order, but the
+# few no list, show or export reads (parsing two timestamps per row is dear for a million
+# rows). Derived once from the model, so that a column added to it is read like the others.
+_UNREAD = frozenset({"voided_at", "created_at", "updated_at", "actor"})
+_COLUMNS = tuple(c for c in Item.__table__.columns if c.name not in _UNREAD)
+
 # Item columns that name another item (kinds.KindField type "link"): each is joined to read
 # the linked item's ID.
-LINK_COLUMNS = ("meeting_id", "related_id")
+LINK_COLUMNS = tuple(c.name for c in Item.__table__.columns if c.name in {
+    kf.column_name for kind in KINDS.values() for kf in kind.fields if kf.type == "link"})
 _LINKED = {column: aliased(Item, name=f"lk_{column}") for column in LINK_COLUMNS}
 
 
@@ -66,13 +74,7 @@ def _statement(filters: Filters, due_part: bool | None = None,
     # drives the query, so the (…, status, due_on) indexes give rows in order.
     stmt = (
         select(
-            t.c.id.label("pk"), t.c.kind, t.c.number, t.c.title, t.c.holder_id, t.c.unit_id,
-            t.c.stage, t.c.status, t.c.opened_on, t.c.due_on,
-            t.c.closed_on, t.c.outcome, t.c.note, t.c.subtype, t.c.from_unit_id,
-            t.c.party, t.c.enterprise, t.c.doc_no, t.c.urgent, t.c.attendees, t.c.minutes,
-            t.c.meeting_id.label("meeting_pk"), t.c.stage_on, t.c.met_on, t.c.met_due,
-            t.c.to_unit_id, t.c.paused_on, t.c.handler, t.c.void_reason, t.c.duty,
-            t.c.duty_is_right, t.c.due_provisional,
+            *_COLUMNS,
             *(c for column in LINK_COLUMNS for c in (_LINKED[column].kind,
                                                      _LINKED[column].number)),
         )
@@ -144,29 +146,31 @@ def _statement(filters: Filters, due_part: bool | None = None,
     return stmt
 
 
-# Positions of the selected columns (see _statement): rows are read by index, which is several
-# times cheaper than attribute access when a report shapes a few hundred thousand of them.
+# Positions of the selected columns (see _statement), by column name: rows are read by index,
+# which is several times cheaper than attribute access when a report shapes a few hundred
+# thousand of them.
+_POSITIONS = {c.name: i for i, c in enumerate(_COLUMNS)}
+# A link column's linked kind and number follow the item's columns, two by two.
+_LINK_POSITIONS = {column: len(_COLUMNS) + 2 * i for i, column in enumerate(LINK_COLUMNS)}
 (_PK, _KIND, _NUMBER, _TITLE, _HOLDER, _UNIT, _STAGE, _STATUS, _OPENED, _DUE, _CLOSED,
- _OUTCOME, _NOTE, _SUBTYPE, _FROM_UNIT, _PARTY, _ENTERPRISE, _DOC_NO, _URGENT, _ATTENDEES,
- _MINUTES, _MEETING_PK, _STAGE_ON, _MET_ON, _MET_DUE, _TO_UNIT, _PAUSED, _HANDLER,
- _VOID_REASON, _DUTY, _DUTY_IS_RIGHT, _DUE_PROVISIONAL) = range(32)
-_FIELD_POSITIONS = {"party": _PARTY, "enterprise": _ENTERPRISE, "doc_no": _DOC_NO,
-                    "urgent": _URGENT, "attendees": _ATTENDEES, "minutes": _MINUTES,
-                    "from_unit_id": _FROM_UNIT, "to_unit_id": _TO_UNIT}
-# A link column's linked kind and number follow the fixed columns, two by two.
-_LINK_POSITIONS = {column: 32 + 2 * i for i, column in enumerate(LINK_COLUMNS)}
+ _OUTCOME, _NOTE, _SUBTYPE, _STAGE_ON, _MET_ON, _MET_DUE, _PAUSED, _HANDLER, _VOID_REASON,
+ _DUTY, _DUTY_IS_RIGHT, _DUE_PROVISIONAL) = (_POSITIONS[name] for name in (
+    "id", "kind", "number", "title", "holder_id", "unit_id", "stage", "status", "opened_on",
+    "due_on", "closed_on", "outcome", "note", "subtype", "stage_on", "met_on", "met_due",
+    "paused_on", "handler", "void_reason", "duty", "duty_is_right", "due_provisional"))
 
 
 def _kind_shaper(kind: Kind) -> tuple:
     """A kind's ID prefix, subtype key, and (key, position, how) for each own field."""
+    check_kind_columns((kind,))
     own = []
     for kf in kind.fields:
         if kf.type == "unit":
-            own.append((kf.name, _FIELD_POSITIONS[kf.column_name], "unit"))
+            own.append((kf.name, _POSITIONS[kf.column_name], "unit"))
         elif kf.type == "link":
             own.append((kf.name, _LINK_POSITIONS[kf.column_name], "link"))
         else:
-            own.append((kf.name, _FIELD_POSITIONS[kf.name],
+            own.append((kf.name, _POSITIONS[kf.column_name],
                          "flag" if kf.type == "flag" else "plain"))
     return kind.prefix, kind.subtype_key, tuple(own)
 

@@ -11,10 +11,12 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from fujian import deadlines
 from fujian.deadlines import Calendar, RuleBook
 from fujian.errors import BadInput
 from fujian.i18n import _
 from fujian.kinds import KINDS, Kind, format_id, split_id
+from fujian.models import check_kind_columns
 from fujian.resources import data_file
 from fujian.service import items as item_ops
 from fujian.service import queries
@@ -68,7 +70,7 @@ def load_calendar() -> Calendar:
 
 
 def load_rules() -> RuleBook:
-    return RuleBook.load(data_file("deadlines.toml"))
+    return deadlines.shipped_rules()
 
 
 class Tracker:
@@ -79,6 +81,8 @@ class Tracker:
         self.actor = actor or current_actor()
         self._calendar = calendar
         self._rules = rules
+        # A kind whose field has no column is refused here, by name, before any command uses it.
+        check_kind_columns()
 
     @cached_property
     def calendar(self) -> Calendar:
