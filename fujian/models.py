@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Text, UniqueConstraint, and_, false, or_
 from sqlmodel import Field, SQLModel
 
 from fujian.errors import BadInput, SchemaMismatch
@@ -255,6 +255,37 @@ def ending(due_on: date | None, started_on: date, is_right: bool, on: date,
         late = DUTY_LATE if how == END_STAND_IN else DUTY_UNMET
         return on, late if past_due else DUTY_WAIVED
     return on, DUTY_WAIVED
+
+
+# "Overdue" (domain.md §3), the one definition: a duty still open at ``as_of`` whose due date
+# has passed, that is no right (可以: a right is never late, its window lapses), and whose
+# item's clocks are running (a pause stops them). Written twice, side by side, because it is
+# asked twice: as SQL, so a report selects only what is overdue, and of a row already read
+# (an item rebuilt as it stood in the past, a shaped row). tests/test_overdue_definition.py
+# checks on a real database that the two agree in every case.
+
+
+def clocks_running(paused_on: Any, as_of: date) -> Any:
+    """SQL: the item's clocks run at ``as_of`` (not paused then). ``paused_on``: a column."""
+    return or_(paused_on.is_(None), paused_on > as_of)
+
+
+def overdue_condition(as_of: date, *, is_open: Any, is_right: Any, due_on: Any,
+                      paused_on: Any) -> Any:
+    """SQL: overdue at ``as_of``. ``is_open``: a condition saying the duty is open then;
+    ``is_right``, ``due_on``, ``paused_on``: columns."""
+    return and_(is_open, is_right == false(), due_on < as_of,
+                clocks_running(paused_on, as_of))
+
+
+def days_overdue(as_of: date, *, is_open: bool, is_right: bool, due_on: date | None,
+                 paused_on: date | None) -> int:
+    """How many days a duty read from a row is overdue at ``as_of``; 0 when it is not."""
+    if not is_open or is_right or due_on is None or due_on >= as_of:
+        return 0
+    if paused_on is not None and paused_on <= as_of:
+        return 0
+    return (as_of - due_on).days
 
 
 class Duty(SQLModel, table=True):

@@ -8,9 +8,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date
 
-from sqlalchemy import Select, and_, false, or_, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import aliased
 
+from fujian import models
 from fujian.errors import BadInput, NotFound
 from fujian.i18n import _
 from fujian.kinds import CLOSED, KINDS, OPEN, Kind, format_id, names_a_unit, split_id, unit_columns
@@ -26,6 +27,7 @@ from fujian.models import (
     Note,
     Unit,
     check_kind_columns,
+    overdue_condition,
 )
 from fujian.service.duties import most_urgent
 from fujian.service.past import stages_then
@@ -90,11 +92,9 @@ def _statement(filters: Filters, due_part: bool | None = None,
     if filters.unit_id is not None:
         conditions.append(t.c.holder_id == filters.unit_id)
     if filters.overdue_as_of is not None:
-        # A paused item's clocks stand still: it is not overdue while paused. A right (可以)
-        # is never overdue (its window passes, and it has lapsed).
-        conditions += [t.c.status == OPEN, t.c.due_on < filters.overdue_as_of,
-                       t.c.duty_is_right == false(),
-                       or_(t.c.paused_on.is_(None), t.c.paused_on > filters.overdue_as_of)]
+        conditions.append(overdue_condition(
+            filters.overdue_as_of, is_open=t.c.status == OPEN, is_right=t.c.duty_is_right,
+            due_on=t.c.due_on, paused_on=t.c.paused_on))
     if filters.due_from is not None:
         conditions.append(t.c.due_on >= filters.due_from)
     if filters.due_to is not None:
@@ -256,7 +256,9 @@ def shape(row, as_of: date | None = None, units: dict | None = None) -> dict:
         if as_of is not None and due_on is not None and due_on < as_of:
             lapsed(out, units.get(row[_UNIT], _NO_UNIT))
     if as_of is not None:
-        out["days_overdue"] = days_overdue(out, as_of)
+        out["days_overdue"] = models.days_overdue(
+            as_of, is_open=status == OPEN, is_right="right" in out, due_on=out["due_on"],
+            paused_on=out["paused_on"])
     return out
 
 
@@ -269,14 +271,11 @@ def lapsed(out: dict, own_unit: tuple) -> None:
 
 
 def days_overdue(row: dict, as_of: date) -> int:
-    """How many days an item is overdue at ``as_of``: its most urgent open duty's due date has
-    passed and its clocks are not paused. The one definition of "overdue" for a row."""
-    due_on, paused_on = row["due_on"], row.get("paused_on")
-    if row["status"] != OPEN or due_on is None or due_on >= as_of or row.get("right"):
-        return 0
-    if paused_on is not None and paused_on <= as_of:
-        return 0
-    return (as_of - due_on).days
+    """How many days a shaped item row is overdue at ``as_of``, by its most urgent duty
+    (models.days_overdue)."""
+    return models.days_overdue(as_of, is_open=row["status"] == OPEN,
+                               is_right=bool(row.get("right")), due_on=row["due_on"],
+                               paused_on=row.get("paused_on"))
 
 
 def iter_items(connection, filters: Filters, as_of: date | None = None,

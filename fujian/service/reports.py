@@ -44,14 +44,15 @@ def summary_rows(tracker, as_of: date, start: date | None, end: date | None) -> 
     item's clocks are not paused, else open. ``rate`` = on_time / (on_time + late + unmet +
     overdue), null only when that sum is 0 — never answering scores as badly as answering
     late."""
-    from sqlalchemy import and_, case, false, func, or_, select
+    from sqlalchemy import and_, case, false, func, select
 
     from fujian.kinds import KINDS
-    from fujian.models import DUTY_LATE, DUTY_MET, DUTY_UNMET, DUTY_WAIVED, Duty, Item, Unit
+    from fujian.models import DUTY_LATE, DUTY_MET, DUTY_UNMET, DUTY_WAIVED, Duty, Item, Unit, overdue_condition
 
     d, t = Duty.__table__, Item.__table__
     ended = and_(d.c.ended_on.is_not(None), d.c.ended_on <= as_of)
-    paused = and_(t.c.paused_on.is_not(None), t.c.paused_on <= as_of)
+    overdue = overdue_condition(as_of, is_open=~ended, is_right=d.c.is_right, due_on=d.c.due_on,
+                                paused_on=t.c.paused_on)
 
     def count_if(condition):
         return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
@@ -60,8 +61,8 @@ def summary_rows(tracker, as_of: date, start: date | None, end: date | None) -> 
         count_if(and_(ended, d.c.state == DUTY_MET)).label("on_time"),
         count_if(and_(ended, d.c.state == DUTY_LATE)).label("late"),
         count_if(and_(ended, d.c.state == DUTY_UNMET)).label("unmet"),
-        count_if(and_(~ended, d.c.due_on < as_of, ~paused)).label("overdue"),
-        count_if(and_(~ended, or_(d.c.due_on >= as_of, paused))).label("open"),
+        count_if(overdue).label("overdue"),
+        count_if(and_(~ended, ~overdue)).label("open"),
         count_if(and_(ended, d.c.state == DUTY_WAIVED)).label("waived"),
     ]
     conditions = [d.c.due_on.is_not(None), d.c.started_on <= as_of, t.c.opened_on <= as_of,

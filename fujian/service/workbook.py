@@ -727,7 +727,7 @@ def reminders(tracker, as_of: date, within: int, units: Sequence[str] = ()) -> l
     ``local`` and ``provisional`` as the due date's cell shows them."""
     from sqlalchemy import and_, false, or_, select
 
-    from fujian.models import Duty, Item, Unit
+    from fujian.models import Duty, Item, Unit, clocks_running, days_overdue
 
     if within < 0:
         raise BadInput(_("--within must be 0 or more."))
@@ -738,7 +738,7 @@ def reminders(tracker, as_of: date, within: int, units: Sequence[str] = ()) -> l
         d.c.due_on.is_not(None), d.c.due_on <= end, d.c.started_on <= as_of,
         or_(d.c.ended_on.is_(None), d.c.ended_on > as_of),
         t.c.opened_on <= as_of, t.c.voided_at.is_(None),  # an entry made in error: no one owes it
-        or_(t.c.paused_on.is_(None), t.c.paused_on > as_of),
+        clocks_running(t.c.paused_on, as_of),
         # A right is never chased once its window has passed: it has lapsed.
         or_(d.c.is_right == false(), d.c.due_on >= as_of),
     ]
@@ -758,7 +758,9 @@ def reminders(tracker, as_of: date, within: int, units: Sequence[str] = ()) -> l
                    "duty": r.name, "right": bool(r.is_right), "local": bool(r.local),
                    "provisional": bool(r.provisional),
                    "started_on": r.started_on, "due_on": r.due_on,
-                   "days_overdue": (as_of - r.due_on).days if r.due_on < as_of else None,
+                   # Read after the query kept only open duties of running clocks.
+                   "days_overdue": days_overdue(as_of, is_open=True, is_right=r.is_right,
+                                                due_on=r.due_on, paused_on=None) or None,
                    "days_left": (r.due_on - as_of).days if r.due_on >= as_of else None}
             if kind.subtype_key:
                 row[kind.subtype_key] = r.subtype
