@@ -137,11 +137,3 @@ def check_due(due: date, start: date, option: str) -> date:
                          "year.").format(option=option, day=due.isoformat(), years=DUE_YEARS,
                                          start=start.isoformat()))
     return due
-
-
-def parse_optional(text: str | None, today: date) -> date | None:
-    return None if text is None else parse_date(text, today)
-
-
-def to_iso(value: date | None) -> str | None:
-    return None if value is None else value.isoformat()

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from fujian.dates import ACCEPTED_FORMS, parse_date, parse_optional, to_iso
+from fujian.dates import ACCEPTED_FORMS, parse_date
 from fujian.errors import BadInput
 
 TODAY = date(2025, 3, 10)  # a Monday
@@ -180,15 +180,6 @@ def test_extreme_but_valid_dates() -> None:
     assert parse_date("0001-01-01", TODAY) == date(1, 1, 1)
     assert parse_date("today", date.max) == date.max
     assert parse_date("yesterday", date.max) == date(9999, 12, 30)
-
-
-def test_parse_optional_and_to_iso() -> None:
-    assert parse_optional(None, TODAY) is None
-    assert parse_optional("+1d", TODAY) == date(2025, 3, 11)
-    with pytest.raises(BadInput):
-        parse_optional("nope", TODAY)
-    assert to_iso(None) is None
-    assert to_iso(date(2025, 3, 1)) == "2025-03-01"
 
 
 # ---------------------------------------------------------------------------------------------
