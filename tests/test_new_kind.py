@@ -34,14 +34,15 @@ PROBE = Kind(
 
 @pytest.fixture
 def probe(monkeypatch: pytest.MonkeyPatch) -> Kind:
-    """The registry and the rules gain kind ``probe`` (prefix Q) for one test."""
+    """The registry and the rules gain kind ``probe`` (prefix Q) for one test: the rules through
+    the one loader (deadlines.shipped_rules), which the service and the help both read."""
+    from fujian import deadlines
     from fujian.cli import app
     from fujian.cli import items as cli_items
-    from fujian.service import tracker as tracker_module
 
     monkeypatch.setitem(KINDS, PROBE.code, PROBE)
     monkeypatch.setitem(BY_PREFIX, PROBE.prefix, PROBE)
-    shipped = tracker_module.load_rules()
+    shipped = deadlines.shipped_rules()
     book = RuleBook([*shipped.rules,
                      Rule("probe", "asked", Period(5, "d"), "test rule", duty="reply",
                           holder="unit", start="received"),
@@ -49,8 +50,7 @@ def probe(monkeypatch: pytest.MonkeyPatch) -> Kind:
                           start="received")],
                     shipped.duties, shipped.events)
     book.holders = shipped.holders
-    monkeypatch.setattr(tracker_module, "load_rules", lambda: book)
-    monkeypatch.setattr(cli_items, "_rules", lambda: book)
+    monkeypatch.setattr(deadlines, "shipped_rules", lambda: book)
     # The command line is built from the registry: the new kind gets its command group.
     monkeypatch.setattr(app, "registered_groups", list(app.registered_groups))
     app.add_typer(cli_items.build_kind_app(PROBE), name=PROBE.code)
@@ -238,9 +238,9 @@ print(json.dumps(out, ensure_ascii=False))
 '''
 
 
-def test_a_kind_whose_field_needs_a_column_of_its_own(initialised, tmp_path, backend):
+def test_a_kind_whose_field_needs_a_column_of_its_own(initialised, tmp_path):
     """A kind with a field (``amount``) no other kind has takes (issue 20): the column on the
-    item table — here ``ALTER TABLE`` on the test's database, what its migration would do —
+    item table — here ``ALTER TABLE`` on the test's database (file or server), what its migration would do —
     and on the model; the registry entry; its rules, through the one rule loader. Nothing
     else is patched: the select list, the row shape, the new item's record and the CLI's
     options are all derived from the model and the registry.
@@ -248,15 +248,13 @@ def test_a_kind_whose_field_needs_a_column_of_its_own(initialised, tmp_path, bac
     It runs in a process of its own: the model's table, mapper and fields are changed there
     for good (SQLAlchemy offers no way to take a column off a mapped class again), which must
     not leak into the other tests of this worker."""
-    if backend != "sqlite":
-        pytest.skip("the migration step below is SQLite's ALTER TABLE")
     import json
-    import sqlite3
     import subprocess
     import sys
 
-    with sqlite3.connect(initialised) as db:
-        db.execute("ALTER TABLE item ADD COLUMN amount TEXT")
+    from conftest import run_sql
+
+    run_sql(initialised, "ALTER TABLE item ADD COLUMN amount TEXT")  # what the migration does
     exported = tmp_path / "ledger.csv"
     done = subprocess.run([sys.executable, "-c", _OWN_COLUMN_SCRIPT, str(exported)],
                           capture_output=True, text=True, timeout=120)
