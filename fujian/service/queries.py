@@ -31,6 +31,7 @@ from fujian.models import (
 )
 from fujian.service.duties import most_urgent
 from fujian.service.past import stages_then
+from fujian.service.search import condition
 
 # The item columns a row carries: every column of the model, in the table's order, but the
 # few no list, show or export reads (parsing two timestamps per row is dear for a million
@@ -123,8 +124,6 @@ def _statement(filters: Filters, due_part: bool | None = None,
     if filters.handler is not None:
         conditions.append(t.c.handler == filters.handler)
     if filters.search:
-        from fujian.service.search import condition
-
         conditions.append(condition(filters.search))
     if not filters.include_void:
         conditions.append(t.c.voided_at.is_(None))

@@ -11,18 +11,24 @@ from __future__ import annotations
 import csv
 import io
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from sqlalchemy import select
+
 from fujian.errors import BadInput
 from fujian.i18n import _
-from fujian.kinds import KINDS, Column, Kind, columns_for, format_id, kind_of
+from fujian.kinds import KINDS, Column, Kind, columns_for, format_id, import_order, kind_of, split_id
+from fujian.models import ChangeLog, Duty, Item, ItemSequence, Note
 
 # The one CSV writer lives with the other output formats (render.py); exports use it as is.
 from fujian.render import export_cell, neutralise, unneutralise, write_csv  # noqa: F401
 
-ENCODINGS = ("utf-8-sig", "utf-8", "gb18030")
+# Imported text is decoded in decoding.py (units read it too); its names stay reachable here.
+from fujian.service.decoding import ENCODINGS, check_encoding, decode  # noqa: F401
+from fujian.service.items import build_item, parent_must_be_open, set_last_number, snapshot
+from fujian.storage import bulk_insert
 
 
 def all_kind_columns() -> tuple[Column, ...]:
@@ -37,14 +43,6 @@ def all_kind_columns() -> tuple[Column, ...]:
 
 def export_columns(kind: Kind | None) -> tuple[Column, ...]:
     return columns_for(kind, everything=True) if kind else all_kind_columns()
-
-
-def check_encoding(encoding: str, allowed: Sequence[str] = ENCODINGS) -> str:
-    value = encoding.strip().lower().replace("_", "-")
-    if value not in allowed:
-        raise BadInput(_("Unknown encoding {text!r}. Valid: {valid}.").format(
-            text=encoding, valid=", ".join(allowed)))
-    return value
 
 
 def check_target(path: Path, force: bool) -> None:
@@ -93,39 +91,6 @@ def _header_map() -> dict[str, str]:
             mapping[kind.subtype_label] = kind.subtype_key
     mapping["unit_name"] = "unit_name"
     return mapping
-
-
-def decode(data: bytes, encoding: str = "auto", name: str | None = None) -> str:
-    """The one reader of imported text (items and units): UTF-8 with or without a BOM, else
-    GB18030 (a superset of GBK, what Excel on Chinese Windows saves), detected in that order;
-    an explicit ``encoding`` overrides. A byte-order mark is never part of the text, whatever
-    the encoding (a BOM glued to the first header would make it an unknown column)."""
-    encoding = check_encoding(encoding, ("auto", *ENCODINGS))
-    try:
-        if encoding != "auto":
-            text = data.decode(encoding)
-        else:
-            try:
-                text = data.decode("utf-8")
-            except UnicodeDecodeError:
-                text = data.decode("gb18030")
-    except UnicodeDecodeError as exc:
-        what = _("The file") if name is None else name
-        if encoding == "auto":
-            raise BadInput(_("{name} is not UTF-8 or GB18030 text (byte {pos}): give "
-                             "--encoding.").format(name=what, pos=exc.start)) from exc
-        raise BadInput(_("{name} is not {encoding} text (byte {pos}).").format(
-            name=what, encoding=encoding, pos=exc.start)) from exc
-    text = text[1:] if text.startswith("\ufeff") else text
-    nul = text.find("\x00")
-    if nul >= 0:
-        # One rule on every database: SQLite would store it, PostgreSQL refuses it, and no
-        # person typed it (it is what a binary file or a broken export leaves).
-        raise BadInput(_("{name} contains a NUL character (U+0000) on line {line}: no "
-                         "database stores it; remove it and import again. Nothing was "
-                         "changed.").format(name=_("The file") if name is None else name,
-                                            line=text.count("\n", 0, nul) + 1))
-    return text
 
 
 def read_rows(text: str) -> Iterator[tuple[int, dict[str, str]]]:
@@ -188,8 +153,6 @@ def values_for(kind: Kind, cells: dict[str, str]) -> dict[str, Any]:
 
 def row_kind(cells: dict[str, str], fixed: Kind | None) -> Kind:
     """A row's kind: its kind column, else its ID's prefix, else the kind asked for."""
-    from fujian.kinds import split_id
-
     text = (cells.get("kind") or "").strip()
     if text:
         return kind_of(text)
@@ -218,13 +181,6 @@ def import_items(ctx, rows: Iterable[tuple[int, dict[str, str]]], fixed_kind: Ki
     ``place`` names a line in messages when it is not a line of one file (a workbook's sheet
     and row: see workbook.ItemSheets).
     """
-    from sqlalchemy import select
-
-    from fujian.kinds import import_order, split_id
-    from fujian.models import ChangeLog, Duty, Item, ItemSequence, Note
-    from fujian.service.items import build_item, parent_must_be_open, set_last_number, snapshot
-    from fujian.storage import bulk_insert
-
     order = [k.code for k in import_order()]  # meetings before their action items
     problems: list[tuple[int, str]] = []
     grouped: dict[str, list[tuple[int, dict[str, str]]]] = {k: [] for k in order}
