@@ -39,3 +39,38 @@ def test_no_service_module_imports_one_that_imports_it_back():
                     graph.chain_exists(imported, module):
                 loops.append((module, imported))
     assert loops == []
+
+
+def test_the_past_and_the_present_list_filter_with_one_statement(tracker, make_item):
+    """At a day after every record, the past list (rebuilt at that day) and the present one
+    (the item rows) give the same items for every filter: both run queries._statement, the
+    past one with the state of that day in place of the item row's."""
+    from datetime import date, timedelta
+
+    from fujian.kinds import KINDS
+    from fujian.service.queries import Filters, _statement, iter_items, units_by_id
+
+    today = tracker.today
+    ref = make_item("referral", opened_on="2025-01-06")
+    tracker.update(ref, {"stage": "not-filed", "on": "2025-01-13"})  # a right, lapsed by now
+    make_item("suggestion", type="public-interest", unit="sthjj", opened_on="2025-01-06")
+    make_item("clue", opened_on="2025-01-02")
+    make_item("assist", opened_on="2025-02-20")
+    tracker.close(make_item("referral", opened_on="2025-02-03"), "filed", on="2025-02-05")
+    make_item("action", due_on="2025-03-31")
+    with tracker.store.engine.connect() as conn:
+        gaj = next(pk for pk, (code, _name) in units_by_id(conn).items() if code == "gaj")
+        cases = [Filters(), Filters(status="all"), Filters(status="closed"),
+                 Filters(unit_id=gaj, status="all"), Filters(overdue_as_of=today),
+                 Filters(due_from=date(2025, 3, 1), due_to=date(2025, 3, 31)),
+                 Filters(kinds=(KINDS["referral"],), status="all", sort="opened"),
+                 Filters(status="all", sort="id", limit=3), Filters(search=("采砂",))]
+        for filters in cases:
+            present = [r["id"] for r in iter_items(conn, filters, today, today)]
+            past = [r["id"] for r in iter_items(conn, filters, today, today + timedelta(1))]
+            assert past == present, filters
+    # One statement: the past one is the present one with the day's state joined in.
+    present, past = _statement(Filters(status="all")), _statement(Filters(status="all"), then=today)
+    shown = [c.name for c in present.selected_columns]
+    assert [c.name for c in past.selected_columns][:len(shown)] == shown
+    assert "duty AS urgent" in str(past) and "duty AS urgent" not in str(present)
