@@ -280,7 +280,7 @@ def shape(row, as_of: date | None = None, units: dict | None = None) -> dict:
     """One result row as the public dict: the JSON contract of every list, show and export.
     ``unit`` is who holds the most urgent open duty; ``assignee`` is the item's own unit."""
     prefix, subtype_key, own = _shaper(row[_KIND])
-    status, due_on = row[_STATUS], row[_DUE]
+    status = row[_STATUS]
     units = units or {}
     holder = units.get(row[_HOLDER] if row[_HOLDER] is not None else row[_UNIT], _NO_UNIT)
     out = {
@@ -292,7 +292,7 @@ def shape(row, as_of: date | None = None, units: dict | None = None) -> dict:
         "stage": row[_STAGE],
         "status": status,
         "opened_on": row[_OPENED],
-        "due_on": due_on,
+        "due_on": row[_DUE],
         "closed_on": row[_CLOSED],
         "outcome": row[_OUTCOME],
         "paused_on": row[_PAUSED],
@@ -305,6 +305,19 @@ def shape(row, as_of: date | None = None, units: dict | None = None) -> dict:
     out["met_due"] = row[_MET_DUE]
     if subtype_key:
         out[subtype_key] = row[_SUBTYPE]
+    _own_fields(out, row, own, units)
+    if row[_VOID_REASON] is not None:  # only a voided entry carries the key
+        out["void_reason"] = row[_VOID_REASON]
+    _duty_keys(out, row, as_of, units)
+    if as_of is not None:
+        out["days_overdue"] = models.days_overdue(
+            as_of, is_open=status == OPEN, is_right="right" in out, due_on=out["due_on"],
+            paused_on=out["paused_on"])
+    return out
+
+
+def _own_fields(out: dict, row, own: tuple, units: dict) -> None:
+    """A kind's own fields into ``out``: flags as booleans, units by code, links by ID."""
     for key, position, how in own:
         value = row[position]
         if how == "flag":
@@ -312,23 +325,22 @@ def shape(row, as_of: date | None = None, units: dict | None = None) -> dict:
         elif how == "unit":
             value = units.get(value, _NO_UNIT)[0]
         elif how == "link":
-            linked = row[position]
-            value = None if linked is None else f"{_prefix(linked)}{row[position + 1]}"
+            value = None if value is None else f"{_prefix(value)}{row[position + 1]}"
         out[key] = value
-    if row[_VOID_REASON] is not None:  # only a voided entry carries the key
-        out["void_reason"] = row[_VOID_REASON]
-    out["duty"] = row[_DUTY] if status == OPEN else None
-    if row[_DUE_PROVISIONAL] and status == OPEN:  # only a provisional due date carries it
+
+
+def _duty_keys(out: dict, row, as_of: date | None, units: dict) -> None:
+    """What an open row says of its most urgent duty: its name, and only when so, that its due
+    date is provisional or that it is a right (lapsed when its window passed by ``as_of``)."""
+    is_open = row[_STATUS] == OPEN
+    out["duty"] = row[_DUTY] if is_open else None
+    if row[_DUE_PROVISIONAL] and is_open:  # only a provisional due date carries it
         out["provisional"] = True
-    if row[_DUTY_IS_RIGHT] and status == OPEN:  # only a row whose holder may act carries it
+    if row[_DUTY_IS_RIGHT] and is_open:  # only a row whose holder may act carries it
         out["right"] = True
+        due_on = row[_DUE]
         if as_of is not None and due_on is not None and due_on < as_of:
             lapsed(out, units.get(row[_UNIT], _NO_UNIT))
-    if as_of is not None:
-        out["days_overdue"] = models.days_overdue(
-            as_of, is_open=status == OPEN, is_right="right" in out, due_on=out["due_on"],
-            paused_on=out["paused_on"])
-    return out
 
 
 def lapsed(out: dict, own_unit: tuple) -> None:
