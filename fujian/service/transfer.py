@@ -26,7 +26,7 @@ from fujian.models import ChangeLog, Duty, Item, ItemSequence, Note
 from fujian.render import export_cell, neutralise, unneutralise, write_csv  # noqa: F401
 
 # Imported text is decoded in decoding.py (units read it too); its names stay reachable here.
-from fujian.service.decoding import ENCODINGS, check_encoding, decode  # noqa: F401
+from fujian.service.decoding import check_encoding, decode  # noqa: F401
 from fujian.service.items import build_item, parent_must_be_open, set_last_number, snapshot
 from fujian.storage import bulk_insert
 
