@@ -74,3 +74,43 @@ def test_the_past_and_the_present_list_filter_with_one_statement(tracker, make_i
     shown = [c.name for c in present.selected_columns]
     assert [c.name for c in past.selected_columns][:len(shown)] == shown
     assert "duty AS urgent" in str(past) and "duty AS urgent" not in str(present)
+
+
+def test_the_sql_most_urgent_duty_is_duties_most_urgent(tracker, make_item):
+    """The past list picks an item's most urgent duty of the day in SQL (queries._urgent_then);
+    on every mix of duties and days it is the one duties.most_urgent picks."""
+    from datetime import date, timedelta
+
+    from sqlalchemy import delete, insert, select
+
+    from fujian.models import Duty, Item
+    from fujian.service.duties import most_urgent
+    from fujian.service.queries import _urgent_then
+
+    make_item("referral", opened_on="2025-01-02")  # the one item: its duties are replaced
+    d = date(2025, 1, 1)
+    mixes = [  # (due_on, is_right, started_on, ended_on)
+        [(d + timedelta(20), False, d, None), (d + timedelta(10), False, d, None)],
+        [(None, False, d, None), (d + timedelta(15), True, d, None)],
+        [(d + timedelta(15), True, d, None), (d + timedelta(15), False, d, None)],
+        [(None, True, d, None), (None, False, d, None)],
+        [(d + timedelta(5), False, d, d + timedelta(8)), (None, False, d + timedelta(3), None)],
+        [(d + timedelta(9), False, d + timedelta(4), None), (d + timedelta(9), False, d, None)],
+    ]
+    with tracker.store.engine.begin() as conn:
+        pk, holder = conn.execute(select(Item.id, Item.holder_id)).one()
+        for mix in mixes:
+            conn.execute(delete(Duty).where(Duty.item_id == pk))
+            rows = [{"item_id": pk, "name": f"d{i}", "stage": "sent", "holder_id": holder,
+                     "due_on": due, "is_right": right, "started_on": start, "ended_on": end,
+                     "state": "open"} for i, (due, right, start, end) in enumerate(mix)]
+            conn.execute(insert(Duty), rows)
+            duties = [dict(r._mapping) for r in conn.execute(
+                select(Duty).where(Duty.item_id == pk).order_by(Duty.id))]
+            for day in (d + timedelta(n) for n in range(0, 30, 2)):
+                running = [x for x in duties if x["started_on"] <= day
+                           and (x["ended_on"] is None or x["ended_on"] > day)]
+                expected = most_urgent(running, day)
+                picked = conn.scalar(select(_urgent_then(day)).select_from(Item.__table__)
+                                     .where(Item.id == pk))
+                assert picked == (expected["id"] if expected else None), (mix, day)
