@@ -67,7 +67,8 @@ def find_items(texts: list[str], kind: str | None, status: str | None, include_v
                limit: int, fmt: str | None) -> None:
     from fujian.kinds import DUTY_COLUMN, STATUS_FILTER, columns_for, kind_of
     from fujian.render import pick_format, render
-    from fujian.service.search import find_in, words_of
+    from fujian.service.finding import find_in
+    from fujian.service.search import words_of
 
     fmt = pick_format(fmt)
     words = words_of(texts)

@@ -7,8 +7,9 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date
+from typing import Any
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, case, false, func, or_, select
 from sqlalchemy.orm import aliased
 
 from fujian import models
@@ -29,8 +30,8 @@ from fujian.models import (
     check_kind_columns,
     overdue_condition,
 )
-from fujian.service.duties import most_urgent
 from fujian.service.past import stages_then
+from fujian.service.search import condition
 
 # The item columns a row carries: every column of the model, in the table's order, but the
 # few no list, show or export reads (parsing two timestamps per row is dear for a million
@@ -67,83 +68,151 @@ class Filters:
     include_void: bool = False  # entries voided as mistakes (default: left out)
 
 
-def _statement(filters: Filters, due_part: bool | None = None,
-               limit: int | None = None, exists_on: date | None = None) -> Select:
+@dataclass(frozen=True)
+class _State:
+    """What the filters and the order read of an item's state: the item row as it stands
+    (today and later), or the state at a past day rebuilt in SQL from the duties open that day.
+    The one filter table (:func:`_conditions`) reads either, so that both lists filter alike."""
+
+    status: Any
+    holder: Any  # the unit holding the most urgent open duty (the item's own unit: none)
+    due_on: Any
+    is_right: Any
+    overdue_on: date | None  # the day the overdue filter judges at
+
+
+# The duty an item's holder and due date stood for at a past day (see _urgent_then).
+_URGENT = aliased(Duty, name="urgent")
+_URGENT_COLUMNS = (_URGENT.id, _URGENT.holder_id, _URGENT.due_on, _URGENT.name, _URGENT.is_right,
+                   _URGENT.provisional)
+
+
+def _present_state(filters: Filters) -> _State:
+    """The state the item row holds: its holder and due date are its most urgent duty's."""
+    t = Item.__table__
+    return _State(t.c.status, t.c.holder_id, t.c.due_on, t.c.duty_is_right,
+                  filters.overdue_as_of)
+
+
+def _closed_then(day: date):
+    """SQL: the item was closed by ``day``."""
+    t = Item.__table__
+    return and_(t.c.closed_on.is_not(None), t.c.closed_on <= day)
+
+
+def _past_state(day: date) -> _State:
+    """The state at ``day``: open unless closed by then; an open item's holder and due date
+    those of its most urgent duty open that day (joined as ``urgent``), else its own unit."""
+    t = Item.__table__
+    closed = _closed_then(day)
+    return _State(
+        status=case((closed, CLOSED), else_=OPEN),
+        holder=case((closed, func.coalesce(t.c.holder_id, t.c.unit_id)),
+                    else_=func.coalesce(_URGENT.holder_id, t.c.unit_id)),
+        due_on=case((closed, t.c.due_on), else_=_URGENT.due_on),
+        is_right=func.coalesce(_URGENT.is_right, false()),
+        overdue_on=day)
+
+
+def _urgent_then(day: date):
+    """SQL: the key of the item's most urgent duty open at ``day`` (begun by then, not ended
+    by then): :func:`duties.most_urgent` in SQL — a duty with a due date (the first due), else a
+    right still running then, else a duty without a due date; the first entered on a tie."""
+    t, d = Item.__table__, Duty.__table__
+    running = or_(d.c.is_right == false(), and_(d.c.due_on.is_not(None), d.c.due_on >= day))
+    return (select(d.c.id)
+            .where(d.c.item_id == t.c.id, d.c.started_on <= day,
+                   or_(d.c.ended_on.is_(None), d.c.ended_on > day), running)
+            .order_by(d.c.due_on.is_(None), d.c.is_right, d.c.due_on, d.c.id)
+            .limit(1).correlate(t).scalar_subquery())
+
+
+def _statement(filters: Filters, due_part: bool | None = None, limit: int | None = None,
+               exists_on: date | None = None, then: date | None = None) -> Select:
     """The query for ``filters``; ``due_part`` True/False restricts it to items with/without
-    a due date (see :func:`iter_items`); ``exists_on`` leaves out items opened after it."""
+    a due date (see :func:`iter_items`); ``exists_on`` leaves out items opened after it.
+    ``then``: a past day, whose state (:func:`_past_state`) the filters and the order read,
+    and whose most urgent duties the rows carry after the link columns."""
     t = Item.__table__
     # Units are looked up in a small dict (see _units), not joined: the item table alone
     # drives the query, so the (…, status, due_on) indexes give rows in order.
-    stmt = (
-        select(
-            *_COLUMNS,
-            *(c for column in LINK_COLUMNS for c in (_LINKED[column].kind,
-                                                     _LINKED[column].number)),
-        )
-        .select_from(t)
-    )
+    stmt = select(*_COLUMNS, *(c for column in LINK_COLUMNS
+                               for c in (_LINKED[column].kind, _LINKED[column].number)))
+    stmt = stmt.select_from(t)
     for column in LINK_COLUMNS:
         stmt = stmt.outerjoin(_LINKED[column], _LINKED[column].id == t.c[column])
-    conditions = []
-    if filters.kinds:
-        conditions.append(t.c.kind.in_([k.code for k in filters.kinds]))
-    if filters.status in (OPEN, CLOSED):
-        conditions.append(t.c.status == filters.status)
-    if filters.unit_id is not None:
-        conditions.append(t.c.holder_id == filters.unit_id)
-    if filters.overdue_as_of is not None:
-        conditions.append(overdue_condition(
-            filters.overdue_as_of, is_open=t.c.status == OPEN, is_right=t.c.duty_is_right,
-            due_on=t.c.due_on, paused_on=t.c.paused_on))
-    if filters.due_from is not None:
-        conditions.append(t.c.due_on >= filters.due_from)
-    if filters.due_to is not None:
-        conditions.append(t.c.due_on <= filters.due_to)
-    if filters.opened_from is not None:
-        conditions.append(t.c.opened_on >= filters.opened_from)
-    if filters.opened_to is not None:
-        conditions.append(t.c.opened_on <= filters.opened_to)
-    if exists_on is not None:
-        conditions.append(t.c.opened_on <= exists_on)
-    if filters.ids:
-        conditions.append(t.c.id.in_(filters.ids))
-    if filters.meeting_id is not None:
-        conditions.append(t.c.meeting_id == filters.meeting_id)
-    for column, pk in filters.links:
-        conditions.append(t.c[column] == pk)
-    if filters.involving_id is not None:
-        unit = filters.involving_id
-        duty = Duty.__table__
-        conditions.append(or_(
-            t.c.unit_id == unit, t.c.from_unit_id == unit, t.c.to_unit_id == unit,
-            t.c.holder_id == unit,
-            t.c.id.in_(select(duty.c.item_id).where(duty.c.holder_id == unit))))
-    if filters.from_id is not None:
-        conditions.append(t.c.from_unit_id == filters.from_id)
-    if filters.handler is not None:
-        conditions.append(t.c.handler == filters.handler)
-    if filters.search:
-        from fujian.service.search import condition
-
-        conditions.append(condition(filters.search))
-    if not filters.include_void:
-        conditions.append(t.c.voided_at.is_(None))
+    state = _present_state(filters)
+    if then is not None:
+        state = _past_state(then)
+        stmt = stmt.add_columns(*_URGENT_COLUMNS).outerjoin(
+            _URGENT, _URGENT.id == _urgent_then(then))
+    conditions = _conditions(filters, state, exists_on)
     if due_part is not None:
-        conditions.append(t.c.due_on.is_not(None) if due_part else t.c.due_on.is_(None))
+        conditions.append(state.due_on.is_not(None) if due_part else state.due_on.is_(None))
     if conditions:
         stmt = stmt.where(and_(*conditions))
-    # Plain column orders, so that the (…, status, due_on) indexes deliver rows already sorted;
-    # an expression such as "due_on IS NULL" would force a sort of every matching row.
-    order = {
-        "due": (t.c.due_on, t.c.kind, t.c.number),
-        "overdue": (t.c.due_on, t.c.kind, t.c.number),
-        "opened": (t.c.opened_on, t.c.kind, t.c.number),
-        "id": (t.c.kind, t.c.number),
-    }[filters.sort]
-    stmt = stmt.order_by(*order)
+    stmt = stmt.order_by(*_order(filters.sort, state))
     if limit is not None:
         stmt = stmt.limit(limit)
     return stmt
+
+
+def _conditions(filters: Filters, state: _State, exists_on: date | None) -> list:
+    """The one filter table: each of ``filters`` as an SQL condition on ``state``."""
+    t = Item.__table__
+    given = {name: getattr(filters, name) for name in _FILTERS}
+    conditions = [_FILTERS[name](value, state) for name, value in given.items()
+                  if value not in (None, ())]
+    if filters.status in (OPEN, CLOSED):
+        conditions.append(state.status == filters.status)
+    if filters.overdue_as_of is not None:
+        conditions.append(overdue_condition(
+            state.overdue_on, is_open=state.status == OPEN, is_right=state.is_right,
+            due_on=state.due_on, paused_on=t.c.paused_on))
+    if exists_on is not None:
+        conditions.append(t.c.opened_on <= exists_on)
+    if not filters.include_void:
+        conditions.append(t.c.voided_at.is_(None))
+    return conditions
+
+
+def _involving(unit: int, _state: _State):
+    """SQL: the unit sent, received or holds a duty on the item, or is its own unit."""
+    t, duty = Item.__table__, Duty.__table__
+    return or_(t.c.unit_id == unit, t.c.from_unit_id == unit, t.c.to_unit_id == unit,
+               t.c.holder_id == unit,
+               t.c.id.in_(select(duty.c.item_id).where(duty.c.holder_id == unit)))
+
+
+_T = Item.__table__
+# Filters whose value alone makes the condition, by Filters field (unset: None or empty).
+_FILTERS = {
+    "kinds": lambda kinds, _s: _T.c.kind.in_([k.code for k in kinds]),
+    "unit_id": lambda unit, s: s.holder == unit,
+    "due_from": lambda day, s: s.due_on >= day,
+    "due_to": lambda day, s: s.due_on <= day,
+    "opened_from": lambda day, _s: _T.c.opened_on >= day,
+    "opened_to": lambda day, _s: _T.c.opened_on <= day,
+    "ids": lambda ids, _s: _T.c.id.in_(ids),
+    "meeting_id": lambda pk, _s: _T.c.meeting_id == pk,
+    "links": lambda links, _s: and_(*(_T.c[column] == pk for column, pk in links)),
+    "involving_id": _involving,
+    "from_id": lambda unit, _s: _T.c.from_unit_id == unit,
+    "handler": lambda name, _s: _T.c.handler == name,
+    "search": lambda words, _s: condition(words),
+}
+
+
+def _order(sort: str, state: _State) -> tuple:
+    """Plain column orders, so that the (…, status, due_on) indexes deliver rows already
+    sorted; an expression such as "due_on IS NULL" would force a sort of every matching row."""
+    t = Item.__table__
+    return {
+        "due": (state.due_on, t.c.kind, t.c.number),
+        "overdue": (state.due_on, t.c.kind, t.c.number),
+        "opened": (t.c.opened_on, t.c.kind, t.c.number),
+        "id": (t.c.kind, t.c.number),
+    }[sort]
 
 
 # Positions of the selected columns (see _statement), by column name: rows are read by index,
@@ -211,7 +280,7 @@ def shape(row, as_of: date | None = None, units: dict | None = None) -> dict:
     """One result row as the public dict: the JSON contract of every list, show and export.
     ``unit`` is who holds the most urgent open duty; ``assignee`` is the item's own unit."""
     prefix, subtype_key, own = _shaper(row[_KIND])
-    status, due_on = row[_STATUS], row[_DUE]
+    status = row[_STATUS]
     units = units or {}
     holder = units.get(row[_HOLDER] if row[_HOLDER] is not None else row[_UNIT], _NO_UNIT)
     out = {
@@ -223,7 +292,7 @@ def shape(row, as_of: date | None = None, units: dict | None = None) -> dict:
         "stage": row[_STAGE],
         "status": status,
         "opened_on": row[_OPENED],
-        "due_on": due_on,
+        "due_on": row[_DUE],
         "closed_on": row[_CLOSED],
         "outcome": row[_OUTCOME],
         "paused_on": row[_PAUSED],
@@ -236,6 +305,19 @@ def shape(row, as_of: date | None = None, units: dict | None = None) -> dict:
     out["met_due"] = row[_MET_DUE]
     if subtype_key:
         out[subtype_key] = row[_SUBTYPE]
+    _own_fields(out, row, own, units)
+    if row[_VOID_REASON] is not None:  # only a voided entry carries the key
+        out["void_reason"] = row[_VOID_REASON]
+    _duty_keys(out, row, as_of, units)
+    if as_of is not None:
+        out["days_overdue"] = models.days_overdue(
+            as_of, is_open=status == OPEN, is_right="right" in out, due_on=out["due_on"],
+            paused_on=out["paused_on"])
+    return out
+
+
+def _own_fields(out: dict, row, own: tuple, units: dict) -> None:
+    """A kind's own fields into ``out``: flags as booleans, units by code, links by ID."""
     for key, position, how in own:
         value = row[position]
         if how == "flag":
@@ -243,23 +325,22 @@ def shape(row, as_of: date | None = None, units: dict | None = None) -> dict:
         elif how == "unit":
             value = units.get(value, _NO_UNIT)[0]
         elif how == "link":
-            linked = row[position]
-            value = None if linked is None else f"{_prefix(linked)}{row[position + 1]}"
+            value = None if value is None else f"{_prefix(value)}{row[position + 1]}"
         out[key] = value
-    if row[_VOID_REASON] is not None:  # only a voided entry carries the key
-        out["void_reason"] = row[_VOID_REASON]
-    out["duty"] = row[_DUTY] if status == OPEN else None
-    if row[_DUE_PROVISIONAL] and status == OPEN:  # only a provisional due date carries it
+
+
+def _duty_keys(out: dict, row, as_of: date | None, units: dict) -> None:
+    """What an open row says of its most urgent duty: its name, and only when so, that its due
+    date is provisional or that it is a right (lapsed when its window passed by ``as_of``)."""
+    is_open = row[_STATUS] == OPEN
+    out["duty"] = row[_DUTY] if is_open else None
+    if row[_DUE_PROVISIONAL] and is_open:  # only a provisional due date carries it
         out["provisional"] = True
-    if row[_DUTY_IS_RIGHT] and status == OPEN:  # only a row whose holder may act carries it
+    if row[_DUTY_IS_RIGHT] and is_open:  # only a row whose holder may act carries it
         out["right"] = True
+        due_on = row[_DUE]
         if as_of is not None and due_on is not None and due_on < as_of:
             lapsed(out, units.get(row[_UNIT], _NO_UNIT))
-    if as_of is not None:
-        out["days_overdue"] = models.days_overdue(
-            as_of, is_open=status == OPEN, is_right="right" in out, due_on=out["due_on"],
-            paused_on=out["paused_on"])
-    return out
 
 
 def lapsed(out: dict, own_unit: tuple) -> None:
@@ -283,117 +364,81 @@ def iter_items(connection, filters: Filters, as_of: date | None = None,
     """Stream matching items as public dicts, judged at ``as_of``.
 
     An item opened after ``as_of`` does not exist then. Records as they stand are the state at
-    any day from ``today`` on; an earlier day is rebuilt from the duties (see _iter_past).
+    any day from ``today`` on; an earlier day is rebuilt from the duties (see _past_rows), by
+    the same statement with the state of that day.
     By due date, items with a due date come first, then those without one (such as meetings):
     two ordered queries rather than one that sorts on "has a due date", which no index serves.
     """
     units = units_by_id(connection)
-    if as_of is not None and today is not None and as_of < today:
-        yield from _iter_past(connection, filters, as_of, units)
-        return
+    then = as_of if as_of is not None and today is not None and as_of < today else None
     if filters.sort in ("due", "overdue"):
-        parts = [(True, filters.limit)]
+        parts: list[bool | None] = [True]
         if filters.overdue_as_of is None and (filters.due_from, filters.due_to) == (None, None):
-            parts.append((False, filters.limit))
+            parts.append(False)
     else:
-        parts = [(None, filters.limit)]
+        parts = [None]
     sent = 0
-    for due_part, limit in parts:
+    for due_part in parts:
+        limit = filters.limit
         if limit is not None:
             limit -= sent
             if limit <= 0:
                 return
-        statement = _statement(filters, due_part, limit, exists_on=as_of)
-        for row in connection.execution_options(yield_per=2000).execute(statement):
+        statement = _statement(filters, due_part, limit, exists_on=as_of, then=then)
+        rows = connection.execution_options(yield_per=2000).execute(statement)
+        shaped = (shape(row, as_of, units) for row in rows) if then is None \
+            else _past_rows(connection, rows, then, units)
+        for row in shaped:
             sent += 1
-            yield shape(row, as_of, units)
+            yield row
 
 
-def _iter_past(connection, filters: Filters, day: date, units: dict) -> Iterator[dict]:
-    """Items as they stood at ``day``, by today's records: open then when opened by then and
-    not closed by then; holder and due date those of the most urgent duty open that day (begun
-    by then, not ended by then). Filtered and sorted here, since none of it is a column."""
-    wanted = filters.status
-    base = Filters(kinds=filters.kinds, status="all", opened_from=filters.opened_from,
-                   opened_to=filters.opened_to, sort="id", ids=filters.ids,
-                   meeting_id=filters.meeting_id, links=filters.links, involving_id=filters.involving_id,
-                   from_id=filters.from_id, handler=filters.handler, search=filters.search,
-                   include_void=filters.include_void)
-    d = Duty.__table__
-    rows: list[dict] = []
-    batch: list = []
+# Where a past row's most urgent duty then (_URGENT_COLUMNS) follows the link columns.
+_URGENT_AT = len(_COLUMNS) + 2 * len(LINK_COLUMNS)
 
-    def settle(chunk: list) -> None:
-        pks = [r[_PK] for r in chunk]
-        open_then: dict[int, list] = {}
-        for item_id, holder_id, due_on, duty_id, name, is_right, provisional in \
-                connection.execute(select(
-                    d.c.item_id, d.c.holder_id, d.c.due_on, d.c.id, d.c.name, d.c.is_right,
-                    d.c.provisional).where(
-                    d.c.item_id.in_(pks), d.c.started_on <= day,
-                    or_(d.c.ended_on.is_(None), d.c.ended_on > day))):
-            open_then.setdefault(item_id, []).append(
-                {"state": "open", "holder_id": holder_id, "due_on": due_on, "id": duty_id,
-                 "name": name, "is_right": is_right, "provisional": provisional})
-        for row in chunk:
-            out = shape(row, None, units)
-            # What shape() took from the item row describes its duty of today: set again below
-            # from the duty open that day.
-            out.pop("right", None)
-            out.pop("provisional", None)
-            closed_then = row[_CLOSED] is not None and row[_CLOSED] <= day
-            if closed_then:
-                status = CLOSED
-                out["duty"] = None
-            else:
-                status = OPEN
-                out.update(closed_on=None, outcome=None)
-                duties = sorted(open_then.get(row[_PK], []), key=lambda x: x["id"])
-                urgent = most_urgent(duties, day)
-                holder = urgent["holder_id"] if urgent else row[_UNIT]
-                out["unit"], out["unit_name"] = units.get(holder, _NO_UNIT)
-                out["due_on"] = urgent["due_on"] if urgent else None
-                out["duty"] = urgent["name"] if urgent else None
-                if urgent and urgent["provisional"]:
-                    out["provisional"] = True
-                if urgent and urgent["is_right"]:
-                    out["right"] = True
-                if out["paused_on"] is not None and out["paused_on"] > day:
-                    out["paused_on"] = None
-            out["status"] = status
-            if wanted in (OPEN, CLOSED) and status != wanted:
-                continue
-            out["days_overdue"] = days_overdue(out, day)
-            if filters.unit_id is not None and units.get(filters.unit_id, _NO_UNIT)[0] \
-                    != out["unit"]:
-                continue
-            if filters.overdue_as_of is not None and not out["days_overdue"]:
-                continue
-            due = out["due_on"]
-            if filters.due_from is not None and (due is None or due < filters.due_from):
-                continue
-            if filters.due_to is not None and (due is None or due > filters.due_to):
-                continue
-            rows.append(out)
 
-    statement = _statement(base, None, None, exists_on=day)
-    for row in connection.execution_options(yield_per=2000).execute(statement):
-        batch.append(row)
+def _past_rows(connection, rows, day: date, units: dict) -> Iterator[dict]:
+    """The rows of a past day's statement as they stood at ``day``, 500 at a time: no filter
+    or order depends on the stage, so only the rows given out have theirs rebuilt."""
+    batch: list[dict] = []
+    for row in rows:
+        batch.append(_as_it_stood(row, day, units))
         if len(batch) == 500:
-            settle(batch)
+            _stages_then(connection, batch, day)
+            yield from batch
             batch = []
-    if batch:
-        settle(batch)
-    order = {"opened": lambda r: (r["opened_on"], r["kind"], _number(r["id"])),
-             "id": lambda r: (r["kind"], _number(r["id"]))}.get(
-        filters.sort, lambda r: (r["due_on"] is None, r["due_on"] or date.max, r["kind"],
-                                 _number(r["id"])))
-    rows.sort(key=order)
-    if filters.limit is not None:
-        rows = rows[:filters.limit]
-    # No filter or order depends on the stage: only the rows given out have theirs rebuilt.
-    _stages_then(connection, rows, day)
-    yield from rows
+    _stages_then(connection, batch, day)
+    yield from batch
+
+
+def _as_it_stood(row, day: date, units: dict) -> dict:
+    """One row at ``day``, by today's records: open then when not closed by then; holder and
+    due date those of the most urgent duty open that day (the statement's ``urgent``)."""
+    out = shape(row, None, units)
+    # What shape() took from the item row describes its duty of today: set again below
+    # from the duty open that day.
+    out.pop("right", None)
+    out.pop("provisional", None)
+    if row[_CLOSED] is not None and row[_CLOSED] <= day:
+        status = CLOSED
+        out["duty"] = None
+    else:
+        status = OPEN
+        out.update(closed_on=None, outcome=None)
+        urgent, holder, due_on, name, is_right, provisional = \
+            row[_URGENT_AT:_URGENT_AT + len(_URGENT_COLUMNS)]
+        out["unit"], out["unit_name"] = units.get(holder if urgent else row[_UNIT], _NO_UNIT)
+        out["due_on"] = due_on if urgent else None
+        out["duty"] = name if urgent else None
+        if urgent and provisional:
+            out["provisional"] = True
+        if urgent and is_right:
+            out["right"] = True
+        if out["paused_on"] is not None and out["paused_on"] > day:
+            out["paused_on"] = None
+    out["status"] = status
+    out["days_overdue"] = days_overdue(out, day)
+    return out
 
 
 def _stages_then(connection, rows: list[dict], day: date) -> None:
@@ -405,10 +450,6 @@ def _stages_then(connection, rows: list[dict], day: date) -> None:
         chunk = {r["id"]: r for r in later[start:start + 500]}
         for ident, values in stages_then(connection, chunk, day).items():
             chunk[ident].update(values)
-
-
-def _number(ident: str) -> int:
-    return int(ident[1:])
 
 
 def _prefix(kind_code: str) -> str:

@@ -25,9 +25,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from sqlalchemy import (
     Column,
@@ -46,7 +44,6 @@ from sqlalchemy import (
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
-from fujian.kinds import format_id
 from fujian.models import Item, Note, Unit
 
 # Created by migration 0006 (the schema's history); described here for queries only.
@@ -150,7 +147,7 @@ def _unit_texts(connection) -> dict[int, str]:
 CHUNK = 500
 
 
-def _chunks(values: Sequence, size: int = CHUNK):
+def chunks(values: Sequence, size: int = CHUNK):
     for start in range(0, len(values), size):
         yield values[start:start + size]
 
@@ -195,6 +192,7 @@ def search_row(pk: int, opened_on: date | None, title: str, fields: Iterable[str
 def refresh(target, item_ids: Iterable[int] = (), *, units: Iterable[int] = ()) -> None:
     """Rebuild the search rows of these items, and of every item of these units (after a
     unit's name changed), in the caller's transaction. ``target``: a Session or Connection."""
+    # deferred: fujian.storage loads the SQLite backend, which a list's --search need not
     from fujian.storage import bulk_insert
 
     connection = _connection(target)
@@ -208,7 +206,7 @@ def refresh(target, item_ids: Iterable[int] = (), *, units: Iterable[int] = ()) 
     if not pks:
         return
     texts = _unit_texts(connection)
-    for chunk in _chunks(sorted(pks)):
+    for chunk in chunks(sorted(pks)):
         connection.execute(delete(SEARCH).where(SEARCH.c.item_id.in_(chunk)))
         bulk_insert(connection, SEARCH, _rows(connection, chunk, texts))
 
@@ -216,6 +214,7 @@ def refresh(target, item_ids: Iterable[int] = (), *, units: Iterable[int] = ()) 
 def rebuild(connection) -> int:
     """Every item's search row anew (a database filled by other means, such as the
     benchmark's generator). Returns how many rows were written."""
+    # deferred: fujian.storage loads the SQLite backend, which a list's --search need not
     from fujian.storage import bulk_insert
 
     connection.execute(delete(SEARCH))
@@ -230,102 +229,6 @@ def rebuild(connection) -> int:
 
 
 # -- the search command --------------------------------------------------------------------------
-
-
-@dataclass
-class Found:
-    rows: list[dict]  # the public dicts of list, plus score, match_field and match
-    more: bool  # more items match than the limit let through
-
-
-def find_in(store, words: Sequence[str], **options: Any) -> Found:
-    """:func:`find` on a :class:`fujian.storage.Store`."""
-    with store.engine.connect() as connection:
-        return find(connection, words, **options)
-
-
-def find(connection, words: Sequence[str], *, kinds: Sequence[str] = (), status: str = "all",
-         include_void: bool = False, limit: int = 50, today: date | None = None) -> Found:
-    """The items holding every word, most relevant first (score, then newest opened, then
-    newest entered), at most ``limit``; ``kinds`` are kind codes, ``status`` open, closed or
-    all. Each row says where it matched: ``match_field`` and a ``match`` snippet."""
-    from fujian.service.queries import Filters, iter_items
-
-    if not words:
-        return Found([], False)
-    s = SEARCH
-    points = score(words).label("score")
-    ranked = (select(s.c.item_id, points).where(matches(words))
-              .order_by(points.desc(), s.c.opened_on.desc(), s.c.item_id.desc()))
-    wanted = limit + 1  # one more than shown: whether more match
-    t = Item.__table__
-    kept = [t.c.voided_at.is_(None)] if not include_void else []
-    if status in ("open", "closed"):
-        kept.append(t.c.status == status)
-    if kinds:
-        kept.append(t.c.kind.in_(list(kinds)))
-    picked: list[tuple[int, int]] = []
-
-    def take(candidates: list) -> None:
-        if not kept:
-            picked.extend((pk, points_) for pk, points_ in candidates)
-            return
-        passing: set[int] = set()
-        for ids in _chunks([pk for pk, _points in candidates]):
-            passing.update(connection.scalars(select(t.c.id).where(t.c.id.in_(ids), *kept)))
-        picked.extend((pk, points_) for pk, points_ in candidates if pk in passing)
-
-    # Most searches are decided by their best few rows: rank with a LIMIT (SQLite keeps only
-    # the top rows while scanning) and a margin for rows the filters drop; only when the
-    # margin was not enough, go on through the rest in rank order.
-    first = wanted if not kept else wanted * 4 + 32
-    candidates = connection.execute(ranked.limit(first)).all()
-    take(candidates)
-    if len(picked) < wanted and len(candidates) == first:
-        rest = connection.execution_options(yield_per=2000).execute(ranked.offset(first))
-        for batch in rest.partitions(2000):
-            take(list(batch))
-            if len(picked) >= wanted:
-                break
-        rest.close()
-    more = len(picked) > limit
-    picked = picked[:limit]
-    if not picked:
-        return Found([], more)
-    idents, shaped, where = {}, {}, {}
-    for pks in _chunks([pk for pk, _points in picked]):
-        idents.update({pk: format_id(kind, number) for pk, kind, number in
-                       connection.execute(select(t.c.id, t.c.kind, t.c.number)
-                                          .where(t.c.id.in_(pks)))})
-        shaped.update({r["id"]: r for r in iter_items(connection, Filters(
-            status="all", include_void=True, ids=tuple(pks), sort="id"), today, today)})
-        where.update(_where_matched(connection, pks, words))
-    rows = [{**shaped[idents[pk]], "score": points_, "match_field": where[pk][0],
-             "match": where[pk][1]} for pk, points_ in picked]
-    return Found(rows, more)
-
-
-def _where_matched(connection, pks: list[int], words: Sequence[str]) -> dict[int, tuple]:
-    """Per item: the strongest field holding a word, and a snippet around its first one."""
-    t, n = Item.__table__, Note.__table__
-    notes: dict[int, list[str]] = {}
-    for item_id, text in connection.execute(
-            select(n.c.item_id, n.c.text).where(n.c.item_id.in_(pks))
-            .order_by(n.c.item_id, n.c.id.desc())):
-        notes.setdefault(item_id, []).append(text)
-    units = {pk: (code, name) for pk, code, name in
-             connection.execute(select(Unit.id, Unit.code, Unit.name))}
-    found = {}
-    for pk, title, party, doc_no, handler, *unit_ids in connection.execute(
-            select(t.c.id, t.c.title, t.c.party, t.c.doc_no, t.c.handler, t.c.unit_id,
-                   t.c.from_unit_id, t.c.to_unit_id).where(t.c.id.in_(pks))):
-        named = [units[u] for u in dict.fromkeys(unit_ids) if u in units]
-        fields: list[tuple[str, list[str]]] = [
-            ("title", [title]), ("doc_no", [doc_no]), ("party", [party]),
-            ("handler", [handler]), ("note", notes.get(pk, [])),
-            ("unit", [text for code, name in named for text in (name, code)])]
-        found[pk] = best_match(fields, words)
-    return found
 
 
 def best_match(fields: Sequence[tuple[str, Sequence[str | None]]],

@@ -11,18 +11,24 @@ from __future__ import annotations
 import csv
 import io
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from sqlalchemy import select
+
 from fujian.errors import BadInput
 from fujian.i18n import _
-from fujian.kinds import KINDS, Column, Kind, columns_for, format_id, kind_of
+from fujian.kinds import KINDS, Column, Kind, columns_for, format_id, import_order, kind_of, split_id
+from fujian.models import ChangeLog, Duty, Item, ItemSequence, Note
 
 # The one CSV writer lives with the other output formats (render.py); exports use it as is.
 from fujian.render import export_cell, neutralise, unneutralise, write_csv  # noqa: F401
 
-ENCODINGS = ("utf-8-sig", "utf-8", "gb18030")
+# Imported text is decoded in decoding.py (units read it too); its names stay reachable here.
+from fujian.service.decoding import check_encoding, decode  # noqa: F401
+from fujian.service.items import build_item, parent_must_be_open, set_last_number, snapshot
+from fujian.storage import bulk_insert
 
 
 def all_kind_columns() -> tuple[Column, ...]:
@@ -37,14 +43,6 @@ def all_kind_columns() -> tuple[Column, ...]:
 
 def export_columns(kind: Kind | None) -> tuple[Column, ...]:
     return columns_for(kind, everything=True) if kind else all_kind_columns()
-
-
-def check_encoding(encoding: str, allowed: Sequence[str] = ENCODINGS) -> str:
-    value = encoding.strip().lower().replace("_", "-")
-    if value not in allowed:
-        raise BadInput(_("Unknown encoding {text!r}. Valid: {valid}.").format(
-            text=encoding, valid=", ".join(allowed)))
-    return value
 
 
 def check_target(path: Path, force: bool) -> None:
@@ -93,39 +91,6 @@ def _header_map() -> dict[str, str]:
             mapping[kind.subtype_label] = kind.subtype_key
     mapping["unit_name"] = "unit_name"
     return mapping
-
-
-def decode(data: bytes, encoding: str = "auto", name: str | None = None) -> str:
-    """The one reader of imported text (items and units): UTF-8 with or without a BOM, else
-    GB18030 (a superset of GBK, what Excel on Chinese Windows saves), detected in that order;
-    an explicit ``encoding`` overrides. A byte-order mark is never part of the text, whatever
-    the encoding (a BOM glued to the first header would make it an unknown column)."""
-    encoding = check_encoding(encoding, ("auto", *ENCODINGS))
-    try:
-        if encoding != "auto":
-            text = data.decode(encoding)
-        else:
-            try:
-                text = data.decode("utf-8")
-            except UnicodeDecodeError:
-                text = data.decode("gb18030")
-    except UnicodeDecodeError as exc:
-        what = _("The file") if name is None else name
-        if encoding == "auto":
-            raise BadInput(_("{name} is not UTF-8 or GB18030 text (byte {pos}): give "
-                             "--encoding.").format(name=what, pos=exc.start)) from exc
-        raise BadInput(_("{name} is not {encoding} text (byte {pos}).").format(
-            name=what, encoding=encoding, pos=exc.start)) from exc
-    text = text[1:] if text.startswith("\ufeff") else text
-    nul = text.find("\x00")
-    if nul >= 0:
-        # One rule on every database: SQLite would store it, PostgreSQL refuses it, and no
-        # person typed it (it is what a binary file or a broken export leaves).
-        raise BadInput(_("{name} contains a NUL character (U+0000) on line {line}: no "
-                         "database stores it; remove it and import again. Nothing was "
-                         "changed.").format(name=_("The file") if name is None else name,
-                                            line=text.count("\n", 0, nul) + 1))
-    return text
 
 
 def read_rows(text: str) -> Iterator[tuple[int, dict[str, str]]]:
@@ -188,8 +153,6 @@ def values_for(kind: Kind, cells: dict[str, str]) -> dict[str, Any]:
 
 def row_kind(cells: dict[str, str], fixed: Kind | None) -> Kind:
     """A row's kind: its kind column, else its ID's prefix, else the kind asked for."""
-    from fujian.kinds import split_id
-
     text = (cells.get("kind") or "").strip()
     if text:
         return kind_of(text)
@@ -207,6 +170,8 @@ class ImportCounts(dict):
     skipped: int = 0
 
 
+Problems = list[tuple[int, str]]  # (line, reason) of each bad row
+Rows = list[tuple[int, dict[str, str]]]  # (line, cells) of each row
 
 
 def import_items(ctx, rows: Iterable[tuple[int, dict[str, str]]], fixed_kind: Kind | None,
@@ -218,16 +183,31 @@ def import_items(ctx, rows: Iterable[tuple[int, dict[str, str]]], fixed_kind: Ki
     ``place`` names a line in messages when it is not a line of one file (a workbook's sheet
     and row: see workbook.ItemSheets).
     """
-    from sqlalchemy import select
+    problems: Problems = []
+    grouped, skipped = _group_by_kind(rows, fixed_kind, problems)
+    counts = ImportCounts()
+    counts.skipped = skipped
+    for kind in import_order():  # meetings before their action items
+        built, wanted = _build_rows(ctx, kind, grouped[kind.code], place, problems)
+        if not built:
+            continue
+        _refuse_taken(ctx.session, kind, built, wanted, problems)
+        records, logs, top = _numbered(ctx, kind, built, wanted, source)
+        if problems:
+            continue  # keep validating the other kinds; nothing will be committed
+        _insert_kind(ctx, kind, built, records, logs)
+        # top >= the old last number, so IDs handed out later never collide or repeat.
+        set_last_number(ctx.session, kind.code, top)
+        counts[kind.code] = len(records)
+    if problems:
+        raise _nothing_imported(problems, place)
+    return counts
 
-    from fujian.kinds import import_order, split_id
-    from fujian.models import ChangeLog, Duty, Item, ItemSequence, Note
-    from fujian.service.items import build_item, parent_must_be_open, set_last_number, snapshot
-    from fujian.storage import bulk_insert
 
-    order = [k.code for k in import_order()]  # meetings before their action items
-    problems: list[tuple[int, str]] = []
-    grouped: dict[str, list[tuple[int, dict[str, str]]]] = {k: [] for k in order}
+def _group_by_kind(rows: Iterable[tuple[int, dict[str, str]]], fixed_kind: Kind | None,
+                   problems: Problems) -> tuple[dict[str, Rows], int]:
+    """The rows by kind code, and how many were of another kind than ``--kind``."""
+    grouped: dict[str, Rows] = {k.code: [] for k in import_order()}
     skipped = 0
     for line, cells in rows:
         if "__error__" in cells:
@@ -242,105 +222,130 @@ def import_items(ctx, rows: Iterable[tuple[int, dict[str, str]]], fixed_kind: Ki
             skipped += 1  # --kind K imports the rows of K only: the others are counted, not bad
             continue
         grouped[kind.code].append((line, cells))
+    return grouped, skipped
 
-    item_table, log_table = Item.__table__, ChangeLog.__table__
-    counts = ImportCounts()
-    counts.skipped = skipped
-    for kind_code in order:
-        kind = KINDS[kind_code]
-        built: list[tuple[int, Any, int | None]] = []  # (line, Built, wanted number)
-        wanted: dict[int, int] = {}
-        for line, cells in grouped[kind_code]:
-            try:
-                number = None
-                if (cells.get("id") or "").strip():
-                    id_kind, number = split_id(cells["id"])
-                    if id_kind.code != kind_code:
-                        raise BadInput(_("ID {id} is not of kind {kind}").format(
-                            id=cells["id"].strip(), kind=_(kind_code)))
-                    if number in wanted and place is not None:
-                        raise BadInput(_("ID {id} appears twice ({place})").format(
-                            id=format_id(kind, number), place=place(wanted[number])))
-                    if number in wanted:
-                        raise BadInput(_("ID {id} appears twice (line {other})").format(
-                            id=format_id(kind, number), other=wanted[number]))
-                    wanted[number] = line
-                made = build_item(ctx, kind, values_for(kind, cells))
-                parent_must_be_open(ctx, kind, made.record)
-                built.append((line, made, number))
-            except BadInput as exc:
-                problems.append((line, exc.message))
-        if not built:
-            continue
-        session = ctx.session
-        taken = set()
-        explicit = sorted(wanted)
-        for start in range(0, len(explicit), 500):
-            chunk = explicit[start:start + 500]
-            taken.update(session.scalars(select(Item.number).where(
-                Item.kind == kind_code, Item.number.in_(chunk))))
-        for line, _record, number in built:
-            if number in taken:
-                problems.append((line, _("{id} already exists").format(
-                    id=format_id(kind, number))))
-        last = session.scalar(select(ItemSequence.last_number)
-                              .where(ItemSequence.kind == kind_code)) or 0
-        top = max([last, *explicit])
-        records, logs = [], []
-        for _line, made, number in built:
-            record = made.record
-            if number is None:
-                top += 1
-                number = top
-            record["number"] = number
-            records.append(record)
-            logs.append({"at": record["created_at"], "actor": ctx.actor,
-                         "subject": format_id(kind, number), "action": "create",
-                         "field": None, "old_value": None, "new_value": snapshot(record),
-                         "reason": source})
-        if problems:
-            continue  # keep validating the other kinds; nothing will be committed
-        connection = session.connection()
-        bulk_insert(connection, item_table, records)
-        bulk_insert(connection, log_table, logs)
-        # The new rows' keys, to hang each item's first duties on it.
-        numbers = [r["number"] for r in records]
-        pks: dict[int, int] = {}
-        low, high = min(numbers, default=0), max(numbers, default=0)
-        if high - low < 2 * len(numbers):
-            # New numbers are mostly one run: one range scan of the (kind, number) index.
-            # (500-number IN lists made PostgreSQL scan the kind's rows once per list, with the
-            # statistics of the table before the import.)
-            wanted = set(numbers)
+
+def _build_rows(ctx, kind: Kind, rows: Rows, place: Callable[[int], str] | None,
+                problems: Problems) -> tuple[list[tuple[int, Any, int | None]], dict[int, int]]:
+    """Each row of ``kind`` built as an item: (line, Built, number its ID asks for), and the
+    numbers asked for → their line."""
+    built: list[tuple[int, Any, int | None]] = []
+    wanted: dict[int, int] = {}
+    for line, cells in rows:
+        try:
+            number = _wanted_number(kind, cells, wanted, place)
+            if number is not None:
+                wanted[number] = line
+            made = build_item(ctx, kind, values_for(kind, cells))
+            parent_must_be_open(ctx, kind, made.record)
+            built.append((line, made, number))
+        except BadInput as exc:
+            problems.append((line, exc.message))
+    return built, wanted
+
+
+def _wanted_number(kind: Kind, cells: dict[str, str], wanted: dict[int, int],
+                   place: Callable[[int], str] | None) -> int | None:
+    """The number a row's ``id`` asks for (None: a new one); refuses another kind's ID or one
+    an earlier row asked for."""
+    if not (cells.get("id") or "").strip():
+        return None
+    id_kind, number = split_id(cells["id"])
+    if id_kind.code != kind.code:
+        raise BadInput(_("ID {id} is not of kind {kind}").format(
+            id=cells["id"].strip(), kind=_(kind.code)))
+    if number in wanted and place is not None:
+        raise BadInput(_("ID {id} appears twice ({place})").format(
+            id=format_id(kind, number), place=place(wanted[number])))
+    if number in wanted:
+        raise BadInput(_("ID {id} appears twice (line {other})").format(
+            id=format_id(kind, number), other=wanted[number]))
+    return number
+
+
+def _refuse_taken(session, kind: Kind, built: list, wanted: dict[int, int],
+                  problems: Problems) -> None:
+    """A problem for each row whose ID asks for a number the database already holds."""
+    taken = set()
+    explicit = sorted(wanted)
+    for start in range(0, len(explicit), 500):
+        chunk = explicit[start:start + 500]
+        taken.update(session.scalars(select(Item.number).where(
+            Item.kind == kind.code, Item.number.in_(chunk))))
+    for line, _record, number in built:
+        if number in taken:
+            problems.append((line, _("{id} already exists").format(
+                id=format_id(kind, number))))
+
+
+def _numbered(ctx, kind: Kind, built: list, wanted: dict[int, int],
+              source: str) -> tuple[list[dict], list[dict], int]:
+    """The item records, numbered (the asked-for numbers, else after the highest), their
+    creation log rows, and the highest number now used."""
+    last = ctx.session.scalar(select(ItemSequence.last_number)
+                              .where(ItemSequence.kind == kind.code)) or 0
+    top = max([last, *wanted])
+    records, logs = [], []
+    for _line, made, number in built:
+        record = made.record
+        if number is None:
+            top += 1
+            number = top
+        record["number"] = number
+        records.append(record)
+        logs.append({"at": record["created_at"], "actor": ctx.actor,
+                     "subject": format_id(kind, number), "action": "create",
+                     "field": None, "old_value": None, "new_value": snapshot(record),
+                     "reason": source})
+    return records, logs, top
+
+
+def _insert_kind(ctx, kind: Kind, built: list, records: list[dict], logs: list[dict]) -> None:
+    """Write one kind's items with their log rows, first duties and first notes."""
+    connection = ctx.session.connection()
+    bulk_insert(connection, Item.__table__, records)
+    bulk_insert(connection, ChangeLog.__table__, logs)
+    pks = _new_keys(ctx.session, kind, [r["number"] for r in records])
+    ctx.touched.update(pks.values())
+    duties = [{"item_id": pks[made.record["number"]], **duty}
+              for _line, made, _n in built for duty in made.duties]
+    bulk_insert(connection, Duty.__table__, duties)
+    # A row's note starts the item's running record.
+    bulk_insert(connection, Note.__table__, [
+        {"item_id": pks[r["number"]], "at": r["created_at"], "actor": ctx.actor,
+         "text": r["note"]} for r in records if r["note"]])
+
+
+def _new_keys(session, kind: Kind, numbers: list[int]) -> dict[int, int]:
+    """The new rows' keys by number, to hang each item's first duties on it."""
+    pks: dict[int, int] = {}
+    low, high = min(numbers, default=0), max(numbers, default=0)
+    if high - low < 2 * len(numbers):
+        # New numbers are mostly one run: one range scan of the (kind, number) index.
+        # (500-number IN lists made PostgreSQL scan the kind's rows once per list, with the
+        # statistics of the table before the import.)
+        wanted = set(numbers)
+        pks.update({number: pk for number, pk in session.execute(
+            select(Item.number, Item.id).where(Item.kind == kind.code,
+                                               Item.number.between(low, high)))
+            if number in wanted})
+    else:
+        for start in range(0, len(numbers), 500):
+            chunk = numbers[start:start + 500]
             pks.update({number: pk for number, pk in session.execute(
-                select(Item.number, Item.id).where(Item.kind == kind_code,
-                                                   Item.number.between(low, high)))
-                if number in wanted})
-        else:
-            for start in range(0, len(numbers), 500):
-                chunk = numbers[start:start + 500]
-                pks.update({number: pk for number, pk in session.execute(
-                    select(Item.number, Item.id).where(Item.kind == kind_code,
-                                                       Item.number.in_(chunk)))})
-        ctx.touched.update(pks.values())
-        duties = [{"item_id": pks[made.record["number"]], **duty}
-                  for _line, made, _n in built for duty in made.duties]
-        bulk_insert(connection, Duty.__table__, duties)
-        # A row's note starts the item's running record.
-        bulk_insert(connection, Note.__table__, [
-            {"item_id": pks[r["number"]], "at": r["created_at"], "actor": ctx.actor,
-             "text": r["note"]} for r in records if r["note"]])
-        # top >= the old last number, so IDs handed out later never collide or repeat.
-        set_last_number(session, kind_code, top)
-        counts[kind_code] = len(records)
-    if problems:
-        problems.sort()
-        listed = _("; ").join(
-            _("line {line}: {reason}").format(line=line, reason=reason) if place is None
-            else _("{place}: {reason}").format(place=place(line), reason=reason)
-            for line, reason in problems[:50])
-        more = len(problems) - 50
-        suffix = _(" (and {n} more)").format(n=more) if more > 0 else ""
-        raise BadInput(_("Nothing imported: {n} bad row(s). {rows}{more}").format(
-            n=len(problems), rows=listed, more=suffix))
-    return counts
+                select(Item.number, Item.id).where(Item.kind == kind.code,
+                                                   Item.number.in_(chunk)))})
+    return pks
+
+
+def _nothing_imported(problems: Problems, place: Callable[[int], str] | None) -> BadInput:
+    """The refusal naming the first 50 bad rows, by line (or ``place``)."""
+    problems.sort()
+    listed = _("; ").join(
+        _("line {line}: {reason}").format(line=line, reason=reason) if place is None
+        else _("{place}: {reason}").format(place=place(line), reason=reason)
+        for line, reason in problems[:50])
+    more = len(problems) - 50
+    suffix = _(" (and {n} more)").format(n=more) if more > 0 else ""
+    return BadInput(_("Nothing imported: {n} bad row(s). {rows}{more}").format(
+        n=len(problems), rows=listed, more=suffix))

@@ -14,6 +14,8 @@ from fujian.dates import now
 from fujian.errors import BadInput, NotFound
 from fujian.i18n import _
 from fujian.models import UNIT_KINDS, ChangeLog, Unit
+from fujian.service import search
+from fujian.service.decoding import decode
 
 _CODE = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 UNIT_COLUMNS = ("code", "name", "liaison", "phone", "kind")
@@ -118,8 +120,6 @@ def update_unit(session: Session, actor: str, code: str,
         session.add(unit)
         session.flush()
         if unit.name != old_name:  # its items are found by the unit's name
-            from fujian.service import search
-
             search.refresh(session, units=[unit.id])
     return unit, changed
 
@@ -141,8 +141,6 @@ def read_units_csv(path: Path, encoding: str = "auto") -> list[dict]:
     """Rows of a units CSV (header: code,name[,liaison,phone,kind]). Read as item imports are
     (:func:`fujian.service.transfer.decode`): UTF-8 with or without BOM, or GB18030/GBK,
     detected; ``encoding`` overrides."""
-    from fujian.service.transfer import decode
-
     try:
         data = path.read_bytes()
     except OSError as exc:
