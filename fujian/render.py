@@ -369,6 +369,16 @@ def _table(rows: list[dict], columns: Sequence[Column], out: IO[str], *, title: 
     return len(rows)
 
 
+def group_by_holder(rows: Iterable[dict]) -> list[list[dict]]:
+    """Overdue rows (most overdue first) in groups, one per holding unit: each group starts
+    with its worst item and the groups come in the order of their worst item. The one grouping
+    of `report overdue` at a terminal and of the pack's overdue sheet."""
+    by_unit: dict[str | None, list[dict]] = {}
+    for row in rows:
+        by_unit.setdefault(row["unit"], []).append(row)
+    return list(by_unit.values())
+
+
 def overdue_by_unit(rows: list[dict], columns: Sequence[Column], day: date,
                     out: IO[str] | None = None) -> int:
     """`report overdue` at a terminal: one table per holding unit, fitted to the width as every
@@ -377,9 +387,7 @@ def overdue_by_unit(rows: list[dict], columns: Sequence[Column], day: date,
     from rich.table import Table
 
     con = console(out)
-    by_unit: dict[str, list[dict]] = {}
-    for row in rows:
-        by_unit.setdefault(row["unit"], []).append(row)
+    groups = group_by_holder(rows)
     # The unit heads its group, so no column says it; one fitting for all groups, so that
     # every group shows the same columns.
     columns, cell, year = _fit(rows, [c for c in columns if c.key not in ("unit", "unit_name")],
@@ -387,7 +395,7 @@ def overdue_by_unit(rows: list[dict], columns: Sequence[Column], day: date,
     heading = _("Overdue items as of {day}: {n}").format(day=day.isoformat(), n=len(rows))
     # Dates shortened to month and day: the year is said unless the heading's date says it.
     con.print(heading if year in (None, day.year) else f"{heading} ({year})", style="bold")
-    for unit_rows in by_unit.values():
+    for unit_rows in groups:
         table = Table(title=_("{name} ({code}): {n}").format(
             name=unit_rows[0]["unit_name"], code=unit_rows[0]["unit"], n=len(unit_rows)),
             title_justify="left", header_style="bold")
@@ -400,7 +408,7 @@ def overdue_by_unit(rows: list[dict], columns: Sequence[Column], day: date,
             table.add_row(*(cell(row, c) for c in columns), style="red")
         con.print(table)
     con.print(_("Total overdue: {n}; units concerned: {units}.").format(
-        n=len(rows), units=len(by_unit)), style="bold")
+        n=len(rows), units=len(groups)), style="bold")
     return len(rows)
 
 

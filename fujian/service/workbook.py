@@ -23,12 +23,14 @@ import re
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import IO, Any
+
+from sqlalchemy import and_, false, or_, select
 
 from fujian.errors import BadInput
 from fujian.i18n import N_, _
@@ -36,16 +38,22 @@ from fujian.kinds import (
     COLUMN_TITLES,
     DUE_SOON_COLUMNS,
     DUTY_COLUMNS,
+    GROUP_LABELS,
     KINDS,
     OVERDUE_COLUMNS,
     SUMMARY_COLUMNS,
     UNIT_CODE_KEYS,
+    UNIT_COLUMNS,
     Column,
     columns_for,
     duty_text,
     format_id,
     label_of,
 )
+from fujian.models import Duty, Item, Unit, clocks_running, days_overdue
+from fujian.render import group_by_holder
+from fujian.service.queries import Filters
+from fujian.service.reports import PackData
 
 MAX_CELL = 32_767  # characters a spreadsheet cell holds
 MAX_ROWS = 1_048_576  # rows a sheet holds (Excel, LibreOffice)
@@ -59,15 +67,14 @@ SHEET_NAMES = {
     "clue": N_("Open clues"), "meeting": N_("Open meetings"), "action": N_("Open action items"),
     "units": N_("Units"), "reminder": N_("Reminder notice"),
 }
-UNIT_COLUMNS = (Column("code", "代码"), Column("name", "单位名称"), Column("liaison", "联络员"),
-                Column("phone", "联系电话"))
+# The pack's unit directory: the kind of a unit is for `unit list`, not the meeting.
+PACK_UNIT_COLUMNS = tuple(c for c in UNIT_COLUMNS if c.key != "kind")
 REMINDER_COLUMNS = (
     Column("id", "编号"), Column("kind", "类别", "choice"), Column("title", "标题"),
     Column("doc_no", "文号"), Column("stage", "阶段", "choice"), Column("duty", "义务", "choice"),
     Column("started_on", "起算日期", "date"), Column("due_on", "期限", "date"),
     Column("days_overdue", "逾期天数", "int"), Column("days_left", "剩余天数", "int"),
 )
-GROUP_LABELS = {"kind": "按类别", "unit": "按单位", "total": "合计"}
 # What a due date cell may say after the date (the row's flags "local", "provisional"): the
 # cell stays a date, to sort and filter by, and its number format prints the words.
 DUE_MARKS = {"l": ("local",), "p": ("provisional",), "lp": ("local", "provisional")}
@@ -511,15 +518,6 @@ def save_book(book: Book, path: Path, force: bool, database) -> None:
 # The pack
 
 
-def _grouped_by_holder(rows: list[dict]) -> list[dict]:
-    """Overdue rows arrive most overdue first; each holder's rows together, the holders in the
-    order of their worst item (as `report overdue` groups them at a terminal)."""
-    order: dict[str | None, int] = {}
-    for row in rows:
-        order.setdefault(row["unit"], len(order))
-    return sorted(rows, key=lambda row: order[row["unit"]])
-
-
 def _summary_sheet_rows(summary: list[dict]) -> tuple[list[dict], int]:
     """Units worst first (lowest on-time rate, then most failures: overdue, unmet or late;
     units with nothing judged last), then kinds, then the total; and how many units have a
@@ -532,60 +530,67 @@ def _summary_sheet_rows(summary: list[dict]) -> tuple[list[dict], int]:
     return rated + unrated + others, len(rated)
 
 
-def _write_pack_workbook(tracker, path: Path, as_of: date, *, meeting: str | None = None,
-                        within: int = 7, labels: bool = True, force: bool = False,
-                        warn: Callable[[str], None] | None = None) -> list[Path]:
+def _write_pack_workbook(data: PackData, path: Path, *, within: int = 7, labels: bool = True,
+                         force: bool = False,
+                         warn: Callable[[str], None] | None = None) -> list[Path]:
     """The joint meeting's pack as one workbook: an overview (counts per kind, the summary per
     unit worst first and its chart), overdue items grouped by holder, due soon, the open items
     of each kind with every column of export csv (what import xlsx reads back), the meeting's
-    action items and minutes, and the unit directory."""
-    from fujian.service.queries import Filters
-    from fujian.service.reports import due_soon_rows, overdue_rows, summary_rows
-    from fujian.service.transfer import export_columns
-
-    if within < 0:
-        raise BadInput(_("--within must be 0 or more."))
-    check_target(path, force)  # before any work
-    meeting_row = tracker.show(meeting, KINDS["meeting"]) if meeting else None
-    names = tracker.unit_names()
-    book = Book(as_of, warn)
-    end = as_of + timedelta(days=within)
-
-    def late(row: dict) -> bool:
-        return (row.get("days_overdue") or 0) > 0
-
+    action items and minutes, and the unit directory. The target was checked
+    (pack.check_pack_target)."""
+    book = Book(data.as_of, warn)
     # The open items are written first: the overview counts them.
-    open_tables = []
-    for kind in KINDS.values():
-        rows = tracker.items(Filters(kinds=(kind,), status="open", sort="due"), as_of)
-        table = Table(kind.code, _(kind.sheet_name or kind.label), export_columns(kind), rows, labels,
-                      red=late, unit_names=names)
-        open_tables.append((table, book.spool(table)))
-    overdue = _grouped_by_holder(list(overdue_rows(tracker, as_of)))
-    soon = list(due_soon_rows(tracker, as_of, within))
-    summary, rated = _summary_sheet_rows(summary_rows(tracker, as_of, None, None))
-    overview = _overview_table(as_of, within, labels, [t for t, _s in open_tables], overdue,
-                               soon, summary)
+    open_tables = [(table, book.spool(table)) for table in _open_tables(data, labels)]
+    overdue = [row for group in group_by_holder(data.overdue()) for row in group]
+    soon = list(data.due_soon(within))
+    summary, rated = _summary_sheet_rows(data.summary())
+    overview = _overview_table(data.as_of, within, labels, [t for t, _s in open_tables],
+                               overdue, soon, summary)
     sheet = book.add(overview)
     if rated:
         book.charts.append(_chart_maker(sheet, overview, rated))
+    book.add(_overdue_table(data.as_of, overdue, labels))
+    book.add(_due_soon_table(data.as_of, within, soon, labels))
+    for table, spool in open_tables:
+        book.add(table, spool)
+    if data.meeting is not None:
+        book.add(_meeting_table(data, labels))
+    book.add(Table("units", _(SHEET_NAMES["units"]), PACK_UNIT_COLUMNS, data.units, labels))
+    save_book(book, path, force, data.database)
+    return [path]
+
+
+def _late(row: dict) -> bool:
+    """A row drawn red: overdue, as the query judged it (models.days_overdue)."""
+    return (row.get("days_overdue") or 0) > 0
+
+
+def _open_tables(data: PackData, labels: bool) -> list[Table]:
+    """One sheet of open items per kind, with every column of export csv."""
+    from fujian.service.transfer import export_columns  # deferred: transfer imports this module
+
+    return [Table(kind.code, _(kind.sheet_name or kind.label), export_columns(kind),
+                  data.items(Filters(kinds=(kind,), status="open", sort="due")), labels,
+                  red=_late, unit_names=data.unit_names)
+            for kind in KINDS.values()]
+
+
+def _overdue_table(as_of: date, overdue: list[dict], labels: bool) -> Table:
+    """Overdue items grouped by holder, the holder's name and code first."""
     overdue_columns = (OVERDUE_COLUMNS[4], OVERDUE_COLUMNS[3],
                        *(c for c in OVERDUE_COLUMNS if c.key not in ("unit", "unit_name")))
     caption = _("Overdue as of {day}: {n} items; units concerned: {units}.").format(
         day=as_of.isoformat(), n=len(overdue), units=len({r["unit"] for r in overdue}))
-    book.add(Table("overdue", _(SHEET_NAMES["overdue"]), overdue_columns, overdue, labels,
-                   caption=[[(caption, "caption")]], red=late))
+    return Table("overdue", _(SHEET_NAMES["overdue"]), overdue_columns, overdue, labels,
+                 caption=[[(caption, "caption")]], red=_late)
+
+
+def _due_soon_table(as_of: date, within: int, soon: list[dict], labels: bool) -> Table:
+    """Items due from the pack's day through ``within`` days later."""
     caption = _("Due from {start} to {end}: {n} items.").format(
-        start=as_of.isoformat(), end=end.isoformat(), n=len(soon))
-    book.add(Table("due-soon", _(SHEET_NAMES["due-soon"]), DUE_SOON_COLUMNS, soon, labels,
-                   caption=[[(caption, "caption")]]))
-    for table, spool in open_tables:
-        book.add(table, spool)
-    if meeting_row is not None:
-        book.add(_meeting_table(tracker, meeting_row, as_of, labels, names, late))
-    book.add(Table("units", _(SHEET_NAMES["units"]), UNIT_COLUMNS, tracker.list_units(), labels))
-    save_book(book, path, force, tracker.store)
-    return [path]
+        start=as_of.isoformat(), end=(as_of + timedelta(days=within)).isoformat(), n=len(soon))
+    return Table("due-soon", _(SHEET_NAMES["due-soon"]), DUE_SOON_COLUMNS, soon, labels,
+                 caption=[[(caption, "caption")]])
 
 
 def check_target(path: Path, force: bool) -> None:
@@ -668,14 +673,11 @@ def _minutes_lines(text: str, width: int) -> list[str]:
     return lines
 
 
-def _meeting_table(tracker, meeting: dict, as_of: date, labels: bool,
-                   names: dict[str, str], late: Callable[[dict], bool]) -> Table:
-    from fujian.service.queries import Filters
-
+def _meeting_table(data: PackData, labels: bool) -> Table:
+    """The meeting asked for: its particulars, its action items and its minutes."""
+    meeting, names = data.meeting, data.unit_names
     action = KINDS["action"]
-    filters = Filters(kinds=(action,), status="all", sort="id",
-                      meeting_id=tracker.item_pk(meeting["id"]))
-    rows = list(tracker.items(filters, as_of))
+    rows = list(data.meeting_actions())
     attendees = [names.get(code.strip(), code.strip())
                  for code in (meeting.get("attendees") or "").split(",") if code.strip()]
     kind_label = label_of("type", "meeting", None, meeting["type"]) if meeting.get("type") \
@@ -694,7 +696,7 @@ def _meeting_table(tracker, meeting: dict, as_of: date, labels: bool,
         after = [[], [(_("Minutes"), "bold")]]
         after += [[line] for line in _minutes_lines(minutes, 80)]
     return Table("meeting", _("Meeting {id}").format(id=meeting["id"]), columns, rows, labels,
-                 caption=caption, after=after, red=late, unit_names=names)
+                 caption=caption, after=after, red=_late, unit_names=names)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -719,19 +721,28 @@ class Reminder:
         return sum(1 for r in self.rows if r["right"])
 
 
-def reminders(tracker, as_of: date, within: int, units: Sequence[str] = ()) -> list[Reminder]:
+def reminders(conn, as_of: date, within: int, holder_ids: Collection[int] = ()) -> list[Reminder]:
     """Each unit holding a duty that is open at ``as_of`` and overdue or due within ``within``
-    days, with those duties: what is owed (``duty``, its code), since when, by when. A paused
-    item's clocks stand still: nothing of it is chased. A right (可以) still running is listed,
-    marked ``right`` (the notice says "may … until D"); a lapsed one never is. Rows carry
-    ``local`` and ``provisional`` as the due date's cell shows them."""
-    from sqlalchemy import and_, false, or_, select
+    days (``holder_ids``: those units only), with those duties: what is owed (``duty``, its
+    code), since when, by when. A paused item's clocks stand still: nothing of it is chased. A
+    right (可以) still running is listed, marked ``right`` (the notice says "may … until D"); a
+    lapsed one never is. Rows carry ``local`` and ``provisional`` as the due date's cell shows
+    them."""
+    by_unit: dict[int, list[dict]] = {}
+    for r in conn.execute(_reminder_statement(as_of, within, holder_ids)):
+        by_unit.setdefault(r.holder_id, []).append(_reminder_row(r, as_of))
+    units_info = {u.id: u for u in conn.execute(
+        select(Unit.id, Unit.code, Unit.name, Unit.liaison, Unit.phone))}
+    out = []
+    for holder_id, rows in by_unit.items():
+        u = units_info[holder_id]
+        out.append(Reminder(u.code, u.name, u.liaison, u.phone, rows))
+    out.sort(key=lambda rem: rem.name)
+    return out
 
-    from fujian.models import Duty, Item, Unit, clocks_running, days_overdue
 
-    if within < 0:
-        raise BadInput(_("--within must be 0 or more."))
-    wanted = {tracker.unit_id(u) for u in units}
+def _reminder_statement(as_of: date, within: int, holder_ids: Collection[int]):
+    """SQL: the duties to chase at ``as_of``, by holder, soonest due first."""
     d, t = Duty.__table__, Item.__table__
     end = as_of + timedelta(days=within)
     conditions = [
@@ -742,37 +753,30 @@ def reminders(tracker, as_of: date, within: int, units: Sequence[str] = ()) -> l
         # A right is never chased once its window has passed: it has lapsed.
         or_(d.c.is_right == false(), d.c.due_on >= as_of),
     ]
-    if wanted:
-        conditions.append(d.c.holder_id.in_(sorted(wanted)))
-    stmt = (select(d.c.holder_id, d.c.name, d.c.stage, d.c.started_on, d.c.due_on, d.c.id,
+    if holder_ids:
+        conditions.append(d.c.holder_id.in_(sorted(holder_ids)))
+    return (select(d.c.holder_id, d.c.name, d.c.stage, d.c.started_on, d.c.due_on, d.c.id,
                    d.c.is_right, d.c.local, d.c.provisional,
                    t.c.kind, t.c.number, t.c.title, t.c.doc_no, t.c.subtype)
             .select_from(d).join(t, t.c.id == d.c.item_id).where(and_(*conditions))
             .order_by(d.c.holder_id, d.c.due_on, t.c.kind, t.c.number, d.c.id))
-    by_unit: dict[int, list[dict]] = {}
-    with tracker.store.engine.connect() as conn:
-        for r in conn.execute(stmt):
-            kind = KINDS[r.kind]
-            row = {"id": format_id(kind, r.number), "kind": r.kind, "title": r.title,
-                   "doc_no": r.doc_no, "stage": r.stage,
-                   "duty": r.name, "right": bool(r.is_right), "local": bool(r.local),
-                   "provisional": bool(r.provisional),
-                   "started_on": r.started_on, "due_on": r.due_on,
-                   # Read after the query kept only open duties of running clocks.
-                   "days_overdue": days_overdue(as_of, is_open=True, is_right=r.is_right,
-                                                due_on=r.due_on, paused_on=None) or None,
-                   "days_left": (r.due_on - as_of).days if r.due_on >= as_of else None}
-            if kind.subtype_key:
-                row[kind.subtype_key] = r.subtype
-            by_unit.setdefault(r.holder_id, []).append(row)
-        units_info = {u.id: u for u in conn.execute(
-            select(Unit.id, Unit.code, Unit.name, Unit.liaison, Unit.phone))}
-    out = []
-    for holder_id, rows in by_unit.items():
-        u = units_info[holder_id]
-        out.append(Reminder(u.code, u.name, u.liaison, u.phone, rows))
-    out.sort(key=lambda rem: rem.name)
-    return out
+
+
+def _reminder_row(r, as_of: date) -> dict:
+    """One duty of a reminder notice, as its sheet reads it."""
+    kind = KINDS[r.kind]
+    row = {"id": format_id(kind, r.number), "kind": r.kind, "title": r.title,
+           "doc_no": r.doc_no, "stage": r.stage,
+           "duty": r.name, "right": bool(r.is_right), "local": bool(r.local),
+           "provisional": bool(r.provisional),
+           "started_on": r.started_on, "due_on": r.due_on,
+           # Read after the query kept only open duties of running clocks.
+           "days_overdue": days_overdue(as_of, is_open=True, is_right=r.is_right,
+                                        due_on=r.due_on, paused_on=None) or None,
+           "days_left": (r.due_on - as_of).days if r.due_on >= as_of else None}
+    if kind.subtype_key:
+        row[kind.subtype_key] = r.subtype
+    return row
 
 
 _UNSAFE_FILE_CHARS = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
@@ -789,46 +793,55 @@ def reminder_file_name(name: str, code: str, taken: set[str]) -> str:
     return file
 
 
-def _write_reminders(tracker, folder: Path, as_of: date, *, within: int = 7,
-                    units: Sequence[str] = (), force: bool = False,
-                    labels: bool = True) -> list[Path]:
-    """One reminder notice (催办通知) workbook per unit with an overdue or due-soon duty."""
+def check_reminder_folder(folder: Path, force: bool) -> None:
+    """Refuse a reminders target before any work: a file, or a folder with files in it."""
     if folder.exists() and not folder.is_dir():
         raise BadInput(_("{path} is a file: give a folder for the reminders.").format(
             path=folder))
     if folder.is_dir() and any(folder.iterdir()) and not force:
         raise BadInput(_("{path} is not empty: add --force to write into it.").format(
             path=folder))
-    found = reminders(tracker, as_of, within, units)
+
+
+def _write_reminders(found: list[Reminder], folder: Path, as_of: date, database, *,
+                     within: int = 7, labels: bool = True) -> list[Path]:
+    """One reminder notice (催办通知) workbook per unit in ``found`` (see :func:`reminders`);
+    the folder was checked (:func:`check_reminder_folder`)."""
     if not found:
         return []
     folder.mkdir(parents=True, exist_ok=True)
-    end = as_of + timedelta(days=within)
     written: list[Path] = []
     taken: set[str] = set()
     for rem in found:
         book = Book(as_of)
-        overdue, rights = rem.overdue, rem.rights
-        caption = [
-            [(_("Reminder notice"), "caption")],
-            [(_("Unit"), "bold"), rem.name],
-            [(_("Liaison"), "bold"), rem.liaison or ""],
-            [(_("Phone"), "bold"), rem.phone or ""],
-            [(_("As of"), "bold"), as_of],
-            [(_("{overdue} overdue; {soon} due by {end}.").format(
-                overdue=overdue, soon=len(rem.rows) - overdue - rights, end=end.isoformat()),
-              "bold")],
-            [],
-        ]
-        if rights:  # a right (可以) is no duty: the notice must not read as if it were owed
-            caption[-1:-1] = [[(_("{n} right(s) the unit may exercise until the date shown: "
-                                  "not owed, never late.").format(n=rights), "bold")]]
         book.add(Table("reminder", _(SHEET_NAMES["reminder"]), REMINDER_COLUMNS, rem.rows,
-                       labels, caption=caption, red=lambda row: bool(row["days_overdue"])))
+                       labels, caption=_reminder_caption(rem, as_of, within),
+                       red=lambda row: bool(row["days_overdue"])))
         path = folder / reminder_file_name(rem.name, rem.code, taken)
-        save_book(book, path, True, tracker.store)
+        save_book(book, path, True, database)
         written.append(path)
     return written
+
+
+def _reminder_caption(rem: Reminder, as_of: date, within: int) -> list[list[Any]]:
+    """The notice's head: the unit, its liaison, the day, and what is overdue and due soon."""
+    end = as_of + timedelta(days=within)
+    overdue, rights = rem.overdue, rem.rights
+    caption: list[list[Any]] = [
+        [(_("Reminder notice"), "caption")],
+        [(_("Unit"), "bold"), rem.name],
+        [(_("Liaison"), "bold"), rem.liaison or ""],
+        [(_("Phone"), "bold"), rem.phone or ""],
+        [(_("As of"), "bold"), as_of],
+        [(_("{overdue} overdue; {soon} due by {end}.").format(
+            overdue=overdue, soon=len(rem.rows) - overdue - rights, end=end.isoformat()),
+          "bold")],
+        [],
+    ]
+    if rights:  # a right (可以) is no duty: the notice must not read as if it were owed
+        caption[-1:-1] = [[(_("{n} right(s) the unit may exercise until the date shown: "
+                              "not owed, never late.").format(n=rights), "bold")]]
+    return caption
 
 
 # ---------------------------------------------------------------------------------------------
