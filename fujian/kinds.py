@@ -648,6 +648,8 @@ def label_of(key: str, kind_code: str, subtype: str | None, value: str) -> str:
         return kind_choices().label(value)
     if key == "status":
         return STATUS_LABELS.get(value, value)
+    if key == "group":  # a summary row's group
+        return GROUP_LABELS.get(value, value)
     if key == "state":
         return DUTY_STATES.label(value)
     if key == "duty":

@@ -38,20 +38,18 @@ from fujian.kinds import (
     COLUMN_TITLES,
     DUE_SOON_COLUMNS,
     DUTY_COLUMNS,
-    GROUP_LABELS,
+    FLAG_LABELS,
     KINDS,
     OVERDUE_COLUMNS,
     SUMMARY_COLUMNS,
-    UNIT_CODE_KEYS,
     UNIT_COLUMNS,
     Column,
     columns_for,
-    duty_text,
     format_id,
     label_of,
 )
 from fujian.models import Duty, Item, Unit, clocks_running, days_overdue
-from fujian.render import group_by_holder
+from fujian.render import file_value, group_by_holder
 from fujian.service.queries import Filters
 from fujian.service.reports import PackData
 
@@ -181,7 +179,7 @@ class CellWriter:
             s = self.styles[style or "day"]
             return f'<c r="{ref}" s="{s}"><v>{value.toordinal() - _EPOCH}</v></c>'
         if isinstance(value, bool):
-            return self.text(ref, "是" if value else "否", self.styles.get(style or "", 0))
+            return self.text(ref, FLAG_LABELS[value], self.styles.get(style or "", 0))
         s = f' s="{self.styles[style]}"' if style else ""
         return f'<c r="{ref}"{s}><v>{value}</v></c>'
 
@@ -207,51 +205,22 @@ class Table:
 
 
 def _getters(table: Table) -> list[tuple[str, Callable[[dict], Any]]]:
-    """Per column: its cell kind (s text, d date, n number, p percentage) and how to read the
-    value a person reads from a row — the same values as a labelled CSV export (unit names,
-    Chinese labels, 是/否), or the codes."""
-    labels = table.labels
+    """Per column: its cell kind (s text, d date, D a due date that may be marked, n number,
+    p percentage) and how to read the value a person reads from a row — the same values as a
+    labelled CSV export (render.file_value: unit names, Chinese labels, 是/否), or the codes."""
     names_elsewhere = any(c.key == "unit_name" for c in table.columns)
-    subtype_keys = {code: kind.subtype_key for code, kind in KINDS.items()}
-    out: list[tuple[str, Callable[[dict], Any]]] = []
-    for column in table.columns:
-        key = column.key
-        if column.type == "date":
-            # A due date may be marked (a local period, a provisional date): kind "D".
-            out.append(("D" if key == "due_on" else "d", lambda row, key=key: row.get(key)))
-        elif column.type == "int":
-            out.append(("n", lambda row, key=key: row.get(key)))
-        elif column.type == "rate":
-            out.append(("p", lambda row, key=key: row.get(key)))
-        elif column.type == "flag":
-            yes, no = ("是", "否") if labels else ("true", "false")
-            out.append(("s", lambda row, key=key, yes=yes, no=no:
-                        None if (v := row.get(key)) is None else (yes if v else no)))
-        elif labels and key == "duty":
-            out.append(("s", duty_text))
-        elif labels and column.type == "choice" and key != "group":
+    return [(_cell_kind(column),
+             file_value(column, table.labels and not (column.key == "unit" and names_elsewhere),
+                        table.unit_names, duty_in_words=True))
+            for column in table.columns]
 
-            def choice(row: dict, key: str = key) -> str | None:
-                value = row.get(key)
-                if value is None:
-                    return None
-                kind_code = row.get("kind", "")
-                subtype_key = subtype_keys.get(kind_code)
-                return label_of(key, kind_code, row.get(subtype_key) if subtype_key else None,
-                                value)
 
-            out.append(("s", choice))
-        elif labels and key == "group":
-            out.append(("s", lambda row: GROUP_LABELS.get(row.get("group"), row.get("group"))))
-        elif labels and key == "unit" and not names_elsewhere:
-            out.append(("s", lambda row: row.get("unit_name") or row.get("unit")))
-        elif labels and key in UNIT_CODE_KEYS and table.unit_names:
-            names = table.unit_names
-            out.append(("s", lambda row, names=names, key=key:
-                        None if (v := row.get(key)) is None else names.get(v, v)))
-        else:
-            out.append(("s", lambda row, key=key: row.get(key)))
-    return out
+def _cell_kind(column: Column) -> str:
+    """How a column's cells are typed: a date (a due date may be marked: a local period, a
+    provisional date), a number, a percentage or text."""
+    if column.type == "date":
+        return "D" if column.key == "due_on" else "d"
+    return {"int": "n", "rate": "p"}.get(column.type, "s")
 
 
 def _free_row(cells: CellWriter, r: int, values: list[Any]) -> str:
