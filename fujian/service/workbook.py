@@ -235,35 +235,14 @@ def _free_row(cells: CellWriter, r: int, values: list[Any]) -> str:
 def write_table_rows(table: Table, cells: CellWriter, out: IO[bytes]) -> None:
     """The sheet's ``<sheetData>`` content, streamed to ``out``; fills in the counts and the
     column widths (measured on the header and the first rows)."""
-    styles = cells.styles
     widths = [0] * max(len(table.columns), 1)
-    lines: list[str] = []
-    r = 0
-    for values in table.caption:
-        r += 1
-        lines.append(_free_row(cells, r, values))
-        # Labels and small tables above the header share its columns; a row's last cell (a
-        # title, a long value) may run on into the empty cells to its right.
-        for i, item in enumerate(values[:-1]):
-            value = item[0] if isinstance(item, tuple) else item
-            if i < len(widths):
-                widths[i] = max(widths[i], _display_width(str(value)) if value is not None else 0)
-    r += 1
-    table.header_row = r
+    lines = _caption_rows(table, cells, widths)
+    table.header_row = r = len(lines) + 1
     headers = [c.header if table.labels else c.key for c in table.columns]
     lines.append(_free_row(cells, r, [(h, "header") for h in headers]))
     for i, h in enumerate(headers):
         widths[i] = max(widths[i], _display_width(h) + 3)  # room for the filter button
-    kinds = (("s", "text"), ("d", "date"), ("n", "num"), ("p", "pct"),
-             *((f"d{mark}", f"date_{mark}") for mark in DUE_MARKS))
-    plain = {k: styles[name] for k, name in kinds}
-    red = {k: styles["red_" + name] for k, name in kinds}
-    marked_width = {mark: 11 + _display_width(_due_words(flags))
-                    for mark, flags in DUE_MARKS.items()}
-    columns = [(_col_letter(i), kind, get, i) for i, (kind, get) in enumerate(_getters(table))]
-    is_red = table.red
-    text, clip = cells.text, cells.clip
-    long_text = MAX_CELL // 2
+    items = _ItemRows(table, cells, headers, widths)
     n = 0
     for n, row in enumerate(table.rows, start=1):  # noqa: B007 - n counts the rows
         r += 1
@@ -271,39 +250,7 @@ def write_table_rows(table: Table, cells: CellWriter, out: IO[bytes]) -> None:
             raise BadInput(_("Sheet {sheet} would have more rows than a spreadsheet holds "
                              "({n}): write the pack as a folder of CSV files.").format(
                 sheet=table.name, n=f"{MAX_ROWS:,}"))
-        rs = str(r)
-        hot = is_red is not None and is_red(row)
-        style = red if hot else plain
-        measure = n <= SAMPLE
-        parts = ['<row r="', rs, '">']
-        for letter, kind, get, i in columns:
-            value = get(row)
-            if value is None or value == "":  # drawn too: borders, and red when late
-                parts.append(f'<c r="{letter}{rs}" s="{style["n"]}"/>')
-                continue
-            if kind == "s":
-                if value.__class__ is not str:
-                    value = value.isoformat() if isinstance(value, date) else str(value)
-                if len(value) > long_text:
-                    value = clip(value, lambda row=row, i=i: f"{row.get('id', '')} {headers[i]}")
-                parts.append(text(letter + rs, value, style["s"]))
-                if measure:
-                    width = _display_width(value)
-                    if width > widths[i]:
-                        widths[i] = width
-            elif kind == "d" or kind == "D":
-                mark = due_mark(row) if kind == "D" else ""
-                parts.append(f'<c r="{letter}{rs}" s="{style["d" + mark]}"><v>'
-                             f'{value.toordinal() - _EPOCH}</v></c>')
-                # A marked date is wider, and rare (so measured on every row, lest it print
-                # as #### far down a long sheet).
-                width = marked_width[mark] if mark else 10 if measure else 0
-                if widths[i] < width:
-                    widths[i] = width
-            else:
-                parts.append(f'<c r="{letter}{rs}" s="{style[kind]}"><v>{value}</v></c>')
-        parts.append("</row>")
-        lines.append("".join(parts))
+        lines.append(items.row(str(r), row, measure=n <= SAMPLE))
         if len(lines) >= 1000:
             out.write("".join(lines).encode())
             lines.clear()
@@ -314,6 +261,74 @@ def write_table_rows(table: Table, cells: CellWriter, out: IO[bytes]) -> None:
     out.write("".join(lines).encode())
     table.last_row = r
     table.widths = [min(max(w + 2, 6), 60) for w in widths]
+
+
+def _caption_rows(table: Table, cells: CellWriter, widths: list[int]) -> list[str]:
+    """The rows above the header, widening the columns they share with it."""
+    lines = []
+    for r, values in enumerate(table.caption, start=1):
+        lines.append(_free_row(cells, r, values))
+        # Labels and small tables above the header share its columns; a row's last cell (a
+        # title, a long value) may run on into the empty cells to its right.
+        for i, item in enumerate(values[:-1]):
+            value = item[0] if isinstance(item, tuple) else item
+            if i < len(widths):
+                widths[i] = max(widths[i], _display_width(str(value)) if value is not None else 0)
+    return lines
+
+
+class _ItemRows:
+    """Writes a table's item rows as ``<row>`` XML, widening ``widths`` as it measures."""
+
+    def __init__(self, table: Table, cells: CellWriter, headers: list[str],
+                 widths: list[int]) -> None:
+        styles = cells.styles
+        kinds = (("s", "text"), ("d", "date"), ("n", "num"), ("p", "pct"),
+                 *((f"d{mark}", f"date_{mark}") for mark in DUE_MARKS))
+        self.plain = {k: styles[name] for k, name in kinds}
+        self.red = {k: styles["red_" + name] for k, name in kinds}
+        self.marked_width = {mark: 11 + _display_width(_due_words(flags))
+                             for mark, flags in DUE_MARKS.items()}
+        self.columns = [(_col_letter(i), kind, get, i)
+                        for i, (kind, get) in enumerate(_getters(table))]
+        self.is_red, self.cells, self.headers, self.widths = table.red, cells, headers, widths
+
+    def row(self, rs: str, row: dict, measure: bool) -> str:
+        """Row number ``rs``; ``measure``: whether its text widens the columns."""
+        style = self.red if self.is_red is not None and self.is_red(row) else self.plain
+        widths = self.widths
+        parts = ['<row r="', rs, '">']
+        for letter, kind, get, i in self.columns:
+            value = get(row)
+            if value is None or value == "":  # drawn too: borders, and red when late
+                parts.append(f'<c r="{letter}{rs}" s="{style["n"]}"/>')
+            elif kind == "s":
+                if value.__class__ is not str or len(value) > MAX_CELL // 2:  # rare
+                    value = self._text(value, row, i)
+                parts.append(self.cells.text(letter + rs, value, style["s"]))
+                if measure and (width := _display_width(value)) > widths[i]:
+                    widths[i] = width
+            elif kind == "d" or kind == "D":
+                mark = due_mark(row) if kind == "D" else ""
+                parts.append(f'<c r="{letter}{rs}" s="{style["d" + mark]}"><v>'
+                             f'{value.toordinal() - _EPOCH}</v></c>')
+                # A marked date is wider, and rare (so measured on every row, lest it print
+                # as #### far down a long sheet).
+                width = self.marked_width[mark] if mark else 10 if measure else 0
+                if widths[i] < width:
+                    widths[i] = width
+            else:
+                parts.append(f'<c r="{letter}{rs}" s="{style[kind]}"><v>{value}</v></c>')
+        parts.append("</row>")
+        return "".join(parts)
+
+    def _text(self, value: Any, row: dict, i: int) -> str:
+        """A text cell's value, clipped to what a cell holds."""
+        if value.__class__ is not str:
+            value = value.isoformat() if isinstance(value, date) else str(value)
+        if len(value) > MAX_CELL // 2:
+            value = self.cells.clip(value, lambda: f"{row.get('id', '')} {self.headers[i]}")
+        return value
 
 
 # ---------------------------------------------------------------------------------------------
