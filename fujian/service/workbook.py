@@ -905,7 +905,34 @@ def read_item_sheets(path: Path, sheet: str | None = None) -> ItemSheets:
     """Open an .xlsx and find its item sheets: ``sheet`` alone when named, else every sheet
     whose first row is a header with a title column (标题, title or Title). Header problems are
     refused here, before anything is written; rows are read as they are imported."""
-    from openpyxl import load_workbook
+    handle, workbook = _open_workbook(path)
+
+    def close() -> None:
+        workbook.close()
+        handle.close()
+
+    try:
+        names = list(workbook.sheetnames)
+        chosen, skipped = _item_sheets(workbook, names, path, sheet)
+    except BaseException:
+        close()
+        raise
+
+    def rows() -> Iterator[tuple[int, dict[str, str]]]:
+        for index, name, keys in chosen:
+            for r, cells in enumerate(workbook[name].iter_rows(min_row=2), start=2):
+                texts, problem = _row_texts(cells, keys)
+                if texts is None:  # an empty row
+                    continue
+                line = index * ROW_STRIDE + r
+                yield (line, {"__error__": problem}) if problem else (line, texts)
+
+    return ItemSheets(names, [n for _i, n, _k in chosen], skipped, rows, close)
+
+
+def _open_workbook(path: Path):
+    """The open file and openpyxl's read-only workbook; refuses what is not an .xlsx."""
+    from openpyxl import load_workbook  # deferred: openpyxl is for the workbook commands
 
     try:
         handle = path.open("rb")
@@ -918,77 +945,70 @@ def read_item_sheets(path: Path, sheet: str | None = None) -> ItemSheets:
         handle.close()
         raise BadInput(_("{path} is not an Excel workbook (.xlsx); an older .xls must be saved "
                          "as .xlsx first.").format(path=path)) from None
+    return handle, workbook
 
-    def close() -> None:
-        workbook.close()
-        handle.close()
 
-    try:
-        names = list(workbook.sheetnames)
-        if sheet is not None and sheet not in names:
-            raise BadInput(_("No sheet {name!r} in {path}. Sheets: {names}.").format(
-                name=sheet, path=path, names=", ".join(names)))
-        mapping = _import_headers()
-        chosen: list[tuple[int, str, list[str | None]]] = []
-        skipped: list[str] = []
-        for index, name in enumerate(names):
-            if sheet is not None and name != sheet:
-                continue
-            ws = workbook[name]
-            ws.reset_dimensions()  # a sheet's stated size may be wrong; read what is there
-            first = next(ws.iter_rows(min_row=1, max_row=1, values_only=True), ())
-            header = [str(v).strip() if v is not None else "" for v in first]
-            keys = [mapping.get(h) if h else None for h in header]
-            if sheet is None and "title" not in keys:
-                skipped.append(name)
-                continue
-            unknown = [h for h, k in zip(header, keys, strict=True) if h and k is None]
-            if unknown:
-                raise BadInput(_("sheet {sheet}: {reason}").format(sheet=name, reason=_(
-                    "Unknown column(s): {names}.").format(names=", ".join(unknown))))
-            if "title" not in keys:
-                raise BadInput(_("sheet {sheet}: {reason}").format(sheet=name, reason=_(
-                    "The file needs a title column (标题 or title).")))
-            chosen.append((index, name, keys))
-        if not chosen:
-            raise BadInput(_("No sheet of {path} starts with an item header (a title column: "
-                             "标题, title or Title). Sheets: {names}.").format(
-                path=path, names=", ".join(names)))
-    except BaseException:
-        close()
-        raise
+def _item_sheets(workbook, names: list[str], path: Path, sheet: str | None,
+                 ) -> tuple[list[tuple[int, str, list[str | None]]], list[str]]:
+    """The sheets to import, as (index, name, column keys), and the sheets skipped (no item
+    header); refuses a sheet named but absent, and a header import cannot read."""
+    if sheet is not None and sheet not in names:
+        raise BadInput(_("No sheet {name!r} in {path}. Sheets: {names}.").format(
+            name=sheet, path=path, names=", ".join(names)))
+    mapping = _import_headers()
+    chosen: list[tuple[int, str, list[str | None]]] = []
+    skipped: list[str] = []
+    for index, name in enumerate(names):
+        if sheet is not None and name != sheet:
+            continue
+        header, keys = _sheet_header(workbook[name], mapping)
+        if sheet is None and "title" not in keys:
+            skipped.append(name)
+            continue
+        unknown = [h for h, k in zip(header, keys, strict=True) if h and k is None]
+        if unknown:
+            raise BadInput(_("sheet {sheet}: {reason}").format(sheet=name, reason=_(
+                "Unknown column(s): {names}.").format(names=", ".join(unknown))))
+        if "title" not in keys:
+            raise BadInput(_("sheet {sheet}: {reason}").format(sheet=name, reason=_(
+                "The file needs a title column (标题 or title).")))
+        chosen.append((index, name, keys))
+    if not chosen:
+        raise BadInput(_("No sheet of {path} starts with an item header (a title column: "
+                         "标题, title or Title). Sheets: {names}.").format(
+            path=path, names=", ".join(names)))
+    return chosen, skipped
 
-    def rows() -> Iterator[tuple[int, dict[str, str]]]:
-        for index, name, keys in chosen:
-            ws = workbook[name]
-            width = len(keys)
-            for r, cells in enumerate(ws.iter_rows(min_row=2), start=2):
-                texts: dict[str, str] = {}
-                problem = None
-                empty = True
-                for i, cell in enumerate(cells):
-                    text, trouble = _cell_text(cell)
-                    if trouble is None and text == "":
-                        continue
-                    empty = False
-                    if i >= width or keys[i] is None:
-                        problem = problem or _("more cells than columns")
-                        continue
-                    if trouble == "formula":
-                        problem = problem or _("column {column} holds a formula: type its "
-                                               "value instead").format(column=_col_letter(i))
-                    elif trouble == "error":
-                        problem = problem or _("column {column} holds an error value "
-                                               "({value})").format(column=_col_letter(i),
-                                                                   value=cell.value)
-                    else:
-                        texts[keys[i]] = text
-                if empty:
-                    continue
-                line = index * ROW_STRIDE + r
-                yield (line, {"__error__": problem}) if problem else (line, texts)
 
-    return ItemSheets(names, [n for _i, n, _k in chosen], skipped, rows, close)
+def _sheet_header(ws, mapping: dict[str, str]) -> tuple[list[str], list[str | None]]:
+    """A sheet's first row as header texts, and the column key each names (None: unknown)."""
+    ws.reset_dimensions()  # a sheet's stated size may be wrong; read what is there
+    first = next(ws.iter_rows(min_row=1, max_row=1, values_only=True), ())
+    header = [str(v).strip() if v is not None else "" for v in first]
+    return header, [mapping.get(h) if h else None for h in header]
+
+
+def _row_texts(cells, keys: list[str | None]) -> tuple[dict[str, str] | None, str | None]:
+    """A row's texts by column key and its first problem; (None, None) for an empty row."""
+    texts: dict[str, str] = {}
+    problem = None
+    empty = True
+    for i, cell in enumerate(cells):
+        text, trouble = _cell_text(cell)
+        if trouble is None and text == "":
+            continue
+        empty = False
+        if i >= len(keys) or keys[i] is None:
+            problem = problem or _("more cells than columns")
+        elif trouble == "formula":
+            problem = problem or _("column {column} holds a formula: type its "
+                                   "value instead").format(column=_col_letter(i))
+        elif trouble == "error":
+            problem = problem or _("column {column} holds an error value "
+                                   "({value})").format(column=_col_letter(i), value=cell.value)
+        else:
+            texts[keys[i]] = text
+    return (None, None) if empty else (texts, problem)
 
 
 def write_pack_workbook(*args, **kwargs):
