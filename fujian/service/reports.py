@@ -58,10 +58,10 @@ class PackData:
     """What the Tracker hands down to write the joint meeting's pack (service/pack.py,
     service/workbook.py): an open connection, the day, the meeting asked for and the units."""
 
-    conn: Any  # open while the pack is written
     as_of: date
     today: date
     unit_names: dict[str, str]  # code → name
+    conn: Any = None  # open while the pack is written
     units: list[dict] = field(default_factory=list)  # the unit directory
     meeting: dict | None = None  # the meeting's public dict (Tracker.show)
     meeting_pk: int | None = None

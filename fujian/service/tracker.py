@@ -6,6 +6,7 @@ import getpass
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
+from dataclasses import replace
 from datetime import date
 from functools import cached_property
 from pathlib import Path
@@ -362,23 +363,21 @@ class Tracker:
 
         within, force = options.get("within", 7), options.get("force", False)
         meeting = options.pop("meeting", None)
+        is_book = workbook.is_workbook_name(target)
         # A workbook is a document: its messages too are in the document's language.
-        with workbook.document_language() if workbook.is_workbook_name(target) \
-                else nullcontext():
+        with workbook.document_language() if is_book else nullcontext():
             pack.check_pack_target(target, within, force)
-            meeting_row = self.show(meeting, KINDS["meeting"]) if meeting else None
+            data = self._pack_data(as_of, meeting, with_units=is_book)
             with self.store.engine.connect() as conn:
-                data = self._pack_data(conn, as_of, meeting_row,
-                                       with_units=workbook.is_workbook_name(target))
-                return pack.write_pack(data, target, **options)
+                return pack.write_pack(replace(data, conn=conn), target, **options)
 
-    def _pack_data(self, conn: Any, as_of: date, meeting_row: dict | None,
-                   with_units: bool) -> Any:
-        """The pack's :class:`reports.PackData`, read on ``conn``."""
+    def _pack_data(self, as_of: date, meeting: str | None, with_units: bool) -> Any:
+        """The pack's :class:`reports.PackData` but its connection: the meeting asked for
+        (refused when unknown), the unit names and, for a workbook, the unit directory."""
         from fujian.service.reports import PackData
 
-        names = self.unit_names()
-        return PackData(conn, as_of, self.today, names,
+        meeting_row = self.show(meeting, KINDS["meeting"]) if meeting else None
+        return PackData(as_of, self.today, self.unit_names(),
                         units=self.list_units() if with_units else [],
                         meeting=meeting_row,
                         meeting_pk=self.item_pk(meeting_row["id"]) if meeting_row else None,
