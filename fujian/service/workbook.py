@@ -335,15 +335,55 @@ class _ItemRows:
 # The workbook: openpyxl's parts, this module's cells
 
 
+def _register_styles(workbook) -> dict[str, int]:
+    """The cell formats the sheets use, registered in ``workbook``: name → format id."""
+    from openpyxl.cell import WriteOnlyCell  # deferred: openpyxl is for the workbook commands
+    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+
+    scratch = workbook.create_sheet("scratch")
+    red = PatternFill("solid", fgColor=RED)
+
+    def style(**attributes: Any) -> int:
+        # A cell that is never written registers the format; its id is the index the
+        # cells refer to.
+        cell = WriteOnlyCell(scratch)
+        for name, value in attributes.items():
+            setattr(cell, name, value)
+        return cell.style_id
+
+    # Table cells have thin borders (so the printed table has its grid and nothing else
+    # does); text wraps within its column (rows grow to fit when opened).
+    thin = Side(style="thin", color="A6A6A6")
+    box = Border(left=thin, right=thin, top=thin, bottom=thin)
+    wrap = Alignment(wrap_text=True, vertical="top")
+    top = Alignment(vertical="top")
+    formats = {"text": ("General", wrap), "num": ("General", top),
+               "date": ("yyyy-mm-dd", top), "pct": ("0.0%", top)}
+    styles = {
+        "header": style(font=Font(bold=True), fill=PatternFill("solid", fgColor=HEADER_GREY),
+                        border=box, alignment=Alignment(vertical="center", wrap_text=True)),
+        "caption": style(font=Font(bold=True, size=13)),
+        "bold": style(font=Font(bold=True)),
+        "cell": style(border=box),
+        "day": style(number_format="yyyy-mm-dd"),  # a date in a caption
+    }
+    for mark, flags in DUE_MARKS.items():
+        formats[f"date_{mark}"] = (f'yyyy-mm-dd" {_due_words(flags)}"', top)
+    for name, (number_format, alignment) in formats.items():
+        styles[name] = style(border=box, number_format=number_format, alignment=alignment)
+        styles["red_" + name] = style(border=box, number_format=number_format,
+                                      alignment=alignment, fill=red)
+    workbook.remove(scratch)
+    return styles
+
+
 class Book:
     """A workbook of :class:`Table` sheets. Rows are written to spooled temporary files as the
     tables are added (so counts are known before the sheets that show them); :meth:`save`
     lets openpyxl write the file and puts each sheet's rows into it."""
 
     def __init__(self, as_of: date, warn: Callable[[str], None] | None = None) -> None:
-        from openpyxl import Workbook
-        from openpyxl.cell import WriteOnlyCell
-        from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+        from openpyxl import Workbook  # deferred: openpyxl is for the workbook commands
 
         self.as_of = as_of
         self.warn = warn or (lambda _text: None)
@@ -351,41 +391,7 @@ class Book:
         self.workbook.remove(self.workbook.active)
         self.tables: list[tuple[Table, Any, Any]] = []  # (table, worksheet, spooled rows)
         self.charts: list[Callable[[], None]] = []  # drawn when the rows are known
-        scratch = self.workbook.create_sheet("scratch")
-        red = PatternFill("solid", fgColor=RED)
-
-        def style(**attributes: Any) -> int:
-            # A cell that is never written registers the format; its id is the index the
-            # cells refer to.
-            cell = WriteOnlyCell(scratch)
-            for name, value in attributes.items():
-                setattr(cell, name, value)
-            return cell.style_id
-
-        # Table cells have thin borders (so the printed table has its grid and nothing else
-        # does); text wraps within its column (rows grow to fit when opened).
-        thin = Side(style="thin", color="A6A6A6")
-        box = Border(left=thin, right=thin, top=thin, bottom=thin)
-        wrap = Alignment(wrap_text=True, vertical="top")
-        top = Alignment(vertical="top")
-        formats = {"text": ("General", wrap), "num": ("General", top),
-                   "date": ("yyyy-mm-dd", top), "pct": ("0.0%", top)}
-        self.styles = {
-            "header": style(font=Font(bold=True), fill=PatternFill("solid", fgColor=HEADER_GREY),
-                            border=box, alignment=Alignment(vertical="center", wrap_text=True)),
-            "caption": style(font=Font(bold=True, size=13)),
-            "bold": style(font=Font(bold=True)),
-            "cell": style(border=box),
-            "day": style(number_format="yyyy-mm-dd"),  # a date in a caption
-        }
-        for mark, flags in DUE_MARKS.items():
-            formats[f"date_{mark}"] = (f'yyyy-mm-dd" {_due_words(flags)}"', top)
-        for name, (number_format, alignment) in formats.items():
-            self.styles[name] = style(border=box, number_format=number_format,
-                                      alignment=alignment)
-            self.styles["red_" + name] = style(border=box, number_format=number_format,
-                                               alignment=alignment, fill=red)
-        self.workbook.remove(scratch)
+        self.styles = _register_styles(self.workbook)
         self.cells = CellWriter(self.styles)
 
     def spool(self, table: Table):
