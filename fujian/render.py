@@ -2,6 +2,11 @@
 (scripts and cron), CSV or JSON. Column lists come from :func:`fujian.kinds.columns_for`, so
 list, report and export cannot drift apart.
 
+Value → text, one function per audience: :func:`human_cell` for people (tables, `show`:
+labels, unit names, yes/no), :func:`file_value` for files (CSV through :func:`file_text`, and
+the workbook's cells: labels or codes, text neutralised in CSV), and :func:`plain_cell` for the
+plain format scripts read (codes, one item per line).
+
 Rich is imported only when a table is drawn.
 """
 
