@@ -20,7 +20,10 @@ OPEN, CLOSED = "open", "closed"
 _MESSAGE_WORDS = (N_("stage"), N_("outcome"), N_("direction"), N_("type"), N_("field"), N_("kind"),
                   N_("status"), N_("referral"), N_("suggestion"), N_("clue"), N_("meeting"),
                   N_("action"), N_("assist"))
+# Labels a person reads, each defined here once and imported wherever it is shown.
 STATUS_LABELS = {OPEN: "未办结", CLOSED: "已办结"}
+FLAG_LABELS = {True: "是", False: "否"}  # a yes/no field in a labelled file
+GROUP_LABELS = {"kind": "按类别", "unit": "按单位", "total": "合计"}  # the summary's groups
 
 
 @dataclass(frozen=True)
@@ -409,7 +412,8 @@ ASSIST = Kind(
 KINDS: dict[str, Kind] = {k.code: k for k in (REFERRAL, SUGGESTION, CLUE, MEETING, ACTION,
                                               ASSIST)}
 BY_PREFIX: dict[str, Kind] = {k.prefix: k for k in KINDS.values()}
-STATUS_FILTER = choices("status", ("open", "未办结"), ("closed", "已办结"), ("all", "全部"))
+STATUS_FILTER = choices("status", (OPEN, STATUS_LABELS[OPEN]), (CLOSED, STATUS_LABELS[CLOSED]),
+                        ("all", "全部"))
 
 
 def kind_choices() -> Choices:
@@ -547,6 +551,9 @@ DUE_SOON_COLUMNS = (
     Column("stage", "阶段", "choice"), Column("due_on", "期限", "date"),
     Column("days_left", "剩余天数", "int"), Column("duty", "义务", "choice"),
 )
+# The unit directory, as `unit list` shows it (the pack's units sheet leaves the kind out).
+UNIT_COLUMNS = (Column("code", "代码"), Column("name", "单位名称"), Column("liaison", "联络员"),
+                Column("phone", "联系电话"), Column("kind", "类型"))
 # Columns holding a unit's code that a labelled export writes as the unit's name, as it does
 # the responsible unit (import reads codes and names alike).
 UNIT_CODE_KEYS = ("from_unit", "assignee", "to_unit")
@@ -641,6 +648,8 @@ def label_of(key: str, kind_code: str, subtype: str | None, value: str) -> str:
         return kind_choices().label(value)
     if key == "status":
         return STATUS_LABELS.get(value, value)
+    if key == "group":  # a summary row's group
+        return GROUP_LABELS.get(value, value)
     if key == "state":
         return DUTY_STATES.label(value)
     if key == "duty":

@@ -2,6 +2,11 @@
 (scripts and cron), CSV or JSON. Column lists come from :func:`fujian.kinds.columns_for`, so
 list, report and export cannot drift apart.
 
+Value → text, one function per audience: :func:`human_cell` for people (tables, `show`:
+labels, unit names, yes/no), :func:`file_value` for files (CSV through :func:`file_text`, and
+the workbook's cells: labels or codes, text neutralised in CSV), and :func:`plain_cell` for the
+plain format scripts read (codes, one item per line).
+
 Rich is imported only when a table is drawn.
 """
 
@@ -11,12 +16,12 @@ import csv
 import json
 import re
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from typing import IO, Any
 
 from fujian.i18n import _
-from fujian.kinds import KINDS, UNIT_CODE_KEYS, Column, duty_text, value_label
+from fujian.kinds import FLAG_LABELS, KINDS, UNIT_CODE_KEYS, Column, duty_text, value_label
 
 FORMATS = ("table", "plain", "csv", "json")
 
@@ -132,53 +137,111 @@ def unneutralise(text: str) -> str:
     return text[1:] if text.startswith("'") else text
 
 
-def _cell_writer(column: Column, labels: bool):
-    """One converter per column, chosen once: an export calls it for every cell."""
+def file_value(column: Column, labels: bool, unit_names: dict[str, str] | None = None,
+               duty_in_words: bool = False) -> Callable[[dict], Any]:
+    """Value → file (CSV and workbook cells): per column, chosen once (an export calls it for
+    every cell), how to read from a row the value a file holds. With ``labels`` what a person
+    reads (Chinese labels for codes, unit names for unit codes, 是/否), else the codes. Dates,
+    counts and rates stay values (a workbook types its cells; :func:`file_text` writes them);
+    text is not yet neutralised. ``duty_in_words``: a right's duty said as "may … until D"
+    (:func:`kinds.duty_text`), as a workbook for people shows it."""
     key = column.key
+    return _file_getter(column, labels, unit_names, duty_in_words) or (lambda row: row.get(key))
+
+
+def _file_getter(column: Column, labels: bool, unit_names: dict[str, str] | None,
+                 duty_in_words: bool, as_text: bool = False) -> Callable[[dict], Any] | None:
+    """:func:`file_value`, or None when the file holds the row's own value (the fast path of
+    a million-cell export). ``as_text``: the CSV cell's text (:func:`file_text`) at once."""
+    key = column.key
+    if column.type in ("date", "int", "rate"):
+        return None
+    empty = "" if as_text else None
+    finish = neutralise if as_text else _same
+    if column.type == "flag":
+        yes, no = (FLAG_LABELS[True], FLAG_LABELS[False]) if labels else ("true", "false")
+        return lambda row: empty if (v := row.get(key)) is None else (yes if v else no)
+    if labels and duty_in_words and key == "duty":
+        return lambda row: empty if (v := duty_text(row)) is None else finish(v)
+    if labels and column.type == "choice":
+        return _choice_label(key, finish, empty)
+    if labels and key == "unit":
+        return lambda row: (empty if (v := row.get("unit_name") or row.get("unit")) is None
+                            else finish(v))
+    if labels and unit_names and key in UNIT_CODE_KEYS:
+        return lambda row: (empty if (v := row.get(key)) is None
+                            else finish(unit_names.get(v, v)))
+    return None
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _choice_label(key: str, finish: Callable[[str], str], empty: str | None,
+                  ) -> Callable[[dict], str | None]:
+    """The label of a coded value (kinds.label_of), ``finish``-ed and remembered per kind,
+    subtype and code."""
+    subtype_keys = {code: kind.subtype_key for code, kind in KINDS.items()}
+    memo: dict[tuple, str] = {}
+
+    def choice(row: dict) -> str | None:
+        value = row.get(key)
+        if value is None:
+            return empty
+        kind_code = row.get("kind", "")
+        subtype_key = subtype_keys.get(kind_code)
+        memo_key = (kind_code, row.get(subtype_key) if subtype_key else None, value)
+        label = memo.get(memo_key)
+        if label is None:
+            label = memo[memo_key] = finish(value_label(row, key))
+        return label
+
+    return choice
+
+
+def file_text(value: Any, labels: bool = True) -> str:
+    """A file's value (:func:`file_value`) as the text of a CSV cell: ISO dates, numbers as
+    they are, text neutralised against formulas."""
+    if value is None:
+        return ""
+    if value.__class__ is str:
+        return neutralise(value)
+    if isinstance(value, bool):
+        return (FLAG_LABELS[value]) if labels else ("true" if value else "false")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, int | float):
+        return str(value)
+    return neutralise(str(value))
+
+
+def _csv_cell(column: Column, labels: bool,
+              unit_names: dict[str, str] | None = None) -> Callable[[dict], str]:
+    """One CSV cell writer per column: :func:`file_value`, then :func:`file_text` (a row's own
+    value read and written in one step: most cells of an export are)."""
+    key = column.key
+    get = _file_getter(column, labels, unit_names, duty_in_words=False, as_text=True)
+    if get is not None:  # labels and names: text, neutralised as any text
+        return get
     if column.type == "date":
         return lambda row: "" if (v := row.get(key)) is None else v.isoformat()
-    if column.type in ("int", "rate"):
+    if column.type in ("int", "rate"):  # a count, a rate, or a rate already in words (12.5%)
         return lambda row: "" if (v := row.get(key)) is None else str(v)
-    if column.type == "flag":
-        yes, no = ("是", "否") if labels else ("true", "false")
-        return lambda row: "" if (v := row.get(key)) is None else (yes if v else no)
-    if labels and column.type == "choice":
-        subtype_keys = {code: kind.subtype_key for code, kind in KINDS.items()}
-        memo: dict[tuple, str] = {}
 
-        def choice(row: dict) -> str:
-            value = row.get(key)
-            if value is None:
-                return ""
-            kind_code = row.get("kind", "")
-            subtype_key = subtype_keys.get(kind_code)
-            memo_key = (kind_code, row.get(subtype_key) if subtype_key else None, value)
-            label = memo.get(memo_key)
-            if label is None:
-                label = memo[memo_key] = neutralise(str(value_label(row, key)))
-            return label
-
-        return choice
-    if labels and key == "unit":
-        return lambda row: neutralise(str(row.get("unit_name") or row.get("unit") or ""))
-
-    def text(row: dict) -> str:
+    def own(row: dict) -> str:
         value = row.get(key)
         if value is None:
             return ""
         if value.__class__ is str:
             return neutralise(value)
-        if isinstance(value, bool):
-            return ("是" if value else "否") if labels else ("true" if value else "false")
-        if isinstance(value, date | int | float):
-            return value.isoformat() if isinstance(value, date) else str(value)
-        return neutralise(str(value))
+        return file_text(value, labels)
 
-    return text
+    return own
 
 
 def export_cell(row: dict, column: Column, labels: bool) -> str:
-    return _cell_writer(column, labels)(row)
+    return _csv_cell(column, labels)(row)
 
 
 def write_csv(rows: Iterable[dict], columns: Sequence[Column], out: IO[str],
@@ -190,13 +253,8 @@ def write_csv(rows: Iterable[dict], columns: Sequence[Column], out: IO[str],
     # With labels a unit is shown by name — unless the file has its own name column, when the
     # unit column stays the code.
     names_elsewhere = any(c.key == "unit_name" for c in columns)
-    cells = []
-    for c in columns:
-        if labels and unit_names and c.key in UNIT_CODE_KEYS:
-            cells.append(lambda row, key=c.key: neutralise(
-                unit_names.get(row.get(key) or "", row.get(key) or "")))
-        else:
-            cells.append(_cell_writer(c, labels and not (c.key == "unit" and names_elsewhere)))
+    cells = [_csv_cell(c, labels and not (c.key == "unit" and names_elsewhere), unit_names)
+             for c in columns]
     n = 0
     for n, row in enumerate(rows, start=1):  # noqa: B007 - n counts the rows
         writer.writerow([cell(row) for cell in cells])
@@ -369,6 +427,16 @@ def _table(rows: list[dict], columns: Sequence[Column], out: IO[str], *, title: 
     return len(rows)
 
 
+def group_by_holder(rows: Iterable[dict]) -> list[list[dict]]:
+    """Overdue rows (most overdue first) in groups, one per holding unit: each group starts
+    with its worst item and the groups come in the order of their worst item. The one grouping
+    of `report overdue` at a terminal and of the pack's overdue sheet."""
+    by_unit: dict[str | None, list[dict]] = {}
+    for row in rows:
+        by_unit.setdefault(row["unit"], []).append(row)
+    return list(by_unit.values())
+
+
 def overdue_by_unit(rows: list[dict], columns: Sequence[Column], day: date,
                     out: IO[str] | None = None) -> int:
     """`report overdue` at a terminal: one table per holding unit, fitted to the width as every
@@ -377,9 +445,7 @@ def overdue_by_unit(rows: list[dict], columns: Sequence[Column], day: date,
     from rich.table import Table
 
     con = console(out)
-    by_unit: dict[str, list[dict]] = {}
-    for row in rows:
-        by_unit.setdefault(row["unit"], []).append(row)
+    groups = group_by_holder(rows)
     # The unit heads its group, so no column says it; one fitting for all groups, so that
     # every group shows the same columns.
     columns, cell, year = _fit(rows, [c for c in columns if c.key not in ("unit", "unit_name")],
@@ -387,7 +453,7 @@ def overdue_by_unit(rows: list[dict], columns: Sequence[Column], day: date,
     heading = _("Overdue items as of {day}: {n}").format(day=day.isoformat(), n=len(rows))
     # Dates shortened to month and day: the year is said unless the heading's date says it.
     con.print(heading if year in (None, day.year) else f"{heading} ({year})", style="bold")
-    for unit_rows in by_unit.values():
+    for unit_rows in groups:
         table = Table(title=_("{name} ({code}): {n}").format(
             name=unit_rows[0]["unit_name"], code=unit_rows[0]["unit"], n=len(unit_rows)),
             title_justify="left", header_style="bold")
@@ -400,7 +466,7 @@ def overdue_by_unit(rows: list[dict], columns: Sequence[Column], day: date,
             table.add_row(*(cell(row, c) for c in columns), style="red")
         con.print(table)
     con.print(_("Total overdue: {n}; units concerned: {units}.").format(
-        n=len(rows), units=len(by_unit)), style="bold")
+        n=len(rows), units=len(groups)), style="bold")
     return len(rows)
 
 

@@ -65,13 +65,11 @@ def test_an_assistance_request_is_requested_until_it_is_obstructed(tracker, make
         "obstructed", date(2025, 2, 1), "jcy", date(2025, 2, 17), "decide-escalation", 0)
     assert list(tracker.overdue(date(2025, 2, 5))) == []
     # The reminder notices (催办通知) read the duties of the day, with the stage each began at.
-    from fujian.service.workbook import reminders
-
     assert [(r.code, [(x["id"], x["stage"], x["duty"], x["days_overdue"]) for x in r.rows])
-            for r in reminders(tracker, date(2025, 1, 25), 7)] == [
+            for r in tracker.reminders(date(2025, 1, 25), 7)] == [
         ("zjj", [(ident, "requested", "assist", 1)])]
     assert [(r.code, [(x["id"], x["stage"], x["duty"], x["days_left"]) for x in r.rows])
-            for r in reminders(tracker, date(2025, 2, 12), 7)] == [
+            for r in tracker.reminders(date(2025, 2, 12), 7)] == [
         ("jcy", [(ident, "obstructed", "decide-escalation", 5)])]
     # The day before it was opened it did not exist.
     assert list(tracker.items(Filters(status="all"), date(2025, 1, 9))) == []

@@ -9,7 +9,6 @@ from datetime import date
 import pytest
 
 from fujian.errors import BadInput
-from fujian.service.reports import overdue_rows, summary_rows
 
 TODAY = date(2025, 3, 10)
 DUTY_KEYS = ["name", "stage", "holder", "started_on", "due_on", "met_on", "state", "right",
@@ -26,7 +25,7 @@ def duties(tracker, ident):
 
 
 def overdue_ids(tracker, as_of=TODAY, unit=None):
-    return [(r["id"], r["unit"]) for r in overdue_rows(tracker, as_of, unit=unit)]
+    return [(r["id"], r["unit"]) for r in tracker.overdue(as_of, unit=unit)]
 
 
 def unit_row(rows, code):
@@ -58,7 +57,7 @@ def test_not_filed_gives_the_sending_unit_a_right_not_a_duty(tracker, make_item,
     assert cli.json("list", "--as-of", "2025-03-11")[0]["unit"] == "gaj"
     assert [d["state"] for d in cli.json("show", ref)["duties"]][-1] == "open"
     # A right counts in no statistic: the sending unit is not in the summary at all.
-    rows = summary_rows(tracker, date(2025, 4, 30), None, None)
+    rows = tracker.summary(date(2025, 4, 30), None, None)
     assert [r["key"] for r in rows if r["group"] == "unit"] == ["gaj"]
     # The CSV export names the holder in `unit` and the receiving unit in `assignee`.
     csv_lines = cli("export", "csv", "--header", "codes").stdout.splitlines()
@@ -176,7 +175,7 @@ def test_a_late_reconsideration_decision_is_a_late_duty(tracker, make_item):
     listed = duties(tracker, ref)
     decided = next(d for d in listed if d[0] == "decide-reconsideration")
     assert decided[4] == "late"
-    rows = summary_rows(tracker, TODAY, None, None)
+    rows = tracker.summary(TODAY, None, None)
     assert unit_row(rows, "gaj")["late"] == 1
     # the sending unit then holds three days to ask the procuratorate for 立案监督
     assert listed[-1][:3] == ("request-supervision", "reconsidered", "scjgj")
@@ -197,7 +196,7 @@ def test_supervision_and_filing_notice_run_from_the_notice(tracker, make_item):
 def test_withdrawn_referral_is_not_late_against_the_police(tracker, make_item):
     ref = make_item("referral", opened_on="2025-01-02")  # due 01-06
     tracker.close(ref, "withdrawn", "2025-02-01")
-    gaj = unit_row(summary_rows(tracker, TODAY, None, None), "gaj")
+    gaj = unit_row(tracker.summary(TODAY, None, None), "gaj")
     assert (gaj["late"], gaj["waived"], gaj["rate"]) == (0, 1, None)
 
 
@@ -206,20 +205,20 @@ def test_reopening_keeps_an_earlier_late_reply(tracker, make_item):
     tracker.reply(ident, "2025-03-05")
     tracker.close(ident, "adopted", "2025-03-06")
     tracker.reopen(ident, "整改不到位")
-    rsj = unit_row(summary_rows(tracker, TODAY, None, None), "rsj")
+    rsj = unit_row(tracker.summary(TODAY, None, None), "rsj")
     assert rsj["late"] == 1
 
 
 def test_never_answering_scores_no_better_than_answering_late(tracker, make_item):
     make_item("suggestion", opened_on="2024-12-02")  # due 2025-02-05, never answered
-    rsj = unit_row(summary_rows(tracker, TODAY, None, None), "rsj")
+    rsj = unit_row(tracker.summary(TODAY, None, None), "rsj")
     assert (rsj["overdue"], rsj["rate"]) == (1, 0.0)
 
 
 def test_summary_window_applies_to_every_column(tracker, make_item):
     make_item("suggestion", opened_on="2024-12-02")  # due 2025-02-05, overdue
     make_item("suggestion", opened_on="2025-01-06")  # due 2025-03-06, overdue
-    rows = summary_rows(tracker, TODAY, date(2025, 3, 1), date(2025, 3, 31))
+    rows = tracker.summary(TODAY, date(2025, 3, 1), date(2025, 3, 31))
     assert unit_row(rows, "rsj")["overdue"] == 1
 
 

@@ -9,7 +9,6 @@ from datetime import date
 import pytest
 
 from fujian.errors import BadInput
-from fujian.service.reports import overdue_rows, summary_rows
 
 TODAY = date(2025, 3, 10)
 LATER = date(2025, 12, 31)
@@ -24,7 +23,7 @@ def unit_row(rows, code):
 
 
 def overdue(tracker, as_of):
-    return [(r["id"], r["unit"], r["duty"]) for r in overdue_rows(tracker, as_of)]
+    return [(r["id"], r["unit"], r["duty"]) for r in tracker.overdue(as_of)]
 
 
 @pytest.fixture
@@ -45,7 +44,7 @@ def test_either_objection_exercises_the_one_right(late_tracker, make_item, objec
     late_tracker.update(ref, {"stage": objection, "on": "2025-03-20"})  # after the 3 days
     right = states(late_tracker, ref)[1]
     assert right == ("request-reconsideration", "scjgj", "exercised")
-    assert "scjgj" not in [r["key"] for r in summary_rows(late_tracker, LATER, None, None)
+    assert "scjgj" not in [r["key"] for r in late_tracker.summary(LATER, None, None)
                            if r["group"] == "unit"]
 
 
@@ -98,7 +97,7 @@ def test_the_supervision_chain_charges_each_holder_only_its_own_time(late_tracke
     late_tracker.update(ref, {"stage": "filing-notice", "on": "2025-04-15"})
     assert (late_tracker.show(ref)["unit"], late_tracker.show(ref)["due_on"]) == (
         "gaj", date(2025, 4, 30))
-    gaj = unit_row(summary_rows(late_tracker, date(2025, 4, 16), None, None), "gaj")
+    gaj = unit_row(late_tracker.summary(date(2025, 4, 16), None, None), "gaj")
     assert (gaj["on_time"], gaj["late"], gaj["unmet"]) == (2, 0, 0)
 
 
@@ -157,7 +156,7 @@ def test_a_public_interest_suggestion_not_adopted_leaves_perform_unmet(late_trac
     late_tracker.close(sug, outcome, "2025-02-20")
     assert states(late_tracker, sug) == [("reply", "sthjj", "met"),
                                          ("perform", "sthjj", perform)]
-    sthjj = unit_row(summary_rows(late_tracker, LATER, None, None), "sthjj")
+    sthjj = unit_row(late_tracker.summary(LATER, None, None), "sthjj")
     assert (sthjj["on_time"], sthjj["unmet"], sthjj["rate"]) == (
         (1, 1, 0.5) if perform == "unmet" else (2, 0, 1.0))
 
@@ -170,7 +169,7 @@ def test_a_suit_means_the_organ_did_not_perform(late_tracker, make_item):
     late_tracker.update(clue, {"stage": "litigating", "on": "2025-04-01"})
     assert states(late_tracker, clue)[1:] == [("reply", "swj", "unmet"),
                                               ("perform", "swj", "unmet")]
-    swj = unit_row(summary_rows(late_tracker, LATER, None, None), "swj")
+    swj = unit_row(late_tracker.summary(LATER, None, None), "swj")
     assert (swj["late"], swj["unmet"], swj["rate"]) == (0, 2, 0.0)
 
 
@@ -183,7 +182,7 @@ def test_refusing_never_scores_better_than_helping_late(late_tracker, make_item)
     late_tracker.close(refused, "refused", "2025-03-24")
     obstructed = make_item("assist", opened_on="2025-03-03", unit="cgj")
     late_tracker.update(obstructed, {"stage": "obstructed", "on": "2025-03-05"})  # in time
-    rows = summary_rows(late_tracker, LATER, None, None)
+    rows = late_tracker.summary(LATER, None, None)
     assert [(unit_row(rows, u)["late"], unit_row(rows, u)["unmet"], unit_row(rows, u)["waived"])
             for u in ("zjj", "jtj", "cgj")] == [(1, 0, 0), (0, 1, 0), (0, 1, 0)]
     assert unit_row(rows, "jtj")["rate"] == unit_row(rows, "zjj")["rate"] == 0.0

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from datetime import date
 
-from fujian.service.reports import due_soon_rows, overdue_rows, summary_rows
-
 AS_OF = date(2025, 3, 10)
 
 
@@ -17,7 +15,7 @@ def _item(make_item, due: str, **values) -> str:
 def test_overdue_boundaries(tracker, make_item):
     today_due = _item(make_item, "2025-03-10")
     yesterday_due = _item(make_item, "2025-03-09")
-    rows = list(overdue_rows(tracker, AS_OF))
+    rows = list(tracker.overdue(AS_OF))
     assert [r["id"] for r in rows] == [yesterday_due]
     assert rows[0]["days_overdue"] == 1
     assert today_due not in {r["id"] for r in rows}
@@ -27,27 +25,27 @@ def test_overdue_most_overdue_first_and_as_of(tracker, make_item):
     a = _item(make_item, "2025-03-01")
     b = _item(make_item, "2025-02-01")
     c = _item(make_item, "2025-03-05")
-    rows = list(overdue_rows(tracker, AS_OF))
+    rows = list(tracker.overdue(AS_OF))
     assert [r["id"] for r in rows] == [b, a, c]
     assert [r["days_overdue"] for r in rows] == [37, 9, 5]
-    assert [r["id"] for r in overdue_rows(tracker, date(2025, 3, 2))] == [b, a]
-    assert list(overdue_rows(tracker, date(2025, 2, 1))) == []
+    assert [r["id"] for r in tracker.overdue(date(2025, 3, 2))] == [b, a]
+    assert list(tracker.overdue(date(2025, 2, 1))) == []
 
 
 def test_closed_items_are_never_overdue(tracker, make_item):
     ident = _item(make_item, "2025-02-01")
     tracker.close(ident, "filed", "2025-03-01")
-    assert list(overdue_rows(tracker, AS_OF)) == []
+    assert list(tracker.overdue(AS_OF)) == []
 
 
 def test_overdue_filters_by_unit_and_kind(tracker, make_item):
     r = _item(make_item, "2025-03-01")
     s = make_item("suggestion", opened_on="2025-01-02", due_on="2025-03-01", unit="rsj")
-    assert [x["id"] for x in overdue_rows(tracker, AS_OF, unit="gaj")] == [r]
-    assert [x["id"] for x in overdue_rows(tracker, AS_OF, unit="区人力资源和社会保障局")] == [s]
+    assert [x["id"] for x in tracker.overdue(AS_OF, unit="gaj")] == [r]
+    assert [x["id"] for x in tracker.overdue(AS_OF, unit="区人力资源和社会保障局")] == [s]
     from fujian.kinds import KINDS
 
-    assert [x["id"] for x in overdue_rows(tracker, AS_OF, kind=KINDS["suggestion"])] == [s]
+    assert [x["id"] for x in tracker.overdue(AS_OF, kind=KINDS["suggestion"])] == [s]
 
 
 def test_due_soon_window_is_inclusive(tracker, make_item):
@@ -55,7 +53,7 @@ def test_due_soon_window_is_inclusive(tracker, make_item):
     inside_last = _item(make_item, "2025-03-17")
     _item(make_item, "2025-03-18")
     _item(make_item, "2025-03-09")
-    rows = list(due_soon_rows(tracker, AS_OF, 7))
+    rows = list(tracker.due_soon(AS_OF, 7))
     assert [r["id"] for r in rows] == [inside_first, inside_last]
     assert [r["days_left"] for r in rows] == [0, 7]
 
@@ -70,7 +68,7 @@ def test_summary_counts_duties(tracker, make_item):
     withdrawn = _item(make_item, "2025-02-01")
     tracker.close(withdrawn, "withdrawn", "2025-02-20")  # the sender's doing: waived
     make_item("meeting", opened_on="2025-03-01")  # no deadline: not counted at all
-    rows = summary_rows(tracker, AS_OF, None, None)
+    rows = tracker.summary(AS_OF, None, None)
     referral = next(r for r in rows if r["group"] == "kind" and r["key"] == "referral")
     assert {k: referral[k] for k in ("on_time", "late", "overdue", "open", "waived", "rate")} == {
         "on_time": 1, "late": 1, "overdue": 1, "open": 1, "waived": 1, "rate": round(1 / 3, 4)}
@@ -81,7 +79,7 @@ def test_summary_counts_duties(tracker, make_item):
     meeting = next(r for r in rows if r["key"] == "meeting")
     assert (meeting["on_time"], meeting["open"], meeting["rate"]) == (0, 0, None)
     # A window on the due date: only the duties due from 2025-02-15 on.
-    later = summary_rows(tracker, AS_OF, date(2025, 2, 15), None)
+    later = tracker.summary(AS_OF, date(2025, 2, 15), None)
     referral = next(r for r in later if r["key"] == "referral")
     assert (referral["on_time"], referral["late"], referral["overdue"], referral["open"]) == \
         (0, 0, 1, 1)
@@ -223,7 +221,7 @@ def test_a_late_reply_counts_as_late_even_when_closed_later(tracker, make_item):
     shown = tracker.show(late)
     assert (shown["met_on"], shown["met_due"], shown["due_on"]) == (
         date(2025, 3, 20), date(2025, 3, 3), None)
-    rows = summary_rows(tracker, date(2025, 6, 1), None, None)
+    rows = tracker.summary(date(2025, 6, 1), None, None)
     suggestion = next(r for r in rows if r["key"] == "suggestion")
     assert (suggestion["on_time"], suggestion["late"]) == (1, 1)
     # A new clock (a rule with a period) starts a new duty: the old reply no longer counts.

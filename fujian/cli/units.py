@@ -9,12 +9,10 @@ import typer
 
 from fujian.cli.common import FormatOption, command, note, state
 from fujian.i18n import _
-from fujian.kinds import Column
+from fujian.kinds import UNIT_COLUMNS
 
 app = typer.Typer(no_args_is_help=True, help=_("Member units (成员单位) and their liaisons (联络员)."))
 
-UNIT_COLUMNS = (Column("code", "代码"), Column("name", "单位名称"), Column("liaison", "联络员"),
-                Column("phone", "联系电话"), Column("kind", "类型"))
 KindOption = Annotated[str | None, typer.Option(
     "--kind", metavar="KIND", help=_("government, procuratorate, police or other."))]
 LiaisonOption = Annotated[str | None, typer.Option("--liaison", metavar="NAME", help=_("Liaison officer's name."))]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import getpass
 import os
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, nullcontext
+from dataclasses import replace
 from datetime import date
 from functools import cached_property
 from pathlib import Path
@@ -302,20 +303,32 @@ class Tracker:
                 **who: Any) -> Iterator[dict]:
         from fujian.service.reports import overdue_rows
 
-        return overdue_rows(self, as_of, unit=unit, kind=kind, **who)
+        unit_id = self.unit_id(unit) if unit else None  # an unknown unit is refused at once
+        return self._streamed(overdue_rows, as_of, self.today, unit_id=unit_id, kind=kind,
+                              **who)
 
     def due_soon(self, as_of: date, within: int, unit: str | None = None,
                  kind: Kind | None = None, **who: Any) -> Iterator[dict]:
         from fujian.service.reports import due_soon_rows
 
-        return due_soon_rows(self, as_of, within, unit=unit, kind=kind, **who)
+        # As before, the unit is looked up when the first row is asked for.
+        unit_id = self.unit_id(unit) if unit else None
+        with self.store.engine.connect() as conn:
+            yield from due_soon_rows(conn, as_of, self.today, within, unit_id=unit_id,
+                                     kind=kind, **who)
+
+    def _streamed(self, rows: Any, *args: Any, **kwargs: Any) -> Iterator[dict]:
+        """``rows(conn, *args, **kwargs)`` streamed on a connection open while it is read."""
+        with self.store.engine.connect() as conn:
+            yield from rows(conn, *args, **kwargs)
 
     def summary(self, as_of: date, start: date | None = None,
                 end: date | None = None) -> list[dict]:
         """Duties per kind and per holder (:meth:`for_people` gives labels and rates as text)."""
         from fujian.service.reports import summary_rows
 
-        return summary_rows(self, as_of, start, end)
+        with self.store.engine.connect() as conn:
+            return summary_rows(conn, as_of, start, end)
 
     @staticmethod
     def for_people(rows: list[dict]) -> list[dict]:
@@ -344,14 +357,54 @@ class Tracker:
         return open_output(path, force, self.store, encoding)
 
     def write_pack(self, target: Path, as_of: date, **options: Any) -> list[Path]:
-        from fujian.service.pack import write_pack
+        """The joint meeting's pack (service/pack.py), from what this hands down: a
+        connection, the day, the meeting asked for and the unit directory."""
+        from fujian.service import pack, workbook
 
-        return write_pack(self, target, as_of, **options)
+        within, force = options.get("within", 7), options.get("force", False)
+        meeting = options.pop("meeting", None)
+        is_book = workbook.is_workbook_name(target)
+        # A workbook is a document: its messages too are in the document's language.
+        with workbook.document_language() if is_book else nullcontext():
+            pack.check_pack_target(target, within, force)
+            data = self._pack_data(as_of, meeting, with_units=is_book)
+            with self.store.engine.connect() as conn:
+                return pack.write_pack(replace(data, conn=conn), target, **options)
 
-    def write_reminders(self, folder: Path, as_of: date, **options: Any) -> list[Path]:
-        from fujian.service.workbook import write_reminders
+    def _pack_data(self, as_of: date, meeting: str | None, with_units: bool) -> Any:
+        """The pack's :class:`reports.PackData` but its connection: the meeting asked for
+        (refused when unknown), the unit names and, for a workbook, the unit directory."""
+        from fujian.service.reports import PackData
 
-        return write_reminders(self, folder, as_of, **options)
+        meeting_row = self.show(meeting, KINDS["meeting"]) if meeting else None
+        return PackData(as_of, self.today, self.unit_names(),
+                        units=self.list_units() if with_units else [],
+                        meeting=meeting_row,
+                        meeting_pk=self.item_pk(meeting_row["id"]) if meeting_row else None,
+                        database=self.store)
+
+    def reminders(self, as_of: date, within: int, units: Sequence[str] = ()) -> list:
+        """Each unit with a duty to chase at ``as_of`` (overdue or due within ``within`` days),
+        with those duties (workbook.reminders); ``units``: those units only."""
+        from fujian.service import workbook
+        from fujian.service.reports import check_within
+
+        check_within(within)
+        holder_ids = {self.unit_id(u) for u in units}
+        with self.store.engine.connect() as conn:
+            return workbook.reminders(conn, as_of, within, holder_ids)
+
+    def write_reminders(self, folder: Path, as_of: date, *, within: int = 7,
+                        units: Sequence[str] = (), force: bool = False,
+                        labels: bool = True) -> list[Path]:
+        """One reminder notice workbook per unit with a duty to chase (workbook.py)."""
+        from fujian.service import workbook
+
+        with workbook.document_language():  # its messages too, as the notices
+            workbook.check_reminder_folder(folder, force)
+            found = self.reminders(as_of, within, units)
+            return workbook.write_reminders(found, folder, as_of, self.store, within=within,
+                                            labels=labels)
 
     @staticmethod
     def is_workbook_name(path: Path | str) -> bool:

@@ -23,12 +23,14 @@ import re
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import IO, Any
+
+from sqlalchemy import and_, false, or_, select
 
 from fujian.errors import BadInput
 from fujian.i18n import N_, _
@@ -36,16 +38,20 @@ from fujian.kinds import (
     COLUMN_TITLES,
     DUE_SOON_COLUMNS,
     DUTY_COLUMNS,
+    FLAG_LABELS,
     KINDS,
     OVERDUE_COLUMNS,
     SUMMARY_COLUMNS,
-    UNIT_CODE_KEYS,
+    UNIT_COLUMNS,
     Column,
     columns_for,
-    duty_text,
     format_id,
     label_of,
 )
+from fujian.models import Duty, Item, Unit, clocks_running, days_overdue
+from fujian.render import file_value, group_by_holder
+from fujian.service.queries import Filters
+from fujian.service.reports import PackData
 
 MAX_CELL = 32_767  # characters a spreadsheet cell holds
 MAX_ROWS = 1_048_576  # rows a sheet holds (Excel, LibreOffice)
@@ -59,15 +65,14 @@ SHEET_NAMES = {
     "clue": N_("Open clues"), "meeting": N_("Open meetings"), "action": N_("Open action items"),
     "units": N_("Units"), "reminder": N_("Reminder notice"),
 }
-UNIT_COLUMNS = (Column("code", "代码"), Column("name", "单位名称"), Column("liaison", "联络员"),
-                Column("phone", "联系电话"))
+# The pack's unit directory: the kind of a unit is for `unit list`, not the meeting.
+PACK_UNIT_COLUMNS = tuple(c for c in UNIT_COLUMNS if c.key != "kind")
 REMINDER_COLUMNS = (
     Column("id", "编号"), Column("kind", "类别", "choice"), Column("title", "标题"),
     Column("doc_no", "文号"), Column("stage", "阶段", "choice"), Column("duty", "义务", "choice"),
     Column("started_on", "起算日期", "date"), Column("due_on", "期限", "date"),
     Column("days_overdue", "逾期天数", "int"), Column("days_left", "剩余天数", "int"),
 )
-GROUP_LABELS = {"kind": "按类别", "unit": "按单位", "total": "合计"}
 # What a due date cell may say after the date (the row's flags "local", "provisional"): the
 # cell stays a date, to sort and filter by, and its number format prints the words.
 DUE_MARKS = {"l": ("local",), "p": ("provisional",), "lp": ("local", "provisional")}
@@ -174,7 +179,7 @@ class CellWriter:
             s = self.styles[style or "day"]
             return f'<c r="{ref}" s="{s}"><v>{value.toordinal() - _EPOCH}</v></c>'
         if isinstance(value, bool):
-            return self.text(ref, "是" if value else "否", self.styles.get(style or "", 0))
+            return self.text(ref, FLAG_LABELS[value], self.styles.get(style or "", 0))
         s = f' s="{self.styles[style]}"' if style else ""
         return f'<c r="{ref}"{s}><v>{value}</v></c>'
 
@@ -200,51 +205,22 @@ class Table:
 
 
 def _getters(table: Table) -> list[tuple[str, Callable[[dict], Any]]]:
-    """Per column: its cell kind (s text, d date, n number, p percentage) and how to read the
-    value a person reads from a row — the same values as a labelled CSV export (unit names,
-    Chinese labels, 是/否), or the codes."""
-    labels = table.labels
+    """Per column: its cell kind (s text, d date, D a due date that may be marked, n number,
+    p percentage) and how to read the value a person reads from a row — the same values as a
+    labelled CSV export (render.file_value: unit names, Chinese labels, 是/否), or the codes."""
     names_elsewhere = any(c.key == "unit_name" for c in table.columns)
-    subtype_keys = {code: kind.subtype_key for code, kind in KINDS.items()}
-    out: list[tuple[str, Callable[[dict], Any]]] = []
-    for column in table.columns:
-        key = column.key
-        if column.type == "date":
-            # A due date may be marked (a local period, a provisional date): kind "D".
-            out.append(("D" if key == "due_on" else "d", lambda row, key=key: row.get(key)))
-        elif column.type == "int":
-            out.append(("n", lambda row, key=key: row.get(key)))
-        elif column.type == "rate":
-            out.append(("p", lambda row, key=key: row.get(key)))
-        elif column.type == "flag":
-            yes, no = ("是", "否") if labels else ("true", "false")
-            out.append(("s", lambda row, key=key, yes=yes, no=no:
-                        None if (v := row.get(key)) is None else (yes if v else no)))
-        elif labels and key == "duty":
-            out.append(("s", duty_text))
-        elif labels and column.type == "choice" and key != "group":
+    return [(_cell_kind(column),
+             file_value(column, table.labels and not (column.key == "unit" and names_elsewhere),
+                        table.unit_names, duty_in_words=True))
+            for column in table.columns]
 
-            def choice(row: dict, key: str = key) -> str | None:
-                value = row.get(key)
-                if value is None:
-                    return None
-                kind_code = row.get("kind", "")
-                subtype_key = subtype_keys.get(kind_code)
-                return label_of(key, kind_code, row.get(subtype_key) if subtype_key else None,
-                                value)
 
-            out.append(("s", choice))
-        elif labels and key == "group":
-            out.append(("s", lambda row: GROUP_LABELS.get(row.get("group"), row.get("group"))))
-        elif labels and key == "unit" and not names_elsewhere:
-            out.append(("s", lambda row: row.get("unit_name") or row.get("unit")))
-        elif labels and key in UNIT_CODE_KEYS and table.unit_names:
-            names = table.unit_names
-            out.append(("s", lambda row, names=names, key=key:
-                        None if (v := row.get(key)) is None else names.get(v, v)))
-        else:
-            out.append(("s", lambda row, key=key: row.get(key)))
-    return out
+def _cell_kind(column: Column) -> str:
+    """How a column's cells are typed: a date (a due date may be marked: a local period, a
+    provisional date), a number, a percentage or text."""
+    if column.type == "date":
+        return "D" if column.key == "due_on" else "d"
+    return {"int": "n", "rate": "p"}.get(column.type, "s")
 
 
 def _free_row(cells: CellWriter, r: int, values: list[Any]) -> str:
@@ -259,35 +235,14 @@ def _free_row(cells: CellWriter, r: int, values: list[Any]) -> str:
 def write_table_rows(table: Table, cells: CellWriter, out: IO[bytes]) -> None:
     """The sheet's ``<sheetData>`` content, streamed to ``out``; fills in the counts and the
     column widths (measured on the header and the first rows)."""
-    styles = cells.styles
     widths = [0] * max(len(table.columns), 1)
-    lines: list[str] = []
-    r = 0
-    for values in table.caption:
-        r += 1
-        lines.append(_free_row(cells, r, values))
-        # Labels and small tables above the header share its columns; a row's last cell (a
-        # title, a long value) may run on into the empty cells to its right.
-        for i, item in enumerate(values[:-1]):
-            value = item[0] if isinstance(item, tuple) else item
-            if i < len(widths):
-                widths[i] = max(widths[i], _display_width(str(value)) if value is not None else 0)
-    r += 1
-    table.header_row = r
+    lines = _caption_rows(table, cells, widths)
+    table.header_row = r = len(lines) + 1
     headers = [c.header if table.labels else c.key for c in table.columns]
     lines.append(_free_row(cells, r, [(h, "header") for h in headers]))
     for i, h in enumerate(headers):
         widths[i] = max(widths[i], _display_width(h) + 3)  # room for the filter button
-    kinds = (("s", "text"), ("d", "date"), ("n", "num"), ("p", "pct"),
-             *((f"d{mark}", f"date_{mark}") for mark in DUE_MARKS))
-    plain = {k: styles[name] for k, name in kinds}
-    red = {k: styles["red_" + name] for k, name in kinds}
-    marked_width = {mark: 11 + _display_width(_due_words(flags))
-                    for mark, flags in DUE_MARKS.items()}
-    columns = [(_col_letter(i), kind, get, i) for i, (kind, get) in enumerate(_getters(table))]
-    is_red = table.red
-    text, clip = cells.text, cells.clip
-    long_text = MAX_CELL // 2
+    items = _ItemRows(table, cells, headers, widths)
     n = 0
     for n, row in enumerate(table.rows, start=1):  # noqa: B007 - n counts the rows
         r += 1
@@ -295,39 +250,7 @@ def write_table_rows(table: Table, cells: CellWriter, out: IO[bytes]) -> None:
             raise BadInput(_("Sheet {sheet} would have more rows than a spreadsheet holds "
                              "({n}): write the pack as a folder of CSV files.").format(
                 sheet=table.name, n=f"{MAX_ROWS:,}"))
-        rs = str(r)
-        hot = is_red is not None and is_red(row)
-        style = red if hot else plain
-        measure = n <= SAMPLE
-        parts = ['<row r="', rs, '">']
-        for letter, kind, get, i in columns:
-            value = get(row)
-            if value is None or value == "":  # drawn too: borders, and red when late
-                parts.append(f'<c r="{letter}{rs}" s="{style["n"]}"/>')
-                continue
-            if kind == "s":
-                if value.__class__ is not str:
-                    value = value.isoformat() if isinstance(value, date) else str(value)
-                if len(value) > long_text:
-                    value = clip(value, lambda row=row, i=i: f"{row.get('id', '')} {headers[i]}")
-                parts.append(text(letter + rs, value, style["s"]))
-                if measure:
-                    width = _display_width(value)
-                    if width > widths[i]:
-                        widths[i] = width
-            elif kind == "d" or kind == "D":
-                mark = due_mark(row) if kind == "D" else ""
-                parts.append(f'<c r="{letter}{rs}" s="{style["d" + mark]}"><v>'
-                             f'{value.toordinal() - _EPOCH}</v></c>')
-                # A marked date is wider, and rare (so measured on every row, lest it print
-                # as #### far down a long sheet).
-                width = marked_width[mark] if mark else 10 if measure else 0
-                if widths[i] < width:
-                    widths[i] = width
-            else:
-                parts.append(f'<c r="{letter}{rs}" s="{style[kind]}"><v>{value}</v></c>')
-        parts.append("</row>")
-        lines.append("".join(parts))
+        lines.append(items.row(str(r), row, measure=n <= SAMPLE))
         if len(lines) >= 1000:
             out.write("".join(lines).encode())
             lines.clear()
@@ -340,8 +263,118 @@ def write_table_rows(table: Table, cells: CellWriter, out: IO[bytes]) -> None:
     table.widths = [min(max(w + 2, 6), 60) for w in widths]
 
 
+def _caption_rows(table: Table, cells: CellWriter, widths: list[int]) -> list[str]:
+    """The rows above the header, widening the columns they share with it."""
+    lines = []
+    for r, values in enumerate(table.caption, start=1):
+        lines.append(_free_row(cells, r, values))
+        # Labels and small tables above the header share its columns; a row's last cell (a
+        # title, a long value) may run on into the empty cells to its right.
+        for i, item in enumerate(values[:-1]):
+            value = item[0] if isinstance(item, tuple) else item
+            if i < len(widths):
+                widths[i] = max(widths[i], _display_width(str(value)) if value is not None else 0)
+    return lines
+
+
+class _ItemRows:
+    """Writes a table's item rows as ``<row>`` XML, widening ``widths`` as it measures."""
+
+    def __init__(self, table: Table, cells: CellWriter, headers: list[str],
+                 widths: list[int]) -> None:
+        styles = cells.styles
+        kinds = (("s", "text"), ("d", "date"), ("n", "num"), ("p", "pct"),
+                 *((f"d{mark}", f"date_{mark}") for mark in DUE_MARKS))
+        self.plain = {k: styles[name] for k, name in kinds}
+        self.red = {k: styles["red_" + name] for k, name in kinds}
+        self.marked_width = {mark: 11 + _display_width(_due_words(flags))
+                             for mark, flags in DUE_MARKS.items()}
+        self.columns = [(_col_letter(i), kind, get, i)
+                        for i, (kind, get) in enumerate(_getters(table))]
+        self.is_red, self.cells, self.headers, self.widths = table.red, cells, headers, widths
+
+    def row(self, rs: str, row: dict, measure: bool) -> str:
+        """Row number ``rs``; ``measure``: whether its text widens the columns."""
+        style = self.red if self.is_red is not None and self.is_red(row) else self.plain
+        widths = self.widths
+        parts = ['<row r="', rs, '">']
+        for letter, kind, get, i in self.columns:
+            value = get(row)
+            if value is None or value == "":  # drawn too: borders, and red when late
+                parts.append(f'<c r="{letter}{rs}" s="{style["n"]}"/>')
+            elif kind == "s":
+                if value.__class__ is not str or len(value) > MAX_CELL // 2:  # rare
+                    value = self._text(value, row, i)
+                parts.append(self.cells.text(letter + rs, value, style["s"]))
+                if measure and (width := _display_width(value)) > widths[i]:
+                    widths[i] = width
+            elif kind == "d" or kind == "D":
+                mark = due_mark(row) if kind == "D" else ""
+                parts.append(f'<c r="{letter}{rs}" s="{style["d" + mark]}"><v>'
+                             f'{value.toordinal() - _EPOCH}</v></c>')
+                # A marked date is wider, and rare (so measured on every row, lest it print
+                # as #### far down a long sheet).
+                width = self.marked_width[mark] if mark else 10 if measure else 0
+                if widths[i] < width:
+                    widths[i] = width
+            else:
+                parts.append(f'<c r="{letter}{rs}" s="{style[kind]}"><v>{value}</v></c>')
+        parts.append("</row>")
+        return "".join(parts)
+
+    def _text(self, value: Any, row: dict, i: int) -> str:
+        """A text cell's value, clipped to what a cell holds."""
+        if value.__class__ is not str:
+            value = value.isoformat() if isinstance(value, date) else str(value)
+        if len(value) > MAX_CELL // 2:
+            value = self.cells.clip(value, lambda: f"{row.get('id', '')} {self.headers[i]}")
+        return value
+
+
 # ---------------------------------------------------------------------------------------------
 # The workbook: openpyxl's parts, this module's cells
+
+
+def _register_styles(workbook) -> dict[str, int]:
+    """The cell formats the sheets use, registered in ``workbook``: name → format id."""
+    from openpyxl.cell import WriteOnlyCell  # deferred: openpyxl is for the workbook commands
+    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+
+    scratch = workbook.create_sheet("scratch")
+    red = PatternFill("solid", fgColor=RED)
+
+    def style(**attributes: Any) -> int:
+        # A cell that is never written registers the format; its id is the index the
+        # cells refer to.
+        cell = WriteOnlyCell(scratch)
+        for name, value in attributes.items():
+            setattr(cell, name, value)
+        return cell.style_id
+
+    # Table cells have thin borders (so the printed table has its grid and nothing else
+    # does); text wraps within its column (rows grow to fit when opened).
+    thin = Side(style="thin", color="A6A6A6")
+    box = Border(left=thin, right=thin, top=thin, bottom=thin)
+    wrap = Alignment(wrap_text=True, vertical="top")
+    top = Alignment(vertical="top")
+    formats = {"text": ("General", wrap), "num": ("General", top),
+               "date": ("yyyy-mm-dd", top), "pct": ("0.0%", top)}
+    styles = {
+        "header": style(font=Font(bold=True), fill=PatternFill("solid", fgColor=HEADER_GREY),
+                        border=box, alignment=Alignment(vertical="center", wrap_text=True)),
+        "caption": style(font=Font(bold=True, size=13)),
+        "bold": style(font=Font(bold=True)),
+        "cell": style(border=box),
+        "day": style(number_format="yyyy-mm-dd"),  # a date in a caption
+    }
+    for mark, flags in DUE_MARKS.items():
+        formats[f"date_{mark}"] = (f'yyyy-mm-dd" {_due_words(flags)}"', top)
+    for name, (number_format, alignment) in formats.items():
+        styles[name] = style(border=box, number_format=number_format, alignment=alignment)
+        styles["red_" + name] = style(border=box, number_format=number_format,
+                                      alignment=alignment, fill=red)
+    workbook.remove(scratch)
+    return styles
 
 
 class Book:
@@ -350,9 +383,7 @@ class Book:
     lets openpyxl write the file and puts each sheet's rows into it."""
 
     def __init__(self, as_of: date, warn: Callable[[str], None] | None = None) -> None:
-        from openpyxl import Workbook
-        from openpyxl.cell import WriteOnlyCell
-        from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+        from openpyxl import Workbook  # deferred: openpyxl is for the workbook commands
 
         self.as_of = as_of
         self.warn = warn or (lambda _text: None)
@@ -360,41 +391,7 @@ class Book:
         self.workbook.remove(self.workbook.active)
         self.tables: list[tuple[Table, Any, Any]] = []  # (table, worksheet, spooled rows)
         self.charts: list[Callable[[], None]] = []  # drawn when the rows are known
-        scratch = self.workbook.create_sheet("scratch")
-        red = PatternFill("solid", fgColor=RED)
-
-        def style(**attributes: Any) -> int:
-            # A cell that is never written registers the format; its id is the index the
-            # cells refer to.
-            cell = WriteOnlyCell(scratch)
-            for name, value in attributes.items():
-                setattr(cell, name, value)
-            return cell.style_id
-
-        # Table cells have thin borders (so the printed table has its grid and nothing else
-        # does); text wraps within its column (rows grow to fit when opened).
-        thin = Side(style="thin", color="A6A6A6")
-        box = Border(left=thin, right=thin, top=thin, bottom=thin)
-        wrap = Alignment(wrap_text=True, vertical="top")
-        top = Alignment(vertical="top")
-        formats = {"text": ("General", wrap), "num": ("General", top),
-                   "date": ("yyyy-mm-dd", top), "pct": ("0.0%", top)}
-        self.styles = {
-            "header": style(font=Font(bold=True), fill=PatternFill("solid", fgColor=HEADER_GREY),
-                            border=box, alignment=Alignment(vertical="center", wrap_text=True)),
-            "caption": style(font=Font(bold=True, size=13)),
-            "bold": style(font=Font(bold=True)),
-            "cell": style(border=box),
-            "day": style(number_format="yyyy-mm-dd"),  # a date in a caption
-        }
-        for mark, flags in DUE_MARKS.items():
-            formats[f"date_{mark}"] = (f'yyyy-mm-dd" {_due_words(flags)}"', top)
-        for name, (number_format, alignment) in formats.items():
-            self.styles[name] = style(border=box, number_format=number_format,
-                                      alignment=alignment)
-            self.styles["red_" + name] = style(border=box, number_format=number_format,
-                                               alignment=alignment, fill=red)
-        self.workbook.remove(scratch)
+        self.styles = _register_styles(self.workbook)
         self.cells = CellWriter(self.styles)
 
     def spool(self, table: Table):
@@ -511,15 +508,6 @@ def save_book(book: Book, path: Path, force: bool, database) -> None:
 # The pack
 
 
-def _grouped_by_holder(rows: list[dict]) -> list[dict]:
-    """Overdue rows arrive most overdue first; each holder's rows together, the holders in the
-    order of their worst item (as `report overdue` groups them at a terminal)."""
-    order: dict[str | None, int] = {}
-    for row in rows:
-        order.setdefault(row["unit"], len(order))
-    return sorted(rows, key=lambda row: order[row["unit"]])
-
-
 def _summary_sheet_rows(summary: list[dict]) -> tuple[list[dict], int]:
     """Units worst first (lowest on-time rate, then most failures: overdue, unmet or late;
     units with nothing judged last), then kinds, then the total; and how many units have a
@@ -532,60 +520,67 @@ def _summary_sheet_rows(summary: list[dict]) -> tuple[list[dict], int]:
     return rated + unrated + others, len(rated)
 
 
-def _write_pack_workbook(tracker, path: Path, as_of: date, *, meeting: str | None = None,
-                        within: int = 7, labels: bool = True, force: bool = False,
-                        warn: Callable[[str], None] | None = None) -> list[Path]:
+def _write_pack_workbook(data: PackData, path: Path, *, within: int = 7, labels: bool = True,
+                         force: bool = False,
+                         warn: Callable[[str], None] | None = None) -> list[Path]:
     """The joint meeting's pack as one workbook: an overview (counts per kind, the summary per
     unit worst first and its chart), overdue items grouped by holder, due soon, the open items
     of each kind with every column of export csv (what import xlsx reads back), the meeting's
-    action items and minutes, and the unit directory."""
-    from fujian.service.queries import Filters
-    from fujian.service.reports import due_soon_rows, overdue_rows, summary_rows
-    from fujian.service.transfer import export_columns
-
-    if within < 0:
-        raise BadInput(_("--within must be 0 or more."))
-    check_target(path, force)  # before any work
-    meeting_row = tracker.show(meeting, KINDS["meeting"]) if meeting else None
-    names = tracker.unit_names()
-    book = Book(as_of, warn)
-    end = as_of + timedelta(days=within)
-
-    def late(row: dict) -> bool:
-        return (row.get("days_overdue") or 0) > 0
-
+    action items and minutes, and the unit directory. The target was checked
+    (pack.check_pack_target)."""
+    book = Book(data.as_of, warn)
     # The open items are written first: the overview counts them.
-    open_tables = []
-    for kind in KINDS.values():
-        rows = tracker.items(Filters(kinds=(kind,), status="open", sort="due"), as_of)
-        table = Table(kind.code, _(kind.sheet_name or kind.label), export_columns(kind), rows, labels,
-                      red=late, unit_names=names)
-        open_tables.append((table, book.spool(table)))
-    overdue = _grouped_by_holder(list(overdue_rows(tracker, as_of)))
-    soon = list(due_soon_rows(tracker, as_of, within))
-    summary, rated = _summary_sheet_rows(summary_rows(tracker, as_of, None, None))
-    overview = _overview_table(as_of, within, labels, [t for t, _s in open_tables], overdue,
-                               soon, summary)
+    open_tables = [(table, book.spool(table)) for table in _open_tables(data, labels)]
+    overdue = [row for group in group_by_holder(data.overdue()) for row in group]
+    soon = list(data.due_soon(within))
+    summary, rated = _summary_sheet_rows(data.summary())
+    overview = _overview_table(data.as_of, within, labels, [t for t, _s in open_tables],
+                               overdue, soon, summary)
     sheet = book.add(overview)
     if rated:
         book.charts.append(_chart_maker(sheet, overview, rated))
+    book.add(_overdue_table(data.as_of, overdue, labels))
+    book.add(_due_soon_table(data.as_of, within, soon, labels))
+    for table, spool in open_tables:
+        book.add(table, spool)
+    if data.meeting is not None:
+        book.add(_meeting_table(data, labels))
+    book.add(Table("units", _(SHEET_NAMES["units"]), PACK_UNIT_COLUMNS, data.units, labels))
+    save_book(book, path, force, data.database)
+    return [path]
+
+
+def _late(row: dict) -> bool:
+    """A row drawn red: overdue, as the query judged it (models.days_overdue)."""
+    return (row.get("days_overdue") or 0) > 0
+
+
+def _open_tables(data: PackData, labels: bool) -> list[Table]:
+    """One sheet of open items per kind, with every column of export csv."""
+    from fujian.service.transfer import export_columns  # deferred: transfer imports this module
+
+    return [Table(kind.code, _(kind.sheet_name or kind.label), export_columns(kind),
+                  data.items(Filters(kinds=(kind,), status="open", sort="due")), labels,
+                  red=_late, unit_names=data.unit_names)
+            for kind in KINDS.values()]
+
+
+def _overdue_table(as_of: date, overdue: list[dict], labels: bool) -> Table:
+    """Overdue items grouped by holder, the holder's name and code first."""
     overdue_columns = (OVERDUE_COLUMNS[4], OVERDUE_COLUMNS[3],
                        *(c for c in OVERDUE_COLUMNS if c.key not in ("unit", "unit_name")))
     caption = _("Overdue as of {day}: {n} items; units concerned: {units}.").format(
         day=as_of.isoformat(), n=len(overdue), units=len({r["unit"] for r in overdue}))
-    book.add(Table("overdue", _(SHEET_NAMES["overdue"]), overdue_columns, overdue, labels,
-                   caption=[[(caption, "caption")]], red=late))
+    return Table("overdue", _(SHEET_NAMES["overdue"]), overdue_columns, overdue, labels,
+                 caption=[[(caption, "caption")]], red=_late)
+
+
+def _due_soon_table(as_of: date, within: int, soon: list[dict], labels: bool) -> Table:
+    """Items due from the pack's day through ``within`` days later."""
     caption = _("Due from {start} to {end}: {n} items.").format(
-        start=as_of.isoformat(), end=end.isoformat(), n=len(soon))
-    book.add(Table("due-soon", _(SHEET_NAMES["due-soon"]), DUE_SOON_COLUMNS, soon, labels,
-                   caption=[[(caption, "caption")]]))
-    for table, spool in open_tables:
-        book.add(table, spool)
-    if meeting_row is not None:
-        book.add(_meeting_table(tracker, meeting_row, as_of, labels, names, late))
-    book.add(Table("units", _(SHEET_NAMES["units"]), UNIT_COLUMNS, tracker.list_units(), labels))
-    save_book(book, path, force, tracker.store)
-    return [path]
+        start=as_of.isoformat(), end=(as_of + timedelta(days=within)).isoformat(), n=len(soon))
+    return Table("due-soon", _(SHEET_NAMES["due-soon"]), DUE_SOON_COLUMNS, soon, labels,
+                 caption=[[(caption, "caption")]])
 
 
 def check_target(path: Path, force: bool) -> None:
@@ -668,14 +663,11 @@ def _minutes_lines(text: str, width: int) -> list[str]:
     return lines
 
 
-def _meeting_table(tracker, meeting: dict, as_of: date, labels: bool,
-                   names: dict[str, str], late: Callable[[dict], bool]) -> Table:
-    from fujian.service.queries import Filters
-
+def _meeting_table(data: PackData, labels: bool) -> Table:
+    """The meeting asked for: its particulars, its action items and its minutes."""
+    meeting, names = data.meeting, data.unit_names
     action = KINDS["action"]
-    filters = Filters(kinds=(action,), status="all", sort="id",
-                      meeting_id=tracker.item_pk(meeting["id"]))
-    rows = list(tracker.items(filters, as_of))
+    rows = list(data.meeting_actions())
     attendees = [names.get(code.strip(), code.strip())
                  for code in (meeting.get("attendees") or "").split(",") if code.strip()]
     kind_label = label_of("type", "meeting", None, meeting["type"]) if meeting.get("type") \
@@ -694,7 +686,7 @@ def _meeting_table(tracker, meeting: dict, as_of: date, labels: bool,
         after = [[], [(_("Minutes"), "bold")]]
         after += [[line] for line in _minutes_lines(minutes, 80)]
     return Table("meeting", _("Meeting {id}").format(id=meeting["id"]), columns, rows, labels,
-                 caption=caption, after=after, red=late, unit_names=names)
+                 caption=caption, after=after, red=_late, unit_names=names)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -719,19 +711,28 @@ class Reminder:
         return sum(1 for r in self.rows if r["right"])
 
 
-def reminders(tracker, as_of: date, within: int, units: Sequence[str] = ()) -> list[Reminder]:
+def reminders(conn, as_of: date, within: int, holder_ids: Collection[int] = ()) -> list[Reminder]:
     """Each unit holding a duty that is open at ``as_of`` and overdue or due within ``within``
-    days, with those duties: what is owed (``duty``, its code), since when, by when. A paused
-    item's clocks stand still: nothing of it is chased. A right (可以) still running is listed,
-    marked ``right`` (the notice says "may … until D"); a lapsed one never is. Rows carry
-    ``local`` and ``provisional`` as the due date's cell shows them."""
-    from sqlalchemy import and_, false, or_, select
+    days (``holder_ids``: those units only), with those duties: what is owed (``duty``, its
+    code), since when, by when. A paused item's clocks stand still: nothing of it is chased. A
+    right (可以) still running is listed, marked ``right`` (the notice says "may … until D"); a
+    lapsed one never is. Rows carry ``local`` and ``provisional`` as the due date's cell shows
+    them."""
+    by_unit: dict[int, list[dict]] = {}
+    for r in conn.execute(_reminder_statement(as_of, within, holder_ids)):
+        by_unit.setdefault(r.holder_id, []).append(_reminder_row(r, as_of))
+    units_info = {u.id: u for u in conn.execute(
+        select(Unit.id, Unit.code, Unit.name, Unit.liaison, Unit.phone))}
+    out = []
+    for holder_id, rows in by_unit.items():
+        u = units_info[holder_id]
+        out.append(Reminder(u.code, u.name, u.liaison, u.phone, rows))
+    out.sort(key=lambda rem: rem.name)
+    return out
 
-    from fujian.models import Duty, Item, Unit, clocks_running, days_overdue
 
-    if within < 0:
-        raise BadInput(_("--within must be 0 or more."))
-    wanted = {tracker.unit_id(u) for u in units}
+def _reminder_statement(as_of: date, within: int, holder_ids: Collection[int]):
+    """SQL: the duties to chase at ``as_of``, by holder, soonest due first."""
     d, t = Duty.__table__, Item.__table__
     end = as_of + timedelta(days=within)
     conditions = [
@@ -742,37 +743,30 @@ def reminders(tracker, as_of: date, within: int, units: Sequence[str] = ()) -> l
         # A right is never chased once its window has passed: it has lapsed.
         or_(d.c.is_right == false(), d.c.due_on >= as_of),
     ]
-    if wanted:
-        conditions.append(d.c.holder_id.in_(sorted(wanted)))
-    stmt = (select(d.c.holder_id, d.c.name, d.c.stage, d.c.started_on, d.c.due_on, d.c.id,
+    if holder_ids:
+        conditions.append(d.c.holder_id.in_(sorted(holder_ids)))
+    return (select(d.c.holder_id, d.c.name, d.c.stage, d.c.started_on, d.c.due_on, d.c.id,
                    d.c.is_right, d.c.local, d.c.provisional,
                    t.c.kind, t.c.number, t.c.title, t.c.doc_no, t.c.subtype)
             .select_from(d).join(t, t.c.id == d.c.item_id).where(and_(*conditions))
             .order_by(d.c.holder_id, d.c.due_on, t.c.kind, t.c.number, d.c.id))
-    by_unit: dict[int, list[dict]] = {}
-    with tracker.store.engine.connect() as conn:
-        for r in conn.execute(stmt):
-            kind = KINDS[r.kind]
-            row = {"id": format_id(kind, r.number), "kind": r.kind, "title": r.title,
-                   "doc_no": r.doc_no, "stage": r.stage,
-                   "duty": r.name, "right": bool(r.is_right), "local": bool(r.local),
-                   "provisional": bool(r.provisional),
-                   "started_on": r.started_on, "due_on": r.due_on,
-                   # Read after the query kept only open duties of running clocks.
-                   "days_overdue": days_overdue(as_of, is_open=True, is_right=r.is_right,
-                                                due_on=r.due_on, paused_on=None) or None,
-                   "days_left": (r.due_on - as_of).days if r.due_on >= as_of else None}
-            if kind.subtype_key:
-                row[kind.subtype_key] = r.subtype
-            by_unit.setdefault(r.holder_id, []).append(row)
-        units_info = {u.id: u for u in conn.execute(
-            select(Unit.id, Unit.code, Unit.name, Unit.liaison, Unit.phone))}
-    out = []
-    for holder_id, rows in by_unit.items():
-        u = units_info[holder_id]
-        out.append(Reminder(u.code, u.name, u.liaison, u.phone, rows))
-    out.sort(key=lambda rem: rem.name)
-    return out
+
+
+def _reminder_row(r, as_of: date) -> dict:
+    """One duty of a reminder notice, as its sheet reads it."""
+    kind = KINDS[r.kind]
+    row = {"id": format_id(kind, r.number), "kind": r.kind, "title": r.title,
+           "doc_no": r.doc_no, "stage": r.stage,
+           "duty": r.name, "right": bool(r.is_right), "local": bool(r.local),
+           "provisional": bool(r.provisional),
+           "started_on": r.started_on, "due_on": r.due_on,
+           # Read after the query kept only open duties of running clocks.
+           "days_overdue": days_overdue(as_of, is_open=True, is_right=r.is_right,
+                                        due_on=r.due_on, paused_on=None) or None,
+           "days_left": (r.due_on - as_of).days if r.due_on >= as_of else None}
+    if kind.subtype_key:
+        row[kind.subtype_key] = r.subtype
+    return row
 
 
 _UNSAFE_FILE_CHARS = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
@@ -789,46 +783,55 @@ def reminder_file_name(name: str, code: str, taken: set[str]) -> str:
     return file
 
 
-def _write_reminders(tracker, folder: Path, as_of: date, *, within: int = 7,
-                    units: Sequence[str] = (), force: bool = False,
-                    labels: bool = True) -> list[Path]:
-    """One reminder notice (催办通知) workbook per unit with an overdue or due-soon duty."""
+def check_reminder_folder(folder: Path, force: bool) -> None:
+    """Refuse a reminders target before any work: a file, or a folder with files in it."""
     if folder.exists() and not folder.is_dir():
         raise BadInput(_("{path} is a file: give a folder for the reminders.").format(
             path=folder))
     if folder.is_dir() and any(folder.iterdir()) and not force:
         raise BadInput(_("{path} is not empty: add --force to write into it.").format(
             path=folder))
-    found = reminders(tracker, as_of, within, units)
+
+
+def _write_reminders(found: list[Reminder], folder: Path, as_of: date, database, *,
+                     within: int = 7, labels: bool = True) -> list[Path]:
+    """One reminder notice (催办通知) workbook per unit in ``found`` (see :func:`reminders`);
+    the folder was checked (:func:`check_reminder_folder`)."""
     if not found:
         return []
     folder.mkdir(parents=True, exist_ok=True)
-    end = as_of + timedelta(days=within)
     written: list[Path] = []
     taken: set[str] = set()
     for rem in found:
         book = Book(as_of)
-        overdue, rights = rem.overdue, rem.rights
-        caption = [
-            [(_("Reminder notice"), "caption")],
-            [(_("Unit"), "bold"), rem.name],
-            [(_("Liaison"), "bold"), rem.liaison or ""],
-            [(_("Phone"), "bold"), rem.phone or ""],
-            [(_("As of"), "bold"), as_of],
-            [(_("{overdue} overdue; {soon} due by {end}.").format(
-                overdue=overdue, soon=len(rem.rows) - overdue - rights, end=end.isoformat()),
-              "bold")],
-            [],
-        ]
-        if rights:  # a right (可以) is no duty: the notice must not read as if it were owed
-            caption[-1:-1] = [[(_("{n} right(s) the unit may exercise until the date shown: "
-                                  "not owed, never late.").format(n=rights), "bold")]]
         book.add(Table("reminder", _(SHEET_NAMES["reminder"]), REMINDER_COLUMNS, rem.rows,
-                       labels, caption=caption, red=lambda row: bool(row["days_overdue"])))
+                       labels, caption=_reminder_caption(rem, as_of, within),
+                       red=lambda row: bool(row["days_overdue"])))
         path = folder / reminder_file_name(rem.name, rem.code, taken)
-        save_book(book, path, True, tracker.store)
+        save_book(book, path, True, database)
         written.append(path)
     return written
+
+
+def _reminder_caption(rem: Reminder, as_of: date, within: int) -> list[list[Any]]:
+    """The notice's head: the unit, its liaison, the day, and what is overdue and due soon."""
+    end = as_of + timedelta(days=within)
+    overdue, rights = rem.overdue, rem.rights
+    caption: list[list[Any]] = [
+        [(_("Reminder notice"), "caption")],
+        [(_("Unit"), "bold"), rem.name],
+        [(_("Liaison"), "bold"), rem.liaison or ""],
+        [(_("Phone"), "bold"), rem.phone or ""],
+        [(_("As of"), "bold"), as_of],
+        [(_("{overdue} overdue; {soon} due by {end}.").format(
+            overdue=overdue, soon=len(rem.rows) - overdue - rights, end=end.isoformat()),
+          "bold")],
+        [],
+    ]
+    if rights:  # a right (可以) is no duty: the notice must not read as if it were owed
+        caption[-1:-1] = [[(_("{n} right(s) the unit may exercise until the date shown: "
+                              "not owed, never late.").format(n=rights), "bold")]]
+    return caption
 
 
 # ---------------------------------------------------------------------------------------------
@@ -908,7 +911,34 @@ def read_item_sheets(path: Path, sheet: str | None = None) -> ItemSheets:
     """Open an .xlsx and find its item sheets: ``sheet`` alone when named, else every sheet
     whose first row is a header with a title column (标题, title or Title). Header problems are
     refused here, before anything is written; rows are read as they are imported."""
-    from openpyxl import load_workbook
+    handle, workbook = _open_workbook(path)
+
+    def close() -> None:
+        workbook.close()
+        handle.close()
+
+    try:
+        names = list(workbook.sheetnames)
+        chosen, skipped = _item_sheets(workbook, names, path, sheet)
+    except BaseException:
+        close()
+        raise
+
+    def rows() -> Iterator[tuple[int, dict[str, str]]]:
+        for index, name, keys in chosen:
+            for r, cells in enumerate(workbook[name].iter_rows(min_row=2), start=2):
+                texts, problem = _row_texts(cells, keys)
+                if texts is None:  # an empty row
+                    continue
+                line = index * ROW_STRIDE + r
+                yield (line, {"__error__": problem}) if problem else (line, texts)
+
+    return ItemSheets(names, [n for _i, n, _k in chosen], skipped, rows, close)
+
+
+def _open_workbook(path: Path):
+    """The open file and openpyxl's read-only workbook; refuses what is not an .xlsx."""
+    from openpyxl import load_workbook  # deferred: openpyxl is for the workbook commands
 
     try:
         handle = path.open("rb")
@@ -921,77 +951,70 @@ def read_item_sheets(path: Path, sheet: str | None = None) -> ItemSheets:
         handle.close()
         raise BadInput(_("{path} is not an Excel workbook (.xlsx); an older .xls must be saved "
                          "as .xlsx first.").format(path=path)) from None
+    return handle, workbook
 
-    def close() -> None:
-        workbook.close()
-        handle.close()
 
-    try:
-        names = list(workbook.sheetnames)
-        if sheet is not None and sheet not in names:
-            raise BadInput(_("No sheet {name!r} in {path}. Sheets: {names}.").format(
-                name=sheet, path=path, names=", ".join(names)))
-        mapping = _import_headers()
-        chosen: list[tuple[int, str, list[str | None]]] = []
-        skipped: list[str] = []
-        for index, name in enumerate(names):
-            if sheet is not None and name != sheet:
-                continue
-            ws = workbook[name]
-            ws.reset_dimensions()  # a sheet's stated size may be wrong; read what is there
-            first = next(ws.iter_rows(min_row=1, max_row=1, values_only=True), ())
-            header = [str(v).strip() if v is not None else "" for v in first]
-            keys = [mapping.get(h) if h else None for h in header]
-            if sheet is None and "title" not in keys:
-                skipped.append(name)
-                continue
-            unknown = [h for h, k in zip(header, keys, strict=True) if h and k is None]
-            if unknown:
-                raise BadInput(_("sheet {sheet}: {reason}").format(sheet=name, reason=_(
-                    "Unknown column(s): {names}.").format(names=", ".join(unknown))))
-            if "title" not in keys:
-                raise BadInput(_("sheet {sheet}: {reason}").format(sheet=name, reason=_(
-                    "The file needs a title column (标题 or title).")))
-            chosen.append((index, name, keys))
-        if not chosen:
-            raise BadInput(_("No sheet of {path} starts with an item header (a title column: "
-                             "标题, title or Title). Sheets: {names}.").format(
-                path=path, names=", ".join(names)))
-    except BaseException:
-        close()
-        raise
+def _item_sheets(workbook, names: list[str], path: Path, sheet: str | None,
+                 ) -> tuple[list[tuple[int, str, list[str | None]]], list[str]]:
+    """The sheets to import, as (index, name, column keys), and the sheets skipped (no item
+    header); refuses a sheet named but absent, and a header import cannot read."""
+    if sheet is not None and sheet not in names:
+        raise BadInput(_("No sheet {name!r} in {path}. Sheets: {names}.").format(
+            name=sheet, path=path, names=", ".join(names)))
+    mapping = _import_headers()
+    chosen: list[tuple[int, str, list[str | None]]] = []
+    skipped: list[str] = []
+    for index, name in enumerate(names):
+        if sheet is not None and name != sheet:
+            continue
+        header, keys = _sheet_header(workbook[name], mapping)
+        if sheet is None and "title" not in keys:
+            skipped.append(name)
+            continue
+        unknown = [h for h, k in zip(header, keys, strict=True) if h and k is None]
+        if unknown:
+            raise BadInput(_("sheet {sheet}: {reason}").format(sheet=name, reason=_(
+                "Unknown column(s): {names}.").format(names=", ".join(unknown))))
+        if "title" not in keys:
+            raise BadInput(_("sheet {sheet}: {reason}").format(sheet=name, reason=_(
+                "The file needs a title column (标题 or title).")))
+        chosen.append((index, name, keys))
+    if not chosen:
+        raise BadInput(_("No sheet of {path} starts with an item header (a title column: "
+                         "标题, title or Title). Sheets: {names}.").format(
+            path=path, names=", ".join(names)))
+    return chosen, skipped
 
-    def rows() -> Iterator[tuple[int, dict[str, str]]]:
-        for index, name, keys in chosen:
-            ws = workbook[name]
-            width = len(keys)
-            for r, cells in enumerate(ws.iter_rows(min_row=2), start=2):
-                texts: dict[str, str] = {}
-                problem = None
-                empty = True
-                for i, cell in enumerate(cells):
-                    text, trouble = _cell_text(cell)
-                    if trouble is None and text == "":
-                        continue
-                    empty = False
-                    if i >= width or keys[i] is None:
-                        problem = problem or _("more cells than columns")
-                        continue
-                    if trouble == "formula":
-                        problem = problem or _("column {column} holds a formula: type its "
-                                               "value instead").format(column=_col_letter(i))
-                    elif trouble == "error":
-                        problem = problem or _("column {column} holds an error value "
-                                               "({value})").format(column=_col_letter(i),
-                                                                   value=cell.value)
-                    else:
-                        texts[keys[i]] = text
-                if empty:
-                    continue
-                line = index * ROW_STRIDE + r
-                yield (line, {"__error__": problem}) if problem else (line, texts)
 
-    return ItemSheets(names, [n for _i, n, _k in chosen], skipped, rows, close)
+def _sheet_header(ws, mapping: dict[str, str]) -> tuple[list[str], list[str | None]]:
+    """A sheet's first row as header texts, and the column key each names (None: unknown)."""
+    ws.reset_dimensions()  # a sheet's stated size may be wrong; read what is there
+    first = next(ws.iter_rows(min_row=1, max_row=1, values_only=True), ())
+    header = [str(v).strip() if v is not None else "" for v in first]
+    return header, [mapping.get(h) if h else None for h in header]
+
+
+def _row_texts(cells, keys: list[str | None]) -> tuple[dict[str, str] | None, str | None]:
+    """A row's texts by column key and its first problem; (None, None) for an empty row."""
+    texts: dict[str, str] = {}
+    problem = None
+    empty = True
+    for i, cell in enumerate(cells):
+        text, trouble = _cell_text(cell)
+        if trouble is None and text == "":
+            continue
+        empty = False
+        if i >= len(keys) or keys[i] is None:
+            problem = problem or _("more cells than columns")
+        elif trouble == "formula":
+            problem = problem or _("column {column} holds a formula: type its "
+                                   "value instead").format(column=_col_letter(i))
+        elif trouble == "error":
+            problem = problem or _("column {column} holds an error value "
+                                   "({value})").format(column=_col_letter(i), value=cell.value)
+        else:
+            texts[keys[i]] = text
+    return (None, None) if empty else (texts, problem)
 
 
 def write_pack_workbook(*args, **kwargs):
