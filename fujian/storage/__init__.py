@@ -23,7 +23,7 @@ from typing import Any
 
 from fujian.errors import BadInput, StorageError
 from fujian.i18n import _
-from fujian.storage import postgres, sqlite
+from fujian.storage import postgres, postgres_health, sqlite, sqlite_health
 from fujian.storage.base import (
     BUSY_TIMEOUT_S,
     FUJIAN_TABLES,
@@ -33,6 +33,16 @@ from fujian.storage.base import (
     run_migrations,
 )
 from fujian.storage.copying import copy_database
+from fujian.storage.health import (
+    FAIL,
+    OK,
+    RESTORE_HINT,
+    WARN,
+    Check,
+    DataCheck,
+    DataChecks,
+    Diagnosis,
+)
 from fujian.storage.location import (
     URL_PREFIXES,
     ServerAddress,
@@ -78,6 +88,16 @@ def is_driver_error(exc: BaseException) -> bool:
     return any(cls.__module__.split(".")[0] in _DRIVER_PACKAGES for cls in type(exc).__mro__)
 
 
+def diagnose(location: Any, data_checks: DataChecks = ()) -> Diagnosis:
+    """``fujian doctor``'s rows about the database at ``location`` (a file or a server), the
+    backend's own checks then ``data_checks`` (name, check on a connection) when it is a
+    fujian database of this fujian's schema. Reads only: nothing is created or repaired."""
+    location = as_location(location)
+    if isinstance(location, ServerAddress):
+        return postgres_health.diagnose(location, data_checks)
+    return sqlite_health.diagnose(location, data_checks)
+
+
 def storage_error_from(exc: BaseException, location: Any) -> StorageError | None:
     """A database driver's exception as a one-line StorageError for a person, or None if it
     is not one (which backend raised it decides the words)."""
@@ -103,7 +123,8 @@ def restore(backup: Path, location: Any, force: bool = False) -> Path | None:
 
 
 __all__ = [
-    "BUSY_TIMEOUT_S", "FUJIAN_TABLES", "URL_PREFIXES", "ServerAddress", "Store", "as_location",
+    "BUSY_TIMEOUT_S", "FAIL", "FUJIAN_TABLES", "OK", "RESTORE_HINT", "WARN", "Check", "DataCheck",
+    "DataChecks", "Diagnosis", "diagnose", "URL_PREFIXES", "ServerAddress", "Store", "as_location",
     "backup_to", "backups_folder", "bulk_insert", "check_no_nul", "copy_database", "copy_in",
     "create_private_file", "damaged_message", "default_db_path", "describe_sqlite_error",
     "is_driver_error", "is_url", "position", "read_only_uri", "refuse_nul", "resolve_db_path",
