@@ -101,7 +101,8 @@ class Store(ABC):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        Store._backends.append(cls)
+        if "location_type" in cls.__dict__:  # a backend, not a subclass of one
+            Store._backends.append(cls)
 
     def __new__(cls, location: Any = None, *args: Any, **kwargs: Any):
         if cls is Store:
