@@ -41,10 +41,9 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.functions import FunctionElement
 
 from fujian.models import Item, Note, Unit
+from fujian.storage import position
 
 # Created by migration 0006 (the schema's history); described here for queries only.
 SEARCH = Table(
@@ -80,26 +79,8 @@ def words_of(texts: Sequence[str]) -> tuple[str, ...]:
 # -- SQL -----------------------------------------------------------------------------------------
 
 
-class _position(FunctionElement):  # noqa: N801 - reads as the SQL function it is
-    """Where ``word`` first occurs in ``text`` (1-based, 0 when absent): instr() in SQLite,
-    strpos() in PostgreSQL. Plain substring search: no LIKE wildcards to escape."""
-
-    type = Integer()
-    inherit_cache = True
-
-
-@compiles(_position)
-def _position_default(element, compiler, **kw):
-    return f"strpos({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(_position, "sqlite")
-def _position_sqlite(element, compiler, **kw):
-    return f"instr({compiler.process(element.clauses, **kw)})"
-
-
 def _where(word: str):
-    return _position(SEARCH.c.text, word)
+    return position(SEARCH.c.text, word)
 
 
 def matches(words: Sequence[str]):

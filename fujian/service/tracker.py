@@ -465,7 +465,7 @@ class Tracker:
     def copy_to(self, location: Any) -> dict[str, tuple[int, str]]:
         """The whole database into the empty database at ``location`` (a file or a server),
         verified table by table; returns rows and checksum per table."""
-        from fujian.storage.copying import copy_database
+        from fujian.storage import copy_database
 
         return copy_database(self.store, location)
 

@@ -17,20 +17,16 @@ from typing import Any
 
 from fujian.errors import BadInput, StorageError
 from fujian.i18n import _
-from fujian.storage import Store, as_location, bulk_insert
+from fujian.storage.base import Store, data_tables, holds_data
+from fujian.storage.location import as_location
+from fujian.storage.sqlite import (
+    SqliteStore,
+    finish_copy,
+    place_backup,
+    remove_database_file,
+)
 
 BATCH = 5000
-SKIP = frozenset({"alembic_version"})  # the schema's own bookkeeping: each side has its own
-BOOKKEEPING = frozenset({"item_sequence", "setting"})  # copied, but no sign of data
-
-
-def data_tables(connection) -> list:
-    """fujian's tables in the database, parents before children."""
-    from sqlalchemy import MetaData
-
-    metadata = MetaData()
-    metadata.reflect(bind=connection)
-    return [t for t in metadata.sorted_tables if t.name not in SKIP]
 
 
 def _order(table) -> list:
@@ -48,6 +44,9 @@ def copy_rows(source, target) -> dict[str, int]:
     """Copy every row of every fujian table from connection ``source`` to ``target`` (whose
     tables must exist, at the same revision, and be empty); returns rows per table."""
     from sqlalchemy import bindparam, select
+
+    # deferred: dialects compiles with SQLAlchemy, which `import fujian.storage` does not load
+    from fujian.storage.dialects import bulk_insert
 
     targets = {t.name: t for t in data_tables(target)}
     counts: dict[str, int] = {}
@@ -119,16 +118,6 @@ def fingerprints(connection) -> dict[str, tuple[int, str]]:
     return found
 
 
-def holds_data(connection) -> bool:
-    """Whether the database holds anything a person entered. The ID counters a new schema
-    starts with (item_sequence, at 0) are bookkeeping: a used counter has its items; so is
-    the calendar the (absent) due dates were counted with (setting)."""
-    from sqlalchemy import exists, select
-
-    return any(connection.scalar(select(exists().select_from(t)))
-               for t in data_tables(connection) if t.name not in BOOKKEEPING)
-
-
 def _verify(source, target) -> dict[str, tuple[int, str]]:
     expected, found = fingerprints(source), fingerprints(target)
     if expected != found:
@@ -164,19 +153,14 @@ def copy_database(source: Store, location: Any) -> dict[str, tuple[int, str]]:
             path=location))
     if isinstance(location, Path) and location.is_dir():
         raise BadInput(_("{path} is a folder, not a database file.").format(path=location))
-    from fujian.storage.postgres import PostgresStore, ServerAddress
-
     # A server database's tables are made inside the copy's transaction: a failed copy leaves
-    # it without them, as it was.
-    target = PostgresStore(location, create=True, schema_later=True) \
-        if isinstance(location, ServerAddress) else Store(location, create=True)
+    # it without them, as it was (see each backend's open_copy_target).
+    target = Store.backend_for(location).open_copy_target(location)
     try:
         return _copy_into(source, target)
     except BaseException as exc:
         target.dispose()
         if target.created and isinstance(location, Path):
-            from fujian.storage.sqlite import remove_database_file
-
             remove_database_file(location)
         found = _driver_error(exc, source, target)
         if found is None:
@@ -189,13 +173,10 @@ def copy_database(source: Store, location: Any) -> dict[str, tuple[int, str]]:
 def _driver_error(exc: BaseException, source: Store, target: Store):
     """A driver's error during a copy, as one line naming the database it came from (the
     server's error from the server, SQLite's from the file; the target when both are alike)."""
-    from fujian.storage import postgres, sqlite
-
     if isinstance(exc, BadInput | StorageError):
         return None
     for store in (target, source):
-        module = postgres if store.backend == "postgresql" else sqlite
-        found = module.storage_error_from(exc, store.location)
+        found = store.error_from(exc)
         if found is not None:
             return found
     return None
@@ -225,20 +206,18 @@ def backup_to_file(store: Store, target: Path, replace: bool) -> None:
     import os
     import tempfile
 
-    from fujian.storage import sqlite
-
     fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial",
                                 dir=target.parent)  # 0600
     os.close(fd)
     tmp = Path(name)
     try:
-        copy = sqlite.SqliteStore(tmp, create=True, upto=store.revision)
+        copy = SqliteStore(tmp, create=True, upto=store.revision)
         try:
             _copy_into(store, copy)
         finally:
             copy.dispose()
-        sqlite.finish_copy(tmp, store.revision)
+        finish_copy(tmp, store.revision)
     except BaseException:
-        sqlite.remove_database_file(tmp)
+        remove_database_file(tmp)
         raise
-    sqlite.place_backup(tmp, target, replace)
+    place_backup(tmp, target, replace)

@@ -33,63 +33,16 @@ from typing import Any
 from fujian.errors import BadInput, FujianError, StorageError
 from fujian.i18n import _
 from fujian.migrations import HEAD
-from fujian.storage import BUSY_TIMEOUT_S, FUJIAN_TABLES, Store, backups_folder, refuse_nul
+from fujian.storage.base import BUSY_TIMEOUT_S, FUJIAN_TABLES, Store, holds_data, refuse_nul
+from fujian.storage.copying import backup_to_file, replace_contents
+from fujian.storage.location import ServerAddress, as_location, backups_folder
+from fujian.storage.sqlite import SqliteStore, check_backup, verified_copy_of
 
 CONNECT_TIMEOUT_S = 10  # unless FUJIAN_CONNECT_TIMEOUT says otherwise (connect_timeout())
 # pg_advisory_xact_lock key of fujian's writers: "fujian" in ASCII, so another application's
 # advisory locks on the same server are unlikely to collide with it.
 WRITE_LOCK = int.from_bytes(b"fujian", "big")
-DRIVER = "postgresql+psycopg"
 MINIMUM_SERVER = 120000  # PostgreSQL 12: the oldest release the migrations were tried on
-
-
-@dataclass(frozen=True)
-class ServerAddress:
-    """A PostgreSQL database named by a URL. ``str()`` is safe to print: it never shows the
-    password (which may also come from ``PGPASSWORD`` or ``~/.pgpass``, as with libpq)."""
-
-    url: Any  # sqlalchemy.engine.URL, with the psycopg driver
-
-    @classmethod
-    def parse(cls, text: str) -> ServerAddress:
-        from sqlalchemy.engine import make_url
-        from sqlalchemy.exc import ArgumentError
-
-        text = text.strip()
-        scheme, sep, rest = text.partition("://")
-        try:
-            url = make_url(f"{DRIVER}://{rest}")
-        except (ArgumentError, ValueError) as exc:
-            raise BadInput(_("{url} is not a valid PostgreSQL URL (postgresql://user@host:port/"
-                             "database).").format(url=f"{scheme}{sep}…")) from exc
-        address = cls(url)
-        if not url.database:
-            raise BadInput(_("{url} names no database: add it after the server, as in "
-                             "postgresql://user@host:5432/fujian.").format(url=address))
-        return address
-
-    @property
-    def host(self) -> str:
-        host = self.url.host or self.url.query.get("host") or "localhost"
-        return host if isinstance(host, str) else ",".join(host)
-
-    @property
-    def database(self) -> str:
-        return self.url.database or ""
-
-    @property
-    def server(self) -> str:
-        """host:port/database, for messages."""
-        port = f":{self.url.port}" if self.url.port else ""
-        return f"{self.host}{port}/{self.database}"
-
-    def __str__(self) -> str:
-        # URL.set(password=None) means "leave it": _replace really drops it.
-        return self.url._replace(drivername="postgresql", password=None).render_as_string(
-            hide_password=True)
-
-    def __fspath__(self) -> str:  # so os.fspath() and Path-minded helpers refuse it loudly
-        raise TypeError(f"{self} is a server, not a file")
 
 
 def _quiet_driver() -> None:
@@ -170,14 +123,13 @@ class PostgresStore(Store):
     empty database (the database itself is the server administrator's to create)."""
 
     backend = "postgresql"
+    location_type = ServerAddress
 
     def __init__(self, location: ServerAddress | str, *, create: bool = True,
                  schema_later: bool = False) -> None:
         """``schema_later``: an empty database is left without tables (``revision`` None) for
         the caller to make them inside its own write transaction (``copy``: all or nothing,
         the schema included)."""
-        from fujian.storage import as_location
-
         address = as_location(location)
         self.address = self.location = address
         self.engine = make_engine(address)
@@ -235,32 +187,22 @@ class PostgresStore(Store):
     def backup(self, target: Path, replace: bool) -> None:
         """A verified SQLite file of the whole database at ``target`` (the format of an SQLite
         backup, so `restore` and every read command accept it)."""
-        from fujian.storage.copying import backup_to_file
-
         backup_to_file(self, target, replace)
+
+    @classmethod
+    def open_copy_target(cls, location: Any) -> Store:
+        """Opened without tables: ``copy`` makes them inside its transaction, so a failed copy
+        leaves the database without them, as it was."""
+        return cls(location, create=True, schema_later=True)
+
+    def error_from(self, exc: BaseException) -> StorageError | None:
+        return storage_error_from(exc, self.location)
 
     def after_copy(self, connection) -> None:
         reset_sequences(connection)
         # Fresh statistics: the planner would otherwise plan the first reports as for the
         # empty tables the copy started from.
         connection.exec_driver_sql("ANALYZE")
-
-
-def copy_in(connection, table, keys: list[str], records: list[dict]) -> None:
-    """Many rows into ``table`` with COPY FROM STDIN, inside the caller's transaction: half the
-    time of one INSERT per row for an import or a copy (docs/performance.md). COPY bypasses
-    the engine's statement hook, so the NUL rule is applied here."""
-    from fujian.storage import check_no_nul
-
-    check_no_nul(records)
-    columns = ", ".join(f'"{key}"' for key in keys)
-    cursor = connection.connection.dbapi_connection.cursor()
-    try:
-        with cursor.copy(f'COPY "{table.name}" ({columns}) FROM STDIN') as copy:
-            for record in records:
-                copy.write_row([record[key] for key in keys])
-    finally:
-        cursor.close()
 
 
 def unique_name(folder: Path, stem: str, suffix: str) -> Path:
@@ -316,16 +258,14 @@ def restore_into_server(backup: Path, address: ServerAddress, force: bool) -> Pa
     data folder), or None when it held nothing."""
     import tempfile
 
-    from fujian.storage import copying, sqlite
-
-    revision = sqlite.check_backup(backup)
+    revision = check_backup(backup)
     store = PostgresStore(address, create=True)
     try:
         with tempfile.TemporaryDirectory(prefix="fujian-restore-") as folder:
             # A verified private copy of the backup, brought to this version's schema there
             # (an older backup is upgraded in the copy, never in the user's file).
-            staged_file = sqlite.verified_copy_of(backup, Path(folder), revision)
-            staged = sqlite.SqliteStore(staged_file, create=False)
+            staged_file = verified_copy_of(backup, Path(folder), revision)
+            staged = SqliteStore(staged_file, create=False)
             try:
                 with store.writing() as session:
                     # The write lock is held from here: nobody can change the database between
@@ -334,7 +274,7 @@ def restore_into_server(backup: Path, address: ServerAddress, force: bool) -> Pa
                     kept = None
                     # Not any row: the schema itself seeds item_sequence (its counters at 0),
                     # so a database with no data yet would need --force and leave a .bak.
-                    if copying.holds_data(connection):
+                    if holds_data(connection):
                         if not force:
                             raise BadInput(_("{path} holds data: add --force to replace it with "
                                              "the backup (its contents are kept in a file "
@@ -346,7 +286,7 @@ def restore_into_server(backup: Path, address: ServerAddress, force: bool) -> Pa
                                            f"{address.database}.before-restore-{stamp}", ".bak")
                         store.backup(kept, replace=False)
                     with staged.reading() as source:
-                        copying.replace_contents(source.connection(), connection, store)
+                        replace_contents(source.connection(), connection, store)
             finally:
                 staged.dispose()
         return kept

@@ -20,7 +20,8 @@ from pathlib import Path
 from fujian.errors import BadInput, StorageError
 from fujian.i18n import _
 from fujian.migrations import HEAD, REVISIONS
-from fujian.storage import BUSY_TIMEOUT_S, FUJIAN_TABLES, Store, default_db_path, refuse_nul
+from fujian.storage.base import BUSY_TIMEOUT_S, FUJIAN_TABLES, Store, refuse_nul
+from fujian.storage.location import default_db_path
 
 
 def create_private_file(path: Path) -> None:
@@ -490,6 +491,10 @@ class SqliteStore(Store):
     refused with a clear message."""
 
     backend = "sqlite"
+    location_type = Path
+
+    def error_from(self, exc: BaseException) -> StorageError | None:
+        return storage_error_from(exc, self.location)
 
     def __init__(self, path: Path | str, *, create: bool = True, upto: str = HEAD) -> None:
         path = Path(path).expanduser()
