@@ -55,7 +55,10 @@ class ItemSequence(SQLModel, table=True):
 
 @dataclass(frozen=True)
 class Change:
-    field: str
+    """One field's change, as a transition returns it and the change log stores it (field
+    None: a row about the whole subject, such as an item's creation snapshot)."""
+
+    field: str | None
     old: Any
     new: Any
 

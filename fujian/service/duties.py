@@ -19,7 +19,6 @@ from typing import Any
 
 from sqlalchemy import select
 
-from fujian.dates import now
 from fujian.deadlines import Rule, StagePlan, compute_due, roll_forward
 from fujian.errors import BadInput
 from fujian.i18n import _
@@ -32,11 +31,11 @@ from fujian.models import (
     END_UNMET,
     END_WAIVED,
     Change,
-    ChangeLog,
     Duty,
     Item,
     ending,
 )
+from fujian.service.changelog import log
 
 
 def _holder_column(kind: Kind, holder: str) -> str:
@@ -175,10 +174,8 @@ def log_duty(ctx, item: Item, action: str, duty: Duty, field: str, old: Any, new
              reason: str | None = None) -> None:
     """A duty's change in the item's change log: the field is named ``duty:NAME.FIELD``."""
     ctx.logged += 1
-    ctx.session.add(ChangeLog(at=now(), actor=ctx.actor, subject=item.ident, action=action,
-                              field=f"duty:{duty.name}.{field}",
-                              old_value=None if old is None else str(old),
-                              new_value=None if new is None else str(new), reason=reason))
+    change = Change(f"duty:{duty.name}.{field}", old, new)
+    log(ctx.session, ctx.actor, item.ident, action, [change], reason=reason)
 
 
 def enter_stage(ctx, item: Item, stage: str, on: date, explicit_due: date | None,

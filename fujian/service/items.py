@@ -25,7 +25,6 @@ from fujian.models import (
     DUTY_LATE,
     DUTY_MET,
     Change,
-    ChangeLog,
     Item,
     ItemSequence,
     Note,
@@ -33,12 +32,13 @@ from fujian.models import (
     check_close_date,
 )
 from fujian.service import duties as duty_ops
+from fujian.service.changelog import log, log_item, logged_text
 from fujian.service.queries import find_item
 from fujian.service.units import find_unit
 
 
 @dataclass
-class Outcome:
+class Done:
     """What an operation did: the item's ID, its due date and any calendar warnings."""
 
     ident: str
@@ -93,17 +93,6 @@ class Context:
         return None if day is None else check_due(day, start, option)
 
 
-def _text(value: Any) -> str | None:
-    """How a value is written in the change log."""
-    if value is None or value.__class__ is str:
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
-
-
 def flag(value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -120,19 +109,7 @@ def get_item(session: Session, ident: str, kind: Kind | None = None) -> Item:
     return session.get(Item, find_item(session, ident, kind)[0])
 
 
-def log_changes(ctx: Context, item: Item, action: str, changes: list[Change],
-                reason: str | None = None) -> None:
-    stamp = now()
-    ctx.logged += len(changes)
-    if changes:
-        ctx.touched.add(item.id)
-    for change in changes:
-        ctx.session.add(ChangeLog(at=stamp, actor=ctx.actor, subject=item.ident, action=action,
-                                  field=change.field, old_value=_text(change.old),
-                                  new_value=_text(change.new), reason=reason))
-    if changes:
-        item.updated_at = stamp
-        item.actor = ctx.actor
+log_changes = log_item  # the name recount.py imports
 
 
 def append_note(ctx: Context, item: Item, text: str | None, action: str = "note") -> None:
@@ -144,8 +121,7 @@ def append_note(ctx: Context, item: Item, text: str | None, action: str = "note"
     ctx.logged += 1
     ctx.touched.add(item.id)
     ctx.session.add(Note(item_id=item.id, at=stamp, actor=ctx.actor, text=text))
-    ctx.session.add(ChangeLog(at=stamp, actor=ctx.actor, subject=item.ident, action=action,
-                              field="note", old_value=item.note, new_value=text))
+    log(ctx.session, ctx.actor, item.ident, action, [Change("note", item.note, text)], at=stamp)
     item.note, item.updated_at, item.actor = text, stamp, ctx.actor
 
 
@@ -349,7 +325,7 @@ _NOT_IN_SNAPSHOT = frozenset(("id", "created_at", "updated_at", "actor", "number
 
 def snapshot(record: Mapping[str, Any]) -> str:
     """The whole item at creation, as JSON: the first entry of its history."""
-    data = {c: _text(v) for c, v in record.items() if c not in _NOT_IN_SNAPSHOT}
+    data = {c: logged_text(v) for c, v in record.items() if c not in _NOT_IN_SNAPSHOT}
     return json.dumps(data, ensure_ascii=False, sort_keys=True)
 
 
@@ -365,7 +341,7 @@ def parent_must_be_open(ctx: Context, kind: Kind, record: Mapping[str, Any]) -> 
                        .format(id=parent.ident))
 
 
-def add_item(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> Outcome:
+def add_item(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> Done:
     built = build_item(ctx, kind, values)
     record = built.record
     parent_must_be_open(ctx, kind, record)
@@ -378,15 +354,15 @@ def add_item(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> Outcome:
     if record["note"]:
         ctx.session.add(Note(item_id=item.id, at=item.created_at, actor=ctx.actor,
                              text=record["note"]))
-    ctx.session.add(ChangeLog(at=item.created_at, actor=ctx.actor, subject=item.ident,
-                              action="create", new_value=snapshot(record)))
-    return Outcome(item.ident, item.due_on, built.warnings)
+    log(ctx.session, ctx.actor, item.ident, "create", [Change(None, None, snapshot(record))],
+        at=item.created_at)
+    return Done(item.ident, item.due_on, built.warnings)
 
 
 def _sync(ctx: Context, item: Item, action: str, reason: str | None = None) -> None:
     """Bring the item's holder and due date in line with its duties, and log the change."""
     ctx.session.flush()
-    log_changes(ctx, item, action,
+    log_item(ctx, item, action,
                 duty_ops.sync(item, duty_ops.duties_of(ctx.session, item), ctx.today),
                 reason=reason)
 
@@ -398,7 +374,7 @@ def _rule_keys() -> tuple[str, ...]:
 
 
 def update_item(ctx: Context, ident: str, values: Mapping[str, Any],
-                kind: Kind | None = None) -> Outcome:
+                kind: Kind | None = None) -> Done:
     item = get_item(ctx.session, ident, kind)
     kind = item.kind_info
     logged_before = ctx.logged
@@ -416,7 +392,7 @@ def update_item(ctx: Context, ident: str, values: Mapping[str, Any],
                        for kf in kind.fields if kf.type == "unit"}
                 | {"unit_id": plain.get("unit_id", item.unit_id)})
     changes = item.edit(**plain)
-    log_changes(ctx, item, "update", changes)
+    log_item(ctx, item, "update", changes)
     link = kind.parent_link()
     if link is not None and link.column_name in plain:
         parent_must_be_open(ctx, kind, {link.column_name: getattr(item, link.column_name),
@@ -455,16 +431,16 @@ def update_item(ctx: Context, ident: str, values: Mapping[str, Any],
     if pausing:
         day = ctx.event(values.get("on"), ctx.today, "--on")
         duty_ops.pause(ctx, item, day)
-        log_changes(ctx, item, "pause", item.edit(paused_on=day), reason=reason)
+        log_item(ctx, item, "pause", item.edit(paused_on=day), reason=reason)
     elif resuming:
         day = ctx.event(values.get("on"), ctx.today, "--on")
         warnings += duty_ops.resume(ctx, item, day, reason)
-        log_changes(ctx, item, "resume", item.edit(paused_on=None), reason=reason)
+        log_item(ctx, item, "resume", item.edit(paused_on=None), reason=reason)
         _sync(ctx, item, "resume", reason=reason)
     if values.get("note") is not None:
         append_note(ctx, item, values["note"])
     ctx.session.flush()
-    return Outcome(item.ident, item.due_on, warnings, changed=ctx.logged > logged_before,
+    return Done(item.ident, item.due_on, warnings, changed=ctx.logged > logged_before,
                    ended=[(d.name, ctx.unit_code(d.holder_id), d.state) for d in ended]
                    if backward else [])
 
@@ -568,7 +544,7 @@ def _move_stage(ctx: Context, item: Item, stage: str, start: date, acted: date,
     clock, warnings, ended = duty_ops.enter_stage(ctx, item, stage, start, explicit_due, acted,
                                                   backward, reason)
     moves = item.move_to(stage, start, clock, before_due)
-    log_changes(ctx, item, "stage", moves, reason=reason if backward else None)
+    log_item(ctx, item, "stage", moves, reason=reason if backward else None)
     # A due date the user typed is an extension (延期) even when it comes with a stage.
     _sync(ctx, item, "extend" if explicit_due is not None else "stage",
           reason=reason if explicit_due is not None or backward else None)
@@ -594,7 +570,7 @@ def _correct_opening(ctx: Context, item: Item, day: date, reason: str | None) ->
     moved = {"opened_on": day}
     if item.stage_on == old:
         moved["stage_on"] = day
-    log_changes(ctx, item, "correct", item.edit(**moved), reason=reason)
+    log_item(ctx, item, "correct", item.edit(**moved), reason=reason)
     for duty in duty_ops.duties_of(ctx.session, item):
         if duty.started_on == old:
             duty_ops.log_duty(ctx, item, "correct", duty, "started_on", old, day, reason)
@@ -606,7 +582,7 @@ def _correct_opening(ctx: Context, item: Item, day: date, reason: str | None) ->
 
 def close_item(ctx: Context, ident: str, outcome: str, on: date | str | None = None,
                note: str | None = None, kind: Kind | None = None,
-               reason: str | None = None, acted_on: date | str | None = None) -> Outcome:
+               reason: str | None = None, acted_on: date | str | None = None) -> Done:
     """Close with ``outcome`` on ``on``; the open duties are judged on ``acted_on``, the day
     their holder acted (default ``on``)."""
     item = get_item(ctx.session, ident, kind)
@@ -625,12 +601,12 @@ def close_item(ctx: Context, ident: str, outcome: str, on: date | str | None = N
     item.duty, item.duty_is_right, item.due_provisional = None, False, False
     if item.paused_on is not None:
         changes += item.edit(paused_on=None)
-    log_changes(ctx, item, "close", changes, reason=reason)
+    log_item(ctx, item, "close", changes, reason=reason)
     if note is not None:
         append_note(ctx, item, note)
     ctx.session.flush()
     _close_parent_when_done(ctx, item, day)
-    return Outcome(item.ident, item.due_on)
+    return Done(item.ident, item.due_on)
 
 
 def part_links(kind_code: str) -> list[tuple[Kind, Any]]:
@@ -667,7 +643,7 @@ def _close_parent_when_done(ctx: Context, item: Item, day: date) -> None:
 
 
 def reopen_item(ctx: Context, ident: str, reason: str, kind: Kind | None = None,
-                due_on: date | str | None = None, note: str | None = None) -> Outcome:
+                due_on: date | str | None = None, note: str | None = None) -> Done:
     """Reopen a closed item, optionally with a new due date (a reopened item whose clock had
     stopped has none, and would otherwise never be overdue)."""
     if not reason or not reason.strip():
@@ -678,11 +654,11 @@ def reopen_item(ctx: Context, ident: str, reason: str, kind: Kind | None = None,
         raise BadInput(_("The due date {due} is before the opening date {opened}.").format(
             due=new_due.isoformat(), opened=item.opened_on.isoformat()))
     closed_on = item.closed_on
-    log_changes(ctx, item, "reopen", item.reopen(), reason=reason)
+    log_item(ctx, item, "reopen", item.reopen(), reason=reason)
     parent = _parent(ctx, item)
     if parent is not None and not parent.is_open:
         # Reopening an action item reopens its meeting: the meeting is open while it has work.
-        log_changes(ctx, parent, "reopen", parent.reopen(),
+        log_item(ctx, parent, "reopen", parent.reopen(),
                     reason=_("its action item {id} was reopened").format(id=item.ident))
     duty_ops.reopen_duties(ctx, item, closed_on, max(ctx.today, item.opened_on), new_due)
     _sync(ctx, item, "extend" if new_due is not None else "reopen", reason=reason)
@@ -692,11 +668,11 @@ def reopen_item(ctx: Context, ident: str, reason: str, kind: Kind | None = None,
     warnings = [] if item.due_on is not None else [
         _("{id} has no due date now: give one with --due so that it can become overdue.")
         .format(id=item.ident)]
-    return Outcome(item.ident, item.due_on, warnings)
+    return Done(item.ident, item.due_on, warnings)
 
 
 def record_stage(ctx: Context, ident: str, kind: Kind, verb, on: date | str | None = None,
-                 note: str | None = None, acted_on: date | str | None = None) -> Outcome:
+                 note: str | None = None, acted_on: date | str | None = None) -> Done:
     """A kind's verb that records one stage (a suggestion's `reply`: kinds.Verb ``stage``) or
     meets one duty without a stage change (a clue's `reply`: ``meets``, while the duty to
     perform runs on). Recording again what is already recorded changes nothing."""
@@ -707,13 +683,13 @@ def record_stage(ctx: Context, ident: str, kind: Kind, verb, on: date | str | No
     duties = duty_ops.duties_of(ctx.session, item)
     if item.is_open and not any(d.is_open and d.name == verb.meets for d in duties) \
             and any(d.name == verb.meets and d.state in (DUTY_MET, DUTY_LATE) for d in duties):
-        return Outcome(item.ident, item.due_on, changed=False)
+        return Done(item.ident, item.due_on, changed=False)
     return update_item(ctx, ident, {"met": verb.meets, "on": on, "note": note,
                                     "acted_on": acted_on}, kind)
 
 
 def open_linked(ctx: Context, ident: str, kind: Kind, verb, values: Mapping[str, Any],
-                superior: bool = False, report: str | None = None) -> Outcome:
+                superior: bool = False, report: str | None = None) -> Done:
     """A kind's verb that opens an item of another kind from this one (kinds.Verb ``opens``):
     an obstructed assistance request escalated to a 检察建议 of type correction. The new item
     names this one (related_id), so each item's `show` names the other; opening it is the
@@ -760,34 +736,34 @@ def open_linked(ctx: Context, ident: str, kind: Kind, verb, values: Mapping[str,
     if report is not None:
         append_note(ctx, item, report, action="report")
     ctx.session.flush()
-    return Outcome(new.ident, new.due_on, opened.warnings)
+    return Done(new.ident, new.due_on, opened.warnings)
 
 
-def note_item(ctx: Context, ident: str, text: str) -> Outcome:
+def note_item(ctx: Context, ident: str, text: str) -> Done:
     item = get_item(ctx.session, ident)
     append_note(ctx, item, text)
-    return Outcome(item.ident, item.due_on)
+    return Done(item.ident, item.due_on)
 
 
-def void_item(ctx: Context, ident: str, reason: str | None) -> Outcome:
+def void_item(ctx: Context, ident: str, reason: str | None) -> Done:
     """Mark an entry made in error: it leaves lists, reports, statistics and exports (unless
     asked for), keeps its history, and is never deleted."""
     if not (reason or "").strip():
         raise BadInput(_("Say why the entry is void: --reason TEXT."))
     item = get_item(ctx.session, ident)
     if item.voided_at is not None:
-        return Outcome(item.ident, item.due_on, changed=False)
-    log_changes(ctx, item, "void", item.edit(voided_at=now(), void_reason=reason.strip()),
+        return Done(item.ident, item.due_on, changed=False)
+    log_item(ctx, item, "void", item.edit(voided_at=now(), void_reason=reason.strip()),
                 reason=reason.strip())
-    return Outcome(item.ident, item.due_on)
+    return Done(item.ident, item.due_on)
 
 
-def unvoid_item(ctx: Context, ident: str, reason: str | None) -> Outcome:
+def unvoid_item(ctx: Context, ident: str, reason: str | None) -> Done:
     if not (reason or "").strip():
         raise BadInput(_("Say why the entry counts again: --reason TEXT."))
     item = get_item(ctx.session, ident)
     if item.voided_at is None:
-        return Outcome(item.ident, item.due_on, changed=False)
-    log_changes(ctx, item, "unvoid", item.edit(voided_at=None, void_reason=None),
+        return Done(item.ident, item.due_on, changed=False)
+    log_item(ctx, item, "unvoid", item.edit(voided_at=None, void_reason=None),
                 reason=reason.strip())
-    return Outcome(item.ident, item.due_on)
+    return Done(item.ident, item.due_on)

@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from fujian.dates import now
 from fujian.errors import BadInput, NotFound
 from fujian.i18n import _
-from fujian.models import UNIT_KINDS, ChangeLog, Unit
+from fujian.models import UNIT_KINDS, Change, Unit
+from fujian.service.changelog import log
 
 _CODE = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 UNIT_COLUMNS = ("code", "name", "liaison", "phone", "kind")
@@ -58,8 +59,7 @@ def find_unit(session: Session, text: str) -> Unit:
 
 def _log(session: Session, actor: str, code: str, action: str, field: str | None = None,
          old: str | None = None, new: str | None = None) -> None:
-    session.add(ChangeLog(at=now(), actor=actor, subject=f"unit:{code}", action=action,
-                          field=field, old_value=old, new_value=new))
+    log(session, actor, f"unit:{code}", action, [Change(field, old, new)])
 
 
 def add_unit(session: Session, actor: str, code: str, name: str, liaison: str | None = None,
