@@ -35,7 +35,7 @@ from fujian.models import (
     Item,
     ending,
 )
-from fujian.service.changelog import log
+from fujian.service.changelog import log, log_item
 
 
 def _holder_column(kind: Kind, holder: str) -> str:
@@ -338,7 +338,9 @@ def pausable(ctx, item: Item, duty: Duty) -> bool:
     return rule is not None and rule.pausable
 
 
-def pause(ctx, item: Item, on: date) -> None:
+def pause(ctx, item: Item, on: date, reason: str | None) -> None:
+    """Stop the item's clocks on ``on``, logged with ``reason``: refused when already paused,
+    with no clock running, when the law stops none of them, or before the item opened."""
     if item.paused_on is not None:
         raise BadInput(_("{id} is already paused (since {day}).").format(
             id=item.ident, day=item.paused_on.isoformat()))
@@ -354,11 +356,13 @@ def pause(ctx, item: Item, on: date) -> None:
     if on < item.opened_on:
         raise BadInput(_("The date {on} is before {id} was opened ({opened}).").format(
             on=on.isoformat(), id=item.ident, opened=item.opened_on.isoformat()))
+    log_item(ctx, item, "pause", item.edit(paused_on=on), reason=reason)
 
 
 def resume(ctx, item: Item, on: date, reason: str | None) -> list[str]:
-    """Every open due date the pause could stop (:func:`pausable`) moves later by the days the
-    clock stood still, then off a rest day; a statute's period runs on."""
+    """Restart the item's clocks on ``on``, logged with ``reason``: every open due date the
+    pause could stop (:func:`pausable`) moves later by the days the clock stood still, then off
+    a rest day; a statute's period runs on."""
     if item.paused_on is None:
         raise BadInput(_("{id} is not paused.").format(id=item.ident))
     if on < item.paused_on:
@@ -377,6 +381,7 @@ def resume(ctx, item: Item, on: date, reason: str | None) -> list[str]:
         moved = shifted_due(ctx, duty)
         log_duty(ctx, item, "resume", duty, "due_on", duty.due_on, moved, reason)
         duty.due_on = moved
+    log_item(ctx, item, "resume", item.edit(paused_on=None), reason=reason)
     return []
 
 

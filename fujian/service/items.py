@@ -373,12 +373,46 @@ def _rule_keys() -> tuple[str, ...]:
     return ("subtype", "urgent", "unit_id", *unit_field_columns())
 
 
+@dataclass
+class _Request:
+    """An update, checked before anything changes: the parsed values and what they ask for."""
+
+    plain: dict[str, Any]  # plain fields (title, handler, unit, subtype, the kind's own)
+    stage: str | None  # the stage entered, parsed
+    backward: bool  # the stage comes before the current one
+    pausing: bool
+    resuming: bool
+    reason: str | None
+    start: date | None  # the day a stage is entered or a duty met (--on)
+    acted: date | None  # the day the holder of the duties ended acted (--acted-on)
+    explicit_due: date | None  # a due date typed (--due)
+
+
 def update_item(ctx: Context, ident: str, values: Mapping[str, Any],
                 kind: Kind | None = None) -> Done:
+    """Change an item as ``values`` say: its plain fields, its opening date, its stage or due
+    date, a duty met, a pause or resume, a note; each change logged."""
     item = get_item(ctx.session, ident, kind)
-    kind = item.kind_info
     logged_before = ctx.logged
-    warnings: list[str] = []
+    request = _check_request(ctx, item, values)
+    warnings = _apply_fields(ctx, item, values, request)
+    stage = _check_stage_and_due(item, request)
+    more, ended = _apply_stage_or_extension(ctx, item, stage, request)
+    warnings += more
+    if values.get("met"):
+        _apply_met(ctx, item, values["met"], request.acted)
+    warnings += _apply_pause_or_resume(ctx, item, values, request)
+    if values.get("note") is not None:
+        append_note(ctx, item, values["note"])
+    ctx.session.flush()
+    return Done(item.ident, item.due_on, warnings, changed=ctx.logged > logged_before,
+                ended=[(d.name, ctx.unit_code(d.holder_id), d.state) for d in ended]
+                if request.backward else [])
+
+
+def _check_request(ctx: Context, item: Item, values: Mapping[str, Any]) -> _Request:
+    """Parse and check everything the update asks, before any of it is applied."""
+    kind = item.kind_info
     plain = _plain_values(ctx, kind, item, values)
     stage = kind.stages(plain.get("subtype", item.subtype)).parse(values["stage"]) \
         if values.get("stage") else None
@@ -391,58 +425,83 @@ def update_item(ctx: Context, ident: str, values: Mapping[str, Any],
     check_units(kind, {kf.column_name: plain.get(kf.column_name, getattr(item, kf.column_name))
                        for kf in kind.fields if kf.type == "unit"}
                 | {"unit_id": plain.get("unit_id", item.unit_id)})
-    changes = item.edit(**plain)
+    return _Request(plain, stage, backward, pausing, resuming, reason, start, acted,
+                    explicit_due)
+
+
+def _apply_fields(ctx: Context, item: Item, values: Mapping[str, Any],
+                  request: _Request) -> list[str]:
+    """Apply the plain fields and a corrected opening date; when what the due dates depend on
+    changed, the open duties follow their rules again. Returns calendar warnings."""
+    kind = item.kind_info
+    warnings: list[str] = []
+    changes = item.edit(**request.plain)
     log_item(ctx, item, "update", changes)
     link = kind.parent_link()
-    if link is not None and link.column_name in plain:
+    if link is not None and link.column_name in request.plain:
         parent_must_be_open(ctx, kind, {link.column_name: getattr(item, link.column_name),
                                         "status": item.status})
     if values.get("opened_on") is not None:
         warnings += _correct_opening(ctx, item, ctx.event(values["opened_on"], None,
-                                                          "--opened-on"), reason)
+                                                          "--opened-on"), request.reason)
     if item.is_open and any(c.field in _rule_keys() for c in changes):
         # What the due dates depend on has changed: the open duties follow their rules again.
         warnings += duty_ops.recompute(ctx, item)
         _sync(ctx, item, "update")
+    return warnings
 
+
+def _check_stage_and_due(item: Item, request: _Request) -> str | None:
+    """Refuse a current stage its (new) subtype lacks, a due date before the opening, a due
+    date on a closed item; returns the stage to enter (None: stay)."""
+    kind, stage, due = item.kind_info, request.stage, request.explicit_due
     if not stage and item.stage not in kind.stages(item.subtype).codes:
         # A new subtype (referral direction) whose stages do not include the current one.
         raise BadInput(_("Stage {stage} does not exist for {subtype}: give --stage. Valid: "
                          "{valid}.").format(stage=item.stage, subtype=item.subtype,
                                             valid=kind.stages(item.subtype).describe()))
-    if explicit_due is not None and explicit_due < item.opened_on:
+    if due is not None and due < item.opened_on:
         raise BadInput(_("The due date {due} is before the opening date {opened}.").format(
-            due=explicit_due.isoformat(), opened=item.opened_on.isoformat()))
-    if stage == item.stage and explicit_due is None:
-        stage = None  # already there: re-entering would restart its clock and drop an extension
-    ended: list[Any] = []
+            due=due.isoformat(), opened=item.opened_on.isoformat()))
+    if stage == item.stage and due is None:
+        return None  # already there: re-entering would restart its clock and drop an extension
+    if not stage and due is not None and not item.is_open:
+        raise BadInput(_("{id} is closed: reopen it before moving its due date.").format(
+            id=item.ident))
+    return stage
+
+
+def _apply_stage_or_extension(ctx: Context, item: Item, stage: str | None,
+                              request: _Request) -> tuple[list[str], list[Any]]:
+    """Enter ``stage``, or move the due date (延期); returns calendar warnings and the duties
+    a stage ended."""
     if stage:
-        more, ended = _move_stage(ctx, item, stage, start, acted, explicit_due, backward, reason)
-        warnings += more
-    elif explicit_due is not None:
-        if not item.is_open:
-            raise BadInput(_("{id} is closed: reopen it before moving its due date.").format(
-                id=item.ident))
-        duty_ops.extend(ctx, item, explicit_due, on=ctx.today)  # logged with its reason below
-        _sync(ctx, item, "extend", reason=reason)
-    if values.get("met"):
-        duty_ops.meet(ctx, item, ctx.rules.duty_code(values["met"]), acted)
-        _sync(ctx, item, "met")
-    if pausing:
-        day = ctx.event(values.get("on"), ctx.today, "--on")
-        duty_ops.pause(ctx, item, day)
-        log_item(ctx, item, "pause", item.edit(paused_on=day), reason=reason)
-    elif resuming:
-        day = ctx.event(values.get("on"), ctx.today, "--on")
-        warnings += duty_ops.resume(ctx, item, day, reason)
-        log_item(ctx, item, "resume", item.edit(paused_on=None), reason=reason)
-        _sync(ctx, item, "resume", reason=reason)
-    if values.get("note") is not None:
-        append_note(ctx, item, values["note"])
-    ctx.session.flush()
-    return Done(item.ident, item.due_on, warnings, changed=ctx.logged > logged_before,
-                   ended=[(d.name, ctx.unit_code(d.holder_id), d.state) for d in ended]
-                   if backward else [])
+        return _move_stage(ctx, item, stage, request.start, request.acted,
+                           request.explicit_due, request.backward, request.reason)
+    if request.explicit_due is not None:
+        duty_ops.extend(ctx, item, request.explicit_due, on=ctx.today)  # logged by _sync
+        _sync(ctx, item, "extend", reason=request.reason)
+    return [], []
+
+
+def _apply_met(ctx: Context, item: Item, name: str, acted: date | None) -> None:
+    """The holder met one open duty (--met) on ``acted``, without a stage change."""
+    duty_ops.meet(ctx, item, ctx.rules.duty_code(name), acted)
+    _sync(ctx, item, "met")
+
+
+def _apply_pause_or_resume(ctx: Context, item: Item, values: Mapping[str, Any],
+                           request: _Request) -> list[str]:
+    """Stop or restart the item's clocks on --on (default today); returns calendar warnings."""
+    if not (request.pausing or request.resuming):
+        return []
+    day = ctx.event(values.get("on"), ctx.today, "--on")
+    if request.pausing:
+        duty_ops.pause(ctx, item, day, request.reason)
+        return []
+    warnings = duty_ops.resume(ctx, item, day, request.reason)
+    _sync(ctx, item, "resume", reason=request.reason)
+    return warnings
 
 
 def _plain_values(ctx: Context, kind: Kind, item: Item,
@@ -474,13 +533,21 @@ def _check_update_options(ctx: Context, item: Item, values: Mapping[str, Any],
                           backward: bool) -> tuple[bool, bool, str | None]:
     """Refuse option combinations that say nothing or contradict each other; returns
     (pausing, resuming, reason)."""
+    pausing, resuming = bool(values.get("pause")), bool(values.get("resume"))
+    reason = (values.get("reason") or "").strip() or None
+    _check_options_together(values, pausing, resuming, backward, reason)
+    _check_options_for(item, values, pausing, resuming, backward, reason)
+    return pausing, resuming, reason
+
+
+def _check_options_together(values: Mapping[str, Any], pausing: bool, resuming: bool,
+                            backward: bool, reason: str | None) -> None:
+    """Refuse an empty option, and options that contradict or lack each other."""
     for name, option in (("stage", "--stage"), ("due_on", "--due"), ("on", "--on"),
                          ("opened_on", "--opened-on"), ("acted_on", "--acted-on"),
                          ("met", "--met")):
         if values.get(name) is not None and not str(values[name]).strip():
             raise BadInput(_("{option} must not be empty.").format(option=option))
-    pausing, resuming = bool(values.get("pause")), bool(values.get("resume"))
-    reason = (values.get("reason") or "").strip() or None
     moving = values.get("stage") or values.get("met")
     if pausing and resuming:
         raise BadInput(_("Give --pause or --resume, not both."))
@@ -497,6 +564,13 @@ def _check_update_options(ctx: Context, item: Item, values: Mapping[str, Any],
         # A reason with nothing to explain would be dropped: say so instead.
         raise BadInput(_("--reason explains --due, --opened-on, --pause, --resume or a move "
                          "back to an earlier stage: give one of them."))
+
+
+def _check_options_for(item: Item, values: Mapping[str, Any], pausing: bool, resuming: bool,
+                       backward: bool, reason: str | None) -> None:
+    """Refuse what the item's state forbids (closed, paused) and a change that needs a reason
+    given without one."""
+    moving = values.get("stage") or values.get("met")
     if (pausing or resuming or moving) and not item.is_open:
         raise BadInput(_("{id} is closed: reopen it before changing its stage.").format(
             id=item.ident))
@@ -511,7 +585,6 @@ def _check_update_options(ctx: Context, item: Item, values: Mapping[str, Any],
     if moving and item.paused_on is not None:
         raise BadInput(_("{id} is paused: resume it (--resume) before changing its stage.")
                        .format(id=item.ident))
-    return pausing, resuming, reason
 
 
 def _acted_on(ctx: Context, values: Mapping[str, Any], on: date | None) -> date | None:
