@@ -232,13 +232,35 @@ def build_item(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> Built:
     constructing model instances cost more than half of its time.
     """
     title = _require_title(values.get("title"))
-    subtype = None
-    if kind.subtype_key:
-        raw_subtype = values.get(kind.subtype_key) or kind.default_subtype
-        if raw_subtype is None:
-            raise BadInput(_("--{option} is required. Valid: {valid}.").format(
-                option=kind.subtype_key, valid=kind.subtypes.describe()))
-        subtype = kind.subtypes.parse(raw_subtype)
+    subtype = _new_subtype(kind, values)
+    unit = _new_unit(ctx, kind, values)
+    opened_on = ctx.event(values.get("opened_on"), ctx.today, "--on")
+    stage = kind.stages(subtype).parse(values["stage"]) if values.get("stage") \
+        else kind.first_stage(subtype)
+    record = _new_record(ctx, kind, values, title=title, subtype=subtype, unit_id=unit.id,
+                         opened_on=opened_on, stage=stage)
+    check_flags(kind, subtype, record)
+    check_units(kind, record)
+    _open_with_parent(ctx, kind, values, record)
+    explicit_due = _new_due(ctx, kind, values, record["opened_on"])
+    duties, warnings = _first_duties(ctx, kind, record, explicit_due)
+    _arrive_closed(ctx, kind, values, record, duties)
+    return Built(record, duties, warnings)
+
+
+def _new_subtype(kind: Kind, values: Mapping[str, Any]) -> str | None:
+    """A new item's subtype, when its kind has them: given, else the kind's default."""
+    if not kind.subtype_key:
+        return None
+    raw_subtype = values.get(kind.subtype_key) or kind.default_subtype
+    if raw_subtype is None:
+        raise BadInput(_("--{option} is required. Valid: {valid}.").format(
+            option=kind.subtype_key, valid=kind.subtypes.describe()))
+    return kind.subtypes.parse(raw_subtype)
+
+
+def _new_unit(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> Unit:
+    """A new item's responsible unit; refuses it without one or without a required field."""
     unit_text = values.get("unit") or kind.default_unit
     if not unit_text:
         raise BadInput(_("{option} is required: the responsible unit.").format(
@@ -248,14 +270,18 @@ def build_item(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> Built:
         if kf.required and not values.get(kf.name):
             raise BadInput(_("{option} is required for kind {kind}.").format(
                 option=kf.option, kind=_(kind.code)))
-    opened_on = ctx.event(values.get("opened_on"), ctx.today, "--on")
-    stage = kind.stages(subtype).parse(values["stage"]) if values.get("stage") \
-        else kind.first_stage(subtype)
+    return unit
+
+
+def _new_record(ctx: Context, kind: Kind, values: Mapping[str, Any], *, title: str,
+                subtype: str | None, unit_id: int, opened_on: date,
+                stage: str) -> dict[str, Any]:
+    """The column values of a new item, from the model's blank record and ``values``."""
     stamp = now()
     record = blank_record()
     record.update({
-        "kind": kind.code, "number": 0, "title": title, "unit_id": unit.id,
-        "holder_id": unit.id, "opened_on": opened_on, "stage": stage,
+        "kind": kind.code, "number": 0, "title": title, "unit_id": unit_id,
+        "holder_id": unit_id, "opened_on": opened_on, "stage": stage,
         "note": values.get("note") or None, "subtype": subtype,
         "stage_on": ctx.event(values.get("stage_on"), opened_on, "stage_on"),
         "met_on": ctx.event(values.get("met_on"), None, "met_on"),
@@ -265,18 +291,31 @@ def build_item(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> Built:
         "created_at": stamp, "updated_at": stamp, "actor": ctx.actor,
     })
     record.update(_kind_values(ctx, kind, values))
-    check_flags(kind, subtype, record)
-    check_units(kind, record)
+    return record
+
+
+def _open_with_parent(ctx: Context, kind: Kind, values: Mapping[str, Any],
+                      record: dict[str, Any]) -> None:
+    """An item that belongs to another (an action item of a meeting) opens on its parent's
+    date unless given one, and never before it."""
     part_of = kind.parent_link()
-    if part_of is not None and record[part_of.column_name] is not None:
-        # Minutes are often typed in days later: an action item opens on its meeting's date.
-        parent = ctx.session.get(Item, record[part_of.column_name])
-        if values.get("opened_on") in (None, ""):
-            record["opened_on"] = opened_on = parent.opened_on
-            record["stage_on"] = ctx.event(values.get("stage_on"), opened_on, "stage_on")
-        elif opened_on < parent.opened_on:
-            raise BadInput(_("{date} is before meeting {id} was held ({held}).").format(
-                date=opened_on.isoformat(), id=parent.ident, held=parent.opened_on.isoformat()))
+    if part_of is None or record[part_of.column_name] is None:
+        return
+    # Minutes are often typed in days later: an action item opens on its meeting's date.
+    parent = ctx.session.get(Item, record[part_of.column_name])
+    opened_on = record["opened_on"]
+    if values.get("opened_on") in (None, ""):
+        record["opened_on"] = opened_on = parent.opened_on
+        record["stage_on"] = ctx.event(values.get("stage_on"), opened_on, "stage_on")
+    elif opened_on < parent.opened_on:
+        raise BadInput(_("{date} is before meeting {id} was held ({held}).").format(
+            date=opened_on.isoformat(), id=parent.ident, held=parent.opened_on.isoformat()))
+
+
+def _new_due(ctx: Context, kind: Kind, values: Mapping[str, Any],
+             opened_on: date) -> date | None:
+    """A due date typed for a new item (a document's own period): required by some kinds,
+    never before the opening."""
     explicit_due = ctx.due(values.get("due_on"), opened_on)
     if explicit_due is None and kind.due_required:
         raise BadInput(_("--due is required for {kind}: it comes from the document.").format(
@@ -284,6 +323,14 @@ def build_item(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> Built:
     if explicit_due is not None and explicit_due < opened_on:
         raise BadInput(_("The due date {due} is before the opening date {opened}.").format(
             due=explicit_due.isoformat(), opened=opened_on.isoformat()))
+    return explicit_due
+
+
+def _first_duties(ctx: Context, kind: Kind, record: dict[str, Any],
+                  explicit_due: date | None) -> tuple[list[dict[str, Any]], list[str]]:
+    """The duties the first stage opens, as dicts; the record names the most urgent one.
+    Returns them and the calendar warnings."""
+    subtype, stage = record["subtype"], record["stage"]
     plan = duty_ops.plan_for(ctx, kind, subtype, bool(record["urgent"]), stage)
     duties, warnings = duty_ops.new_duties(ctx, kind, plan, stage, record["stage_on"], record,
                                            explicit_due)
@@ -292,8 +339,13 @@ def build_item(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> Built:
         record.update(holder_id=urgent["holder_id"], due_on=urgent["due_on"],
                       duty=urgent["name"], duty_is_right=urgent["is_right"],
                       due_provisional=urgent["provisional"])
-    # An item may arrive already closed (CSV import of an export): check it like a close. The
-    # tool never invents what a row does not say, nor drops what it does.
+    return duties, warnings
+
+
+def _arrive_closed(ctx: Context, kind: Kind, values: Mapping[str, Any],
+                   record: dict[str, Any], duties: list[dict[str, Any]]) -> None:
+    """An item may arrive already closed (CSV import of an export): check it like a close, and
+    end its duties. The tool never invents what a row does not say, nor drops what it does."""
     status = str(values.get("status") or "").strip().lower()
     if status in (CLOSED, "已办结"):
         outcome = values.get("outcome")
@@ -302,8 +354,8 @@ def build_item(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> Built:
         closed_on = ctx.event(values.get("closed_on"), None, "closed_on")
         if closed_on is None:
             raise BadInput(_("A closed item needs its closing date (closed_on)."))
-        check_close_date(_("the item"), opened_on, closed_on)
-        record.update(status=CLOSED, outcome=kind.outcomes(subtype).parse(outcome),
+        check_close_date(_("the item"), record["opened_on"], closed_on)
+        record.update(status=CLOSED, outcome=kind.outcomes(record["subtype"]).parse(outcome),
                       closed_on=closed_on)
         for duty in duties:
             duty.update(duty_ops.end_values(ctx, kind, record["outcome"], duty, closed_on))
@@ -314,7 +366,6 @@ def build_item(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> Built:
     elif values.get("outcome") or values.get("closed_on"):
         raise BadInput(_("An open item has no outcome or closing date: give status closed, or "
                          "leave them empty."))
-    return Built(record, duties, warnings)
 
 
 # Besides bookkeeping, what an item owes is derived from its duties (their own record).
@@ -773,6 +824,26 @@ def open_linked(ctx: Context, ident: str, kind: Kind, verb, values: Mapping[str,
         raise BadInput(_("{id} is at stage {stage}: {verb} needs stage {stages}.").format(
             id=item.ident, stage=item.stage, verb=verb.name, stages=", ".join(verb.from_stages)))
     target = KINDS[verb.opens]
+    wanted = _linked_values(ctx, item, target, verb, values)
+    _check_linked(ctx, item, wanted, superior)
+    opened = add_item(ctx, target, wanted)
+    new = get_item(ctx.session, opened.ident, target)
+    new.related_id = item.id
+    for duty in duty_ops.duties_of(ctx.session, item):
+        if duty.is_open:
+            before = duty.state
+            duty_ops.log_duty(ctx, item, verb.name, duty, "state", before,
+                              duty.end(new.opened_on))
+    _sync(ctx, item, verb.name)
+    _note_linked(ctx, item, new, verb, superior, report)
+    ctx.session.flush()
+    return Done(new.ident, new.due_on, opened.warnings)
+
+
+def _linked_values(ctx: Context, item: Item, target: Kind, verb,
+                   values: Mapping[str, Any]) -> dict[str, Any]:
+    """What the item a verb opens is given: by default this item's title (and ID) and unit,
+    and the subtype the verb names."""
     wanted = dict(values)
     wanted.setdefault("title", None)
     if not (wanted["title"] or "").strip():
@@ -781,6 +852,12 @@ def open_linked(ctx: Context, ident: str, kind: Kind, verb, values: Mapping[str,
         wanted["unit"] = ctx.session.get(Unit, item.unit_id).code
     if target.subtype_key and verb.opens_subtype:
         wanted[target.subtype_key] = verb.opens_subtype
+    return wanted
+
+
+def _check_linked(ctx: Context, item: Item, wanted: Mapping[str, Any], superior: bool) -> None:
+    """Refuse a linked item opened before this item's stage began, or one said to go to the
+    superior unit but addressed to the unit itself."""
     opened_on = ctx.event(wanted.get("opened_on"), ctx.today, "--on")
     if item.stage_on is not None and opened_on < item.stage_on:
         # The decision answers the stage: it cannot come before the stage began.
@@ -790,15 +867,11 @@ def open_linked(ctx: Context, ident: str, kind: Kind, verb, values: Mapping[str,
     if superior and ctx.unit(wanted["unit"]).id == item.unit_id:
         raise BadInput(_("--superior: give the superior unit with --to (not {unit} itself).")
                        .format(unit=ctx.session.get(Unit, item.unit_id).code))
-    opened = add_item(ctx, target, wanted)
-    new = get_item(ctx.session, opened.ident, target)
-    new.related_id = item.id
-    day = new.opened_on
-    for duty in duty_ops.duties_of(ctx.session, item):
-        if duty.is_open:
-            before = duty.state
-            duty_ops.log_duty(ctx, item, verb.name, duty, "state", before, duty.end(day))
-    _sync(ctx, item, verb.name)
+
+
+def _note_linked(ctx: Context, item: Item, new: Item, verb, superior: bool,
+                 report: str | None) -> None:
+    """Each item's running record names the other; ``report`` joins this item's."""
     unit = ctx.session.get(Unit, new.unit_id)
     text = (_("{verb}: {id} opened, addressed to {unit}, the superior of the unit asked.")
             if superior else _("{verb}: {id} opened, addressed to {unit}.")).format(
@@ -808,8 +881,6 @@ def open_linked(ctx: Context, ident: str, kind: Kind, verb, values: Mapping[str,
                 action=verb.name)
     if report is not None:
         append_note(ctx, item, report, action="report")
-    ctx.session.flush()
-    return Done(new.ident, new.due_on, opened.warnings)
 
 
 def note_item(ctx: Context, ident: str, text: str) -> Done:
