@@ -332,6 +332,16 @@ class Duty(SQLModel, table=True):
         self.ended_on, self.state = ending(self.due_on, self.started_on, self.is_right, on, how)
         return self.state
 
+    def waive(self, on: date) -> str:
+        """End the duty as a correction (its rule no longer applies): waived on ``on``, never
+        before it began, whatever its due date; returns the new state."""
+        self.ended_on, self.state = max(on, self.started_on), DUTY_WAIVED
+        return self.state
+
+    def fix_due(self, due: date) -> None:
+        """A document's new date is the due date (延期): earlier pauses are already behind it."""
+        self.due_on, self.explicit, self.nominal_on, self.paused_days = due, True, due, 0
+
 
 class ChangeLog(SQLModel, table=True):
     """Append-only: the tool writes a row in the same transaction as the change it records and

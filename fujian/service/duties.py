@@ -25,7 +25,6 @@ from fujian.i18n import _
 from fujian.kinds import Kind, unit_field_columns
 from fujian.models import (
     DUTY_OPEN,
-    DUTY_WAIVED,
     END_BACKWARD,
     END_MET,
     END_UNMET,
@@ -250,8 +249,7 @@ def extend(ctx, item: Item, due: date, current: list[Duty] | None = None, *, on:
         current += add_duties(ctx.session, item, opened)
         return
     if urgent.due_on != due:  # logged as the item's due date (it is the most urgent duty)
-        # A document's new date is the date: earlier pauses are already behind it.
-        urgent.due_on, urgent.explicit, urgent.nominal_on, urgent.paused_days = due, True, due, 0
+        urgent.fix_due(due)
 
 
 def close_duties(ctx, item: Item, acted: date, outcome: str) -> None:
@@ -288,44 +286,56 @@ def recompute(ctx, item: Item) -> list[str]:
     follows its rule again — holder always, due date unless a document fixed it — a duty whose
     rule no longer applies is waived (a correction), and the current stage's duties that now
     apply are opened from the stage's date."""
-    kind = item.kind_info
     ids = _ids(item)
     warnings: list[str] = []
     current = duties_of(ctx.session, item)
     for duty in current:
-        if not duty.is_open:
-            continue
-        rule = ctx.rules.find(kind.code, item.subtype, duty.stage, bool(item.urgent), duty.name)
-        if rule is None:
-            if duty.stage == item.stage and not ctx.rules.plan(
-                    kind.code, item.subtype, duty.stage, bool(item.urgent)).has_rule:
-                continue  # a duty given by hand at a stage no rule speaks of: it stands
-            log_duty(ctx, item, "recompute", duty, "state", duty.state, DUTY_WAIVED)
-            duty.ended_on, duty.state = max(ctx.today, duty.started_on), DUTY_WAIVED
-            continue
-        holder = holder_of(ctx, kind, rule, ids)
-        if holder != duty.holder_id:
-            log_duty(ctx, item, "recompute", duty, "holder_id", duty.holder_id, holder)
-            duty.holder_id = holder
-        if not duty.explicit and rule.period is not None:
-            result = compute_due(duty.started_on, rule.period, ctx.calendar,
-                                 criminal=rule.criminal)
-            warnings += result.warnings
-            duty.nominal_on, duty.provisional = result.nominal, bool(result.warnings)
-            due = shifted_due(ctx, duty)  # a correction keeps the days a pause did not count
-            if due != duty.due_on:
-                log_duty(ctx, item, "recompute", duty, "due_on", duty.due_on, due)
-                duty.due_on = due
+        if duty.is_open:
+            warnings += _follow_rule(ctx, item, duty, ids)
+    return warnings + _open_missing(ctx, item, current, ids)
+
+
+def _follow_rule(ctx, item: Item, duty: Duty, ids: Mapping[str, Any]) -> list[str]:
+    """One open duty follows its rule again (holder, due date), or is waived when no rule
+    applies now; each change logged. Returns calendar warnings."""
+    kind = item.kind_info
+    rule = ctx.rules.find(kind.code, item.subtype, duty.stage, bool(item.urgent), duty.name)
+    if rule is None:
+        if duty.stage == item.stage and not ctx.rules.plan(
+                kind.code, item.subtype, duty.stage, bool(item.urgent)).has_rule:
+            return []  # a duty given by hand at a stage no rule speaks of: it stands
+        before = duty.state
+        log_duty(ctx, item, "recompute", duty, "state", before, duty.waive(ctx.today))
+        return []
+    holder = holder_of(ctx, kind, rule, ids)
+    if holder != duty.holder_id:
+        log_duty(ctx, item, "recompute", duty, "holder_id", duty.holder_id, holder)
+        duty.holder_id = holder
+    if duty.explicit or rule.period is None:
+        return []
+    result = compute_due(duty.started_on, rule.period, ctx.calendar, criminal=rule.criminal)
+    duty.nominal_on, duty.provisional = result.nominal, bool(result.warnings)
+    due = shifted_due(ctx, duty)  # a correction keeps the days a pause did not count
+    if due != duty.due_on:
+        log_duty(ctx, item, "recompute", duty, "due_on", duty.due_on, due)
+        duty.due_on = due
+    return list(result.warnings)
+
+
+def _open_missing(ctx, item: Item, current: list[Duty], ids: Mapping[str, Any]) -> list[str]:
+    """Open, from the stage's date, the current stage's timed duties that now apply and are
+    not open yet; each logged. Returns calendar warnings."""
+    kind = item.kind_info
     plan = plan_for(ctx, kind, item.subtype, bool(item.urgent), item.stage)
     have = {d.name for d in current if d.is_open and d.stage == item.stage}
     missing = [r for r in plan.timed if r.duty not in have]
-    if missing and item.is_open:
-        start = item.stage_on or item.opened_on
-        opened, more = new_duties(ctx, kind, plan, item.stage, start, ids, None)
-        opened = [d for d in opened if d["name"] in {r.duty for r in missing}]
-        for row in add_duties(ctx.session, item, opened):
-            log_duty(ctx, item, "recompute", row, "state", None, DUTY_OPEN)
-        warnings += more
+    if not (missing and item.is_open):
+        return []
+    start = item.stage_on or item.opened_on
+    opened, warnings = new_duties(ctx, kind, plan, item.stage, start, ids, None)
+    opened = [d for d in opened if d["name"] in {r.duty for r in missing}]
+    for row in add_duties(ctx.session, item, opened):
+        log_duty(ctx, item, "recompute", row, "state", None, DUTY_OPEN)
     return warnings
 
 
