@@ -38,6 +38,7 @@ from fujian.service.changelog import log, log_item
 
 
 def _holder_column(kind: Kind, holder: str) -> str:
+    """The item column naming the unit a rule's ``holder`` stands for."""
     if holder == "unit":
         return "unit_id"
     field = kind.field(holder)
@@ -59,6 +60,7 @@ def holder_of(ctx, kind: Kind, rule: Rule, ids: Mapping[str, Any]) -> int:
 
 
 def _has_holder(ctx, kind: Kind, rule: Rule, ids: Mapping[str, Any]) -> bool:
+    """Whether someone is named to hold ``rule``'s duty yet."""
     return rule.holder in ctx.rules.holders or ids.get(_holder_column(kind, rule.holder)) \
         is not None
 
@@ -69,6 +71,7 @@ def _fallback(kind: Kind, stage: str) -> Rule:
 
 
 def plan_for(ctx, kind: Kind, subtype: str | None, urgent: bool, stage: str) -> StagePlan:
+    """What entering ``stage`` opens and ends, by the rules."""
     return ctx.rules.plan(kind.code, subtype, stage, bool(urgent))
 
 
@@ -119,6 +122,7 @@ def most_urgent(duties, as_of: date | None = None) -> Any | None:
 
 
 def _get(duty, key: str):
+    """A field of a duty, whether a dict (not yet written) or a row."""
     return duty[key] if isinstance(duty, dict) else getattr(duty, key)
 
 
@@ -146,10 +150,12 @@ def end_values(ctx, kind: Kind, outcome: str, duty: dict, on: date) -> dict[str,
 
 
 def duties_of(session, item: Item) -> list[Duty]:
+    """Every duty of ``item``, oldest first."""
     return list(session.scalars(select(Duty).where(Duty.item_id == item.id).order_by(Duty.id)))
 
 
 def add_duties(session, item: Item, duties: list[dict]) -> list[Duty]:
+    """Write duties built as dicts (:func:`new_duties`) as rows of ``item``."""
     rows = [Duty(item_id=item.id, **d) for d in duties]
     session.add_all(rows)
     return rows

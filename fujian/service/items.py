@@ -69,6 +69,7 @@ class Context:
         return self._units[key]
 
     def unit_code(self, unit_id: int) -> str:
+        """A unit's code by its row id."""
         return self.session.get(Unit, unit_id).code
 
     def date(self, value: date | str | None, default: date | None = None,
@@ -94,6 +95,7 @@ class Context:
 
 
 def flag(value: Any) -> bool:
+    """A yes/no value as typed (true/false, yes/no, 是/否, 1/0); empty is no."""
     if isinstance(value, bool):
         return value
     text = str(value or "").strip().lower()
@@ -126,6 +128,7 @@ def append_note(ctx: Context, item: Item, text: str | None, action: str = "note"
 
 
 def _require_title(title: str | None) -> str:
+    """The title, refused when empty."""
     if title is None or not title.strip():
         raise BadInput(_("The title must not be empty."))
     return title
@@ -393,6 +396,7 @@ def parent_must_be_open(ctx: Context, kind: Kind, record: Mapping[str, Any]) -> 
 
 
 def add_item(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> Done:
+    """Add a new item of ``kind``: numbered, its first duties written, its creation logged."""
     built = build_item(ctx, kind, values)
     record = built.record
     parent_must_be_open(ctx, kind, record)
@@ -751,6 +755,7 @@ def _children(ctx: Context, item: Item, status: str) -> list[Item]:
 
 
 def _parent(ctx: Context, item: Item) -> Item | None:
+    """The item ``item`` belongs to (an action item's meeting), if any."""
     link = item.kind_info.parent_link()
     parent_id = getattr(item, link.column_name) if link is not None else None
     return ctx.session.get(Item, parent_id) if parent_id is not None else None
@@ -884,6 +889,7 @@ def _note_linked(ctx: Context, item: Item, new: Item, verb, superior: bool,
 
 
 def note_item(ctx: Context, ident: str, text: str) -> Done:
+    """Add a note to an item's running record."""
     item = get_item(ctx.session, ident)
     append_note(ctx, item, text)
     return Done(item.ident, item.due_on)
@@ -903,6 +909,7 @@ def void_item(ctx: Context, ident: str, reason: str | None) -> Done:
 
 
 def unvoid_item(ctx: Context, ident: str, reason: str | None) -> Done:
+    """An entry marked void counts again, with a reason; its history keeps both."""
     if not (reason or "").strip():
         raise BadInput(_("Say why the entry counts again: --reason TEXT."))
     item = get_item(ctx.session, ident)
