@@ -55,7 +55,10 @@ class ItemSequence(SQLModel, table=True):
 
 @dataclass(frozen=True)
 class Change:
-    field: str
+    """One field's change, as a transition returns it and the change log stores it (field
+    None: a row about the whole subject, such as an item's creation snapshot)."""
+
+    field: str | None
     old: Any
     new: Any
 
@@ -328,6 +331,16 @@ class Duty(SQLModel, table=True):
         """End the duty on ``on`` ``how`` (see :func:`ending`); returns the new state."""
         self.ended_on, self.state = ending(self.due_on, self.started_on, self.is_right, on, how)
         return self.state
+
+    def waive(self, on: date) -> str:
+        """End the duty as a correction (its rule no longer applies): waived on ``on``, never
+        before it began, whatever its due date; returns the new state."""
+        self.ended_on, self.state = max(on, self.started_on), DUTY_WAIVED
+        return self.state
+
+    def fix_due(self, due: date) -> None:
+        """A document's new date is the due date (延期): earlier pauses are already behind it."""
+        self.due_on, self.explicit, self.nominal_on, self.paused_days = due, True, due, 0
 
 
 class ChangeLog(SQLModel, table=True):

@@ -21,12 +21,12 @@ STAGE_KEYS = ("stage", "stage_on", "unit", "due_on", "duty", "days_overdue")
 def recorded_on(monkeypatch):
     """Sets the instant the tool writes into the change log (its `at`): a record typed in on
     that day, 10:00 in China."""
-    import fujian.service.duties
+    import fujian.service.changelog
     import fujian.service.items
 
     def at(day: str) -> None:
         instant = datetime.fromisoformat(f"{day}T02:00:00").replace(tzinfo=UTC)
-        for module in (fujian.service.items, fujian.service.duties):
+        for module in (fujian.service.items, fujian.service.changelog):
             monkeypatch.setattr(module, "now", lambda: instant)
 
     return at

@@ -44,7 +44,7 @@ def imported_modules(path: Path) -> set[str]:
 @pytest.mark.parametrize("module", ["doctor", "search"])
 def test_service_imports_no_backend(module):
     imports = imported_modules(ROOT / "fujian" / "service" / f"{module}.py")
-    assert "fujian.storage" in imports
+    assert any(m.partition(".storage")[0] == "fujian" for m in imports)  # it does use storage
     assert not imports & BACKENDS, imports & BACKENDS
 
 

@@ -19,27 +19,26 @@ from typing import Any
 
 from sqlalchemy import select
 
-from fujian.dates import now
 from fujian.deadlines import Rule, StagePlan, compute_due, roll_forward
 from fujian.errors import BadInput
 from fujian.i18n import _
 from fujian.kinds import Kind, unit_field_columns
 from fujian.models import (
     DUTY_OPEN,
-    DUTY_WAIVED,
     END_BACKWARD,
     END_MET,
     END_UNMET,
     END_WAIVED,
     Change,
-    ChangeLog,
     Duty,
     Item,
     ending,
 )
+from fujian.service.changelog import log, log_item
 
 
 def _holder_column(kind: Kind, holder: str) -> str:
+    """The item column naming the unit a rule's ``holder`` stands for."""
     if holder == "unit":
         return "unit_id"
     field = kind.field(holder)
@@ -61,6 +60,7 @@ def holder_of(ctx, kind: Kind, rule: Rule, ids: Mapping[str, Any]) -> int:
 
 
 def _has_holder(ctx, kind: Kind, rule: Rule, ids: Mapping[str, Any]) -> bool:
+    """Whether someone is named to hold ``rule``'s duty yet."""
     return rule.holder in ctx.rules.holders or ids.get(_holder_column(kind, rule.holder)) \
         is not None
 
@@ -71,6 +71,7 @@ def _fallback(kind: Kind, stage: str) -> Rule:
 
 
 def plan_for(ctx, kind: Kind, subtype: str | None, urgent: bool, stage: str) -> StagePlan:
+    """What entering ``stage`` opens and ends, by the rules."""
     return ctx.rules.plan(kind.code, subtype, stage, bool(urgent))
 
 
@@ -121,6 +122,7 @@ def most_urgent(duties, as_of: date | None = None) -> Any | None:
 
 
 def _get(duty, key: str):
+    """A field of a duty, whether a dict (not yet written) or a row."""
     return duty[key] if isinstance(duty, dict) else getattr(duty, key)
 
 
@@ -148,10 +150,12 @@ def end_values(ctx, kind: Kind, outcome: str, duty: dict, on: date) -> dict[str,
 
 
 def duties_of(session, item: Item) -> list[Duty]:
+    """Every duty of ``item``, oldest first."""
     return list(session.scalars(select(Duty).where(Duty.item_id == item.id).order_by(Duty.id)))
 
 
 def add_duties(session, item: Item, duties: list[dict]) -> list[Duty]:
+    """Write duties built as dicts (:func:`new_duties`) as rows of ``item``."""
     rows = [Duty(item_id=item.id, **d) for d in duties]
     session.add_all(rows)
     return rows
@@ -175,10 +179,8 @@ def log_duty(ctx, item: Item, action: str, duty: Duty, field: str, old: Any, new
              reason: str | None = None) -> None:
     """A duty's change in the item's change log: the field is named ``duty:NAME.FIELD``."""
     ctx.logged += 1
-    ctx.session.add(ChangeLog(at=now(), actor=ctx.actor, subject=item.ident, action=action,
-                              field=f"duty:{duty.name}.{field}",
-                              old_value=None if old is None else str(old),
-                              new_value=None if new is None else str(new), reason=reason))
+    change = Change(f"duty:{duty.name}.{field}", old, new)
+    log(ctx.session, ctx.actor, item.ident, action, [change], reason=reason)
 
 
 def enter_stage(ctx, item: Item, stage: str, on: date, explicit_due: date | None,
@@ -253,8 +255,7 @@ def extend(ctx, item: Item, due: date, current: list[Duty] | None = None, *, on:
         current += add_duties(ctx.session, item, opened)
         return
     if urgent.due_on != due:  # logged as the item's due date (it is the most urgent duty)
-        # A document's new date is the date: earlier pauses are already behind it.
-        urgent.due_on, urgent.explicit, urgent.nominal_on, urgent.paused_days = due, True, due, 0
+        urgent.fix_due(due)
 
 
 def close_duties(ctx, item: Item, acted: date, outcome: str) -> None:
@@ -291,44 +292,56 @@ def recompute(ctx, item: Item) -> list[str]:
     follows its rule again — holder always, due date unless a document fixed it — a duty whose
     rule no longer applies is waived (a correction), and the current stage's duties that now
     apply are opened from the stage's date."""
-    kind = item.kind_info
     ids = _ids(item)
     warnings: list[str] = []
     current = duties_of(ctx.session, item)
     for duty in current:
-        if not duty.is_open:
-            continue
-        rule = ctx.rules.find(kind.code, item.subtype, duty.stage, bool(item.urgent), duty.name)
-        if rule is None:
-            if duty.stage == item.stage and not ctx.rules.plan(
-                    kind.code, item.subtype, duty.stage, bool(item.urgent)).has_rule:
-                continue  # a duty given by hand at a stage no rule speaks of: it stands
-            log_duty(ctx, item, "recompute", duty, "state", duty.state, DUTY_WAIVED)
-            duty.ended_on, duty.state = max(ctx.today, duty.started_on), DUTY_WAIVED
-            continue
-        holder = holder_of(ctx, kind, rule, ids)
-        if holder != duty.holder_id:
-            log_duty(ctx, item, "recompute", duty, "holder_id", duty.holder_id, holder)
-            duty.holder_id = holder
-        if not duty.explicit and rule.period is not None:
-            result = compute_due(duty.started_on, rule.period, ctx.calendar,
-                                 criminal=rule.criminal)
-            warnings += result.warnings
-            duty.nominal_on, duty.provisional = result.nominal, bool(result.warnings)
-            due = shifted_due(ctx, duty)  # a correction keeps the days a pause did not count
-            if due != duty.due_on:
-                log_duty(ctx, item, "recompute", duty, "due_on", duty.due_on, due)
-                duty.due_on = due
+        if duty.is_open:
+            warnings += _follow_rule(ctx, item, duty, ids)
+    return warnings + _open_missing(ctx, item, current, ids)
+
+
+def _follow_rule(ctx, item: Item, duty: Duty, ids: Mapping[str, Any]) -> list[str]:
+    """One open duty follows its rule again (holder, due date), or is waived when no rule
+    applies now; each change logged. Returns calendar warnings."""
+    kind = item.kind_info
+    rule = ctx.rules.find(kind.code, item.subtype, duty.stage, bool(item.urgent), duty.name)
+    if rule is None:
+        if duty.stage == item.stage and not ctx.rules.plan(
+                kind.code, item.subtype, duty.stage, bool(item.urgent)).has_rule:
+            return []  # a duty given by hand at a stage no rule speaks of: it stands
+        before = duty.state
+        log_duty(ctx, item, "recompute", duty, "state", before, duty.waive(ctx.today))
+        return []
+    holder = holder_of(ctx, kind, rule, ids)
+    if holder != duty.holder_id:
+        log_duty(ctx, item, "recompute", duty, "holder_id", duty.holder_id, holder)
+        duty.holder_id = holder
+    if duty.explicit or rule.period is None:
+        return []
+    result = compute_due(duty.started_on, rule.period, ctx.calendar, criminal=rule.criminal)
+    duty.nominal_on, duty.provisional = result.nominal, bool(result.warnings)
+    due = shifted_due(ctx, duty)  # a correction keeps the days a pause did not count
+    if due != duty.due_on:
+        log_duty(ctx, item, "recompute", duty, "due_on", duty.due_on, due)
+        duty.due_on = due
+    return list(result.warnings)
+
+
+def _open_missing(ctx, item: Item, current: list[Duty], ids: Mapping[str, Any]) -> list[str]:
+    """Open, from the stage's date, the current stage's timed duties that now apply and are
+    not open yet; each logged. Returns calendar warnings."""
+    kind = item.kind_info
     plan = plan_for(ctx, kind, item.subtype, bool(item.urgent), item.stage)
     have = {d.name for d in current if d.is_open and d.stage == item.stage}
     missing = [r for r in plan.timed if r.duty not in have]
-    if missing and item.is_open:
-        start = item.stage_on or item.opened_on
-        opened, more = new_duties(ctx, kind, plan, item.stage, start, ids, None)
-        opened = [d for d in opened if d["name"] in {r.duty for r in missing}]
-        for row in add_duties(ctx.session, item, opened):
-            log_duty(ctx, item, "recompute", row, "state", None, DUTY_OPEN)
-        warnings += more
+    if not (missing and item.is_open):
+        return []
+    start = item.stage_on or item.opened_on
+    opened, warnings = new_duties(ctx, kind, plan, item.stage, start, ids, None)
+    opened = [d for d in opened if d["name"] in {r.duty for r in missing}]
+    for row in add_duties(ctx.session, item, opened):
+        log_duty(ctx, item, "recompute", row, "state", None, DUTY_OPEN)
     return warnings
 
 
@@ -341,7 +354,9 @@ def pausable(ctx, item: Item, duty: Duty) -> bool:
     return rule is not None and rule.pausable
 
 
-def pause(ctx, item: Item, on: date) -> None:
+def pause(ctx, item: Item, on: date, reason: str | None) -> None:
+    """Stop the item's clocks on ``on``, logged with ``reason``: refused when already paused,
+    with no clock running, when the law stops none of them, or before the item opened."""
     if item.paused_on is not None:
         raise BadInput(_("{id} is already paused (since {day}).").format(
             id=item.ident, day=item.paused_on.isoformat()))
@@ -357,11 +372,13 @@ def pause(ctx, item: Item, on: date) -> None:
     if on < item.opened_on:
         raise BadInput(_("The date {on} is before {id} was opened ({opened}).").format(
             on=on.isoformat(), id=item.ident, opened=item.opened_on.isoformat()))
+    log_item(ctx, item, "pause", item.edit(paused_on=on), reason=reason)
 
 
 def resume(ctx, item: Item, on: date, reason: str | None) -> list[str]:
-    """Every open due date the pause could stop (:func:`pausable`) moves later by the days the
-    clock stood still, then off a rest day; a statute's period runs on."""
+    """Restart the item's clocks on ``on``, logged with ``reason``: every open due date the
+    pause could stop (:func:`pausable`) moves later by the days the clock stood still, then off
+    a rest day; a statute's period runs on."""
     if item.paused_on is None:
         raise BadInput(_("{id} is not paused.").format(id=item.ident))
     if on < item.paused_on:
@@ -380,6 +397,7 @@ def resume(ctx, item: Item, on: date, reason: str | None) -> list[str]:
         moved = shifted_due(ctx, duty)
         log_duty(ctx, item, "resume", duty, "due_on", duty.due_on, moved, reason)
         duty.due_on = moved
+    log_item(ctx, item, "resume", item.edit(paused_on=None), reason=reason)
     return []
 
 

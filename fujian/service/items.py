@@ -25,7 +25,6 @@ from fujian.models import (
     DUTY_LATE,
     DUTY_MET,
     Change,
-    ChangeLog,
     Item,
     ItemSequence,
     Note,
@@ -33,12 +32,13 @@ from fujian.models import (
     check_close_date,
 )
 from fujian.service import duties as duty_ops
+from fujian.service.changelog import log, log_item, logged_text
 from fujian.service.queries import find_item
 from fujian.service.units import find_unit
 
 
 @dataclass
-class Outcome:
+class Done:
     """What an operation did: the item's ID, its due date and any calendar warnings."""
 
     ident: str
@@ -69,6 +69,7 @@ class Context:
         return self._units[key]
 
     def unit_code(self, unit_id: int) -> str:
+        """A unit's code by its row id."""
         return self.session.get(Unit, unit_id).code
 
     def date(self, value: date | str | None, default: date | None = None,
@@ -93,18 +94,8 @@ class Context:
         return None if day is None else check_due(day, start, option)
 
 
-def _text(value: Any) -> str | None:
-    """How a value is written in the change log."""
-    if value is None or value.__class__ is str:
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
-
-
 def flag(value: Any) -> bool:
+    """A yes/no value as typed (true/false, yes/no, 是/否, 1/0); empty is no."""
     if isinstance(value, bool):
         return value
     text = str(value or "").strip().lower()
@@ -120,19 +111,7 @@ def get_item(session: Session, ident: str, kind: Kind | None = None) -> Item:
     return session.get(Item, find_item(session, ident, kind)[0])
 
 
-def log_changes(ctx: Context, item: Item, action: str, changes: list[Change],
-                reason: str | None = None) -> None:
-    stamp = now()
-    ctx.logged += len(changes)
-    if changes:
-        ctx.touched.add(item.id)
-    for change in changes:
-        ctx.session.add(ChangeLog(at=stamp, actor=ctx.actor, subject=item.ident, action=action,
-                                  field=change.field, old_value=_text(change.old),
-                                  new_value=_text(change.new), reason=reason))
-    if changes:
-        item.updated_at = stamp
-        item.actor = ctx.actor
+log_changes = log_item  # the name recount.py imports
 
 
 def append_note(ctx: Context, item: Item, text: str | None, action: str = "note") -> None:
@@ -144,12 +123,12 @@ def append_note(ctx: Context, item: Item, text: str | None, action: str = "note"
     ctx.logged += 1
     ctx.touched.add(item.id)
     ctx.session.add(Note(item_id=item.id, at=stamp, actor=ctx.actor, text=text))
-    ctx.session.add(ChangeLog(at=stamp, actor=ctx.actor, subject=item.ident, action=action,
-                              field="note", old_value=item.note, new_value=text))
+    log(ctx.session, ctx.actor, item.ident, action, [Change("note", item.note, text)], at=stamp)
     item.note, item.updated_at, item.actor = text, stamp, ctx.actor
 
 
 def _require_title(title: str | None) -> str:
+    """The title, refused when empty."""
     if title is None or not title.strip():
         raise BadInput(_("The title must not be empty."))
     return title
@@ -256,13 +235,35 @@ def build_item(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> Built:
     constructing model instances cost more than half of its time.
     """
     title = _require_title(values.get("title"))
-    subtype = None
-    if kind.subtype_key:
-        raw_subtype = values.get(kind.subtype_key) or kind.default_subtype
-        if raw_subtype is None:
-            raise BadInput(_("--{option} is required. Valid: {valid}.").format(
-                option=kind.subtype_key, valid=kind.subtypes.describe()))
-        subtype = kind.subtypes.parse(raw_subtype)
+    subtype = _new_subtype(kind, values)
+    unit = _new_unit(ctx, kind, values)
+    opened_on = ctx.event(values.get("opened_on"), ctx.today, "--on")
+    stage = kind.stages(subtype).parse(values["stage"]) if values.get("stage") \
+        else kind.first_stage(subtype)
+    record = _new_record(ctx, kind, values, title=title, subtype=subtype, unit_id=unit.id,
+                         opened_on=opened_on, stage=stage)
+    check_flags(kind, subtype, record)
+    check_units(kind, record)
+    _open_with_parent(ctx, kind, values, record)
+    explicit_due = _new_due(ctx, kind, values, record["opened_on"])
+    duties, warnings = _first_duties(ctx, kind, record, explicit_due)
+    _arrive_closed(ctx, kind, values, record, duties)
+    return Built(record, duties, warnings)
+
+
+def _new_subtype(kind: Kind, values: Mapping[str, Any]) -> str | None:
+    """A new item's subtype, when its kind has them: given, else the kind's default."""
+    if not kind.subtype_key:
+        return None
+    raw_subtype = values.get(kind.subtype_key) or kind.default_subtype
+    if raw_subtype is None:
+        raise BadInput(_("--{option} is required. Valid: {valid}.").format(
+            option=kind.subtype_key, valid=kind.subtypes.describe()))
+    return kind.subtypes.parse(raw_subtype)
+
+
+def _new_unit(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> Unit:
+    """A new item's responsible unit; refuses it without one or without a required field."""
     unit_text = values.get("unit") or kind.default_unit
     if not unit_text:
         raise BadInput(_("{option} is required: the responsible unit.").format(
@@ -272,14 +273,18 @@ def build_item(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> Built:
         if kf.required and not values.get(kf.name):
             raise BadInput(_("{option} is required for kind {kind}.").format(
                 option=kf.option, kind=_(kind.code)))
-    opened_on = ctx.event(values.get("opened_on"), ctx.today, "--on")
-    stage = kind.stages(subtype).parse(values["stage"]) if values.get("stage") \
-        else kind.first_stage(subtype)
+    return unit
+
+
+def _new_record(ctx: Context, kind: Kind, values: Mapping[str, Any], *, title: str,
+                subtype: str | None, unit_id: int, opened_on: date,
+                stage: str) -> dict[str, Any]:
+    """The column values of a new item, from the model's blank record and ``values``."""
     stamp = now()
     record = blank_record()
     record.update({
-        "kind": kind.code, "number": 0, "title": title, "unit_id": unit.id,
-        "holder_id": unit.id, "opened_on": opened_on, "stage": stage,
+        "kind": kind.code, "number": 0, "title": title, "unit_id": unit_id,
+        "holder_id": unit_id, "opened_on": opened_on, "stage": stage,
         "note": values.get("note") or None, "subtype": subtype,
         "stage_on": ctx.event(values.get("stage_on"), opened_on, "stage_on"),
         "met_on": ctx.event(values.get("met_on"), None, "met_on"),
@@ -289,18 +294,31 @@ def build_item(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> Built:
         "created_at": stamp, "updated_at": stamp, "actor": ctx.actor,
     })
     record.update(_kind_values(ctx, kind, values))
-    check_flags(kind, subtype, record)
-    check_units(kind, record)
+    return record
+
+
+def _open_with_parent(ctx: Context, kind: Kind, values: Mapping[str, Any],
+                      record: dict[str, Any]) -> None:
+    """An item that belongs to another (an action item of a meeting) opens on its parent's
+    date unless given one, and never before it."""
     part_of = kind.parent_link()
-    if part_of is not None and record[part_of.column_name] is not None:
-        # Minutes are often typed in days later: an action item opens on its meeting's date.
-        parent = ctx.session.get(Item, record[part_of.column_name])
-        if values.get("opened_on") in (None, ""):
-            record["opened_on"] = opened_on = parent.opened_on
-            record["stage_on"] = ctx.event(values.get("stage_on"), opened_on, "stage_on")
-        elif opened_on < parent.opened_on:
-            raise BadInput(_("{date} is before meeting {id} was held ({held}).").format(
-                date=opened_on.isoformat(), id=parent.ident, held=parent.opened_on.isoformat()))
+    if part_of is None or record[part_of.column_name] is None:
+        return
+    # Minutes are often typed in days later: an action item opens on its meeting's date.
+    parent = ctx.session.get(Item, record[part_of.column_name])
+    opened_on = record["opened_on"]
+    if values.get("opened_on") in (None, ""):
+        record["opened_on"] = opened_on = parent.opened_on
+        record["stage_on"] = ctx.event(values.get("stage_on"), opened_on, "stage_on")
+    elif opened_on < parent.opened_on:
+        raise BadInput(_("{date} is before meeting {id} was held ({held}).").format(
+            date=opened_on.isoformat(), id=parent.ident, held=parent.opened_on.isoformat()))
+
+
+def _new_due(ctx: Context, kind: Kind, values: Mapping[str, Any],
+             opened_on: date) -> date | None:
+    """A due date typed for a new item (a document's own period): required by some kinds,
+    never before the opening."""
     explicit_due = ctx.due(values.get("due_on"), opened_on)
     if explicit_due is None and kind.due_required:
         raise BadInput(_("--due is required for {kind}: it comes from the document.").format(
@@ -308,6 +326,14 @@ def build_item(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> Built:
     if explicit_due is not None and explicit_due < opened_on:
         raise BadInput(_("The due date {due} is before the opening date {opened}.").format(
             due=explicit_due.isoformat(), opened=opened_on.isoformat()))
+    return explicit_due
+
+
+def _first_duties(ctx: Context, kind: Kind, record: dict[str, Any],
+                  explicit_due: date | None) -> tuple[list[dict[str, Any]], list[str]]:
+    """The duties the first stage opens, as dicts; the record names the most urgent one.
+    Returns them and the calendar warnings."""
+    subtype, stage = record["subtype"], record["stage"]
     plan = duty_ops.plan_for(ctx, kind, subtype, bool(record["urgent"]), stage)
     duties, warnings = duty_ops.new_duties(ctx, kind, plan, stage, record["stage_on"], record,
                                            explicit_due)
@@ -316,8 +342,13 @@ def build_item(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> Built:
         record.update(holder_id=urgent["holder_id"], due_on=urgent["due_on"],
                       duty=urgent["name"], duty_is_right=urgent["is_right"],
                       due_provisional=urgent["provisional"])
-    # An item may arrive already closed (CSV import of an export): check it like a close. The
-    # tool never invents what a row does not say, nor drops what it does.
+    return duties, warnings
+
+
+def _arrive_closed(ctx: Context, kind: Kind, values: Mapping[str, Any],
+                   record: dict[str, Any], duties: list[dict[str, Any]]) -> None:
+    """An item may arrive already closed (CSV import of an export): check it like a close, and
+    end its duties. The tool never invents what a row does not say, nor drops what it does."""
     status = str(values.get("status") or "").strip().lower()
     if status in (CLOSED, "已办结"):
         outcome = values.get("outcome")
@@ -326,8 +357,8 @@ def build_item(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> Built:
         closed_on = ctx.event(values.get("closed_on"), None, "closed_on")
         if closed_on is None:
             raise BadInput(_("A closed item needs its closing date (closed_on)."))
-        check_close_date(_("the item"), opened_on, closed_on)
-        record.update(status=CLOSED, outcome=kind.outcomes(subtype).parse(outcome),
+        check_close_date(_("the item"), record["opened_on"], closed_on)
+        record.update(status=CLOSED, outcome=kind.outcomes(record["subtype"]).parse(outcome),
                       closed_on=closed_on)
         for duty in duties:
             duty.update(duty_ops.end_values(ctx, kind, record["outcome"], duty, closed_on))
@@ -338,7 +369,6 @@ def build_item(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> Built:
     elif values.get("outcome") or values.get("closed_on"):
         raise BadInput(_("An open item has no outcome or closing date: give status closed, or "
                          "leave them empty."))
-    return Built(record, duties, warnings)
 
 
 # Besides bookkeeping, what an item owes is derived from its duties (their own record).
@@ -349,7 +379,7 @@ _NOT_IN_SNAPSHOT = frozenset(("id", "created_at", "updated_at", "actor", "number
 
 def snapshot(record: Mapping[str, Any]) -> str:
     """The whole item at creation, as JSON: the first entry of its history."""
-    data = {c: _text(v) for c, v in record.items() if c not in _NOT_IN_SNAPSHOT}
+    data = {c: logged_text(v) for c, v in record.items() if c not in _NOT_IN_SNAPSHOT}
     return json.dumps(data, ensure_ascii=False, sort_keys=True)
 
 
@@ -365,7 +395,8 @@ def parent_must_be_open(ctx: Context, kind: Kind, record: Mapping[str, Any]) -> 
                        .format(id=parent.ident))
 
 
-def add_item(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> Outcome:
+def add_item(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> Done:
+    """Add a new item of ``kind``: numbered, its first duties written, its creation logged."""
     built = build_item(ctx, kind, values)
     record = built.record
     parent_must_be_open(ctx, kind, record)
@@ -378,15 +409,15 @@ def add_item(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> Outcome:
     if record["note"]:
         ctx.session.add(Note(item_id=item.id, at=item.created_at, actor=ctx.actor,
                              text=record["note"]))
-    ctx.session.add(ChangeLog(at=item.created_at, actor=ctx.actor, subject=item.ident,
-                              action="create", new_value=snapshot(record)))
-    return Outcome(item.ident, item.due_on, built.warnings)
+    log(ctx.session, ctx.actor, item.ident, "create", [Change(None, None, snapshot(record))],
+        at=item.created_at)
+    return Done(item.ident, item.due_on, built.warnings)
 
 
 def _sync(ctx: Context, item: Item, action: str, reason: str | None = None) -> None:
     """Bring the item's holder and due date in line with its duties, and log the change."""
     ctx.session.flush()
-    log_changes(ctx, item, action,
+    log_item(ctx, item, action,
                 duty_ops.sync(item, duty_ops.duties_of(ctx.session, item), ctx.today),
                 reason=reason)
 
@@ -397,12 +428,46 @@ def _rule_keys() -> tuple[str, ...]:
     return ("subtype", "urgent", "unit_id", *unit_field_columns())
 
 
+@dataclass
+class _Request:
+    """An update, checked before anything changes: the parsed values and what they ask for."""
+
+    plain: dict[str, Any]  # plain fields (title, handler, unit, subtype, the kind's own)
+    stage: str | None  # the stage entered, parsed
+    backward: bool  # the stage comes before the current one
+    pausing: bool
+    resuming: bool
+    reason: str | None
+    start: date | None  # the day a stage is entered or a duty met (--on)
+    acted: date | None  # the day the holder of the duties ended acted (--acted-on)
+    explicit_due: date | None  # a due date typed (--due)
+
+
 def update_item(ctx: Context, ident: str, values: Mapping[str, Any],
-                kind: Kind | None = None) -> Outcome:
+                kind: Kind | None = None) -> Done:
+    """Change an item as ``values`` say: its plain fields, its opening date, its stage or due
+    date, a duty met, a pause or resume, a note; each change logged."""
     item = get_item(ctx.session, ident, kind)
-    kind = item.kind_info
     logged_before = ctx.logged
-    warnings: list[str] = []
+    request = _check_request(ctx, item, values)
+    warnings = _apply_fields(ctx, item, values, request)
+    stage = _check_stage_and_due(item, request)
+    more, ended = _apply_stage_or_extension(ctx, item, stage, request)
+    warnings += more
+    if values.get("met"):
+        _apply_met(ctx, item, values["met"], request.acted)
+    warnings += _apply_pause_or_resume(ctx, item, values, request)
+    if values.get("note") is not None:
+        append_note(ctx, item, values["note"])
+    ctx.session.flush()
+    return Done(item.ident, item.due_on, warnings, changed=ctx.logged > logged_before,
+                ended=[(d.name, ctx.unit_code(d.holder_id), d.state) for d in ended]
+                if request.backward else [])
+
+
+def _check_request(ctx: Context, item: Item, values: Mapping[str, Any]) -> _Request:
+    """Parse and check everything the update asks, before any of it is applied."""
+    kind = item.kind_info
     plain = _plain_values(ctx, kind, item, values)
     stage = kind.stages(plain.get("subtype", item.subtype)).parse(values["stage"]) \
         if values.get("stage") else None
@@ -415,58 +480,83 @@ def update_item(ctx: Context, ident: str, values: Mapping[str, Any],
     check_units(kind, {kf.column_name: plain.get(kf.column_name, getattr(item, kf.column_name))
                        for kf in kind.fields if kf.type == "unit"}
                 | {"unit_id": plain.get("unit_id", item.unit_id)})
-    changes = item.edit(**plain)
-    log_changes(ctx, item, "update", changes)
+    return _Request(plain, stage, backward, pausing, resuming, reason, start, acted,
+                    explicit_due)
+
+
+def _apply_fields(ctx: Context, item: Item, values: Mapping[str, Any],
+                  request: _Request) -> list[str]:
+    """Apply the plain fields and a corrected opening date; when what the due dates depend on
+    changed, the open duties follow their rules again. Returns calendar warnings."""
+    kind = item.kind_info
+    warnings: list[str] = []
+    changes = item.edit(**request.plain)
+    log_item(ctx, item, "update", changes)
     link = kind.parent_link()
-    if link is not None and link.column_name in plain:
+    if link is not None and link.column_name in request.plain:
         parent_must_be_open(ctx, kind, {link.column_name: getattr(item, link.column_name),
                                         "status": item.status})
     if values.get("opened_on") is not None:
         warnings += _correct_opening(ctx, item, ctx.event(values["opened_on"], None,
-                                                          "--opened-on"), reason)
+                                                          "--opened-on"), request.reason)
     if item.is_open and any(c.field in _rule_keys() for c in changes):
         # What the due dates depend on has changed: the open duties follow their rules again.
         warnings += duty_ops.recompute(ctx, item)
         _sync(ctx, item, "update")
+    return warnings
 
+
+def _check_stage_and_due(item: Item, request: _Request) -> str | None:
+    """Refuse a current stage its (new) subtype lacks, a due date before the opening, a due
+    date on a closed item; returns the stage to enter (None: stay)."""
+    kind, stage, due = item.kind_info, request.stage, request.explicit_due
     if not stage and item.stage not in kind.stages(item.subtype).codes:
         # A new subtype (referral direction) whose stages do not include the current one.
         raise BadInput(_("Stage {stage} does not exist for {subtype}: give --stage. Valid: "
                          "{valid}.").format(stage=item.stage, subtype=item.subtype,
                                             valid=kind.stages(item.subtype).describe()))
-    if explicit_due is not None and explicit_due < item.opened_on:
+    if due is not None and due < item.opened_on:
         raise BadInput(_("The due date {due} is before the opening date {opened}.").format(
-            due=explicit_due.isoformat(), opened=item.opened_on.isoformat()))
-    if stage == item.stage and explicit_due is None:
-        stage = None  # already there: re-entering would restart its clock and drop an extension
-    ended: list[Any] = []
+            due=due.isoformat(), opened=item.opened_on.isoformat()))
+    if stage == item.stage and due is None:
+        return None  # already there: re-entering would restart its clock and drop an extension
+    if not stage and due is not None and not item.is_open:
+        raise BadInput(_("{id} is closed: reopen it before moving its due date.").format(
+            id=item.ident))
+    return stage
+
+
+def _apply_stage_or_extension(ctx: Context, item: Item, stage: str | None,
+                              request: _Request) -> tuple[list[str], list[Any]]:
+    """Enter ``stage``, or move the due date (延期); returns calendar warnings and the duties
+    a stage ended."""
     if stage:
-        more, ended = _move_stage(ctx, item, stage, start, acted, explicit_due, backward, reason)
-        warnings += more
-    elif explicit_due is not None:
-        if not item.is_open:
-            raise BadInput(_("{id} is closed: reopen it before moving its due date.").format(
-                id=item.ident))
-        duty_ops.extend(ctx, item, explicit_due, on=ctx.today)  # logged with its reason below
-        _sync(ctx, item, "extend", reason=reason)
-    if values.get("met"):
-        duty_ops.meet(ctx, item, ctx.rules.duty_code(values["met"]), acted)
-        _sync(ctx, item, "met")
-    if pausing:
-        day = ctx.event(values.get("on"), ctx.today, "--on")
-        duty_ops.pause(ctx, item, day)
-        log_changes(ctx, item, "pause", item.edit(paused_on=day), reason=reason)
-    elif resuming:
-        day = ctx.event(values.get("on"), ctx.today, "--on")
-        warnings += duty_ops.resume(ctx, item, day, reason)
-        log_changes(ctx, item, "resume", item.edit(paused_on=None), reason=reason)
-        _sync(ctx, item, "resume", reason=reason)
-    if values.get("note") is not None:
-        append_note(ctx, item, values["note"])
-    ctx.session.flush()
-    return Outcome(item.ident, item.due_on, warnings, changed=ctx.logged > logged_before,
-                   ended=[(d.name, ctx.unit_code(d.holder_id), d.state) for d in ended]
-                   if backward else [])
+        return _move_stage(ctx, item, stage, request.start, request.acted,
+                           request.explicit_due, request.backward, request.reason)
+    if request.explicit_due is not None:
+        duty_ops.extend(ctx, item, request.explicit_due, on=ctx.today)  # logged by _sync
+        _sync(ctx, item, "extend", reason=request.reason)
+    return [], []
+
+
+def _apply_met(ctx: Context, item: Item, name: str, acted: date | None) -> None:
+    """The holder met one open duty (--met) on ``acted``, without a stage change."""
+    duty_ops.meet(ctx, item, ctx.rules.duty_code(name), acted)
+    _sync(ctx, item, "met")
+
+
+def _apply_pause_or_resume(ctx: Context, item: Item, values: Mapping[str, Any],
+                           request: _Request) -> list[str]:
+    """Stop or restart the item's clocks on --on (default today); returns calendar warnings."""
+    if not (request.pausing or request.resuming):
+        return []
+    day = ctx.event(values.get("on"), ctx.today, "--on")
+    if request.pausing:
+        duty_ops.pause(ctx, item, day, request.reason)
+        return []
+    warnings = duty_ops.resume(ctx, item, day, request.reason)
+    _sync(ctx, item, "resume", reason=request.reason)
+    return warnings
 
 
 def _plain_values(ctx: Context, kind: Kind, item: Item,
@@ -498,13 +588,21 @@ def _check_update_options(ctx: Context, item: Item, values: Mapping[str, Any],
                           backward: bool) -> tuple[bool, bool, str | None]:
     """Refuse option combinations that say nothing or contradict each other; returns
     (pausing, resuming, reason)."""
+    pausing, resuming = bool(values.get("pause")), bool(values.get("resume"))
+    reason = (values.get("reason") or "").strip() or None
+    _check_options_together(values, pausing, resuming, backward, reason)
+    _check_options_for(item, values, pausing, resuming, backward, reason)
+    return pausing, resuming, reason
+
+
+def _check_options_together(values: Mapping[str, Any], pausing: bool, resuming: bool,
+                            backward: bool, reason: str | None) -> None:
+    """Refuse an empty option, and options that contradict or lack each other."""
     for name, option in (("stage", "--stage"), ("due_on", "--due"), ("on", "--on"),
                          ("opened_on", "--opened-on"), ("acted_on", "--acted-on"),
                          ("met", "--met")):
         if values.get(name) is not None and not str(values[name]).strip():
             raise BadInput(_("{option} must not be empty.").format(option=option))
-    pausing, resuming = bool(values.get("pause")), bool(values.get("resume"))
-    reason = (values.get("reason") or "").strip() or None
     moving = values.get("stage") or values.get("met")
     if pausing and resuming:
         raise BadInput(_("Give --pause or --resume, not both."))
@@ -521,6 +619,13 @@ def _check_update_options(ctx: Context, item: Item, values: Mapping[str, Any],
         # A reason with nothing to explain would be dropped: say so instead.
         raise BadInput(_("--reason explains --due, --opened-on, --pause, --resume or a move "
                          "back to an earlier stage: give one of them."))
+
+
+def _check_options_for(item: Item, values: Mapping[str, Any], pausing: bool, resuming: bool,
+                       backward: bool, reason: str | None) -> None:
+    """Refuse what the item's state forbids (closed, paused) and a change that needs a reason
+    given without one."""
+    moving = values.get("stage") or values.get("met")
     if (pausing or resuming or moving) and not item.is_open:
         raise BadInput(_("{id} is closed: reopen it before changing its stage.").format(
             id=item.ident))
@@ -535,7 +640,6 @@ def _check_update_options(ctx: Context, item: Item, values: Mapping[str, Any],
     if moving and item.paused_on is not None:
         raise BadInput(_("{id} is paused: resume it (--resume) before changing its stage.")
                        .format(id=item.ident))
-    return pausing, resuming, reason
 
 
 def _acted_on(ctx: Context, values: Mapping[str, Any], on: date | None) -> date | None:
@@ -568,7 +672,7 @@ def _move_stage(ctx: Context, item: Item, stage: str, start: date, acted: date,
     clock, warnings, ended = duty_ops.enter_stage(ctx, item, stage, start, explicit_due, acted,
                                                   backward, reason)
     moves = item.move_to(stage, start, clock, before_due)
-    log_changes(ctx, item, "stage", moves, reason=reason if backward else None)
+    log_item(ctx, item, "stage", moves, reason=reason if backward else None)
     # A due date the user typed is an extension (延期) even when it comes with a stage.
     _sync(ctx, item, "extend" if explicit_due is not None else "stage",
           reason=reason if explicit_due is not None or backward else None)
@@ -594,7 +698,7 @@ def _correct_opening(ctx: Context, item: Item, day: date, reason: str | None) ->
     moved = {"opened_on": day}
     if item.stage_on == old:
         moved["stage_on"] = day
-    log_changes(ctx, item, "correct", item.edit(**moved), reason=reason)
+    log_item(ctx, item, "correct", item.edit(**moved), reason=reason)
     for duty in duty_ops.duties_of(ctx.session, item):
         if duty.started_on == old:
             duty_ops.log_duty(ctx, item, "correct", duty, "started_on", old, day, reason)
@@ -606,7 +710,7 @@ def _correct_opening(ctx: Context, item: Item, day: date, reason: str | None) ->
 
 def close_item(ctx: Context, ident: str, outcome: str, on: date | str | None = None,
                note: str | None = None, kind: Kind | None = None,
-               reason: str | None = None, acted_on: date | str | None = None) -> Outcome:
+               reason: str | None = None, acted_on: date | str | None = None) -> Done:
     """Close with ``outcome`` on ``on``; the open duties are judged on ``acted_on``, the day
     their holder acted (default ``on``)."""
     item = get_item(ctx.session, ident, kind)
@@ -625,12 +729,12 @@ def close_item(ctx: Context, ident: str, outcome: str, on: date | str | None = N
     item.duty, item.duty_is_right, item.due_provisional = None, False, False
     if item.paused_on is not None:
         changes += item.edit(paused_on=None)
-    log_changes(ctx, item, "close", changes, reason=reason)
+    log_item(ctx, item, "close", changes, reason=reason)
     if note is not None:
         append_note(ctx, item, note)
     ctx.session.flush()
     _close_parent_when_done(ctx, item, day)
-    return Outcome(item.ident, item.due_on)
+    return Done(item.ident, item.due_on)
 
 
 def part_links(kind_code: str) -> list[tuple[Kind, Any]]:
@@ -651,6 +755,7 @@ def _children(ctx: Context, item: Item, status: str) -> list[Item]:
 
 
 def _parent(ctx: Context, item: Item) -> Item | None:
+    """The item ``item`` belongs to (an action item's meeting), if any."""
     link = item.kind_info.parent_link()
     parent_id = getattr(item, link.column_name) if link is not None else None
     return ctx.session.get(Item, parent_id) if parent_id is not None else None
@@ -667,7 +772,7 @@ def _close_parent_when_done(ctx: Context, item: Item, day: date) -> None:
 
 
 def reopen_item(ctx: Context, ident: str, reason: str, kind: Kind | None = None,
-                due_on: date | str | None = None, note: str | None = None) -> Outcome:
+                due_on: date | str | None = None, note: str | None = None) -> Done:
     """Reopen a closed item, optionally with a new due date (a reopened item whose clock had
     stopped has none, and would otherwise never be overdue)."""
     if not reason or not reason.strip():
@@ -678,11 +783,11 @@ def reopen_item(ctx: Context, ident: str, reason: str, kind: Kind | None = None,
         raise BadInput(_("The due date {due} is before the opening date {opened}.").format(
             due=new_due.isoformat(), opened=item.opened_on.isoformat()))
     closed_on = item.closed_on
-    log_changes(ctx, item, "reopen", item.reopen(), reason=reason)
+    log_item(ctx, item, "reopen", item.reopen(), reason=reason)
     parent = _parent(ctx, item)
     if parent is not None and not parent.is_open:
         # Reopening an action item reopens its meeting: the meeting is open while it has work.
-        log_changes(ctx, parent, "reopen", parent.reopen(),
+        log_item(ctx, parent, "reopen", parent.reopen(),
                     reason=_("its action item {id} was reopened").format(id=item.ident))
     duty_ops.reopen_duties(ctx, item, closed_on, max(ctx.today, item.opened_on), new_due)
     _sync(ctx, item, "extend" if new_due is not None else "reopen", reason=reason)
@@ -692,11 +797,11 @@ def reopen_item(ctx: Context, ident: str, reason: str, kind: Kind | None = None,
     warnings = [] if item.due_on is not None else [
         _("{id} has no due date now: give one with --due so that it can become overdue.")
         .format(id=item.ident)]
-    return Outcome(item.ident, item.due_on, warnings)
+    return Done(item.ident, item.due_on, warnings)
 
 
 def record_stage(ctx: Context, ident: str, kind: Kind, verb, on: date | str | None = None,
-                 note: str | None = None, acted_on: date | str | None = None) -> Outcome:
+                 note: str | None = None, acted_on: date | str | None = None) -> Done:
     """A kind's verb that records one stage (a suggestion's `reply`: kinds.Verb ``stage``) or
     meets one duty without a stage change (a clue's `reply`: ``meets``, while the duty to
     perform runs on). Recording again what is already recorded changes nothing."""
@@ -707,13 +812,13 @@ def record_stage(ctx: Context, ident: str, kind: Kind, verb, on: date | str | No
     duties = duty_ops.duties_of(ctx.session, item)
     if item.is_open and not any(d.is_open and d.name == verb.meets for d in duties) \
             and any(d.name == verb.meets and d.state in (DUTY_MET, DUTY_LATE) for d in duties):
-        return Outcome(item.ident, item.due_on, changed=False)
+        return Done(item.ident, item.due_on, changed=False)
     return update_item(ctx, ident, {"met": verb.meets, "on": on, "note": note,
                                     "acted_on": acted_on}, kind)
 
 
 def open_linked(ctx: Context, ident: str, kind: Kind, verb, values: Mapping[str, Any],
-                superior: bool = False, report: str | None = None) -> Outcome:
+                superior: bool = False, report: str | None = None) -> Done:
     """A kind's verb that opens an item of another kind from this one (kinds.Verb ``opens``):
     an obstructed assistance request escalated to a 检察建议 of type correction. The new item
     names this one (related_id), so each item's `show` names the other; opening it is the
@@ -724,6 +829,26 @@ def open_linked(ctx: Context, ident: str, kind: Kind, verb, values: Mapping[str,
         raise BadInput(_("{id} is at stage {stage}: {verb} needs stage {stages}.").format(
             id=item.ident, stage=item.stage, verb=verb.name, stages=", ".join(verb.from_stages)))
     target = KINDS[verb.opens]
+    wanted = _linked_values(ctx, item, target, verb, values)
+    _check_linked(ctx, item, wanted, superior)
+    opened = add_item(ctx, target, wanted)
+    new = get_item(ctx.session, opened.ident, target)
+    new.related_id = item.id
+    for duty in duty_ops.duties_of(ctx.session, item):
+        if duty.is_open:
+            before = duty.state
+            duty_ops.log_duty(ctx, item, verb.name, duty, "state", before,
+                              duty.end(new.opened_on))
+    _sync(ctx, item, verb.name)
+    _note_linked(ctx, item, new, verb, superior, report)
+    ctx.session.flush()
+    return Done(new.ident, new.due_on, opened.warnings)
+
+
+def _linked_values(ctx: Context, item: Item, target: Kind, verb,
+                   values: Mapping[str, Any]) -> dict[str, Any]:
+    """What the item a verb opens is given: by default this item's title (and ID) and unit,
+    and the subtype the verb names."""
     wanted = dict(values)
     wanted.setdefault("title", None)
     if not (wanted["title"] or "").strip():
@@ -732,6 +857,12 @@ def open_linked(ctx: Context, ident: str, kind: Kind, verb, values: Mapping[str,
         wanted["unit"] = ctx.session.get(Unit, item.unit_id).code
     if target.subtype_key and verb.opens_subtype:
         wanted[target.subtype_key] = verb.opens_subtype
+    return wanted
+
+
+def _check_linked(ctx: Context, item: Item, wanted: Mapping[str, Any], superior: bool) -> None:
+    """Refuse a linked item opened before this item's stage began, or one said to go to the
+    superior unit but addressed to the unit itself."""
     opened_on = ctx.event(wanted.get("opened_on"), ctx.today, "--on")
     if item.stage_on is not None and opened_on < item.stage_on:
         # The decision answers the stage: it cannot come before the stage began.
@@ -741,15 +872,11 @@ def open_linked(ctx: Context, ident: str, kind: Kind, verb, values: Mapping[str,
     if superior and ctx.unit(wanted["unit"]).id == item.unit_id:
         raise BadInput(_("--superior: give the superior unit with --to (not {unit} itself).")
                        .format(unit=ctx.session.get(Unit, item.unit_id).code))
-    opened = add_item(ctx, target, wanted)
-    new = get_item(ctx.session, opened.ident, target)
-    new.related_id = item.id
-    day = new.opened_on
-    for duty in duty_ops.duties_of(ctx.session, item):
-        if duty.is_open:
-            before = duty.state
-            duty_ops.log_duty(ctx, item, verb.name, duty, "state", before, duty.end(day))
-    _sync(ctx, item, verb.name)
+
+
+def _note_linked(ctx: Context, item: Item, new: Item, verb, superior: bool,
+                 report: str | None) -> None:
+    """Each item's running record names the other; ``report`` joins this item's."""
     unit = ctx.session.get(Unit, new.unit_id)
     text = (_("{verb}: {id} opened, addressed to {unit}, the superior of the unit asked.")
             if superior else _("{verb}: {id} opened, addressed to {unit}.")).format(
@@ -759,35 +886,35 @@ def open_linked(ctx: Context, ident: str, kind: Kind, verb, values: Mapping[str,
                 action=verb.name)
     if report is not None:
         append_note(ctx, item, report, action="report")
-    ctx.session.flush()
-    return Outcome(new.ident, new.due_on, opened.warnings)
 
 
-def note_item(ctx: Context, ident: str, text: str) -> Outcome:
+def note_item(ctx: Context, ident: str, text: str) -> Done:
+    """Add a note to an item's running record."""
     item = get_item(ctx.session, ident)
     append_note(ctx, item, text)
-    return Outcome(item.ident, item.due_on)
+    return Done(item.ident, item.due_on)
 
 
-def void_item(ctx: Context, ident: str, reason: str | None) -> Outcome:
+def void_item(ctx: Context, ident: str, reason: str | None) -> Done:
     """Mark an entry made in error: it leaves lists, reports, statistics and exports (unless
     asked for), keeps its history, and is never deleted."""
     if not (reason or "").strip():
         raise BadInput(_("Say why the entry is void: --reason TEXT."))
     item = get_item(ctx.session, ident)
     if item.voided_at is not None:
-        return Outcome(item.ident, item.due_on, changed=False)
-    log_changes(ctx, item, "void", item.edit(voided_at=now(), void_reason=reason.strip()),
+        return Done(item.ident, item.due_on, changed=False)
+    log_item(ctx, item, "void", item.edit(voided_at=now(), void_reason=reason.strip()),
                 reason=reason.strip())
-    return Outcome(item.ident, item.due_on)
+    return Done(item.ident, item.due_on)
 
 
-def unvoid_item(ctx: Context, ident: str, reason: str | None) -> Outcome:
+def unvoid_item(ctx: Context, ident: str, reason: str | None) -> Done:
+    """An entry marked void counts again, with a reason; its history keeps both."""
     if not (reason or "").strip():
         raise BadInput(_("Say why the entry counts again: --reason TEXT."))
     item = get_item(ctx.session, ident)
     if item.voided_at is None:
-        return Outcome(item.ident, item.due_on, changed=False)
-    log_changes(ctx, item, "unvoid", item.edit(voided_at=None, void_reason=None),
+        return Done(item.ident, item.due_on, changed=False)
+    log_item(ctx, item, "unvoid", item.edit(voided_at=None, void_reason=None),
                 reason=reason.strip())
-    return Outcome(item.ident, item.due_on)
+    return Done(item.ident, item.due_on)

@@ -43,7 +43,7 @@ from sqlalchemy import (
 )
 
 from fujian.models import Item, Note, Unit
-from fujian.storage import position
+from fujian.storage import bulk_insert, position
 
 # Created by migration 0006 (the schema's history); described here for queries only.
 SEARCH = Table(
@@ -173,9 +173,6 @@ def search_row(pk: int, opened_on: date | None, title: str, fields: Iterable[str
 def refresh(target, item_ids: Iterable[int] = (), *, units: Iterable[int] = ()) -> None:
     """Rebuild the search rows of these items, and of every item of these units (after a
     unit's name changed), in the caller's transaction. ``target``: a Session or Connection."""
-    # deferred: fujian.storage loads the SQLite backend, which a list's --search need not
-    from fujian.storage import bulk_insert
-
     connection = _connection(target)
     pks = set(item_ids)
     unit_ids = list(units)
@@ -195,9 +192,6 @@ def refresh(target, item_ids: Iterable[int] = (), *, units: Iterable[int] = ()) 
 def rebuild(connection) -> int:
     """Every item's search row anew (a database filled by other means, such as the
     benchmark's generator). Returns how many rows were written."""
-    # deferred: fujian.storage loads the SQLite backend, which a list's --search need not
-    from fujian.storage import bulk_insert
-
     connection.execute(delete(SEARCH))
     texts = _unit_texts(connection)
     last = connection.scalar(select(func.max(Item.id))) or 0

@@ -199,7 +199,7 @@ class Tracker:
 
     # -- items ---------------------------------------------------------------------------------
 
-    def add(self, kind: Kind | str, values: Mapping[str, Any]) -> item_ops.Outcome:
+    def add(self, kind: Kind | str, values: Mapping[str, Any]) -> item_ops.Done:
         kind = KINDS[kind] if isinstance(kind, str) else kind
         with self._writing() as ctx:
             return item_ops.add_item(ctx, kind, values)

@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 from fujian.dates import now
 from fujian.errors import BadInput, NotFound
 from fujian.i18n import _
-from fujian.models import UNIT_KINDS, ChangeLog, Unit
+from fujian.models import UNIT_KINDS, Change, Unit
 from fujian.service import search
+from fujian.service.changelog import log
 from fujian.service.decoding import decode
 
 _CODE = re.compile(r"[a-z][a-z0-9_-]{0,31}")
@@ -60,8 +61,7 @@ def find_unit(session: Session, text: str) -> Unit:
 
 def _log(session: Session, actor: str, code: str, action: str, field: str | None = None,
          old: str | None = None, new: str | None = None) -> None:
-    session.add(ChangeLog(at=now(), actor=actor, subject=f"unit:{code}", action=action,
-                          field=field, old_value=old, new_value=new))
+    log(session, actor, f"unit:{code}", action, [Change(field, old, new)])
 
 
 def add_unit(session: Session, actor: str, code: str, name: str, liaison: str | None = None,
@@ -139,7 +139,7 @@ class CsvRow(dict):
 
 def read_units_csv(path: Path, encoding: str = "auto") -> list[dict]:
     """Rows of a units CSV (header: code,name[,liaison,phone,kind]). Read as item imports are
-    (:func:`fujian.service.transfer.decode`): UTF-8 with or without BOM, or GB18030/GBK,
+    (:func:`fujian.service.decoding.decode`): UTF-8 with or without BOM, or GB18030/GBK,
     detected; ``encoding`` overrides."""
     try:
         data = path.read_bytes()
