@@ -20,7 +20,7 @@ from fujian.dates import check_due, check_event, now, parse_date
 from fujian.deadlines import Calendar, RuleBook
 from fujian.errors import BadInput
 from fujian.i18n import _
-from fujian.kinds import CLOSED, KINDS, OPEN, Kind, unit_field_columns
+from fujian.kinds import CLOSED, KINDS, OPEN, STATUS_LABELS, Kind, unit_field_columns
 from fujian.models import (
     DUTY_LATE,
     DUTY_MET,
@@ -110,8 +110,6 @@ def get_item(session: Session, ident: str, kind: Kind | None = None) -> Item:
     """One item by its ID, through the one lookup (queries.find_item)."""
     return session.get(Item, find_item(session, ident, kind)[0])
 
-
-log_changes = log_item  # the name recount.py imports
 
 
 def append_note(ctx: Context, item: Item, text: str | None, action: str = "note") -> None:
@@ -350,7 +348,7 @@ def _arrive_closed(ctx: Context, kind: Kind, values: Mapping[str, Any],
     """An item may arrive already closed (CSV import of an export): check it like a close, and
     end its duties. The tool never invents what a row does not say, nor drops what it does."""
     status = str(values.get("status") or "").strip().lower()
-    if status in (CLOSED, "已办结"):
+    if status in (CLOSED, STATUS_LABELS[CLOSED]):
         outcome = values.get("outcome")
         if not outcome:
             raise BadInput(_("A closed item needs an outcome."))
@@ -363,7 +361,7 @@ def _arrive_closed(ctx: Context, kind: Kind, values: Mapping[str, Any],
         for duty in duties:
             duty.update(duty_ops.end_values(ctx, kind, record["outcome"], duty, closed_on))
         record.update(duty=None, duty_is_right=False, due_provisional=False)
-    elif status not in ("", OPEN, "未办结"):
+    elif status not in ("", OPEN, STATUS_LABELS[OPEN]):
         raise BadInput(_("Unknown status {text!r}. Valid: open, closed.").format(
             text=str(values["status"])[:20]))
     elif values.get("outcome") or values.get("closed_on"):

@@ -22,8 +22,8 @@ from sqlalchemy import false, func, select, true
 from fujian.deadlines import Calendar, DueDate, Period, compute_due, roll_forward
 from fujian.errors import BadInput
 from fujian.models import DUTY_OPEN, Duty, Item, Setting
+from fujian.service.changelog import log_item
 from fujian.service.duties import log_duty, sync
-from fujian.service.items import log_changes
 
 CALENDAR = "calendar"  # the setting that holds the fingerprint
 BATCH = 500  # items written at a time: their rows are loaded with one query
@@ -95,7 +95,7 @@ def _apply(ctx, batch: list[tuple[int, list[tuple[int, date, date, bool]]]]) -> 
                     log_duty(ctx, item, "recount", duty, "due_on", duty.due_on, due)
                     moved += 1
                 duty.nominal_on, duty.due_on, duty.provisional = nominal, due, provisional
-            log_changes(ctx, item, "recount", sync(item, duties[item_id], ctx.today))
+            log_item(ctx, item, "recount", sync(item, duties[item_id], ctx.today))
     session.flush()
     session.expunge_all()  # written: a recount of many items need not keep them all
     return moved

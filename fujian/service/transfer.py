@@ -20,12 +20,13 @@ from sqlalchemy import select
 from fujian.errors import BadInput
 from fujian.i18n import _
 from fujian.kinds import KINDS, Column, Kind, columns_for, format_id, import_order, kind_of, split_id
-from fujian.models import ChangeLog, Duty, Item, ItemSequence, Note
+from fujian.models import Change, ChangeLog, Duty, Item, ItemSequence, Note
 
 # The one CSV writer lives with the other output formats (render.py); exports use it as is.
 from fujian.render import export_cell, neutralise, unneutralise, write_csv  # noqa: F401
 
 # Imported text is decoded in decoding.py (units read it too); its names stay reachable here.
+from fujian.service import changelog
 from fujian.service.decoding import check_encoding, decode  # noqa: F401
 from fujian.service.items import build_item, parent_must_be_open, set_last_number, snapshot
 from fujian.storage import bulk_insert
@@ -77,7 +78,7 @@ def open_output(path: Path, force: bool, database, encoding: str) -> IO[str]:
 # Import
 
 
-def _header_map() -> dict[str, str]:
+def header_map() -> dict[str, str]:
     """Header text (Chinese label or code) → column key, over every kind's columns."""
     mapping: dict[str, str] = {}
     for column in all_kind_columns():
@@ -104,7 +105,7 @@ def read_rows(text: str) -> Iterator[tuple[int, dict[str, str]]]:
         raise BadInput(_("The file is empty.")) from None
     except csv.Error as exc:
         raise BadInput(_("line 1: {reason}").format(reason=exc)) from exc
-    mapping = _header_map()
+    mapping = header_map()
     keys = []
     unknown = []
     for name in header:
@@ -293,10 +294,9 @@ def _numbered(ctx, kind: Kind, built: list, wanted: dict[int, int],
             number = top
         record["number"] = number
         records.append(record)
-        logs.append({"at": record["created_at"], "actor": ctx.actor,
-                     "subject": format_id(kind, number), "action": "create",
-                     "field": None, "old_value": None, "new_value": snapshot(record),
-                     "reason": source})
+        logs.append(changelog.row(ctx.actor, format_id(kind, number), "create",
+                                  Change(None, None, snapshot(record)),
+                                  at=record["created_at"], reason=source))
     return records, logs, top
 
 

@@ -19,7 +19,7 @@ from fujian.service.changelog import log
 from fujian.service.decoding import decode
 
 _CODE = re.compile(r"[a-z][a-z0-9_-]{0,31}")
-UNIT_COLUMNS = ("code", "name", "liaison", "phone", "kind")
+UNIT_FIELDS = ("code", "name", "liaison", "phone", "kind")
 
 
 def normalise_code(code: str) -> str:
@@ -126,7 +126,7 @@ def update_unit(session: Session, actor: str, code: str,
 
 def list_units(session: Session) -> list[dict]:
     rows = session.scalars(select(Unit).order_by(Unit.code))
-    return [{c: getattr(u, c) for c in UNIT_COLUMNS} for u in rows]
+    return [{c: getattr(u, c) for c in UNIT_FIELDS} for u in rows]
 
 
 class CsvRow(dict):
@@ -185,11 +185,11 @@ def import_units(session: Session, actor: str, rows: list[dict], *, update: bool
                          fields["kind"] or None)
                 added += 1
             elif update:
-                before = {c: getattr(existing, c) for c in UNIT_COLUMNS}
+                before = {c: getattr(existing, c) for c in UNIT_FIELDS}
                 update_unit(session, actor, code, **{
                     k: v for k, v in fields.items()
                     if v or (k in ("liaison", "phone") and k in present)})
-                after = {c: getattr(existing, c) for c in UNIT_COLUMNS}
+                after = {c: getattr(existing, c) for c in UNIT_FIELDS}
                 updated += before != after
                 unchanged += before == after
             else:

@@ -52,6 +52,8 @@ from fujian.models import Duty, Item, Unit, clocks_running, days_overdue
 from fujian.render import file_value, group_by_holder
 from fujian.service.queries import Filters
 from fujian.service.reports import PackData
+from fujian.service.transfer import all_kind_columns, export_columns, header_map, open_output
+from fujian.service.transfer import check_target as check_output_target
 
 MAX_CELL = 32_767  # characters a spreadsheet cell holds
 MAX_ROWS = 1_048_576  # rows a sheet holds (Excel, LibreOffice)
@@ -489,8 +491,6 @@ class Book:
 def open_binary(path: Path, force: bool, database):
     """A new file for a workbook, under :func:`transfer.open_output`'s rules (0600, never the
     database, never an existing file without ``force``)."""
-    from fujian.service.transfer import open_output
-
     return open_output(path, force, database, "utf-8").detach()
 
 
@@ -557,8 +557,6 @@ def _late(row: dict) -> bool:
 
 def _open_tables(data: PackData, labels: bool) -> list[Table]:
     """One sheet of open items per kind, with every column of export csv."""
-    from fujian.service.transfer import export_columns  # deferred: transfer imports this module
-
     return [Table(kind.code, _(kind.sheet_name or kind.label), export_columns(kind),
                   data.items(Filters(kinds=(kind,), status="open", sort="due")), labels,
                   red=_late, unit_names=data.unit_names)
@@ -586,9 +584,7 @@ def _due_soon_table(as_of: date, within: int, soon: list[dict], labels: bool) ->
 def check_target(path: Path, force: bool) -> None:
     """Refuse a target early, before a long piece of work; :func:`transfer.open_output` checks
     again (the database itself among others) when the file is made."""
-    from fujian.service.transfer import check_target as check
-
-    check(path, force)
+    check_output_target(path, force)
 
 
 def _overview_table(as_of: date, within: int, labels: bool, open_tables: list[Table],
@@ -873,9 +869,7 @@ class ItemSheets:
 def _import_headers() -> dict[str, str]:
     """Header text → column key: what import csv accepts (codes, Chinese labels), and the
     English headers a workbook written with FUJIAN_LANG=en has."""
-    from fujian.service.transfer import _header_map, all_kind_columns
-
-    mapping = _header_map()
+    mapping = header_map()
     for column in (*all_kind_columns(), Column("unit_name", "责任单位")):
         mapping.setdefault(english_title(column), column.key)
     return mapping
