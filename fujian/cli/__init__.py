@@ -69,12 +69,12 @@ def init() -> None:
         fujian --db ~/fujian.db init
     """
     from fujian.errors import StorageError
-    from fujian.storage import damaged_message
+    from fujian.service.tracker import Tracker  # deferred: the database layer, not for --help
 
     st = state()
     store = st.store(create=True)
     if not store.created and not store.was_empty and store.check_integrity():
-        raise StorageError(damaged_message(store.location))
+        raise StorageError(Tracker.damaged_message(store.location))
     tracker = st.tracker(recount=False)
     counts = tracker.load_default_units()
     tracker.stamp_calendar()  # a new database's due dates, none yet, follow this calendar
@@ -109,11 +109,11 @@ def calendar_due(
     """
     from fujian.deadlines import Period, compute_due
     from fujian.render import pick_format, render, to_json
-    from fujian.service.tracker import load_calendar
+    from fujian.service.tracker import Tracker  # deferred: the database layer, not for --help
 
     fmt = pick_format(fmt)
     begin = parse_day(start)
-    result = compute_due(begin, Period.parse(period, criminal=criminal), load_calendar(),
+    result = compute_due(begin, Period.parse(period, criminal=criminal), Tracker.legal_calendar(),
                          criminal=criminal)
     for warning in result.warnings:
         note(_("warning: ") + warning)

@@ -31,16 +31,16 @@ class State:
     def location(self):
         """The database this run uses: a file path, or a PostgreSQL server address (whose
         text never shows the password)."""
-        from fujian.storage import resolve_location
+        from fujian.service.tracker import Tracker  # deferred: the database layer, not for --help
 
-        return resolve_location(self.db_option)
+        return Tracker.location(self.db_option)
 
     def store(self, create: bool = False):
         """The open database. Only `init` creates one (``create``); every other command opens
         only a fujian database: a mistyped --db, an empty file left by a failed copy or
         another program's file must not answer a cron job with an empty report."""
         if self._store is None:
-            from fujian.storage import Store
+            from fujian.service.tracker import Tracker  # deferred: the database layer, not for --help
 
             path = self.location
             if create and isinstance(path, Path) and path.is_file() and \
@@ -49,7 +49,7 @@ class State:
                 # database (only `init` may; every other command refuses it).
                 note(_("{path} is an empty file (0 bytes): making a new fujian database in it.")
                      .format(path=path))
-            self._store = Store(path, create=create)
+            self._store = Tracker.open_store(path, create=create)
             if self._store.upgraded_from:
                 note(_("Upgraded the database from schema {old}; a backup is at {path}.").format(
                     old=self._store.upgraded_from, path=self._store.backup_path))
@@ -67,7 +67,7 @@ class State:
         when it did not. ``recount`` is false where the database must stay as it is (a backup,
         a copy) or is being made (`init`)."""
         if self._tracker is None:
-            from fujian.service import Tracker
+            from fujian.service.tracker import Tracker  # deferred: the database layer, not for --help
 
             self._tracker = Tracker(self.store(create), china_today())
             if recount:
@@ -208,14 +208,14 @@ class OutputSpool:
 def _storage_error(exc: BaseException):
     if not {"sqlalchemy", "sqlite3", "psycopg"} & set(sys.modules):
         return None
-    from fujian.storage import storage_error_from
+    from fujian.service.tracker import Tracker  # deferred: the database layer, not for --help
 
     st = state()
     try:
         path = st.location if st else ""
     except FujianError:  # an empty --db: the error is about the option, not a path
         path = ""
-    return storage_error_from(exc, path)
+    return Tracker.storage_error(exc, path)
 
 
 def help_text(func: Callable) -> str:
@@ -292,11 +292,9 @@ def filter_values(tracker, search: str | None = None, involving: str | None = No
                   include_void: bool = False) -> dict[str, Any]:
     """The shared filter options as query filters (units by code or name)."""
     from fujian.errors import BadInput
-    from fujian.service.search import words_of
-
     values: dict[str, Any] = {"include_void": include_void}
     if search is not None:
-        words = words_of([search])
+        words = tracker.search_words([search])
         if not words:
             raise BadInput(_("--search needs at least one word."))
         values["search"] = words

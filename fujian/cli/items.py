@@ -360,7 +360,6 @@ def list_items(kind: Kind | None, status: str, unit: str | None, overdue: bool,
                as_of: str | None, sort: str, limit: int | None, fmt: str | None,
                links: dict[str, str | None] | None = None, **who: Any) -> None:
     from fujian.render import pick_format, render
-    from fujian.service.queries import Filters
 
     sort_value = sort.strip().lower()
     if sort_value not in ("due", "opened", "id"):
@@ -373,7 +372,7 @@ def list_items(kind: Kind | None, status: str, unit: str | None, overdue: bool,
     status_code = STATUS_FILTER.parse(status)
     extra = filter_values(tracker, **who)
     extra["include_void"] = extra["include_void"] or status_code == "all"
-    filters = Filters(
+    filters = tracker.list_filters(
         kinds=(kind,) if kind else (),
         status=status_code,
         unit_id=tracker.unit_id(unit) if unit else None,

@@ -387,6 +387,7 @@ def register(app: typer.Typer) -> None:
         """
         from fujian.kinds import Column
         from fujian.render import pick_format, render
+        from fujian.service.tracker import Tracker  # deferred: the database layer, not for --help
 
         st = state()
         tables = st.tracker(recount=False).copy_to(to)  # a copy is the database as it is
@@ -395,10 +396,8 @@ def register(app: typer.Typer) -> None:
         fmt = pick_format(fmt)
         render(rows, (Column("table", "表"), Column("rows", "行数"),
                       Column("sha256", "校验值")), fmt, title=_("Copied"))
-        from fujian.storage import as_location
-
         note(_("Copied {source} to {target}: {n} rows in {tables} tables, verified.").format(
-            source=st.location, target=as_location(to), n=sum(r["rows"] for r in rows),
+            source=st.location, target=Tracker.as_location(to), n=sum(r["rows"] for r in rows),
             tables=len(rows)))
 
     @command(app, "restore")

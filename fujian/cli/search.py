@@ -67,10 +67,10 @@ def find_items(texts: list[str], kind: str | None, status: str | None, include_v
                limit: int, fmt: str | None) -> None:
     from fujian.kinds import DUTY_COLUMN, STATUS_FILTER, columns_for, kind_of
     from fujian.render import pick_format, render
-    from fujian.service.search import find_in, words_of
+    from fujian.service.tracker import Tracker  # deferred: the database layer, not for --help
 
     fmt = pick_format(fmt)
-    words = words_of(texts)
+    words = Tracker.search_words(texts)
     if not words:
         raise BadInput(_("Give at least one word to search for."))
     if limit < 1:
@@ -79,9 +79,8 @@ def find_items(texts: list[str], kind: str | None, status: str | None, include_v
     tracker = state().tracker()
     # --status all means every entry, voided ones too, as on list.
     everything = include_void or (status is not None and status_code == "all")
-    found = find_in(tracker.store, words, kinds=(kind_of(kind).code,) if kind else (),
-                    status=status_code, include_void=everything, limit=limit,
-                    today=tracker.today)
+    found = tracker.search(words, kinds=(kind_of(kind).code,) if kind else (),
+                           status=status_code, include_void=everything, limit=limit)
     columns = with_match((*columns_for(None), DUTY_COLUMN))
     if fmt == "table":
         by_key = {c.key: c for c in columns}

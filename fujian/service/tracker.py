@@ -428,3 +428,62 @@ class Tracker:
         if not backup.is_file():
             raise BadInput(_("No backup file {path}.").format(path=backup))
         return restore(backup, database, force)
+
+    # -- what the command line needs besides the operations: it reaches the storage, the search
+    #    and the calendar through these only, so that it imports nothing below the service -----
+
+    @staticmethod
+    def location(db_option: str | None):
+        """The database a run uses: ``--db``, else ``FUJIAN_DB``, else the user's data folder."""
+        from fujian.storage import resolve_location
+
+        return resolve_location(db_option)
+
+    @staticmethod
+    def as_location(value: Any):
+        """A database location from a user's text: a server address or a file path."""
+        from fujian.storage import as_location
+
+        return as_location(value)
+
+    @staticmethod
+    def open_store(location: Any, create: bool = False) -> Store:
+        """The database at ``location``; only ``create`` makes a new one."""
+        return Store(location, create=create)
+
+    @staticmethod
+    def damaged_message(location: Any) -> str:
+        """What to say about a database whose integrity check failed."""
+        from fujian.storage import damaged_message
+
+        return damaged_message(location)
+
+    @staticmethod
+    def storage_error(exc: BaseException, location: Any):
+        """A database driver's exception as a StorageError for a person, or None."""
+        from fujian.storage import storage_error_from
+
+        return storage_error_from(exc, location)
+
+    @staticmethod
+    def legal_calendar() -> Calendar:
+        """The holiday calendar, with the user's overrides."""
+        return load_calendar()
+
+    @staticmethod
+    def search_words(texts: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+        """The words of a query as search compares them (normalised, no repeats)."""
+        from fujian.service.search import words_of
+
+        return words_of(texts)
+
+    def search(self, words: tuple[str, ...], **options: Any):
+        """Items holding every word, most relevant first (service/search.py)."""
+        from fujian.service.search import find_in
+
+        return find_in(self.store, words, today=self.today, **options)
+
+    @staticmethod
+    def list_filters(**values: Any) -> queries.Filters:
+        """The filters of a list, from the CLI's options already resolved to codes and keys."""
+        return queries.Filters(**values)
