@@ -282,6 +282,8 @@ FromOption = Annotated[str | None, typer.Option(
     "--from", metavar="UNIT", help=_("Only items this unit sent (referrals, clues)."))]
 HandlerOption = Annotated[str | None, typer.Option(
     "--handler", metavar="NAME", help=_("Only items this person handles."))]
+KindFilter = Annotated[str | None, typer.Option("--kind", metavar="KIND", help=_("Only this kind."))]
+ForceOption = Annotated[bool, typer.Option("--force", help=_("Overwrite an existing file."))]
 IncludeVoidFlag = Annotated[bool, typer.Option(
     "--include-void", help=_("Also entries voided as mistakes (--status all includes them "
                              "too)."))]

@@ -649,133 +649,136 @@ def _field_name(field: str | None) -> str:
     return known[field].header if field in known else field
 
 
-def register(app: typer.Typer) -> None:
-    for kind in KINDS.values():
-        app.add_typer(build_kind_app(kind), name=kind.code)
+# `fujian referral ...`, `fujian meeting ...`: one group per kind, by its code.
+KIND_APPS = {kind.code: build_kind_app(kind) for kind in KINDS.values()}
 
-    @command(app, "list")
-    def list_all(status: StatusOption = "open", unit: UnitFilter = None,
-                 overdue: OverdueFlag = False, as_of: AsOfOption = None,
-                 sort: SortOption = "due", limit: LimitOption = None,
-                 search: SearchOption = None, involving: InvolvingOption = None,
-                 from_unit: FromOption = None, handler: HandlerOption = None,
-                 include_void: IncludeVoidFlag = False,
-                 fmt: FormatOption = None) -> None:
-        """List items of every kind (default: open ones, by due date).
+# The verbs that take any kind's item by its ID: `fujian close S3`.
+app = typer.Typer()
 
-        Example:
 
-            fujian list --overdue --unit scjgj
-        """
-        list_items(None, status, unit, overdue, as_of, sort, limit, fmt, search=search,
-                   involving=involving, from_unit=from_unit, handler=handler,
-                   include_void=include_void)
+@command(app, "list")
+def list_all(status: StatusOption = "open", unit: UnitFilter = None,
+             overdue: OverdueFlag = False, as_of: AsOfOption = None,
+             sort: SortOption = "due", limit: LimitOption = None,
+             search: SearchOption = None, involving: InvolvingOption = None,
+             from_unit: FromOption = None, handler: HandlerOption = None,
+             include_void: IncludeVoidFlag = False,
+             fmt: FormatOption = None) -> None:
+    """List items of every kind (default: open ones, by due date).
 
-    @command(app, "show")
-    def show_any(ident: IdArgument, fmt: FormatOption = None) -> None:
-        """Show any item by its ID.
+    Example:
 
-        Example:
+        fujian list --overdue --unit scjgj
+    """
+    list_items(None, status, unit, overdue, as_of, sort, limit, fmt, search=search,
+               involving=involving, from_unit=from_unit, handler=handler,
+               include_void=include_void)
 
-            fujian show R12
-        """
-        show_item(ident, None, fmt)
+@command(app, "show")
+def show_any(ident: IdArgument, fmt: FormatOption = None) -> None:
+    """Show any item by its ID.
 
-    @command(app, "close")
-    def close_any(ident: IdArgument, outcome: OutcomeOption, on: OnOption = None,
-                  acted_on: ActedOnOption = None, note_text: NoteOption = None) -> None:
-        """Close any item with its outcome.
+    Example:
 
-        Example:
+        fujian show R12
+    """
+    show_item(ident, None, fmt)
 
-            fujian close S3 --outcome adopted --on 2025-05-06
-        """
-        close_item(ident, None, outcome, on, note_text, acted_on)
+@command(app, "close")
+def close_any(ident: IdArgument, outcome: OutcomeOption, on: OnOption = None,
+              acted_on: ActedOnOption = None, note_text: NoteOption = None) -> None:
+    """Close any item with its outcome.
 
-    _with_outcome_help(close_any, " | ".join(
-        f"{kind.code}: {_outcome_list(kind)}" for kind in KINDS.values()))
+    Example:
 
-    @command(app, "reopen")
-    def reopen_any(ident: IdArgument, reason: ReasonOption, due: DueOption = None,
-                   note_text: NoteOption = None) -> None:
-        """Reopen any closed item.
+        fujian close S3 --outcome adopted --on 2025-05-06
+    """
+    close_item(ident, None, outcome, on, note_text, acted_on)
 
-        Example:
+_with_outcome_help(close_any, " | ".join(
+    f"{kind.code}: {_outcome_list(kind)}" for kind in KINDS.values()))
 
-            fujian reopen S3 --reason '整改未到位'
-        """
-        reopen_item(ident, None, reason, due, note_text)
+@command(app, "reopen")
+def reopen_any(ident: IdArgument, reason: ReasonOption, due: DueOption = None,
+               note_text: NoteOption = None) -> None:
+    """Reopen any closed item.
 
-    @command(app, "note")
-    def note_cmd(ident: IdArgument,
-                 text: Annotated[str, typer.Argument(metavar="TEXT", help=_("The note."))]) -> None:
-        """Add a dated note, signed with your name, to any item's running record (nothing is
-        ever overwritten; `show` lists them all).
+    Example:
 
-        Example:
+        fujian reopen S3 --reason '整改未到位'
+    """
+    reopen_item(ident, None, reason, due, note_text)
 
-            fujian note S6 '已电话督促，单位承诺本周内书面回复'
-        """
-        result = state().tracker().note(ident, text)
-        note(_("Noted on {id}.").format(id=result.ident))
+@command(app, "note")
+def note_cmd(ident: IdArgument,
+             text: Annotated[str, typer.Argument(metavar="TEXT", help=_("The note."))]) -> None:
+    """Add a dated note, signed with your name, to any item's running record (nothing is
+    ever overwritten; `show` lists them all).
 
-    @command(app, "void")
-    def void_cmd(ident: IdArgument, reason: VoidReason) -> None:
-        """Mark an entry made in error (a duplicate, a mistaken entry): it leaves lists, reports,
-        statistics and exports — `--status all` or `--include-void` still list it — and `show`
-        and `history` keep it with its reason. Nothing is deleted; `unvoid` undoes it.
+    Example:
 
-        Example:
+        fujian note S6 '已电话督促，单位承诺本周内书面回复'
+    """
+    result = state().tracker().note(ident, text)
+    note(_("Noted on {id}.").format(id=result.ident))
 
-            fujian void R7 --reason '与R5重复登记'
-        """
-        result = state().tracker().void(ident, reason)
-        if not result.changed:
-            note(_("No change: {id} is already void.").format(id=result.ident))
-            return
-        note(_("Voided {id}.").format(id=result.ident))
+@command(app, "void")
+def void_cmd(ident: IdArgument, reason: VoidReason) -> None:
+    """Mark an entry made in error (a duplicate, a mistaken entry): it leaves lists, reports,
+    statistics and exports — `--status all` or `--include-void` still list it — and `show`
+    and `history` keep it with its reason. Nothing is deleted; `unvoid` undoes it.
 
-    @command(app, "unvoid")
-    def unvoid_cmd(ident: IdArgument, reason: VoidReason) -> None:
-        """Count a voided entry again.
+    Example:
 
-        Example:
+        fujian void R7 --reason '与R5重复登记'
+    """
+    result = state().tracker().void(ident, reason)
+    if not result.changed:
+        note(_("No change: {id} is already void.").format(id=result.ident))
+        return
+    note(_("Voided {id}.").format(id=result.ident))
 
-            fujian unvoid R7 --reason '误作废'
-        """
-        result = state().tracker().unvoid(ident, reason)
-        if not result.changed:
-            note(_("No change: {id} is not void.").format(id=result.ident))
-            return
-        note(_("{id} counts again.").format(id=result.ident))
+@command(app, "unvoid")
+def unvoid_cmd(ident: IdArgument, reason: VoidReason) -> None:
+    """Count a voided entry again.
 
-    @command(app, "history")
-    def history(ident: IdArgument, fmt: FormatOption = None) -> None:
-        """An item's change log, oldest first. A unit (the holder, the item's own unit, the
-        sending unit, a duty's holder) is given by its code, and in a table by its name.
+    Example:
 
-        Example:
+        fujian unvoid R7 --reason '误作废'
+    """
+    result = state().tracker().unvoid(ident, reason)
+    if not result.changed:
+        note(_("No change: {id} is not void.").format(id=result.ident))
+        return
+    note(_("{id} counts again.").format(id=result.ident))
 
-            fujian history R12
-        """
-        from fujian.kinds import Column
-        from fujian.render import pick_format, render
+@command(app, "history")
+def history(ident: IdArgument, fmt: FormatOption = None) -> None:
+    """An item's change log, oldest first. A unit (the holder, the item's own unit, the
+    sending unit, a duty's holder) is given by its code, and in a table by its name.
 
-        fmt = pick_format(fmt)
-        tracker = state().tracker()
-        rows = tracker.history(ident)
-        if fmt == "table":  # people read China time, action, field and unit names in words
-            from fujian.dates import CHINA
-            from fujian.kinds import split_id
+    Example:
 
-            kind, units = split_id(ident)[0], tracker.unit_names()
-            rows = [{**r, "at": r["at"].astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S"),
-                     "action": _(r["action"]), "field": _field_name(r["field"]),
-                     "old": _value_name(kind, r["field"], r["old"], units),
-                     "new": _("(created)") if r["action"] == "create"
-                     else _value_name(kind, r["field"], r["new"], units)}
-                    for r in rows]
-        columns = (Column("at", "时间"), Column("actor", "操作人"), Column("action", "操作"),
-                   Column("field", "字段"), Column("old", "原值"), Column("new", "新值"),
-                   Column("reason", "原因"))
-        render(rows, columns, fmt, title=ident.upper())
+        fujian history R12
+    """
+    from fujian.kinds import Column
+    from fujian.render import pick_format, render
+
+    fmt = pick_format(fmt)
+    tracker = state().tracker()
+    rows = tracker.history(ident)
+    if fmt == "table":  # people read China time, action, field and unit names in words
+        from fujian.dates import CHINA
+        from fujian.kinds import split_id
+
+        kind, units = split_id(ident)[0], tracker.unit_names()
+        rows = [{**r, "at": r["at"].astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S"),
+                 "action": _(r["action"]), "field": _field_name(r["field"]),
+                 "old": _value_name(kind, r["field"], r["old"], units),
+                 "new": _("(created)") if r["action"] == "create"
+                 else _value_name(kind, r["field"], r["new"], units)}
+                for r in rows]
+    columns = (Column("at", "时间"), Column("actor", "操作人"), Column("action", "操作"),
+               Column("field", "字段"), Column("old", "原值"), Column("new", "新值"),
+               Column("reason", "原因"))
+    render(rows, columns, fmt, title=ident.upper())

@@ -35,32 +35,34 @@ LimitOption = Annotated[int, typer.Option("--limit", metavar="N", help=_(
     "At most N items, the most relevant (default 50)."), show_default=False)]
 
 
-def register(app: typer.Typer) -> None:
-    @command(app, "search")
-    def search(words: WordsArgument, kind: KindOption = None, status: StatusOption = None,
-               include_void: IncludeVoidFlag = False, limit: LimitOption = DEFAULT_LIMIT,
-               fmt: FormatOption = None) -> None:
-        """Find items whose title, party, document number, handler, notes or unit names hold
-        every word, of any length (采 and 采砂 too), most relevant first, each with the text
-        that matched.
+app = typer.Typer()
 
-        Words and stored text are compared after NFKC and case folding, and every kind of
-        bracket counts as one, so 夏检行建(2025)3号 finds 夏检行建〔２０２５〕３号. Relevance:
-        per word 4 in the title, 3 in the party, document number or handler, 2 in a note, 1 in
-        a unit's code or name, summed; then the newest. Open and closed items are searched
-        unless --status says otherwise; voided entries only with --status all or
-        --include-void. `list --search WORDS` selects the same items.
 
-        Columns: those of `list`, plus score, match_field (title, doc_no, party, handler, note
-        or unit: the strongest field holding a word) and match (the text around the first
-        word found there). --format json gives the keys of `list --format json` plus score,
-        match_field and match.
+@command(app, "search")
+def search(words: WordsArgument, kind: KindOption = None, status: StatusOption = None,
+           include_void: IncludeVoidFlag = False, limit: LimitOption = DEFAULT_LIMIT,
+           fmt: FormatOption = None) -> None:
+    """Find items whose title, party, document number, handler, notes or unit names hold
+    every word, of any length (采 and 采砂 too), most relevant first, each with the text
+    that matched.
 
-        Example:
+    Words and stored text are compared after NFKC and case folding, and every kind of
+    bracket counts as one, so 夏检行建(2025)3号 finds 夏检行建〔２０２５〕３号. Relevance:
+    per word 4 in the title, 3 in the party, document number or handler, 2 in a note, 1 in
+    a unit's code or name, summed; then the newest. Open and closed items are searched
+    unless --status says otherwise; voided entries only with --status all or
+    --include-void. `list --search WORDS` selects the same items.
 
-            fujian search 汤逊湖 采砂
-        """
-        find_items(words, kind, status, include_void, limit, fmt)
+    Columns: those of `list`, plus score, match_field (title, doc_no, party, handler, note
+    or unit: the strongest field holding a word) and match (the text around the first
+    word found there). --format json gives the keys of `list --format json` plus score,
+    match_field and match.
+
+    Example:
+
+        fujian search 汤逊湖 采砂
+    """
+    find_items(words, kind, status, include_void, limit, fmt)
 
 
 def find_items(texts: list[str], kind: str | None, status: str | None, include_void: bool,
