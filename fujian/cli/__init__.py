@@ -110,6 +110,17 @@ def _usage_message(text: str) -> str:
     return text
 
 
+# Click's own words (the "Usage: " prefix, the --help and completion option texts) are not in
+# our catalog: Click runs them through the stdlib's global gettext domain, not an
+# application's (pallets/click#303, "Provide i18n with gettext", closed by pallets/click#1829,
+# which wraps them for that global domain only). So the two functions below reach into
+# Typer's vendored Click: HelpFormatter.write_usage is replaced and the built-in options'
+# help is rewritten. This leans on private API; tests/test_cli_layout.py pins the Typer
+# versions it was written and checked for (PATCHED_TYPER, lowest inclusive, highest
+# exclusive): re-check both functions before widening it.
+PATCHED_TYPER = ((0, 15), (0, 30))
+
+
 def _translate_builtin_help(command) -> None:
     """Click's own option texts (--help, shell completion) through our catalog as well."""
     texts = {"install_completion": _("Install completion for the current shell."),

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from fujian.cli.common import FormatOption, command, note, parse_day
+from fujian.cli.console import pick_output
 from fujian.i18n import _
 from fujian.kinds import Column
 
@@ -34,10 +35,10 @@ def calendar_due(
         fujian calendar due 2025-01-15 2m
     """
     from fujian.deadlines import Period, compute_due
-    from fujian.render import pick_format, render, to_json
+    from fujian.render import render, to_json
     from fujian.service.tracker import Tracker  # deferred: the database layer, not for --help
 
-    fmt = pick_format(fmt)
+    fmt = pick_output(fmt)
     begin = parse_day(start)
     result = compute_due(begin, Period.parse(period, criminal=criminal), Tracker.legal_calendar(),
                          criminal=criminal)
@@ -45,10 +46,10 @@ def calendar_due(
         note(_("warning: ") + warning)
     data = {"start": result.start, "period": str(result.period), "nominal": result.nominal,
             "due": result.due, "rolled_over": result.rolled_over}
-    if fmt == "json":
+    if fmt.is_json:
         typer.echo(to_json(data))
         return
-    if fmt in ("plain", "csv"):  # through the one writer: CSV quoted and neutralised
+    if fmt.is_rows_of_text:  # through the one writer: CSV quoted and neutralised
         render([{**data, "start": begin, "rolled_over": " ".join(
             d.isoformat() for d in result.rolled_over)}], DUE_COLUMNS, fmt)
         return

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from fujian.cli.common import FormatOption, command, note, state
+from fujian.cli.console import pick_output
 from fujian.i18n import _
 
 app = typer.Typer()
@@ -23,10 +24,10 @@ def doctor(fmt: FormatOption = None) -> None:
     from fujian.cli.common import china_today
     from fujian.errors import EXIT_STORAGE
     from fujian.kinds import Column
-    from fujian.render import pick_format, render
+    from fujian.render import render
     from fujian.service.tracker import Tracker
 
-    fmt = pick_format(fmt)
+    fmt = pick_output(fmt)
     path = state().location  # never opened as a store: it may be anything
     rows, verdict = Tracker.doctor(path, china_today())
     render(rows, (Column("check", "检查项"), Column("status", "结果"), Column("detail", "说明")),

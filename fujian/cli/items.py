@@ -27,6 +27,7 @@ from fujian.cli.common import (
     parse_day,
     state,
 )
+from fujian.cli.console import pick_output
 from fujian.errors import BadInput
 from fujian.i18n import N_, _
 from fujian.kinds import (
@@ -359,14 +360,14 @@ def make_update(kind: Kind) -> Callable:
 def list_items(kind: Kind | None, status: str, unit: str | None, overdue: bool,
                as_of: str | None, sort: str, limit: int | None, fmt: str | None,
                links: dict[str, str | None] | None = None, **who: Any) -> None:
-    from fujian.render import pick_format, render
+    from fujian.render import render
 
     sort_value = sort.strip().lower()
     if sort_value not in ("due", "opened", "id"):
         raise BadInput(_("Unknown sort {text!r}. Valid: due, opened, id.").format(text=sort))
     if limit is not None and limit < 0:
         raise BadInput(_("--limit must be 0 or more."))
-    fmt = pick_format(fmt)
+    fmt = pick_output(fmt)
     tracker = state().tracker()
     day = parse_day(as_of, tracker.today)
     status_code = STATUS_FILTER.parse(status)
@@ -426,9 +427,9 @@ VOID_COLUMN = Column("void_reason", "作废原因")
 
 def show_item(ident: str, kind: Kind | None, fmt: str | None) -> None:
     from fujian.kinds import DUTY_COLUMNS
-    from fujian.render import pick_format, render, render_record
+    from fujian.render import render, render_record
 
-    fmt = pick_format(fmt)
+    fmt = pick_output(fmt)
     row = state().tracker().show(ident, kind)
     item_kind = KINDS[row["kind"]]
     # Long texts (a meeting's minutes) and the items that belong to this one (its actions).
@@ -443,26 +444,26 @@ def show_item(ident: str, kind: Kind | None, fmt: str | None) -> None:
                if c.key not in {kf.name for kf in texts}]
     if row.get("void_reason") is not None:  # an entry voided as a mistake says so, and why
         columns.append(VOID_COLUMN)
-    if fmt == "table" and row.get("provisional"):  # the due date may still move: said beside it
+    if fmt.for_people and row.get("provisional"):  # the due date may still move: said beside it
         at = next((i + 1 for i, c in enumerate(columns) if c.key == "due_on"), len(columns))
         columns.insert(at, next(c for c in DUTY_COLUMNS if c.key == "provisional"))
     render_record(row, columns, fmt, extra=extra)
-    if fmt in ("table", "plain") and row["notes"]:
+    if fmt.for_reading and row["notes"]:
         # The running record, oldest first (the item's note column is the latest of these).
         sys.stdout.write("\n")
         notes = row["notes"]
-        if fmt == "table":
+        if fmt.for_people:
             from fujian.dates import CHINA
 
             notes = [{**n, "at": n["at"].astimezone(CHINA).strftime("%Y-%m-%d %H:%M")}
                      for n in notes]
         render(notes, NOTE_COLUMNS, fmt, title=_("Notes of {id}").format(id=row["id"]))
-    if fmt in ("table", "plain") and row["duties"]:
+    if fmt.for_reading and row["duties"]:
         # Who owed what, when: each duty the stages handed out, oldest first.
         sys.stdout.write("\n")
         duties = [{**d, "kind": row["kind"]} for d in row["duties"]]
         columns = DUTY_COLUMNS
-        if fmt == "table":  # a person reads what is owed, by whom, and of what nature in words
+        if fmt.for_people:  # a person reads what is owed, by whom, and of what nature in words
             names, labels = state().tracker().unit_names(), _rules().duties
             # A flag no duty has would be a blank column: room for those a duty has.
             columns = tuple(c for c in DUTY_COLUMNS
@@ -538,10 +539,8 @@ def make_verb(kind: Kind, verb: Verb) -> Callable:
     return record_cmd
 
 
-def build_kind_app(kind: Kind) -> typer.Typer:
-    sub = typer.Typer(no_args_is_help=True, help=_("{label}: add, list, show, update, close, "
-                                                   "reopen.").format(label=kind.label))
-    command(sub, "add")(make_add(kind))
+def make_list(kind: Kind) -> Callable:
+    """`fujian KIND list`: the shared list options, plus one per link the kind declares."""
 
     def list_cmd(status: StatusOption = "open", unit: UnitFilter = None,
                  overdue: OverdueFlag = False, as_of: AsOfOption = None,
@@ -566,15 +565,22 @@ def build_kind_app(kind: Kind) -> typer.Typer:
     list_cmd.__doc__ = _("List {label} items (default: open ones, by due date).\n\nExample:\n\n"
                          "    fujian {code} list --overdue --format json").format(
         label=kind.label, code=kind.code)
-    command(sub, "list")(list_cmd)
+    return list_cmd
+
+
+def make_show(kind: Kind) -> Callable:
+    """`fujian KIND show ID`."""
 
     def show_cmd(ident: IdArgument, fmt: FormatOption = None) -> None:
         show_item(ident, kind, fmt)
 
     show_cmd.__doc__ = _("Show one {label}.\n\nExample:\n\n    fujian {code} show {p}1").format(
         label=kind.label, code=kind.code, p=kind.prefix)
-    command(sub, "show")(show_cmd)
-    command(sub, "update")(make_update(kind))
+    return show_cmd
+
+
+def make_close(kind: Kind) -> Callable:
+    """`fujian KIND close ID --outcome ...`, its help naming the kind's outcomes and verdicts."""
 
     def close_cmd(ident: IdArgument, outcome: OutcomeOption, on: OnOption = None,
                   acted_on: ActedOnOption = None, note_text: NoteOption = None) -> None:
@@ -587,7 +593,11 @@ def build_kind_app(kind: Kind) -> typer.Typer:
         label=kind.label, outcomes=outcomes, code=kind.code, p=kind.prefix,
         first=kind.outcomes(kind.subtypes.codes[0] if kind.subtype_key else None).codes[0])
     close_cmd.__doc__ += "\n\n" + _close_verdicts(kind)
-    command(sub, "close")(close_cmd)
+    return close_cmd
+
+
+def make_reopen(kind: Kind) -> Callable:
+    """`fujian KIND reopen ID --reason ...`."""
 
     def reopen_cmd(ident: IdArgument, reason: ReasonOption, due: DueOption = None,
                    note_text: NoteOption = None) -> None:
@@ -596,8 +606,17 @@ def build_kind_app(kind: Kind) -> typer.Typer:
     reopen_cmd.__doc__ = _("Reopen a closed {label}; the reason is kept in its history.\n\n"
                            "Example:\n\n    fujian {code} reopen {p}1 --reason '补充材料'").format(
         label=kind.label, code=kind.code, p=kind.prefix)
-    command(sub, "reopen")(reopen_cmd)
+    return reopen_cmd
 
+
+def build_kind_app(kind: Kind) -> typer.Typer:
+    """One kind's group: the shared verbs, then the verbs the kind declares."""
+    sub = typer.Typer(no_args_is_help=True, help=_("{label}: add, list, show, update, close, "
+                                                   "reopen.").format(label=kind.label))
+    shared = (("add", make_add), ("list", make_list), ("show", make_show),
+              ("update", make_update), ("close", make_close), ("reopen", make_reopen))
+    for name, make in shared:
+        command(sub, name)(make(kind))
     for verb in kind.verbs:
         command(sub, verb.name)(make_verb(kind, verb))
     return sub
@@ -762,12 +781,12 @@ def history(ident: IdArgument, fmt: FormatOption = None) -> None:
         fujian history R12
     """
     from fujian.kinds import Column
-    from fujian.render import pick_format, render
+    from fujian.render import render
 
-    fmt = pick_format(fmt)
+    fmt = pick_output(fmt)
     tracker = state().tracker()
     rows = tracker.history(ident)
-    if fmt == "table":  # people read China time, action, field and unit names in words
+    if fmt.for_people:  # people read China time, action, field and unit names in words
         from fujian.dates import CHINA
         from fujian.kinds import split_id
 

@@ -23,6 +23,7 @@ from fujian.cli.common import (
     parse_day,
     state,
 )
+from fujian.cli.console import pick_output
 from fujian.errors import EXIT_FOUND
 from fujian.i18n import _
 from fujian.kinds import DUE_SOON_COLUMNS, OVERDUE_COLUMNS, SUMMARY_COLUMNS, kind_of
@@ -35,25 +36,25 @@ UnitFilter = Annotated[str | None, typer.Option("--unit", metavar="UNIT", help=_
 
 def print_overdue(as_of: str | None, unit: str | None, kind: str | None, fmt: str | None,
                   fail_if_any: bool, **who) -> None:
-    from fujian.render import overdue_by_unit, pick_format, render
+    from fujian.render import overdue_by_unit, render
 
-    fmt = pick_format(fmt)
+    fmt = pick_output(fmt)
     tracker = state().tracker()
     day = parse_day(as_of, tracker.today)
     rows = tracker.overdue(day, unit=unit, kind=kind_of(kind) if kind else None,
                            **filter_values(tracker, **who))
     first = next(rows, None)
     if first is None:
-        if fmt == "json":
+        if fmt.is_json:
             sys.stdout.write("[]\n")
-        elif fmt == "csv":
+        elif fmt.is_csv:
             render([], OVERDUE_COLUMNS, fmt)
-        elif fmt == "table":
+        elif fmt.for_people:
             sys.stdout.write(_("Nothing is overdue as of {day}.").format(day=day.isoformat())
                              + "\n")
         return  # plain: nothing at all on stdout, so cron mails only when there is news
     rows = itertools.chain([first], rows)
-    if fmt == "table":
+    if fmt.for_people:
         overdue_by_unit(list(rows), OVERDUE_COLUMNS, day)
     else:
         render(rows, OVERDUE_COLUMNS, fmt)
@@ -98,11 +99,11 @@ def due_soon(within: Annotated[int, typer.Option("--within", metavar="DAYS", hel
         fujian report due-soon --within 14
     """
     from fujian.errors import BadInput
-    from fujian.render import pick_format, render
+    from fujian.render import render
 
     if within < 0:
         raise BadInput(_("--within must be 0 or more."))
-    fmt = pick_format(fmt)
+    fmt = pick_output(fmt)
     tracker = state().tracker()
     day = parse_day(as_of, tracker.today)
     rows = tracker.due_soon(day, within, unit=unit, kind=kind_of(kind) if kind else None,
@@ -132,16 +133,16 @@ def summary(start: Annotated[str | None, typer.Option("--from", metavar="DATE", 
         fujian report summary --from 2025-01-01 --to 2025-06-30
     """
     from fujian.errors import BadInput
-    from fujian.render import pick_format, render
+    from fujian.render import render
 
-    fmt = pick_format(fmt)
+    fmt = pick_output(fmt)
     tracker = state().tracker()
     day = parse_day(as_of, tracker.today)
     first, last = parse_day(start), parse_day(end)
     if first and last and first > last:
         raise BadInput(_("--from is after --to."))
     rows = tracker.summary(day, first, last)
-    if fmt == "table":
+    if fmt.for_people:
         from fujian.render import rate_bar
 
         # A person at a terminal sees each rate as a bar beside its number.

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from fujian.cli.common import FormatOption, command, flags_in_words
+from fujian.cli.console import pick_output
 from fujian.i18n import _
 
 TABLE_KEYS = ("subtype", "stage", "duty", "period", "holder", "right", "local", "basis",
@@ -42,13 +43,13 @@ def rules(kind: KindArgument = None, fmt: FormatOption = None) -> None:
     """
     from fujian.deadlines import RuleBook
     from fujian.kinds import KINDS, RULE_COLUMNS, kind_of
-    from fujian.render import pick_format, render
+    from fujian.render import render
     from fujian.resources import data_file
 
-    fmt = pick_format(fmt)
+    fmt = pick_output(fmt)
     code = kind_of(kind).code if kind is not None else None
     book = RuleBook.load(data_file("deadlines.toml"))
-    if fmt != "table":
+    if not fmt.for_people:
         render(book.rows(code), RULE_COLUMNS, fmt)
         return
     # One table per kind, titled by it (the kind column would repeat on every row); what a

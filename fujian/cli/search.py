@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from fujian.cli.common import FormatOption, IncludeVoidFlag, command, note, state
+from fujian.cli.console import pick_output
 from fujian.errors import BadInput
 from fujian.i18n import N_, _
 
@@ -68,10 +69,10 @@ def search(words: WordsArgument, kind: KindOption = None, status: StatusOption =
 def find_items(texts: list[str], kind: str | None, status: str | None, include_void: bool,
                limit: int, fmt: str | None) -> None:
     from fujian.kinds import DUTY_COLUMN, STATUS_FILTER, columns_for, kind_of
-    from fujian.render import pick_format, render
+    from fujian.render import render
     from fujian.service.tracker import Tracker  # deferred: the database layer, not for --help
 
-    fmt = pick_format(fmt)
+    fmt = pick_output(fmt)
     words = Tracker.search_words(texts)
     if not words:
         raise BadInput(_("Give at least one word to search for."))
@@ -84,7 +85,7 @@ def find_items(texts: list[str], kind: str | None, status: str | None, include_v
     found = tracker.search(words, kinds=(kind_of(kind).code,) if kind else (),
                            status=status_code, include_void=everything, limit=limit)
     columns = with_match((*columns_for(None), DUTY_COLUMN))
-    if fmt == "table":
+    if fmt.for_people:
         by_key = {c.key: c for c in columns}
         columns = tuple(by_key[k] for k in TABLE_KEYS)
         for row in found.rows:

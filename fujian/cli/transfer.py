@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from fujian.cli.common import ForceOption, FormatOption, KindFilter, command, note, state
+from fujian.cli.console import pick_output
 from fujian.i18n import _
 from fujian.kinds import kind_of
 
@@ -117,14 +118,14 @@ def copy(to: Annotated[str, typer.Option(
         fujian --db ~/fujian.db copy --to postgresql://fujian@db.example/fujian
     """
     from fujian.kinds import Column
-    from fujian.render import pick_format, render
+    from fujian.render import render
     from fujian.service.tracker import Tracker  # deferred: the database layer, not for --help
 
     st = state()
     tables = st.tracker(recount=False).copy_to(to)  # a copy is the database as it is
     rows = [{"table": name, "rows": count, "sha256": digest[:16]}
             for name, (count, digest) in tables.items()]
-    fmt = pick_format(fmt)
+    fmt = pick_output(fmt)
     render(rows, (Column("table", "表"), Column("rows", "行数"),
                   Column("sha256", "校验值")), fmt, title=_("Copied"))
     note(_("Copied {source} to {target}: {n} rows in {tables} tables, verified.").format(
