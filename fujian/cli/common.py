@@ -15,7 +15,6 @@ from typing import Annotated, Any
 
 import typer
 
-from fujian.dates import china_today
 from fujian.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_STORAGE, FujianError, redact
 from fujian.i18n import _
 
@@ -67,6 +66,7 @@ class State:
         when it did not. ``recount`` is false where the database must stay as it is (a backup,
         a copy) or is being made (`init`)."""
         if self._tracker is None:
+            from fujian.dates import china_today  # deferred: not needed for --help
             from fujian.service.tracker import Tracker  # deferred: the database layer, not for --help
 
             self._tracker = Tracker(self.store(create), china_today())
@@ -248,7 +248,7 @@ def flags_in_words(row: dict, columns: Sequence[Any], keys: Sequence[str]) -> di
 
 
 def parse_day(text: str | None, default: date | None = None) -> date | None:
-    from fujian.dates import parse_date
+    from fujian.dates import china_today, parse_date  # deferred: not needed for --help
 
     if text is None:
         return default

@@ -21,7 +21,7 @@ def doctor(fmt: FormatOption = None) -> None:
 
         fujian doctor
     """
-    from fujian.cli.common import china_today
+    from fujian.dates import china_today
     from fujian.errors import EXIT_STORAGE
     from fujian.kinds import Column
     from fujian.render import render
