@@ -25,7 +25,7 @@ def doctor(fmt: FormatOption = None) -> None:
     from fujian.errors import EXIT_STORAGE
     from fujian.kinds import Column
     from fujian.render import render
-    from fujian.service.tracker import Tracker
+    from fujian.service.tracker import Tracker  # deferred: the database layer, not for --help
 
     fmt = pick_output(fmt)
     path = state().location  # never opened as a store: it may be anything

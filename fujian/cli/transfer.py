@@ -146,7 +146,7 @@ def restore(backup: Annotated[str, typer.Argument(metavar="BACKUP", help=_("Back
     """
     from pathlib import Path
 
-    from fujian.service.tracker import Tracker
+    from fujian.service.tracker import Tracker  # deferred: the database layer, not for --help
 
     source = Path(backup).expanduser()
     database = state().location
