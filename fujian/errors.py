@@ -43,6 +43,18 @@ class SchemaMismatch(StorageError):
     and its database schema disagree (a kind's field added without its migration)."""
 
 
+# The packages whose exceptions a database raises: SQLite's and psycopg's drivers, and
+# SQLAlchemy's wrapping of them.
+_DRIVER_PACKAGES = frozenset({"sqlite3", "_sqlite3", "psycopg", "sqlalchemy"})
+
+
+def is_driver_error(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised by a database driver or SQLAlchemy (then the store may word
+    it for a person). Reads the exception's class only and imports nothing: cheap on any error,
+    so the command line's last line of defence can ask before it loads the database layer."""
+    return any(cls.__module__.split(".")[0] in _DRIVER_PACKAGES for cls in type(exc).__mro__)
+
+
 # user:password@ in anything that looks like a URL (one slash or two, any scheme), and
 # password=… in a libpq key=value string.
 _URL_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*:/{1,2}[^\s/:@]*):[^\s@]*@")

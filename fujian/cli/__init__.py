@@ -11,10 +11,20 @@ from typing import Annotated
 import typer
 
 from fujian import __version__
-from fujian.cli import items, units
-from fujian.cli.common import FormatOption, begin_run, command, note, parse_day, state
+from fujian.cli import (
+    calendar,
+    database,
+    demo,
+    doctor,
+    items,
+    reports,
+    rules,
+    search,
+    transfer,
+    units,
+)
+from fujian.cli.common import begin_run
 from fujian.i18n import N_, _
-from fujian.kinds import Column
 
 app = typer.Typer(
     name="fujian",
@@ -47,183 +57,26 @@ def main_options(
     ctx.call_on_close(begin_run(db).close)
 
 
-@command(app, "db-path")
-def db_path() -> None:
-    """Print the database in use: a file, or a PostgreSQL server's URL without its password.
-
-    Example:
-
-        FUJIAN_DB=/srv/fujian.db fujian db-path
-    """
-    from fujian.errors import redact
-
-    typer.echo(redact(str(state().location)))
-
-
-@command(app, "init")
-def init() -> None:
-    """Create or upgrade the database; load the default unit directory the first time only.
-
-    Example:
-
-        fujian --db ~/fujian.db init
-    """
-    from fujian.errors import StorageError
-    from fujian.storage import damaged_message
-
-    st = state()
-    store = st.store(create=True)
-    if not store.created and not store.was_empty and store.check_integrity():
-        raise StorageError(damaged_message(store.location))
-    tracker = st.tracker(recount=False)
-    counts = tracker.load_default_units()
-    tracker.stamp_calendar()  # a new database's due dates, none yet, follow this calendar
-    verb = _("Created") if store.created or store.was_empty else _("Checked")
-    note(_("{verb} {path}; units: {added} added.").format(verb=verb, path=store.location,
-                                                          **counts))
-
-
-calendar_app = typer.Typer(no_args_is_help=True, help=_("The legal calendar: check a deadline."))
-app.add_typer(calendar_app, name="calendar")
-
-# `calendar due --format plain/csv`: one row, code headers, as every other command writes it.
-DUE_COLUMNS = (Column("start", "起算日", "date"), Column("period", "期间"),
-               Column("nominal", "名义到期日", "date"), Column("due", "到期日", "date"),
-               Column("rolled_over", "顺延的休息日"))
-
-
-@command(calendar_app, "due")
-def calendar_due(
-    start: Annotated[str, typer.Argument(metavar="START", help=_("The day the clock starts (not counted)."))],
-    period: Annotated[str, typer.Argument(metavar="PERIOD", help=_("3d (days), 10wd (working days) or 2m (months)."))],
-    criminal: Annotated[bool, typer.Option("--criminal", help=_(
-        "Count as criminal procedure does: a month period starting on a month's last day ends "
-        "on the last day of its final month; 0.5m (half a month) is 15 days."))] = False,
-    fmt: FormatOption = None,
-) -> None:
-    """Compute a due date the way Chinese law counts it, and show how it was reached.
-
-    Example:
-
-        fujian calendar due 2025-01-15 2m
-    """
-    from fujian.deadlines import Period, compute_due
-    from fujian.render import pick_format, render, to_json
-    from fujian.service.tracker import load_calendar
-
-    fmt = pick_format(fmt)
-    begin = parse_day(start)
-    result = compute_due(begin, Period.parse(period, criminal=criminal), load_calendar(),
-                         criminal=criminal)
-    for warning in result.warnings:
-        note(_("warning: ") + warning)
-    data = {"start": result.start, "period": str(result.period), "nominal": result.nominal,
-            "due": result.due, "rolled_over": result.rolled_over}
-    if fmt == "json":
-        typer.echo(to_json(data))
-        return
-    if fmt in ("plain", "csv"):  # through the one writer: CSV quoted and neutralised
-        render([{**data, "start": begin, "rolled_over": " ".join(
-            d.isoformat() for d in result.rolled_over)}], DUE_COLUMNS, fmt)
-        return
-    typer.echo(_("Start {start} (not counted) + {period} → nominal {nominal}").format(
-        start=begin.isoformat(), period=result.period, nominal=result.nominal.isoformat()))
-    if result.rolled_over:
-        typer.echo(_("Rest days rolled over: {days}").format(
-            days=", ".join(f"{d.isoformat()}({'一二三四五六日'[d.weekday()]})"
-                           for d in result.rolled_over)))
-    typer.echo(_("Due: {due}").format(due=result.due.isoformat()))
-
-
-def _program_name() -> str:
-    """How to run fujian again: a venv's `fujian` that is not on PATH (as after the README's
-    first command) is named by the path it was started with."""
-    import os
-    import shutil
-    import sys
-
-    started = sys.argv[0]
-    if os.path.basename(started) == "fujian" and os.sep in started:
-        found = shutil.which("fujian")
-        if found is None or os.path.abspath(found) != os.path.abspath(started):
-            return started
-    return "fujian"
-
-
-@command(app, "demo")
-def demo(db: Annotated[str | None, typer.Option(
-        "--db", metavar="PATH", help=_("Where to make the demo database (must not exist yet). "
-        "Default: a new temporary folder."))] = None) -> None:
-    """Make a fresh demo database with items of every kind, list the open ones, then print the
-    overdue report.
-
-    Never touches your own database. Example:
-
-        fujian demo
-    """
-    from fujian.demo import build_demo, default_demo_path
-
-    path = default_demo_path(db or state().db_option)
-    summary = build_demo(path)
-    from fujian.kinds import KINDS
-
-    kinds = _(", ").join(f"{KINDS[k].label} {n}" for k, n in summary["per_kind"].items())
-    note(_("Demo database: {path} ({n} items: {kinds}). Try: {program} --db {path} list").format(
-        path=path, n=summary["items"], kinds=kinds, program=_program_name()))
-    import sys
-
-    from fujian.cli.items import list_items
-    from fujian.cli.reports import print_overdue
-
-    state().db_option = str(path)
-    # First the open items of every kind (meetings have no deadline, so the overdue report
-    # alone would never show one), then the real overdue report.
-    list_items(None, "open", None, False, None, "due", None, None)
-    sys.stdout.write("\n")
-    print_overdue(as_of=None, unit=None, kind=None, fmt=None, fail_if_any=False)
-
-
-units_app = units.app
-app.add_typer(units_app, name="unit")
-items.register(app)
-
-from fujian.cli import reports  # noqa: E402  (registers report, export, import, backup)
-
-reports.register(app)
-
-from fujian.cli import search  # noqa: E402  (registers search)
-
-search.register(app)
-
-from fujian.cli import rules  # noqa: E402  (registers rules)
-
-rules.register(app)
-
-
-@command(app, "doctor")
-def doctor(fmt: FormatOption = None) -> None:
-    """Check the database file (header, integrity, schema, journal, ID sequences, units) and
-    the holiday calendar, one row per check, each saying what to do; exit 0 when healthy,
-    3 when any check failed. Works on a damaged, empty or read-only file and changes nothing.
-
-    Example:
-
-        fujian doctor
-    """
-    from fujian.cli.common import china_today
-    from fujian.errors import EXIT_STORAGE
-    from fujian.kinds import Column
-    from fujian.render import pick_format, render
-    from fujian.service.tracker import Tracker
-
-    fmt = pick_format(fmt)
-    path = state().location  # never opened as a store: it may be anything
-    rows, verdict = Tracker.doctor(path, china_today())
-    render(rows, (Column("check", "检查项"), Column("status", "结果"), Column("detail", "说明")),
-           fmt, title=str(path))
-    note(_("Verdict: healthy.") if verdict else _("Verdict: problems found."))
-    if not verdict:
-        raise typer.Exit(EXIT_STORAGE)
+# Every command and group, in the order `fujian --help` lists them. Each module holds its
+# commands at module level (common.command); a sub-app added without a name gives its commands
+# to the top level, one with a name is a group (`fujian report ...`).
+SUBCOMMANDS: tuple[tuple[typer.Typer, str | None], ...] = (
+    (database.app, None),  # db-path, init
+    (demo.app, None),
+    (items.app, None),  # list, show, close, reopen, note, void, unvoid, history
+    (transfer.app, None),  # backup, copy, restore
+    (search.app, None),
+    (rules.app, None),
+    (doctor.app, None),
+    (calendar.app, "calendar"),
+    (units.app, "unit"),
+    *((kind_app, code) for code, kind_app in items.KIND_APPS.items()),
+    (reports.report_app, "report"),
+    (reports.export_app, "export"),
+    (transfer.import_app, "import"),
+)
+for sub_app, group_name in SUBCOMMANDS:
+    app.add_typer(sub_app, name=group_name)
 
 
 # Click's usage errors are English f-strings; these patterns give the common ones a
@@ -255,6 +108,17 @@ def _usage_message(text: str) -> str:
         if match:
             return _(template).format(**match.groupdict())
     return text
+
+
+# Click's own words (the "Usage: " prefix, the --help and completion option texts) are not in
+# our catalog: Click runs them through the stdlib's global gettext domain, not an
+# application's (pallets/click#303, "Provide i18n with gettext", closed by pallets/click#1829,
+# which wraps them for that global domain only). So the two functions below reach into
+# Typer's vendored Click: HelpFormatter.write_usage is replaced and the built-in options'
+# help is rewritten. This leans on private API; tests/test_cli_layout.py pins the Typer
+# versions it was written and checked for (PATCHED_TYPER, lowest inclusive, highest
+# exclusive): re-check both functions before widening it.
+PATCHED_TYPER = ((0, 15), (0, 30))
 
 
 def _translate_builtin_help(command) -> None:

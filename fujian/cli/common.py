@@ -15,8 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
-from fujian.dates import china_today
-from fujian.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_STORAGE, FujianError, redact
+from fujian.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_STORAGE, FujianError, is_driver_error, redact
 from fujian.i18n import _
 
 
@@ -31,16 +30,16 @@ class State:
     def location(self):
         """The database this run uses: a file path, or a PostgreSQL server address (whose
         text never shows the password)."""
-        from fujian.storage import resolve_location
+        from fujian.service.tracker import Tracker  # deferred: the database layer, not for --help
 
-        return resolve_location(self.db_option)
+        return Tracker.location(self.db_option)
 
     def store(self, create: bool = False):
         """The open database. Only `init` creates one (``create``); every other command opens
         only a fujian database: a mistyped --db, an empty file left by a failed copy or
         another program's file must not answer a cron job with an empty report."""
         if self._store is None:
-            from fujian.storage import Store
+            from fujian.service.tracker import Tracker  # deferred: the database layer, not for --help
 
             path = self.location
             if create and isinstance(path, Path) and path.is_file() and \
@@ -49,7 +48,7 @@ class State:
                 # database (only `init` may; every other command refuses it).
                 note(_("{path} is an empty file (0 bytes): making a new fujian database in it.")
                      .format(path=path))
-            self._store = Store(path, create=create)
+            self._store = Tracker.open_store(path, create=create)
             if self._store.upgraded_from:
                 note(_("Upgraded the database from schema {old}; a backup is at {path}.").format(
                     old=self._store.upgraded_from, path=self._store.backup_path))
@@ -67,7 +66,8 @@ class State:
         when it did not. ``recount`` is false where the database must stay as it is (a backup,
         a copy) or is being made (`init`)."""
         if self._tracker is None:
-            from fujian.service import Tracker
+            from fujian.dates import china_today  # deferred: not needed for --help
+            from fujian.service.tracker import Tracker  # deferred: the database layer, not for --help
 
             self._tracker = Tracker(self.store(create), china_today())
             if recount:
@@ -206,16 +206,17 @@ class OutputSpool:
 
 
 def _storage_error(exc: BaseException):
-    if not {"sqlalchemy", "sqlite3", "psycopg"} & set(sys.modules):
+    """A database driver's exception as a StorageError for a person, else None."""
+    if not is_driver_error(exc):
         return None
-    from fujian.storage import storage_error_from
+    from fujian.service.tracker import Tracker  # deferred: the database layer, not for --help
 
     st = state()
     try:
         path = st.location if st else ""
     except FujianError:  # an empty --db: the error is about the option, not a path
         path = ""
-    return storage_error_from(exc, path)
+    return Tracker.storage_error(exc, path)
 
 
 def help_text(func: Callable) -> str:
@@ -248,7 +249,7 @@ def flags_in_words(row: dict, columns: Sequence[Any], keys: Sequence[str]) -> di
 
 
 def parse_day(text: str | None, default: date | None = None) -> date | None:
-    from fujian.dates import parse_date
+    from fujian.dates import china_today, parse_date  # deferred: not needed for --help
 
     if text is None:
         return default
@@ -282,6 +283,8 @@ FromOption = Annotated[str | None, typer.Option(
     "--from", metavar="UNIT", help=_("Only items this unit sent (referrals, clues)."))]
 HandlerOption = Annotated[str | None, typer.Option(
     "--handler", metavar="NAME", help=_("Only items this person handles."))]
+KindFilter = Annotated[str | None, typer.Option("--kind", metavar="KIND", help=_("Only this kind."))]
+ForceOption = Annotated[bool, typer.Option("--force", help=_("Overwrite an existing file."))]
 IncludeVoidFlag = Annotated[bool, typer.Option(
     "--include-void", help=_("Also entries voided as mistakes (--status all includes them "
                              "too)."))]
@@ -292,11 +295,9 @@ def filter_values(tracker, search: str | None = None, involving: str | None = No
                   include_void: bool = False) -> dict[str, Any]:
     """The shared filter options as query filters (units by code or name)."""
     from fujian.errors import BadInput
-    from fujian.service.search import words_of
-
     values: dict[str, Any] = {"include_void": include_void}
     if search is not None:
-        words = words_of([search])
+        words = tracker.search_words([search])
         if not words:
             raise BadInput(_("--search needs at least one word."))
         values["search"] = words

@@ -27,6 +27,7 @@ from fujian.cli.common import (
     parse_day,
     state,
 )
+from fujian.cli.console import pick_output
 from fujian.errors import BadInput
 from fujian.i18n import N_, _
 from fujian.kinds import (
@@ -359,21 +360,20 @@ def make_update(kind: Kind) -> Callable:
 def list_items(kind: Kind | None, status: str, unit: str | None, overdue: bool,
                as_of: str | None, sort: str, limit: int | None, fmt: str | None,
                links: dict[str, str | None] | None = None, **who: Any) -> None:
-    from fujian.render import pick_format, render
-    from fujian.service.queries import Filters
+    from fujian.render import render
 
     sort_value = sort.strip().lower()
     if sort_value not in ("due", "opened", "id"):
         raise BadInput(_("Unknown sort {text!r}. Valid: due, opened, id.").format(text=sort))
     if limit is not None and limit < 0:
         raise BadInput(_("--limit must be 0 or more."))
-    fmt = pick_format(fmt)
+    fmt = pick_output(fmt)
     tracker = state().tracker()
     day = parse_day(as_of, tracker.today)
     status_code = STATUS_FILTER.parse(status)
     extra = filter_values(tracker, **who)
     extra["include_void"] = extra["include_void"] or status_code == "all"
-    filters = Filters(
+    filters = tracker.list_filters(
         kinds=(kind,) if kind else (),
         status=status_code,
         unit_id=tracker.unit_id(unit) if unit else None,
@@ -427,9 +427,9 @@ VOID_COLUMN = Column("void_reason", "作废原因")
 
 def show_item(ident: str, kind: Kind | None, fmt: str | None) -> None:
     from fujian.kinds import DUTY_COLUMNS
-    from fujian.render import pick_format, render, render_record
+    from fujian.render import render, render_record
 
-    fmt = pick_format(fmt)
+    fmt = pick_output(fmt)
     row = state().tracker().show(ident, kind)
     item_kind = KINDS[row["kind"]]
     # Long texts (a meeting's minutes) and the items that belong to this one (its actions).
@@ -444,26 +444,26 @@ def show_item(ident: str, kind: Kind | None, fmt: str | None) -> None:
                if c.key not in {kf.name for kf in texts}]
     if row.get("void_reason") is not None:  # an entry voided as a mistake says so, and why
         columns.append(VOID_COLUMN)
-    if fmt == "table" and row.get("provisional"):  # the due date may still move: said beside it
+    if fmt.for_people and row.get("provisional"):  # the due date may still move: said beside it
         at = next((i + 1 for i, c in enumerate(columns) if c.key == "due_on"), len(columns))
         columns.insert(at, next(c for c in DUTY_COLUMNS if c.key == "provisional"))
     render_record(row, columns, fmt, extra=extra)
-    if fmt in ("table", "plain") and row["notes"]:
+    if fmt.for_reading and row["notes"]:
         # The running record, oldest first (the item's note column is the latest of these).
         sys.stdout.write("\n")
         notes = row["notes"]
-        if fmt == "table":
+        if fmt.for_people:
             from fujian.dates import CHINA
 
             notes = [{**n, "at": n["at"].astimezone(CHINA).strftime("%Y-%m-%d %H:%M")}
                      for n in notes]
         render(notes, NOTE_COLUMNS, fmt, title=_("Notes of {id}").format(id=row["id"]))
-    if fmt in ("table", "plain") and row["duties"]:
+    if fmt.for_reading and row["duties"]:
         # Who owed what, when: each duty the stages handed out, oldest first.
         sys.stdout.write("\n")
         duties = [{**d, "kind": row["kind"]} for d in row["duties"]]
         columns = DUTY_COLUMNS
-        if fmt == "table":  # a person reads what is owed, by whom, and of what nature in words
+        if fmt.for_people:  # a person reads what is owed, by whom, and of what nature in words
             names, labels = state().tracker().unit_names(), _rules().duties
             # A flag no duty has would be a blank column: room for those a duty has.
             columns = tuple(c for c in DUTY_COLUMNS
@@ -539,10 +539,8 @@ def make_verb(kind: Kind, verb: Verb) -> Callable:
     return record_cmd
 
 
-def build_kind_app(kind: Kind) -> typer.Typer:
-    sub = typer.Typer(no_args_is_help=True, help=_("{label}: add, list, show, update, close, "
-                                                   "reopen.").format(label=kind.label))
-    command(sub, "add")(make_add(kind))
+def make_list(kind: Kind) -> Callable:
+    """`fujian KIND list`: the shared list options, plus one per link the kind declares."""
 
     def list_cmd(status: StatusOption = "open", unit: UnitFilter = None,
                  overdue: OverdueFlag = False, as_of: AsOfOption = None,
@@ -567,15 +565,22 @@ def build_kind_app(kind: Kind) -> typer.Typer:
     list_cmd.__doc__ = _("List {label} items (default: open ones, by due date).\n\nExample:\n\n"
                          "    fujian {code} list --overdue --format json").format(
         label=kind.label, code=kind.code)
-    command(sub, "list")(list_cmd)
+    return list_cmd
+
+
+def make_show(kind: Kind) -> Callable:
+    """`fujian KIND show ID`."""
 
     def show_cmd(ident: IdArgument, fmt: FormatOption = None) -> None:
         show_item(ident, kind, fmt)
 
     show_cmd.__doc__ = _("Show one {label}.\n\nExample:\n\n    fujian {code} show {p}1").format(
         label=kind.label, code=kind.code, p=kind.prefix)
-    command(sub, "show")(show_cmd)
-    command(sub, "update")(make_update(kind))
+    return show_cmd
+
+
+def make_close(kind: Kind) -> Callable:
+    """`fujian KIND close ID --outcome ...`, its help naming the kind's outcomes and verdicts."""
 
     def close_cmd(ident: IdArgument, outcome: OutcomeOption, on: OnOption = None,
                   acted_on: ActedOnOption = None, note_text: NoteOption = None) -> None:
@@ -588,7 +593,11 @@ def build_kind_app(kind: Kind) -> typer.Typer:
         label=kind.label, outcomes=outcomes, code=kind.code, p=kind.prefix,
         first=kind.outcomes(kind.subtypes.codes[0] if kind.subtype_key else None).codes[0])
     close_cmd.__doc__ += "\n\n" + _close_verdicts(kind)
-    command(sub, "close")(close_cmd)
+    return close_cmd
+
+
+def make_reopen(kind: Kind) -> Callable:
+    """`fujian KIND reopen ID --reason ...`."""
 
     def reopen_cmd(ident: IdArgument, reason: ReasonOption, due: DueOption = None,
                    note_text: NoteOption = None) -> None:
@@ -597,8 +606,17 @@ def build_kind_app(kind: Kind) -> typer.Typer:
     reopen_cmd.__doc__ = _("Reopen a closed {label}; the reason is kept in its history.\n\n"
                            "Example:\n\n    fujian {code} reopen {p}1 --reason '补充材料'").format(
         label=kind.label, code=kind.code, p=kind.prefix)
-    command(sub, "reopen")(reopen_cmd)
+    return reopen_cmd
 
+
+def build_kind_app(kind: Kind) -> typer.Typer:
+    """One kind's group: the shared verbs, then the verbs the kind declares."""
+    sub = typer.Typer(no_args_is_help=True, help=_("{label}: add, list, show, update, close, "
+                                                   "reopen.").format(label=kind.label))
+    shared = (("add", make_add), ("list", make_list), ("show", make_show),
+              ("update", make_update), ("close", make_close), ("reopen", make_reopen))
+    for name, make in shared:
+        command(sub, name)(make(kind))
     for verb in kind.verbs:
         command(sub, verb.name)(make_verb(kind, verb))
     return sub
@@ -650,133 +668,136 @@ def _field_name(field: str | None) -> str:
     return known[field].header if field in known else field
 
 
-def register(app: typer.Typer) -> None:
-    for kind in KINDS.values():
-        app.add_typer(build_kind_app(kind), name=kind.code)
+# `fujian referral ...`, `fujian meeting ...`: one group per kind, by its code.
+KIND_APPS = {kind.code: build_kind_app(kind) for kind in KINDS.values()}
 
-    @command(app, "list")
-    def list_all(status: StatusOption = "open", unit: UnitFilter = None,
-                 overdue: OverdueFlag = False, as_of: AsOfOption = None,
-                 sort: SortOption = "due", limit: LimitOption = None,
-                 search: SearchOption = None, involving: InvolvingOption = None,
-                 from_unit: FromOption = None, handler: HandlerOption = None,
-                 include_void: IncludeVoidFlag = False,
-                 fmt: FormatOption = None) -> None:
-        """List items of every kind (default: open ones, by due date).
+# The verbs that take any kind's item by its ID: `fujian close S3`.
+app = typer.Typer()
 
-        Example:
 
-            fujian list --overdue --unit scjgj
-        """
-        list_items(None, status, unit, overdue, as_of, sort, limit, fmt, search=search,
-                   involving=involving, from_unit=from_unit, handler=handler,
-                   include_void=include_void)
+@command(app, "list")
+def list_all(status: StatusOption = "open", unit: UnitFilter = None,
+             overdue: OverdueFlag = False, as_of: AsOfOption = None,
+             sort: SortOption = "due", limit: LimitOption = None,
+             search: SearchOption = None, involving: InvolvingOption = None,
+             from_unit: FromOption = None, handler: HandlerOption = None,
+             include_void: IncludeVoidFlag = False,
+             fmt: FormatOption = None) -> None:
+    """List items of every kind (default: open ones, by due date).
 
-    @command(app, "show")
-    def show_any(ident: IdArgument, fmt: FormatOption = None) -> None:
-        """Show any item by its ID.
+    Example:
 
-        Example:
+        fujian list --overdue --unit scjgj
+    """
+    list_items(None, status, unit, overdue, as_of, sort, limit, fmt, search=search,
+               involving=involving, from_unit=from_unit, handler=handler,
+               include_void=include_void)
 
-            fujian show R12
-        """
-        show_item(ident, None, fmt)
+@command(app, "show")
+def show_any(ident: IdArgument, fmt: FormatOption = None) -> None:
+    """Show any item by its ID.
 
-    @command(app, "close")
-    def close_any(ident: IdArgument, outcome: OutcomeOption, on: OnOption = None,
-                  acted_on: ActedOnOption = None, note_text: NoteOption = None) -> None:
-        """Close any item with its outcome.
+    Example:
 
-        Example:
+        fujian show R12
+    """
+    show_item(ident, None, fmt)
 
-            fujian close S3 --outcome adopted --on 2025-05-06
-        """
-        close_item(ident, None, outcome, on, note_text, acted_on)
+@command(app, "close")
+def close_any(ident: IdArgument, outcome: OutcomeOption, on: OnOption = None,
+              acted_on: ActedOnOption = None, note_text: NoteOption = None) -> None:
+    """Close any item with its outcome.
 
-    _with_outcome_help(close_any, " | ".join(
-        f"{kind.code}: {_outcome_list(kind)}" for kind in KINDS.values()))
+    Example:
 
-    @command(app, "reopen")
-    def reopen_any(ident: IdArgument, reason: ReasonOption, due: DueOption = None,
-                   note_text: NoteOption = None) -> None:
-        """Reopen any closed item.
+        fujian close S3 --outcome adopted --on 2025-05-06
+    """
+    close_item(ident, None, outcome, on, note_text, acted_on)
 
-        Example:
+_with_outcome_help(close_any, " | ".join(
+    f"{kind.code}: {_outcome_list(kind)}" for kind in KINDS.values()))
 
-            fujian reopen S3 --reason '整改未到位'
-        """
-        reopen_item(ident, None, reason, due, note_text)
+@command(app, "reopen")
+def reopen_any(ident: IdArgument, reason: ReasonOption, due: DueOption = None,
+               note_text: NoteOption = None) -> None:
+    """Reopen any closed item.
 
-    @command(app, "note")
-    def note_cmd(ident: IdArgument,
-                 text: Annotated[str, typer.Argument(metavar="TEXT", help=_("The note."))]) -> None:
-        """Add a dated note, signed with your name, to any item's running record (nothing is
-        ever overwritten; `show` lists them all).
+    Example:
 
-        Example:
+        fujian reopen S3 --reason '整改未到位'
+    """
+    reopen_item(ident, None, reason, due, note_text)
 
-            fujian note S6 '已电话督促，单位承诺本周内书面回复'
-        """
-        result = state().tracker().note(ident, text)
-        note(_("Noted on {id}.").format(id=result.ident))
+@command(app, "note")
+def note_cmd(ident: IdArgument,
+             text: Annotated[str, typer.Argument(metavar="TEXT", help=_("The note."))]) -> None:
+    """Add a dated note, signed with your name, to any item's running record (nothing is
+    ever overwritten; `show` lists them all).
 
-    @command(app, "void")
-    def void_cmd(ident: IdArgument, reason: VoidReason) -> None:
-        """Mark an entry made in error (a duplicate, a mistaken entry): it leaves lists, reports,
-        statistics and exports — `--status all` or `--include-void` still list it — and `show`
-        and `history` keep it with its reason. Nothing is deleted; `unvoid` undoes it.
+    Example:
 
-        Example:
+        fujian note S6 '已电话督促，单位承诺本周内书面回复'
+    """
+    result = state().tracker().note(ident, text)
+    note(_("Noted on {id}.").format(id=result.ident))
 
-            fujian void R7 --reason '与R5重复登记'
-        """
-        result = state().tracker().void(ident, reason)
-        if not result.changed:
-            note(_("No change: {id} is already void.").format(id=result.ident))
-            return
-        note(_("Voided {id}.").format(id=result.ident))
+@command(app, "void")
+def void_cmd(ident: IdArgument, reason: VoidReason) -> None:
+    """Mark an entry made in error (a duplicate, a mistaken entry): it leaves lists, reports,
+    statistics and exports — `--status all` or `--include-void` still list it — and `show`
+    and `history` keep it with its reason. Nothing is deleted; `unvoid` undoes it.
 
-    @command(app, "unvoid")
-    def unvoid_cmd(ident: IdArgument, reason: VoidReason) -> None:
-        """Count a voided entry again.
+    Example:
 
-        Example:
+        fujian void R7 --reason '与R5重复登记'
+    """
+    result = state().tracker().void(ident, reason)
+    if not result.changed:
+        note(_("No change: {id} is already void.").format(id=result.ident))
+        return
+    note(_("Voided {id}.").format(id=result.ident))
 
-            fujian unvoid R7 --reason '误作废'
-        """
-        result = state().tracker().unvoid(ident, reason)
-        if not result.changed:
-            note(_("No change: {id} is not void.").format(id=result.ident))
-            return
-        note(_("{id} counts again.").format(id=result.ident))
+@command(app, "unvoid")
+def unvoid_cmd(ident: IdArgument, reason: VoidReason) -> None:
+    """Count a voided entry again.
 
-    @command(app, "history")
-    def history(ident: IdArgument, fmt: FormatOption = None) -> None:
-        """An item's change log, oldest first. A unit (the holder, the item's own unit, the
-        sending unit, a duty's holder) is given by its code, and in a table by its name.
+    Example:
 
-        Example:
+        fujian unvoid R7 --reason '误作废'
+    """
+    result = state().tracker().unvoid(ident, reason)
+    if not result.changed:
+        note(_("No change: {id} is not void.").format(id=result.ident))
+        return
+    note(_("{id} counts again.").format(id=result.ident))
 
-            fujian history R12
-        """
-        from fujian.kinds import Column
-        from fujian.render import pick_format, render
+@command(app, "history")
+def history(ident: IdArgument, fmt: FormatOption = None) -> None:
+    """An item's change log, oldest first. A unit (the holder, the item's own unit, the
+    sending unit, a duty's holder) is given by its code, and in a table by its name.
 
-        fmt = pick_format(fmt)
-        tracker = state().tracker()
-        rows = tracker.history(ident)
-        if fmt == "table":  # people read China time, action, field and unit names in words
-            from fujian.dates import CHINA
-            from fujian.kinds import split_id
+    Example:
 
-            kind, units = split_id(ident)[0], tracker.unit_names()
-            rows = [{**r, "at": r["at"].astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S"),
-                     "action": _(r["action"]), "field": _field_name(r["field"]),
-                     "old": _value_name(kind, r["field"], r["old"], units),
-                     "new": _("(created)") if r["action"] == "create"
-                     else _value_name(kind, r["field"], r["new"], units)}
-                    for r in rows]
-        columns = (Column("at", "时间"), Column("actor", "操作人"), Column("action", "操作"),
-                   Column("field", "字段"), Column("old", "原值"), Column("new", "新值"),
-                   Column("reason", "原因"))
-        render(rows, columns, fmt, title=ident.upper())
+        fujian history R12
+    """
+    from fujian.kinds import Column
+    from fujian.render import render
+
+    fmt = pick_output(fmt)
+    tracker = state().tracker()
+    rows = tracker.history(ident)
+    if fmt.for_people:  # people read China time, action, field and unit names in words
+        from fujian.dates import CHINA
+        from fujian.kinds import split_id
+
+        kind, units = split_id(ident)[0], tracker.unit_names()
+        rows = [{**r, "at": r["at"].astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S"),
+                 "action": _(r["action"]), "field": _field_name(r["field"]),
+                 "old": _value_name(kind, r["field"], r["old"], units),
+                 "new": _("(created)") if r["action"] == "create"
+                 else _value_name(kind, r["field"], r["new"], units)}
+                for r in rows]
+    columns = (Column("at", "时间"), Column("actor", "操作人"), Column("action", "操作"),
+               Column("field", "字段"), Column("old", "原值"), Column("new", "新值"),
+               Column("reason", "原因"))
+    render(rows, columns, fmt, title=ident.upper())

@@ -1,4 +1,4 @@
-"""Reports (overdue, due soon, summary), exports, imports and backups."""
+"""Reports (overdue, due soon, summary) and exports (CSV, the meeting pack, reminder notices)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ import typer
 
 from fujian.cli.common import (
     AsOfOption,
+    ForceOption,
     FormatOption,
     FromOption,
     HandlerOption,
     InvolvingOption,
+    KindFilter,
     SearchOption,
     command,
     filter_values,
@@ -21,38 +23,38 @@ from fujian.cli.common import (
     parse_day,
     state,
 )
+from fujian.cli.console import pick_output
 from fujian.errors import EXIT_FOUND
 from fujian.i18n import _
 from fujian.kinds import DUE_SOON_COLUMNS, OVERDUE_COLUMNS, SUMMARY_COLUMNS, kind_of
 
 report_app = typer.Typer(no_args_is_help=True, help=_("Who is late: overdue, due soon, summary."))
 
-KindFilter = Annotated[str | None, typer.Option("--kind", metavar="KIND", help=_("Only this kind."))]
 UnitFilter = Annotated[str | None, typer.Option("--unit", metavar="UNIT", help=_(
     "Only items whose open duty this unit holds."))]
 
 
 def print_overdue(as_of: str | None, unit: str | None, kind: str | None, fmt: str | None,
                   fail_if_any: bool, **who) -> None:
-    from fujian.render import overdue_by_unit, pick_format, render
+    from fujian.render import overdue_by_unit, render
 
-    fmt = pick_format(fmt)
+    fmt = pick_output(fmt)
     tracker = state().tracker()
     day = parse_day(as_of, tracker.today)
     rows = tracker.overdue(day, unit=unit, kind=kind_of(kind) if kind else None,
                            **filter_values(tracker, **who))
     first = next(rows, None)
     if first is None:
-        if fmt == "json":
+        if fmt.is_json:
             sys.stdout.write("[]\n")
-        elif fmt == "csv":
+        elif fmt.is_csv:
             render([], OVERDUE_COLUMNS, fmt)
-        elif fmt == "table":
+        elif fmt.for_people:
             sys.stdout.write(_("Nothing is overdue as of {day}.").format(day=day.isoformat())
                              + "\n")
         return  # plain: nothing at all on stdout, so cron mails only when there is news
     rows = itertools.chain([first], rows)
-    if fmt == "table":
+    if fmt.for_people:
         overdue_by_unit(list(rows), OVERDUE_COLUMNS, day)
     else:
         render(rows, OVERDUE_COLUMNS, fmt)
@@ -97,11 +99,11 @@ def due_soon(within: Annotated[int, typer.Option("--within", metavar="DAYS", hel
         fujian report due-soon --within 14
     """
     from fujian.errors import BadInput
-    from fujian.render import pick_format, render
+    from fujian.render import render
 
     if within < 0:
         raise BadInput(_("--within must be 0 or more."))
-    fmt = pick_format(fmt)
+    fmt = pick_output(fmt)
     tracker = state().tracker()
     day = parse_day(as_of, tracker.today)
     rows = tracker.due_soon(day, within, unit=unit, kind=kind_of(kind) if kind else None,
@@ -131,16 +133,16 @@ def summary(start: Annotated[str | None, typer.Option("--from", metavar="DATE", 
         fujian report summary --from 2025-01-01 --to 2025-06-30
     """
     from fujian.errors import BadInput
-    from fujian.render import pick_format, render
+    from fujian.render import render
 
-    fmt = pick_format(fmt)
+    fmt = pick_output(fmt)
     tracker = state().tracker()
     day = parse_day(as_of, tracker.today)
     first, last = parse_day(start), parse_day(end)
     if first and last and first > last:
         raise BadInput(_("--from is after --to."))
     rows = tracker.summary(day, first, last)
-    if fmt == "table":
+    if fmt.for_people:
         from fujian.render import rate_bar
 
         # A person at a terminal sees each rate as a bar beside its number.
@@ -161,7 +163,6 @@ EncodingOption = Annotated[str, typer.Option(
     "--encoding", metavar="ENCODING", help=_("utf-8-sig (Excel/WPS, the default), utf-8 or gb18030."))]
 HeaderOption = Annotated[str, typer.Option(
     "--header", metavar="STYLE", help=_("labels (Chinese headers and values, the default) or codes."))]
-ForceOption = Annotated[bool, typer.Option("--force", help=_("Overwrite an existing file."))]
 
 
 def _header_style(header: str) -> bool:
@@ -276,152 +277,3 @@ def export_reminders(
         note(_("Wrote {n} reminder notices to {path}.").format(n=len(files), path=output))
     else:
         note(_("Nothing to chase as of {day}: no notice written.").format(day=day.isoformat()))
-
-
-import_app = typer.Typer(no_args_is_help=True, help=_("Bulk-add items from CSV or a workbook."))
-
-
-@command(import_app, "csv")
-def import_csv(path: Annotated[str, typer.Argument(metavar="FILE", help=_("CSV file."))],
-               kind: KindFilter = None,
-               dry_run: Annotated[bool, typer.Option("--dry-run", help=_("Check every row; "
-                                                     "import nothing."))] = False,
-               encoding: Annotated[str, typer.Option(
-                   "--encoding", metavar="ENCODING", help=_("auto, utf-8, utf-8-sig or gb18030."))] = "auto") -> None:
-    """Bulk-add items from a CSV in the export format (Chinese or code headers).
-
-    Every row is checked first: if any row is bad nothing is imported and each bad row is
-    named with its line number. Example:
-
-        fujian import csv --kind referral referrals.csv --dry-run
-    """
-    from pathlib import Path
-
-    from fujian.errors import BadInput
-
-    source = Path(path).expanduser()
-    try:
-        data = source.read_bytes()
-    except OSError as exc:
-        raise BadInput(_("Cannot read {path}: {reason}.").format(
-            path=source, reason=exc.strerror)) from exc
-    # A dry run writes nothing, not even a recount.
-    counts = state().tracker(recount=not dry_run).import_csv(
-        data, kind_of(kind) if kind else None, encoding, dry_run, source=f"import {source.name}")
-    report_import(counts, dry_run, kind)
-
-
-def report_import(counts, dry_run: bool, kind: str | None) -> None:
-    """What an import did (or, dry, would do): the same words for CSV and workbooks."""
-    total = sum(counts.values())
-    detail = ", ".join(f"{k} {n}" for k, n in counts.items()) or "0"
-    message = _("Would import {n} items ({detail}); nothing was imported (dry run).") \
-        if dry_run else _("Imported {n} items ({detail}).")
-    note(message.format(n=total, detail=detail))
-    if getattr(counts, "skipped", 0):
-        note(_("Skipped {n} rows of other kinds (--kind {kind}).").format(n=counts.skipped,
-                                                                          kind=kind))
-
-
-@command(import_app, "xlsx")
-def import_xlsx(path: Annotated[str, typer.Argument(metavar="FILE", help=_("Workbook (.xlsx)."))],
-                sheet: Annotated[str | None, typer.Option("--sheet", metavar="NAME", help=_(
-                    "Read only this sheet (default: every sheet whose first row is an item "
-                    "header)."))] = None,
-                kind: KindFilter = None,
-                dry_run: Annotated[bool, typer.Option("--dry-run", help=_(
-                    "Check every row; import nothing."))] = False) -> None:
-    """Bulk-add items from an Excel workbook whose sheet starts with the export's header
-    (Chinese, English or code headers), as import csv does: every row is checked first, and
-    if any is bad nothing is imported and each is named by sheet and row. Dates may be Excel
-    dates or text. A pack written by export pack reads back as its open items. Example:
-
-        fujian import xlsx 区市场监督管理局.xlsx --kind referral --dry-run
-    """
-    from pathlib import Path
-
-    source = Path(path).expanduser()
-    result = state().tracker(recount=not dry_run).import_xlsx(
-        source, kind_of(kind) if kind else None, sheet, dry_run, source=f"import {source.name}")
-    report_import(result.counts, dry_run, kind)
-    note(_("Sheets read: {read}.").format(read=", ".join(result.read)))
-    if result.skipped:
-        note(_("Sheets skipped (no item header in the first row): {names}.").format(
-            names=", ".join(result.skipped)))
-
-
-def register(app: typer.Typer) -> None:
-    app.add_typer(report_app, name="report")
-    app.add_typer(export_app, name="export")
-    app.add_typer(import_app, name="import")
-
-    @command(app, "backup")
-    def backup(target: Annotated[str, typer.Argument(metavar="FILE", help=_("Backup file."))],
-               force: ForceOption = False) -> None:
-        """A consistent, verified copy of the database, safe while others write. A damaged
-        database is refused; an existing file is replaced (--force) only by a copy that
-        passed its check.
-
-        Example:
-
-            fujian backup /mnt/usb/fujian-2025-03-10.db
-        """
-        from pathlib import Path
-
-        # A backup is the database as it is: no recount first.
-        path = state().tracker(recount=False).backup(Path(target).expanduser(), force)
-        note(_("Backed up to {path}.").format(path=path))
-
-    @command(app, "copy")
-    def copy(to: Annotated[str, typer.Option(
-            "--to", metavar="URL_OR_PATH", help=_("The empty database to fill: a PostgreSQL "
-                                                  "URL or a new SQLite file."))],
-             fmt: FormatOption = None) -> None:
-        """Copy the whole database (items, duties, notes, history, units, ID sequences) into
-        an empty one, of either kind, and check every table's rows and checksum. A target
-        that holds any data is refused; a failed copy leaves it as it was.
-
-        Example (moving an office's file to the shared server):
-
-            fujian --db ~/fujian.db copy --to postgresql://fujian@db.example/fujian
-        """
-        from fujian.kinds import Column
-        from fujian.render import pick_format, render
-
-        st = state()
-        tables = st.tracker(recount=False).copy_to(to)  # a copy is the database as it is
-        rows = [{"table": name, "rows": count, "sha256": digest[:16]}
-                for name, (count, digest) in tables.items()]
-        fmt = pick_format(fmt)
-        render(rows, (Column("table", "表"), Column("rows", "行数"),
-                      Column("sha256", "校验值")), fmt, title=_("Copied"))
-        from fujian.storage import as_location
-
-        note(_("Copied {source} to {target}: {n} rows in {tables} tables, verified.").format(
-            source=st.location, target=as_location(to), n=sum(r["rows"] for r in rows),
-            tables=len(rows)))
-
-    @command(app, "restore")
-    def restore(backup: Annotated[str, typer.Argument(metavar="BACKUP", help=_("Backup file "
-                                                      "made by `fujian backup`."))],
-                force: Annotated[bool, typer.Option("--force", help=_(
-                    "Replace an existing database (it is kept beside it)."))] = False) -> None:
-        """Put a backup back: the backup is verified, the current database is kept beside it
-        (the message names the file), and the database is replaced in one step.
-
-        A damaged or foreign backup, or one from a newer fujian, is refused. Example:
-
-            fujian restore /mnt/usb/fujian-2025-03-10.db --force
-        """
-        from pathlib import Path
-
-        from fujian.service.tracker import Tracker
-
-        source = Path(backup).expanduser()
-        database = state().location
-        kept = Tracker.restore(source, database, force)
-        if kept is None:
-            note(_("Restored {path} from {backup}.").format(path=database, backup=source))
-        else:
-            note(_("Restored {path} from {backup}; the database it replaced is kept as "
-                   "{kept}.").format(path=database, backup=source, kept=kept))

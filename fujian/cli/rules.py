@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from fujian.cli.common import FormatOption, command, flags_in_words
+from fujian.cli.console import pick_output
 from fujian.i18n import _
 
 TABLE_KEYS = ("subtype", "stage", "duty", "period", "holder", "right", "local", "basis",
@@ -19,50 +20,52 @@ KindArgument = Annotated[str | None, typer.Argument(
                            "(code or Chinese label)."), show_default=False)]
 
 
-def register(app: typer.Typer) -> None:
-    @command(app, "rules")
-    def rules(kind: KindArgument = None, fmt: FormatOption = None) -> None:
-        """Print the default deadline rules: for each stage, the duty (应当) or right (可以) it
-        opens, who holds it, the event that starts the clock, the period, and the article it
-        rests on — or, for a period no statute sets (the texts say 及时, or nothing), the
-        district's own note, marked local (本地规定). Rights are never late and never counted.
+app = typer.Typer()
 
-        Columns (JSON keys): kind, subtype (empty: every subtype), stage, duty, holder (a
-        fixed unit's code, such as jcy for the procuratorate, else the item's field naming the
-        unit: unit, from_unit, to_unit), starts_at (the event), period (3d days, 10wd working
-        days, 2m months; empty: no due date unless the document gives one), right, local,
-        basis. A table names them in words; a document's own period always overrides a rule
-        (--due).
 
-        Example:
+@command(app, "rules")
+def rules(kind: KindArgument = None, fmt: FormatOption = None) -> None:
+    """Print the default deadline rules: for each stage, the duty (应当) or right (可以) it
+    opens, who holds it, the event that starts the clock, the period, and the article it
+    rests on — or, for a period no statute sets (the texts say 及时, or nothing), the
+    district's own note, marked local (本地规定). Rights are never late and never counted.
 
-            fujian rules referral --format table
-        """
-        from fujian.deadlines import RuleBook
-        from fujian.kinds import KINDS, RULE_COLUMNS, kind_of
-        from fujian.render import pick_format, render
-        from fujian.resources import data_file
+    Columns (JSON keys): kind, subtype (empty: every subtype), stage, duty, holder (a
+    fixed unit's code, such as jcy for the procuratorate, else the item's field naming the
+    unit: unit, from_unit, to_unit), starts_at (the event), period (3d days, 10wd working
+    days, 2m months; empty: no due date unless the document gives one), right, local,
+    basis. A table names them in words; a document's own period always overrides a rule
+    (--due).
 
-        fmt = pick_format(fmt)
-        code = kind_of(kind).code if kind is not None else None
-        book = RuleBook.load(data_file("deadlines.toml"))
-        if fmt != "table":
-            render(book.rows(code), RULE_COLUMNS, fmt)
-            return
-        # One table per kind, titled by it (the kind column would repeat on every row); what a
-        # narrow terminal drops first stands rightmost (render._fit): the event, then the holder.
-        by_key = {c.key: c for c in RULE_COLUMNS}
-        columns = tuple(by_key[k] for k in TABLE_KEYS)
-        for n, each in enumerate((code,) if code else KINDS):
-            rules = book.of_kind(each)
-            if not rules and code is None:
-                continue  # meetings open no duty of their own
-            if n:
-                sys.stdout.write("\n")
-            rows = [flags_in_words(_for_people(book, rule), columns, ("right", "local"))
-                    for rule in rules]
-            render(rows, columns, fmt, title=_("Deadline rules: {kind}").format(
-                kind=KINDS[each].label))
+    Example:
+
+        fujian rules referral --format table
+    """
+    from fujian.deadlines import RuleBook
+    from fujian.kinds import KINDS, RULE_COLUMNS, kind_of
+    from fujian.render import render
+    from fujian.resources import data_file
+
+    fmt = pick_output(fmt)
+    code = kind_of(kind).code if kind is not None else None
+    book = RuleBook.load(data_file("deadlines.toml"))
+    if not fmt.for_people:
+        render(book.rows(code), RULE_COLUMNS, fmt)
+        return
+    # One table per kind, titled by it (the kind column would repeat on every row); what a
+    # narrow terminal drops first stands rightmost (render._fit): the event, then the holder.
+    by_key = {c.key: c for c in RULE_COLUMNS}
+    columns = tuple(by_key[k] for k in TABLE_KEYS)
+    for n, each in enumerate((code,) if code else KINDS):
+        rules = book.of_kind(each)
+        if not rules and code is None:
+            continue  # meetings open no duty of their own
+        if n:
+            sys.stdout.write("\n")
+        rows = [flags_in_words(_for_people(book, rule), columns, ("right", "local"))
+                for rule in rules]
+        render(rows, columns, fmt, title=_("Deadline rules: {kind}").format(
+            kind=KINDS[each].label))
 
 
 def _for_people(book, rule) -> dict:

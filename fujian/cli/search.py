@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from fujian.cli.common import FormatOption, IncludeVoidFlag, command, note, state
+from fujian.cli.console import pick_output
 from fujian.errors import BadInput
 from fujian.i18n import N_, _
 
@@ -35,43 +36,44 @@ LimitOption = Annotated[int, typer.Option("--limit", metavar="N", help=_(
     "At most N items, the most relevant (default 50)."), show_default=False)]
 
 
-def register(app: typer.Typer) -> None:
-    @command(app, "search")
-    def search(words: WordsArgument, kind: KindOption = None, status: StatusOption = None,
-               include_void: IncludeVoidFlag = False, limit: LimitOption = DEFAULT_LIMIT,
-               fmt: FormatOption = None) -> None:
-        """Find items whose title, party, document number, handler, notes or unit names hold
-        every word, of any length (采 and 采砂 too), most relevant first, each with the text
-        that matched.
+app = typer.Typer()
 
-        Words and stored text are compared after NFKC and case folding, and every kind of
-        bracket counts as one, so 夏检行建(2025)3号 finds 夏检行建〔２０２５〕３号. Relevance:
-        per word 4 in the title, 3 in the party, document number or handler, 2 in a note, 1 in
-        a unit's code or name, summed; then the newest. Open and closed items are searched
-        unless --status says otherwise; voided entries only with --status all or
-        --include-void. `list --search WORDS` selects the same items.
 
-        Columns: those of `list`, plus score, match_field (title, doc_no, party, handler, note
-        or unit: the strongest field holding a word) and match (the text around the first
-        word found there). --format json gives the keys of `list --format json` plus score,
-        match_field and match.
+@command(app, "search")
+def search(words: WordsArgument, kind: KindOption = None, status: StatusOption = None,
+           include_void: IncludeVoidFlag = False, limit: LimitOption = DEFAULT_LIMIT,
+           fmt: FormatOption = None) -> None:
+    """Find items whose title, party, document number, handler, notes or unit names hold
+    every word, of any length (采 and 采砂 too), most relevant first, each with the text
+    that matched.
 
-        Example:
+    Words and stored text are compared after NFKC and case folding, and every kind of
+    bracket counts as one, so 夏检行建(2025)3号 finds 夏检行建〔２０２５〕３号. Relevance:
+    per word 4 in the title, 3 in the party, document number or handler, 2 in a note, 1 in
+    a unit's code or name, summed; then the newest. Open and closed items are searched
+    unless --status says otherwise; voided entries only with --status all or
+    --include-void. `list --search WORDS` selects the same items.
 
-            fujian search 汤逊湖 采砂
-        """
-        find_items(words, kind, status, include_void, limit, fmt)
+    Columns: those of `list`, plus score, match_field (title, doc_no, party, handler, note
+    or unit: the strongest field holding a word) and match (the text around the first
+    word found there). --format json gives the keys of `list --format json` plus score,
+    match_field and match.
+
+    Example:
+
+        fujian search 汤逊湖 采砂
+    """
+    find_items(words, kind, status, include_void, limit, fmt)
 
 
 def find_items(texts: list[str], kind: str | None, status: str | None, include_void: bool,
                limit: int, fmt: str | None) -> None:
     from fujian.kinds import DUTY_COLUMN, STATUS_FILTER, columns_for, kind_of
-    from fujian.render import pick_format, render
-    from fujian.service.finding import find_in
-    from fujian.service.search import words_of
+    from fujian.render import render
+    from fujian.service.tracker import Tracker  # deferred: the database layer, not for --help
 
-    fmt = pick_format(fmt)
-    words = words_of(texts)
+    fmt = pick_output(fmt)
+    words = Tracker.search_words(texts)
     if not words:
         raise BadInput(_("Give at least one word to search for."))
     if limit < 1:
@@ -80,11 +82,10 @@ def find_items(texts: list[str], kind: str | None, status: str | None, include_v
     tracker = state().tracker()
     # --status all means every entry, voided ones too, as on list.
     everything = include_void or (status is not None and status_code == "all")
-    found = find_in(tracker.store, words, kinds=(kind_of(kind).code,) if kind else (),
-                    status=status_code, include_void=everything, limit=limit,
-                    today=tracker.today)
+    found = tracker.search(words, kinds=(kind_of(kind).code,) if kind else (),
+                           status=status_code, include_void=everything, limit=limit)
     columns = with_match((*columns_for(None), DUTY_COLUMN))
-    if fmt == "table":
+    if fmt.for_people:
         by_key = {c.key: c for c in columns}
         columns = tuple(by_key[k] for k in TABLE_KEYS)
         for row in found.rows:

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from fujian.cli.common import FormatOption, command, note, state
+from fujian.cli.console import pick_output
 from fujian.i18n import _
 from fujian.kinds import UNIT_COLUMNS
 
@@ -61,9 +62,9 @@ def list_units(fmt: FormatOption = None) -> None:
 
         fujian unit list --format csv
     """
-    from fujian.render import pick_format, render
+    from fujian.render import render
 
-    fmt = pick_format(fmt)
+    fmt = pick_output(fmt)
     render(state().tracker().list_units(), UNIT_COLUMNS, fmt, title=_("Member units"))
 
 

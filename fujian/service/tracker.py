@@ -12,17 +12,24 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from platformdirs import user_cache_dir, user_config_dir
+from sqlalchemy import exists, func, select
+from sqlalchemy.exc import InternalError, OperationalError, ProgrammingError
+
 from fujian import deadlines
 from fujian.deadlines import Calendar, RuleBook
-from fujian.errors import BadInput
+from fujian.errors import BadInput, FujianError
 from fujian.i18n import _
 from fujian.kinds import KINDS, Kind, format_id, split_id
-from fujian.models import check_kind_columns
+from fujian.models import Duty, Unit, check_kind_columns
 from fujian.resources import data_file
 from fujian.service import items as item_ops
-from fujian.service import queries
+from fujian.service import queries, recount, search
 from fujian.service import units as unit_ops
-from fujian.storage import Store
+from fujian.service.finding import find_in
+from fujian.service.search import words_of
+from fujian.storage import Store, copy_database, damaged_message, resolve_location, restore, storage_error_from
+from fujian.storage import as_location as to_location
 
 
 def current_actor() -> str:
@@ -43,8 +50,6 @@ def override_files() -> list[Path]:
     if env:
         files.append(Path(env).expanduser())
     else:
-        from platformdirs import user_config_dir
-
         files.append(Path(user_config_dir("fujian", appauthor=False)) / "calendar.toml")
     return files
 
@@ -61,8 +66,6 @@ def cache_dir() -> Path | None:
     env = os.environ.get("FUJIAN_CACHE_DIR")
     if env:
         return Path(env).expanduser()
-    from platformdirs import user_cache_dir
-
     return Path(user_cache_dir("fujian", appauthor=False))
 
 
@@ -100,8 +103,6 @@ class Tracker:
     def _writing(self, commit: bool = True) -> Iterator[item_ops.Context]:
         """One write transaction; the search rows of the items it wrote are rebuilt in it
         (service/search.py), so that search never lags behind the records."""
-        from fujian.service import search
-
         with self.store.writing(commit=commit) as session:
             ctx = self._context(session)
             yield ctx
@@ -116,9 +117,6 @@ class Tracker:
         could not be done. A database this user cannot write is left as it is (and so is one
         busy with another writer: the next command tries again); an override file that cannot
         be read is for the commands that count days, and doctor, to report."""
-        from fujian.errors import FujianError
-        from fujian.service import recount
-
         if self.store.read_only:
             return None
         try:
@@ -128,8 +126,6 @@ class Tracker:
         with self.store.engine.connect() as connection:
             if recount.stored_fingerprint(connection) == fingerprint:
                 return None
-        from sqlalchemy.exc import InternalError, OperationalError, ProgrammingError
-
         try:
             with self._writing() as ctx:
                 return recount.recount(ctx, fingerprint)
@@ -141,12 +137,6 @@ class Tracker:
     def stamp_calendar(self) -> None:
         """A new database (`fujian init`): its due dates, none yet, are counted with this
         calendar. A database that holds duties already is left to the recount."""
-        from sqlalchemy import exists, select
-
-        from fujian.errors import FujianError
-        from fujian.models import Duty
-        from fujian.service import recount
-
         try:
             fingerprint = self.calendar.fingerprint
         except FujianError:  # a broken override file: the first recount stores it
@@ -181,10 +171,6 @@ class Tracker:
         """The shipped directory, the first time only: a later run never overwrites edits."""
         rows = unit_ops.read_units_csv(data_file("units.csv"))
         with self.store.writing() as session:
-            from sqlalchemy import func, select
-
-            from fujian.models import Unit
-
             if session.scalar(select(func.count()).select_from(Unit)):
                 return {"added": 0, "updated": 0, "unchanged": len(rows)}
             return unit_ops.import_units(session, self.actor, rows, update=False)
@@ -301,7 +287,7 @@ class Tracker:
 
     def overdue(self, as_of: date, unit: str | None = None, kind: Kind | None = None,
                 **who: Any) -> Iterator[dict]:
-        from fujian.service.reports import overdue_rows
+        from fujian.service.reports import overdue_rows  # deferred: the reports' module, not loaded by list or show
 
         unit_id = self.unit_id(unit) if unit else None  # an unknown unit is refused at once
         return self._streamed(overdue_rows, as_of, self.today, unit_id=unit_id, kind=kind,
@@ -309,7 +295,7 @@ class Tracker:
 
     def due_soon(self, as_of: date, within: int, unit: str | None = None,
                  kind: Kind | None = None, **who: Any) -> Iterator[dict]:
-        from fujian.service.reports import due_soon_rows
+        from fujian.service.reports import due_soon_rows  # deferred: the reports' module, not loaded by list or show
 
         # As before, the unit is looked up when the first row is asked for.
         unit_id = self.unit_id(unit) if unit else None
@@ -325,26 +311,26 @@ class Tracker:
     def summary(self, as_of: date, start: date | None = None,
                 end: date | None = None) -> list[dict]:
         """Duties per kind and per holder (:meth:`for_people` gives labels and rates as text)."""
-        from fujian.service.reports import summary_rows
+        from fujian.service.reports import summary_rows  # deferred: the reports' module, not loaded by list or show
 
         with self.store.engine.connect() as conn:
             return summary_rows(conn, as_of, start, end)
 
     @staticmethod
     def for_people(rows: list[dict]) -> list[dict]:
-        from fujian.service.reports import summary_for_people
+        from fujian.service.reports import summary_for_people  # deferred: the reports' module
 
         return summary_for_people(rows)
 
     @staticmethod
     def check_encoding(encoding: str) -> str:
-        from fujian.service.transfer import check_encoding
+        from fujian.service.transfer import check_encoding  # deferred: the file commands' module
 
         return check_encoding(encoding)
 
     def export_csv(self, out, kind: Kind | None, status: str, labels: bool) -> int:
         """Every item (of ``kind``) in the export format, written to ``out``; returns how many."""
-        from fujian.service.transfer import export_columns, write_csv
+        from fujian.service.transfer import export_columns, write_csv  # deferred: the file commands' module
 
         filters = queries.Filters(kinds=(kind,) if kind else (), status=status, sort="id")
         return write_csv(self.items(filters), export_columns(kind), out, labels,
@@ -352,14 +338,14 @@ class Tracker:
 
     def open_output(self, path: Path, force: bool, encoding: str):
         """A new export file (0600), never the database itself."""
-        from fujian.service.transfer import open_output
+        from fujian.service.transfer import open_output  # deferred: the file commands' module
 
         return open_output(path, force, self.store, encoding)
 
     def write_pack(self, target: Path, as_of: date, **options: Any) -> list[Path]:
         """The joint meeting's pack (service/pack.py), from what this hands down: a
         connection, the day, the meeting asked for and the unit directory."""
-        from fujian.service import pack, workbook
+        from fujian.service import pack, workbook  # deferred: the pack's modules, not loaded by list or show
 
         within, force = options.get("within", 7), options.get("force", False)
         meeting = options.pop("meeting", None)
@@ -374,7 +360,7 @@ class Tracker:
     def _pack_data(self, as_of: date, meeting: str | None, with_units: bool) -> Any:
         """The pack's :class:`reports.PackData` but its connection: the meeting asked for
         (refused when unknown), the unit names and, for a workbook, the unit directory."""
-        from fujian.service.reports import PackData
+        from fujian.service.reports import PackData  # deferred: the reports' module, not loaded by list or show
 
         meeting_row = self.show(meeting, KINDS["meeting"]) if meeting else None
         return PackData(as_of, self.today, self.unit_names(),
@@ -386,8 +372,8 @@ class Tracker:
     def reminders(self, as_of: date, within: int, units: Sequence[str] = ()) -> list:
         """Each unit with a duty to chase at ``as_of`` (overdue or due within ``within`` days),
         with those duties (workbook.reminders); ``units``: those units only."""
-        from fujian.service import workbook
-        from fujian.service.reports import check_within
+        from fujian.service import workbook  # deferred: the workbook's module, not loaded by list or show
+        from fujian.service.reports import check_within  # deferred: the reports' module, not loaded by list or show
 
         check_within(within)
         holder_ids = {self.unit_id(u) for u in units}
@@ -398,7 +384,7 @@ class Tracker:
                         units: Sequence[str] = (), force: bool = False,
                         labels: bool = True) -> list[Path]:
         """One reminder notice workbook per unit with a duty to chase (workbook.py)."""
-        from fujian.service import workbook
+        from fujian.service import workbook  # deferred: the workbook's module, not loaded by list or show
 
         with workbook.document_language():  # its messages too, as the notices
             workbook.check_reminder_folder(folder, force)
@@ -408,7 +394,7 @@ class Tracker:
 
     @staticmethod
     def is_workbook_name(path: Path | str) -> bool:
-        from fujian.service.workbook import is_workbook_name
+        from fujian.service.workbook import is_workbook_name  # deferred: the workbook's module
 
         return is_workbook_name(path)
 
@@ -417,7 +403,7 @@ class Tracker:
         """The health checks of the database at ``path`` (a file, never opened as a store: it
         may be anything; or a server database) and of the calendar; returns the rows and the
         verdict."""
-        from fujian.service.doctor import healthy, run_checks
+        from fujian.service.doctor import healthy, run_checks  # deferred: doctor's module, for that command only
 
         named = os.environ.get("FUJIAN_CALENDAR")
         checks = run_checks(path, load_calendar, today, override_files(),
@@ -430,7 +416,7 @@ class Tracker:
     def import_csv(self, data: bytes, kind: Kind | None, encoding: str = "auto",
                    dry_run: bool = False, source: str = "import") -> dict[str, int]:
         """Bulk-add items from CSV bytes in the export format; all or nothing."""
-        from fujian.service import transfer
+        from fujian.service import transfer  # deferred: the file commands' module, not loaded by list or show
 
         text = transfer.decode(data, encoding)
         rows = transfer.read_rows(text)
@@ -441,7 +427,7 @@ class Tracker:
                     dry_run: bool = False, source: str = "import"):
         """Bulk-add items from a workbook's item sheets (see workbook.read_item_sheets); all
         sheets or nothing. Returns the counts and the sheets read and skipped."""
-        from fujian.service import transfer, workbook
+        from fujian.service import transfer, workbook  # deferred: the file commands' module, not loaded by list or show
 
         sheets = workbook.read_item_sheets(path, sheet)
         try:
@@ -455,7 +441,7 @@ class Tracker:
     def backup(self, target: Path, force: bool = False) -> Path:
         """A verified copy of the database at ``target``; the source must be sound, and a
         failed or interrupted backup leaves an existing ``target`` as it was."""
-        from fujian.service.transfer import check_target, refuse_database
+        from fujian.service.transfer import check_target, refuse_database  # deferred: the file commands' module
 
         refuse_database(target, self.store)
         check_target(target, force)
@@ -465,8 +451,6 @@ class Tracker:
     def copy_to(self, location: Any) -> dict[str, tuple[int, str]]:
         """The whole database into the empty database at ``location`` (a file or a server),
         verified table by table; returns rows and checksum per table."""
-        from fujian.storage import copy_database
-
         return copy_database(self.store, location)
 
     @staticmethod
@@ -474,10 +458,55 @@ class Tracker:
         """Put a verified backup in place of ``database`` (a file, which need not open: it may
         be damaged; or a server database); returns where the database it replaced was kept,
         if there was one."""
-        from fujian.storage import restore
-
         if backup.is_dir():
             raise BadInput(_("{path} is a folder: give the backup file.").format(path=backup))
         if not backup.is_file():
             raise BadInput(_("No backup file {path}.").format(path=backup))
         return restore(backup, database, force)
+
+    # -- what the command line needs besides the operations: it reaches the storage, the search
+    #    and the calendar through these only, so that it imports nothing below the service -----
+
+    @staticmethod
+    def location(db_option: str | None):
+        """The database a run uses: ``--db``, else ``FUJIAN_DB``, else the user's data folder."""
+        return resolve_location(db_option)
+
+    @staticmethod
+    def as_location(value: Any):
+        """A database location from a user's text: a server address or a file path."""
+        return to_location(value)
+
+    @staticmethod
+    def open_store(location: Any, create: bool = False) -> Store:
+        """The database at ``location``; only ``create`` makes a new one."""
+        return Store(location, create=create)
+
+    @staticmethod
+    def damaged_message(location: Any) -> str:
+        """What to say about a database whose integrity check failed."""
+        return damaged_message(location)
+
+    @staticmethod
+    def storage_error(exc: BaseException, location: Any):
+        """A database driver's exception as a StorageError for a person, or None."""
+        return storage_error_from(exc, location)
+
+    @staticmethod
+    def legal_calendar() -> Calendar:
+        """The holiday calendar, with the user's overrides."""
+        return load_calendar()
+
+    @staticmethod
+    def search_words(texts: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+        """The words of a query as search compares them (normalised, no repeats)."""
+        return words_of(texts)
+
+    def search(self, words: tuple[str, ...], **options: Any):
+        """Items holding every word, most relevant first (service/search.py)."""
+        return find_in(self.store, words, today=self.today, **options)
+
+    @staticmethod
+    def list_filters(**values: Any) -> queries.Filters:
+        """The filters of a list, from the CLI's options already resolved to codes and keys."""
+        return queries.Filters(**values)

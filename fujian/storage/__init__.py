@@ -21,7 +21,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fujian.errors import BadInput, StorageError
+from fujian.errors import BadInput, StorageError, is_driver_error
 from fujian.i18n import _
 from fujian.storage import postgres, postgres_health, sqlite, sqlite_health
 from fujian.storage.base import (
@@ -64,10 +64,6 @@ from fujian.storage.sqlite import (
     restore_database,
 )
 
-# The packages whose exceptions a database raises: SQLite's and psycopg's drivers, and
-# SQLAlchemy's wrapping of them.
-_DRIVER_PACKAGES = frozenset({"sqlite3", "_sqlite3", "psycopg", "sqlalchemy"})
-
 # Names from modules that import SQLAlchemy at once (``import fujian.storage`` does not: the
 # CLI imports it before knowing whether a command needs the database).
 _DEFERRED = {"bulk_insert": "dialects", "copy_in": "dialects", "position": "dialects"}
@@ -80,12 +76,6 @@ def __getattr__(name: str) -> Any:
 
         return getattr(importlib.import_module(f"fujian.storage.{_DEFERRED[name]}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def is_driver_error(exc: BaseException) -> bool:
-    """Whether ``exc`` was raised by a database driver or SQLAlchemy (then
-    :func:`storage_error_from` may word it). Imports nothing: cheap on any error."""
-    return any(cls.__module__.split(".")[0] in _DRIVER_PACKAGES for cls in type(exc).__mro__)
 
 
 def diagnose(location: Any, data_checks: DataChecks = ()) -> Diagnosis:
