@@ -13,7 +13,6 @@ Imports neither the CLI nor the database. Rules:
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import tomllib
@@ -145,6 +144,8 @@ class Calendar:
 
     @cached_property
     def _cache(self) -> dict:
+        import json  # deferred: `fujian --help` reads the rules from this module, never the cache
+
         key = _holidays_fingerprint()
         path = self._cache_path()
         if path is not None and key is not None:
@@ -166,6 +167,8 @@ class Calendar:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             temporary = path.with_suffix(f".{os.getpid()}.tmp")
+            import json  # deferred: as in _cache
+
             temporary.write_text(json.dumps(self._cache), encoding="utf-8")
             os.replace(temporary, path)
         except OSError:
