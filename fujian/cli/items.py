@@ -136,13 +136,24 @@ def _subtypes(kind: Kind) -> tuple[str | None, ...]:
         kind.subtypes.codes[0]) else (None,)
 
 
-def _stage_list(kind: Kind) -> str:
-    """Every stage a kind accepts, with its Chinese label (per direction for referrals)."""
+def _per_subtype(kind: Kind, choices_of: Callable[[str | None], Any]) -> str:
+    """Every choice a kind accepts (its stages, its outcomes) with its Chinese label, per
+    direction for referrals."""
     parts = []
     for subtype in _subtypes(kind):
-        listed = kind.stages(subtype).describe()
+        listed = choices_of(subtype).describe()
         parts.append(f"{subtype}: {listed}" if subtype else listed)
     return "; ".join(parts)
+
+
+def _stage_list(kind: Kind) -> str:
+    """Every stage a kind accepts, with its Chinese label."""
+    return _per_subtype(kind, kind.stages)
+
+
+def _outcome_list(kind: Kind) -> str:
+    """Every outcome a kind accepts, with its Chinese label."""
+    return _per_subtype(kind, kind.outcomes)
 
 
 def _holder(kind: Kind, holder: str) -> str:
@@ -242,15 +253,6 @@ def _first_event(kind: Kind) -> str:
     stage = kind.first_stage(_subtypes(kind)[0])
     found = rules.stage_rules(kind.code, stage)
     return rules.events.get(found[0].start, found[0].start) if found else stage
-
-
-def _outcome_list(kind: Kind) -> str:
-    """Every outcome a kind accepts, with its Chinese label (per direction for referrals)."""
-    parts = []
-    for subtype in _subtypes(kind):
-        listed = kind.outcomes(subtype).describe()
-        parts.append(f"{subtype}: {listed}" if subtype else listed)
-    return "; ".join(parts)
 
 
 def _with_outcome_help(func: Callable, outcomes: str) -> None:
@@ -539,8 +541,13 @@ def make_verb(kind: Kind, verb: Verb) -> Callable:
     return record_cmd
 
 
-def make_list(kind: Kind) -> Callable:
-    """`fujian KIND list`: the shared list options, plus one per link the kind declares."""
+LIST_ALL_HELP = N_("List items of every kind (default: open ones, by due date).\n\nExample:\n\n"
+                   "    fujian list --overdue --unit scjgj")
+
+
+def make_list(kind: Kind | None) -> Callable:
+    """`fujian KIND list`: the shared list options, plus one per link the kind declares;
+    `fujian list` (``kind`` None): every kind's items."""
 
     def list_cmd(status: StatusOption = "open", unit: UnitFilter = None,
                  overdue: OverdueFlag = False, as_of: AsOfOption = None,
@@ -555,16 +562,15 @@ def make_list(kind: Kind) -> Callable:
 
     signature = inspect.signature(list_cmd, eval_str=True)
     params = [p for p in signature.parameters.values() if p.kind != p.VAR_KEYWORD]
-    for kf in kind.links():  # an action list can be narrowed to one meeting's items
+    for kf in kind.links() if kind else ():  # an action list can be narrowed to one meeting's
         params.append(_opt(kf.name, str | None, kf.option, help=_(
             "Only the items linked by {option} to this item.").format(option=kf.option)
             if not kf.part_of else _("Only the items that belong to this {label}.").format(
                 label=KINDS[kf.target].label)))
     list_cmd.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
-
-    list_cmd.__doc__ = _("List {label} items (default: open ones, by due date).\n\nExample:\n\n"
-                         "    fujian {code} list --overdue --format json").format(
-        label=kind.label, code=kind.code)
+    list_cmd.__doc__ = LIST_ALL_HELP if kind is None else _(  # help_text translates the first
+        "List {label} items (default: open ones, by due date).\n\nExample:\n\n"
+        "    fujian {code} list --overdue --format json").format(label=kind.label, code=kind.code)
     return list_cmd
 
 
@@ -675,23 +681,9 @@ KIND_APPS = {kind.code: build_kind_app(kind) for kind in KINDS.values()}
 app = typer.Typer()
 
 
-@command(app, "list")
-def list_all(status: StatusOption = "open", unit: UnitFilter = None,
-             overdue: OverdueFlag = False, as_of: AsOfOption = None,
-             sort: SortOption = "due", limit: LimitOption = None,
-             search: SearchOption = None, involving: InvolvingOption = None,
-             from_unit: FromOption = None, handler: HandlerOption = None,
-             include_void: IncludeVoidFlag = False,
-             fmt: FormatOption = None) -> None:
-    """List items of every kind (default: open ones, by due date).
+# `fujian list`: the shared list options over every kind (a kind's own list adds its links).
+command(app, "list")(make_list(None))
 
-    Example:
-
-        fujian list --overdue --unit scjgj
-    """
-    list_items(None, status, unit, overdue, as_of, sort, limit, fmt, search=search,
-               involving=involving, from_unit=from_unit, handler=handler,
-               include_void=include_void)
 
 @command(app, "show")
 def show_any(ident: IdArgument, fmt: FormatOption = None) -> None:
@@ -702,6 +694,7 @@ def show_any(ident: IdArgument, fmt: FormatOption = None) -> None:
         fujian show R12
     """
     show_item(ident, None, fmt)
+
 
 @command(app, "close")
 def close_any(ident: IdArgument, outcome: OutcomeOption, on: OnOption = None,
@@ -714,8 +707,10 @@ def close_any(ident: IdArgument, outcome: OutcomeOption, on: OnOption = None,
     """
     close_item(ident, None, outcome, on, note_text, acted_on)
 
+
 _with_outcome_help(close_any, " | ".join(
     f"{kind.code}: {_outcome_list(kind)}" for kind in KINDS.values()))
+
 
 @command(app, "reopen")
 def reopen_any(ident: IdArgument, reason: ReasonOption, due: DueOption = None,
@@ -727,6 +722,7 @@ def reopen_any(ident: IdArgument, reason: ReasonOption, due: DueOption = None,
         fujian reopen S3 --reason '整改未到位'
     """
     reopen_item(ident, None, reason, due, note_text)
+
 
 @command(app, "note")
 def note_cmd(ident: IdArgument,
@@ -741,6 +737,12 @@ def note_cmd(ident: IdArgument,
     result = state().tracker().note(ident, text)
     note(_("Noted on {id}.").format(id=result.ident))
 
+
+def said(result, done: str, unchanged: str) -> None:
+    """One line on stderr for an operation that may find nothing to do (void, unvoid)."""
+    note((done if result.changed else unchanged).format(id=result.ident))
+
+
 @command(app, "void")
 def void_cmd(ident: IdArgument, reason: VoidReason) -> None:
     """Mark an entry made in error (a duplicate, a mistaken entry): it leaves lists, reports,
@@ -751,11 +753,9 @@ def void_cmd(ident: IdArgument, reason: VoidReason) -> None:
 
         fujian void R7 --reason '与R5重复登记'
     """
-    result = state().tracker().void(ident, reason)
-    if not result.changed:
-        note(_("No change: {id} is already void.").format(id=result.ident))
-        return
-    note(_("Voided {id}.").format(id=result.ident))
+    said(state().tracker().void(ident, reason), _("Voided {id}."),
+         _("No change: {id} is already void."))
+
 
 @command(app, "unvoid")
 def unvoid_cmd(ident: IdArgument, reason: VoidReason) -> None:
@@ -765,11 +765,9 @@ def unvoid_cmd(ident: IdArgument, reason: VoidReason) -> None:
 
         fujian unvoid R7 --reason '误作废'
     """
-    result = state().tracker().unvoid(ident, reason)
-    if not result.changed:
-        note(_("No change: {id} is not void.").format(id=result.ident))
-        return
-    note(_("{id} counts again.").format(id=result.ident))
+    said(state().tracker().unvoid(ident, reason), _("{id} counts again."),
+         _("No change: {id} is not void."))
+
 
 @command(app, "history")
 def history(ident: IdArgument, fmt: FormatOption = None) -> None:

@@ -104,6 +104,7 @@ def backup(target: Annotated[str, typer.Argument(metavar="FILE", help=_("Backup 
     path = state().tracker(recount=False).backup(Path(target).expanduser(), force)
     note(_("Backed up to {path}.").format(path=path))
 
+
 @command(app, "copy")
 def copy(to: Annotated[str, typer.Option(
         "--to", metavar="URL_OR_PATH", help=_("The empty database to fill: a PostgreSQL "
@@ -131,6 +132,7 @@ def copy(to: Annotated[str, typer.Option(
     note(_("Copied {source} to {target}: {n} rows in {tables} tables, verified.").format(
         source=st.location, target=Tracker.as_location(to), n=sum(r["rows"] for r in rows),
         tables=len(rows)))
+
 
 @command(app, "restore")
 def restore(backup: Annotated[str, typer.Argument(metavar="BACKUP", help=_("Backup file "
