@@ -31,18 +31,24 @@ def test_the_import_contracts_hold():
     assert "0 broken" in result.stdout
 
 
-def test_an_upward_import_breaks_the_layers(tmp_path):
+@pytest.mark.parametrize(("module", "upward", "contract", "line"), [
+    ("models.py", "from fujian.service import Tracker", "Layers look down only",
+     "fujian.models -> fujian.service"),
+    ("service/search.py", "from fujian.service.items import get_item",
+     "Service modules import only modules listed below them",
+     "fujian.service.search -> fujian.service.items"),
+])
+def test_an_upward_import_breaks_the_layers(tmp_path, module, upward, contract, line):
     shutil.copytree(ROOT / "fujian", tmp_path / "fujian",
                     ignore=shutil.ignore_patterns("__pycache__", "locale", "data"))
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
-    models = tmp_path / "fujian" / "models.py"
-    models.write_text(models.read_text(encoding="utf-8")
-                      + "\n\ndef _upward():\n    from fujian.service import Tracker  # noqa\n",
-                      encoding="utf-8")
+    source = tmp_path / "fujian" / module
+    source.write_text(source.read_text(encoding="utf-8")
+                      + f"\n\ndef _upward():\n    {upward}  # noqa\n", encoding="utf-8")
     result = _lint_imports(tmp_path)
     assert result.returncode != 0
-    assert "Layers look down only" in result.stdout and "BROKEN" in result.stdout
-    assert "fujian.models -> fujian.service" in result.stdout
+    assert contract in result.stdout and "BROKEN" in result.stdout
+    assert line in result.stdout
 
 
 def test_no_module_imports_itself_in_a_circle():
