@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from sqlalchemy import Select, select
 
@@ -22,12 +21,6 @@ from fujian.service.search import SEARCH, best_match, chunks, matches, score
 class Found:
     rows: list[dict]  # the public dicts of list, plus score, match_field and match
     more: bool  # more items match than the limit let through
-
-
-def find_in(store, words: Sequence[str], **options: Any) -> Found:
-    """:func:`find` on a :class:`fujian.storage.Store`."""
-    with store.engine.connect() as connection:
-        return find(connection, words, **options)
 
 
 def find(connection, words: Sequence[str], *, kinds: Sequence[str] = (), status: str = "all",

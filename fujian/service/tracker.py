@@ -26,7 +26,7 @@ from fujian.resources import data_file
 from fujian.service import items as item_ops
 from fujian.service import queries, recount, search
 from fujian.service import units as unit_ops
-from fujian.service.finding import find_in
+from fujian.service.finding import find
 from fujian.service.search import words_of
 from fujian.storage import Store, copy_database, damaged_message, resolve_location, restore, storage_error_from
 from fujian.storage import as_location as to_location
@@ -504,7 +504,8 @@ class Tracker:
 
     def search(self, words: tuple[str, ...], **options: Any):
         """Items holding every word, most relevant first (service/search.py)."""
-        return find_in(self.store, words, today=self.today, **options)
+        with self.store.engine.connect() as connection:
+            return find(connection, words, today=self.today, **options)
 
     @staticmethod
     def list_filters(**values: Any) -> queries.Filters:
