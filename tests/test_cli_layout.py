@@ -12,6 +12,7 @@ from pathlib import Path
 import fujian.cli
 
 CLI = Path(fujian.cli.__file__).parent
+ROOT = Path(__file__).resolve().parent.parent
 MODULES = sorted(CLI.glob("*.py"))
 # What a CLI module may import from the service: the façade, nothing behind it.
 SERVICE_ALLOWED = {"fujian.service", "fujian.service.tracker"}
@@ -109,3 +110,14 @@ def test_typer_is_a_version_the_help_patch_was_checked_against():
         "fujian/cli/__init__.py's patch of Typer's private Click API (_translate_usage_prefix, "
         "_translate_builtin_help) was written for: re-check the patch (Chinese help's "
         "'用法:' prefix and built-in option texts), then widen PATCHED_TYPER.")
+
+
+def test_the_install_asks_for_the_typer_versions_the_patch_was_checked_against():
+    """pyproject.toml's bound on Typer is PATCHED_TYPER's range, so that a fresh install (CI)
+    never takes a Typer the patch was not checked against."""
+    import tomllib
+
+    low, high = fujian.cli.PATCHED_TYPER
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    wanted = [d for d in project["project"]["dependencies"] if d.startswith("typer")]
+    assert wanted == [f"typer>={low[0]}.{low[1]},<{high[0]}.{high[1]}"]
