@@ -48,6 +48,15 @@ def N_(message: str) -> str:  # noqa: N802 - the conventional gettext_noop name
     return message
 
 
+def listing(names: list[str], most: int = 10, sep: str = ", ") -> str:
+    """Names for a message, ``sep``-separated; past ``most``, cut with a count of the rest (a
+    file with 100,000 unknown headers gets one short line, not a line of 700 KB)."""
+    shown = sep.join(names[:most])
+    if len(names) <= most:
+        return shown
+    return _("{names} … and {count} more").format(names=shown, count=len(names) - most)
+
+
 # Typer's own help words (section titles, "required", "default: …") go through the standard
 # library's gettext; they are listed here so that they are extracted into fujian's catalog.
 TYPER_MESSAGES = (N_("Options"), N_("Commands"), N_("Arguments"), N_("required"),

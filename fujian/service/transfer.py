@@ -18,7 +18,7 @@ from typing import IO, Any
 from sqlalchemy import select
 
 from fujian.errors import BadInput
-from fujian.i18n import _
+from fujian.i18n import _, listing
 from fujian.kinds import KINDS, Column, Kind, columns_for, format_id, import_order, kind_of, split_id
 from fujian.models import Change, ChangeLog, Duty, Item, ItemSequence, Note
 
@@ -94,6 +94,23 @@ def header_map() -> dict[str, str]:
     return mapping
 
 
+def columns_twice(header: list[str], keys: list[str | None]) -> str | None:
+    """What to say when an import's header names one column twice (标题 and title, or 标题
+    twice): which cell would win is a guess, so the file is refused, naming them."""
+    first: dict[str, str] = {}
+    twice = []
+    for name, key in zip(header, keys, strict=True):
+        if key is None:
+            continue
+        if key in first:
+            twice.append(f"{first[key]} / {name.strip()}")
+        else:
+            first[key] = name.strip()
+    if not twice:
+        return None
+    return _("Column(s) given twice: {names}. Keep one of each.").format(names=listing(twice))
+
+
 def read_rows(text: str) -> Iterator[tuple[int, dict[str, str]]]:
     """(line number, {column key: text}) for each data row; unknown headers are refused."""
     # A note or minutes may be megabytes long; the csv module's default cap is 128 KiB.
@@ -114,7 +131,10 @@ def read_rows(text: str) -> Iterator[tuple[int, dict[str, str]]]:
             unknown.append(name)
         keys.append(key)
     if unknown:
-        raise BadInput(_("Unknown column(s): {names}.").format(names=", ".join(unknown)))
+        raise BadInput(_("Unknown column(s): {names}.").format(names=listing(unknown)))
+    twice = columns_twice(header, keys)
+    if twice:
+        raise BadInput(twice)
     if "title" not in keys:
         raise BadInput(_("The file needs a title column (标题 or title)."))
     line = reader.line_num

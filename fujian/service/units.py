@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from fujian.dates import now
 from fujian.errors import BadInput, NotFound
-from fujian.i18n import _
+from fujian.i18n import _, listing
 from fujian.models import UNIT_KINDS, Change, Unit
 from fujian.service import search
 from fujian.service.changelog import log
@@ -157,6 +157,10 @@ def read_units_csv(path: Path, encoding: str = "auto") -> list[dict]:
             break
     if not {"code", "name"} <= set(header):
         raise BadInput(_("{path} needs a header line with at least code,name.").format(path=path))
+    twice = sorted({h for h in header if h and header.count(h) > 1})
+    if twice:  # which cell would win is a guess: refused, naming them
+        raise BadInput(_("{path}: column(s) given twice: {names}. Keep one of each.").format(
+            path=path, names=listing(twice)))
     rows = []
     start = reader.line_num + 1
     for record in reader:
@@ -171,10 +175,15 @@ def import_units(session: Session, actor: str, rows: list[dict], *, update: bool
     every row is checked before the caller commits."""
     added = updated = unchanged = 0
     problems = []
+    first_line: dict[str, int] = {}
     for index, row in enumerate(rows, start=2):
         line = getattr(row, "line", index)
         try:
             code = normalise_code(row.get("code") or "")
+            if code in first_line:  # the first row would be lost to the second: refused
+                raise BadInput(_("unit {code} is on line {first} already").format(
+                    code=code, first=first_line[code]))
+            first_line[code] = line
             existing = session.scalar(select(Unit).where(Unit.code == code))
             fields = {k: (row.get(k) or "").strip() for k in ("name", "liaison", "phone", "kind")}
             # A column the file does not have leaves the field alone; an empty cell in a
@@ -197,5 +206,5 @@ def import_units(session: Session, actor: str, rows: list[dict], *, update: bool
         except BadInput as exc:
             problems.append(_("line {line}: {reason}").format(line=line, reason=exc.message))
     if problems:
-        raise BadInput(_("Nothing imported. ") + "; ".join(problems))
+        raise BadInput(_("Nothing imported. ") + listing(problems, most=20, sep="; "))
     return {"added": added, "updated": updated, "unchanged": unchanged}

@@ -33,7 +33,7 @@ from typing import IO, Any
 from sqlalchemy import and_, false, or_, select
 
 from fujian.errors import BadInput
-from fujian.i18n import N_, _
+from fujian.i18n import N_, _, listing
 from fujian.kinds import (
     COLUMN_TITLES,
     DUE_SOON_COLUMNS,
@@ -52,7 +52,13 @@ from fujian.models import Duty, Item, Unit, clocks_running, days_overdue
 from fujian.render import file_value, group_by_holder
 from fujian.service.queries import Filters
 from fujian.service.reports import PackData
-from fujian.service.transfer import all_kind_columns, export_columns, header_map, open_output
+from fujian.service.transfer import (
+    all_kind_columns,
+    columns_twice,
+    export_columns,
+    header_map,
+    open_output,
+)
 from fujian.service.transfer import check_target as check_output_target
 
 MAX_CELL = 32_767  # characters a spreadsheet cell holds
@@ -968,7 +974,10 @@ def _item_sheets(workbook, names: list[str], path: Path, sheet: str | None,
         unknown = [h for h, k in zip(header, keys, strict=True) if h and k is None]
         if unknown:
             raise BadInput(_("sheet {sheet}: {reason}").format(sheet=name, reason=_(
-                "Unknown column(s): {names}.").format(names=", ".join(unknown))))
+                "Unknown column(s): {names}.").format(names=listing(unknown))))
+        twice = columns_twice(header, keys)
+        if twice:
+            raise BadInput(_("sheet {sheet}: {reason}").format(sheet=name, reason=twice))
         if "title" not in keys:
             raise BadInput(_("sheet {sheet}: {reason}").format(sheet=name, reason=_(
                 "The file needs a title column (标题 or title).")))
