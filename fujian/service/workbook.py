@@ -22,6 +22,7 @@ import os
 import re
 import shutil
 import tempfile
+import warnings
 import zipfile
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -926,14 +927,36 @@ def read_item_sheets(path: Path, sheet: str | None = None) -> ItemSheets:
 
     def rows() -> Iterator[tuple[int, dict[str, str]]]:
         for index, name, keys in chosen:
-            for r, cells in enumerate(workbook[name].iter_rows(min_row=2), start=2):
-                texts, problem = _row_texts(cells, keys)
-                if texts is None:  # an empty row
-                    continue
+            for r, texts, problem in _sheet_rows(workbook[name], name, keys):
                 line = index * ROW_STRIDE + r
                 yield (line, {"__error__": problem}) if problem else (line, texts)
 
     return ItemSheets(names, [n for _i, n, _k in chosen], skipped, rows, close)
+
+
+MAX_ROWS = 1_048_576  # a spreadsheet's last row (Excel, WPS, LibreOffice)
+
+
+def _sheet_rows(ws, name: str, keys: list[str | None]) -> Iterator[tuple[int, dict, str | None]]:
+    """(row number, texts by column key, first problem) of each data row of one sheet, empty
+    rows left out. What openpyxl cannot parse (a crafted or damaged sheet: a number cell
+    holding text, a date that is no date, a string index out of range, a row numbered "abc")
+    is refused naming the sheet and the last row read, and so is a row past a spreadsheet's
+    last one: never an internal error, and never a walk through millions of empty rows."""
+    r = 1
+    cells_of = iter(ws.iter_rows(min_row=2))
+    while True:
+        cells = _parsed(lambda: next(cells_of, None), name, r)
+        if cells is None:
+            return
+        r += 1
+        if r > MAX_ROWS:
+            raise BadInput(_("sheet {sheet}: rows go past row {last}, a spreadsheet's last: the "
+                             "file was not saved by a spreadsheet program.").format(
+                sheet=name, last=f"{MAX_ROWS:,}"))
+        texts, problem = _row_texts(cells, keys)
+        if texts is not None:  # None: an empty row
+            yield r, texts, problem
 
 
 def _open_workbook(path: Path):
@@ -989,10 +1012,26 @@ def _item_sheets(workbook, names: list[str], path: Path, sheet: str | None,
     return chosen, skipped
 
 
+def _parsed(read: Callable[[], Any], sheet: str, row: int) -> Any:
+    """``read()``, one step of openpyxl's parse of a sheet: what it cannot parse (a crafted or
+    damaged file) is refused naming the sheet and the last row read, never an internal error;
+    its warnings (a date serial out of range becomes an error cell, reported as such) are not
+    printed."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return read()
+    except Exception:  # noqa: BLE001 - what fails to parse is a damaged sheet
+        raise BadInput(_("sheet {sheet}: the row after row {row} cannot be read: the file is "
+                         "damaged or was not saved by a spreadsheet program.").format(
+            sheet=sheet, row=row)) from None
+
+
 def _sheet_header(ws, mapping: dict[str, str]) -> tuple[list[str], list[str | None]]:
     """A sheet's first row as header texts, and the column key each names (None: unknown)."""
     ws.reset_dimensions()  # a sheet's stated size may be wrong; read what is there
-    first = next(ws.iter_rows(min_row=1, max_row=1, values_only=True), ())
+    first = _parsed(lambda: next(ws.iter_rows(min_row=1, max_row=1, values_only=True), ()),
+                    ws.title, 0)
     header = [str(v).strip() if v is not None else "" for v in first]
     return header, [mapping.get(h) if h else None for h in header]
 
