@@ -4,9 +4,11 @@ no database other commands accept."""
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -103,3 +105,80 @@ def test_an_at_the_split_cannot_place_is_refused_unshown(tmp_path):
     assert "%40" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     for piece in ("pa/ss", "wurd", "ss@"):
         assert piece not in r.stdout + r.stderr
+
+
+ITEMS = 20000
+
+
+@pytest.fixture(scope="module")
+def big_source(tmp_path_factory) -> Path:
+    """A database of 20,000 items (a copy of it takes seconds: time to kill it midway)."""
+    folder = tmp_path_factory.mktemp("big-source")
+    db = folder / "source.db"
+    env = _env(folder, FUJIAN_DB=str(db))
+    assert _fujian(env, "init").returncode == 0
+    src = folder / "big.csv"
+    lines = ["title,direction,from_unit,unit,opened_on"]
+    lines += [f"案件{i},to-criminal,scjgj,gaj,2025-03-01" for i in range(ITEMS)]
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    r = _fujian(env, "import", "csv", "--kind", "referral", str(src))
+    assert r.returncode == 0, r.stderr
+    return db
+
+
+def _kill_copy(env: dict[str, str], source: Path, target: Path, delay: float) -> None:
+    """Start `fujian copy --to target` and SIGKILL it ``delay`` seconds after a file first
+    appears in the target's folder (the target or a temporary file beside it)."""
+    before = set(target.parent.iterdir())
+    proc = subprocess.Popen([sys.executable, "-m", "fujian", "--db", str(source), "copy",
+                             "--to", str(target)], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while set(target.parent.iterdir()) == before and proc.poll() is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(timeout=60)
+
+
+@pytest.mark.slow
+@pytest.mark.sqlite_only("a killed process and the SQLite file it was writing")
+@pytest.mark.parametrize("existing", [False, True], ids=["new-file", "empty-file"])
+def test_a_killed_copy_leaves_no_database_that_reports_all_clear(tmp_path, big_source,
+                                                                  existing):
+    env = _env(tmp_path, FUJIAN_TODAY="2025-06-01")
+    killed = 0
+    for n, delay in enumerate((0.0, 0.3, 1.0, 2.0)):
+        folder = tmp_path / f"run{n}"
+        folder.mkdir()
+        target = folder / "new.db"
+        if existing:
+            target.touch(mode=0o600)
+        _kill_copy(env, big_source, target, delay)
+        report = _fujian(env, "--db", str(target), "report", "overdue", "--fail-if-any",
+                         "--format", "csv")
+        # Either no database (refused, exit 3) or the whole copy (every item overdue).
+        assert report.returncode in (1, 3), (delay, report.returncode, report.stdout)
+        if report.returncode == 1:
+            assert len(report.stdout.strip().splitlines()) == ITEMS + 1
+        else:
+            killed += 1
+            assert report.stdout == "" and report.stderr.count("\n") == 1, report.stderr
+    assert killed, "no copy was killed before it finished: give the source more items"
+
+
+def test_a_finished_copy_leaves_no_temporary_file(tmp_path, big_source):
+    env = _env(tmp_path, FUJIAN_TODAY="2025-06-01")
+    folder = tmp_path / "out"
+    folder.mkdir()
+    target = folder / "new.db"
+    r = _fujian(env, "--db", str(big_source), "copy", "--to", str(target))
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in folder.iterdir()) == ["new.db"]
+    assert oct(target.stat().st_mode & 0o777) == "0o600"
+    report = _fujian(env, "--db", str(target), "report", "overdue", "--fail-if-any",
+                     "--format", "csv")
+    assert report.returncode == 1 and len(report.stdout.strip().splitlines()) == ITEMS + 1
