@@ -182,3 +182,31 @@ def test_a_finished_copy_leaves_no_temporary_file(tmp_path, big_source):
     report = _fujian(env, "--db", str(target), "report", "overdue", "--fail-if-any",
                      "--format", "csv")
     assert report.returncode == 1 and len(report.stdout.strip().splitlines()) == ITEMS + 1
+
+
+@pytest.mark.slow
+@pytest.mark.postgres_only
+def test_a_killed_copy_to_a_server_leaves_it_without_tables(tmp_path, big_source):
+    # One transaction makes the server's tables and fills them: killed, it leaves none.
+    from conftest import fresh_pg_database
+
+    env = _env(tmp_path, FUJIAN_TODAY="2025-06-01")
+    killed = 0
+    for delay in (0.5, 1.5):
+        with fresh_pg_database() as url:
+            proc = subprocess.Popen([sys.executable, "-m", "fujian", "--db", str(big_source),
+                                     "copy", "--to", url], env=env,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(delay)
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=60)
+            report = _fujian(env, "--db", url, "report", "overdue", "--fail-if-any",
+                             "--format", "csv")
+            assert report.returncode in (1, 3), (delay, report.returncode, report.stdout)
+            if report.returncode == 1:
+                assert len(report.stdout.strip().splitlines()) == ITEMS + 1
+            else:
+                killed += 1
+                assert "no fujian tables" in report.stderr
+    assert killed
