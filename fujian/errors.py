@@ -55,9 +55,10 @@ def is_driver_error(exc: BaseException) -> bool:
     return any(cls.__module__.split(".")[0] in _DRIVER_PACKAGES for cls in type(exc).__mro__)
 
 
-# user:password@ in anything that looks like a URL (one slash or two, any scheme), and
-# password=… in a libpq key=value string.
-_URL_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*:/{1,2}[^\s/:@]*):[^\s@]*@")
+# user:password@ in anything that looks like a URL (one slash or two, any scheme), the
+# password running to the LAST @ of the address (an unencoded @ or : in it included: see
+# ServerAddress.parse), and password=… in a libpq key=value string.
+_URL_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*:/{1,2}[^\s/:@]*):\S*@")
 _KEY_PASSWORD = re.compile(r"(password\s*=\s*)('[^']*'|\S+)", re.IGNORECASE)
 
 

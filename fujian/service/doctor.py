@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from fujian.i18n import _
 from fujian.models import Item, ItemSequence, Unit
-from fujian.storage import FAIL, OK, RESTORE_HINT, WARN, Check, diagnose
+from fujian.storage import FAIL, OK, RESTORE_HINT, WARN, Check, ServerAddress, diagnose
 
 __all__ = ["FAIL", "OK", "RESTORE_HINT", "WARN", "Check", "healthy", "run_checks"]
 
@@ -27,9 +27,18 @@ def run_checks(path, calendar: Callable, today: date, override_files=(),
     run) and on the due dates."""
     diagnosis = diagnose(path, (("ids", ids_check), ("units", units_check)))
     checks = list(diagnosis.checks)
+    if isinstance(path, ServerAddress) and path.url.password is not None:
+        checks.append(password_check())
     loaded = _calendar_checks(calendar, today, override_files, named_override, checks)
     _due_date_checks(diagnosis.open_engine, loaded, diagnosis.writable, checks)
     return checks
+
+
+def password_check() -> Check:
+    """The URL in use carries its password, where other local users can read it."""
+    return Check("password", WARN, _(
+        "a password on the command line or in FUJIAN_DB is readable by other local users "
+        "(/proc/PID/cmdline): use ~/.pgpass or PGPASSFILE"))
 
 
 def ids_check(conn) -> Check:

@@ -24,6 +24,7 @@ from fujian.storage.sqlite import (
     finish_copy,
     place_backup,
     remove_database_file,
+    storage_error_from,
 )
 
 BATCH = 5000
@@ -153,8 +154,12 @@ def copy_database(source: Store, location: Any) -> dict[str, tuple[int, str]]:
             path=location))
     if isinstance(location, Path) and location.is_dir():
         raise BadInput(_("{path} is a folder, not a database file.").format(path=location))
-    # A server database's tables are made inside the copy's transaction: a failed copy leaves
-    # it without them, as it was (see each backend's open_copy_target).
+    if isinstance(location, Path) and not location.exists() and not location.is_symlink():
+        # A new file is written under a temporary name and renamed into place once the data
+        # is in and verified: a copy killed midway leaves no file other commands would accept.
+        return _copy_to_new_file(source, location)
+    # An existing target's tables are made inside the copy's transaction: a failed or killed
+    # copy leaves it without them, as it was (see each backend's open_copy_target).
     target = Store.backend_for(location).open_copy_target(location)
     try:
         return _copy_into(source, target)
@@ -168,6 +173,53 @@ def copy_database(source: Store, location: Any) -> dict[str, tuple[int, str]]:
         raise found from exc
     finally:
         target.dispose()
+
+
+def _copy_to_new_file(source: Store, target: Path) -> dict[str, tuple[int, str]]:
+    """``fujian copy`` into a file that does not exist yet: through a private temporary file
+    beside it (removed on any failure), put in place only if no file of that name appeared
+    meanwhile."""
+    if not target.parent.is_dir():
+        raise StorageError(_("The folder of {path} does not exist.").format(path=target))
+    try:
+        found, tmp = _copy_to_temporary(source, target)
+    except OSError as exc:
+        if exc.filename is None:
+            raise
+        raise StorageError(_("Cannot create the database {path}: {reason}.").format(
+            path=target, reason=exc.strerror)) from exc
+    except BaseException as exc:
+        error = None if isinstance(exc, BadInput | StorageError) else (
+            storage_error_from(exc, target) or source.error_from(exc))
+        if error is None:
+            raise
+        raise error from exc
+    place_backup(tmp, target, replace=False)
+    return found
+
+
+def _copy_to_temporary(store: Store, target: Path) -> tuple[dict[str, tuple[int, str]], Path]:
+    """The whole of ``store``, verified, in a new private temporary SQLite file beside
+    ``target``, checked and synced: (rows and checksum per table, the file). On any failure
+    the file is removed and the error raised."""
+    import os
+    import tempfile
+
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial",
+                                dir=target.parent)  # 0600
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        copy = SqliteStore(tmp, create=True, upto=store.revision)
+        try:
+            found = _copy_into(store, copy)
+        finally:
+            copy.dispose()
+        finish_copy(tmp, store.revision)
+    except BaseException:
+        remove_database_file(tmp)
+        raise
+    return found, tmp
 
 
 def _driver_error(exc: BaseException, source: Store, target: Store):
@@ -203,21 +255,5 @@ def backup_to_file(store: Store, target: Path, replace: bool) -> None:
     """A verified SQLite file of the whole database ``store`` at ``target``: written to a
     private temporary file beside it, checked, synced, and only then put in place (an
     interrupted backup leaves ``target`` as it was)."""
-    import os
-    import tempfile
-
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial",
-                                dir=target.parent)  # 0600
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        copy = SqliteStore(tmp, create=True, upto=store.revision)
-        try:
-            _copy_into(store, copy)
-        finally:
-            copy.dispose()
-        finish_copy(tmp, store.revision)
-    except BaseException:
-        remove_database_file(tmp)
-        raise
+    _found, tmp = _copy_to_temporary(store, target)
     place_backup(tmp, target, replace)

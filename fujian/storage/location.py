@@ -88,6 +88,26 @@ def backups_folder() -> Path:
     return folder
 
 
+# The authority of a URL whose user name or password holds an unencoded @: the user
+# information runs to the LAST @ before the first / (a host never holds an @).
+_AUTHORITY = re.compile(r"(?P<userinfo>[^/?#]*)@(?P<rest>[^@/?#]*(?:[/?#].*)?)", re.DOTALL)
+
+
+def _parse_url(rest: str, make_url):
+    """SQLAlchemy's URL for the text after ``scheme://``. Its parser (as libpq's) ends the
+    user information at the first @, reading ``user:pa@ss@host`` as the host ``ss@host``
+    that no server has, and printing part of the password with it; the password meant
+    runs to the last @ before the host, so that is where it is read to."""
+    from urllib.parse import unquote
+
+    found = _AUTHORITY.fullmatch(rest)
+    if found is None or "@" not in found["userinfo"]:
+        return make_url(f"{DRIVER}://{rest}")
+    user, colon, password = found["userinfo"].partition(":")
+    url = make_url(f"{DRIVER}://{found['rest']}")
+    return url.set(username=unquote(user), password=unquote(password) if colon else None)
+
+
 @dataclass(frozen=True)
 class ServerAddress:
     """A PostgreSQL database named by a URL. ``str()`` is safe to print: it never shows the
@@ -103,11 +123,16 @@ class ServerAddress:
         text = text.strip()
         scheme, sep, rest = text.partition("://")
         try:
-            url = make_url(f"{DRIVER}://{rest}")
+            url = _parse_url(rest, make_url)
         except (ArgumentError, ValueError) as exc:
             raise BadInput(_("{url} is not a valid PostgreSQL URL (postgresql://user@host:port/"
                              "database).").format(url=f"{scheme}{sep}…")) from exc
         address = cls(url)
+        if "@" in (url.host or ""):
+            # An @ the split above could not place (a / before it): never a host, and what
+            # precedes it is part of the user name or the password. Shown in no message.
+            raise BadInput(_("{url} is not a valid PostgreSQL URL: write an @ or / in the user "
+                             "name or password as %40 or %2F.").format(url=f"{scheme}{sep}…"))
         if not url.database:
             raise BadInput(_("{url} names no database: add it after the server, as in "
                              "postgresql://user@host:5432/fujian.").format(url=address))

@@ -16,6 +16,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from fujian.errors import BadInput, StorageError
 from fujian.i18n import _
@@ -496,7 +497,8 @@ class SqliteStore(Store):
     def error_from(self, exc: BaseException) -> StorageError | None:
         return storage_error_from(exc, self.location)
 
-    def __init__(self, path: Path | str, *, create: bool = True, upto: str = HEAD) -> None:
+    def __init__(self, path: Path | str, *, create: bool = True, upto: str = HEAD,
+                 schema_later: bool = False) -> None:
         path = Path(path).expanduser()
         self.path = self.location = path
         self.upgraded_from: str | None = None
@@ -548,6 +550,8 @@ class SqliteStore(Store):
         self.engine = self._make_engine()
         self.writer = self.engine.execution_options(fujian_write=True)
         self.revision = revision
+        if schema_later and revision is None:
+            return  # the caller makes the tables inside its own transaction (copy)
         if revision != upto:
             if revision is not None and self.check_integrity():
                 # An upgrade rewrites tables: never on a damaged file.
@@ -627,6 +631,14 @@ class SqliteStore(Store):
         target = self.path.with_name(f"{self.path.name}.before-{HEAD}-{stamp}.bak")
         backup_to(self.path, target)
         return target
+
+    @classmethod
+    def open_copy_target(cls, location: Any) -> Store:
+        """An existing file without tables (empty, or a blank SQLite file) stays without them
+        until the copy's transaction makes them with the data: a killed copy leaves it as it
+        was, never an empty fujian database. (A new file is written under a temporary name:
+        see copying.copy_database.)"""
+        return cls(location, create=True, schema_later=True)
 
     def is_database_file(self, path: Path) -> bool:
         return is_database_file(path, self.path)
