@@ -256,6 +256,35 @@ def parse_day(text: str | None, default: date | None = None) -> date | None:
     return parse_date(text, china_today())
 
 
+# The largest numbers a command takes (issue 21): past them a number is bad input, refused
+# before any work, not an overflow in the database or in date arithmetic.
+MAX_LIMIT = 1_000_000  # --limit: items in one listing
+MAX_WITHIN = 3660  # --within: days ahead (ten years)
+
+
+def check_limit(limit: int | None) -> int | None:
+    """``--limit`` at most MAX_LIMIT (None: no limit; the lower bound is each command's)."""
+    from fujian.errors import BadInput
+
+    if limit is not None and limit > MAX_LIMIT:
+        raise BadInput(_("--limit must be at most {high}.").format(high=MAX_LIMIT))
+    return limit
+
+
+def check_window(day: date, within: int) -> int:
+    """``--within`` at most MAX_WITHIN days, and a window from ``day`` (--as-of) that ends by
+    the last day a date can hold (9999-12-31). The lower bound is each command's."""
+    from fujian.errors import BadInput
+
+    if within > MAX_WITHIN:
+        raise BadInput(_("--within must be at most {high} days.").format(high=MAX_WITHIN))
+    if within > 0 and day.toordinal() + within > date.max.toordinal():
+        raise BadInput(_("--as-of {day} with --within {within}: the window ends after "
+                         "{last}.").format(day=day.isoformat(), within=within,
+                                           last=date.max.isoformat()))
+    return within
+
+
 FormatOption = Annotated[
     str | None,
     typer.Option("--format", "-f", metavar="FORMAT", help=_("table (terminal), plain (tab-separated, the default "
