@@ -106,7 +106,8 @@ def test_command_printing_nothing_runs_with_stdout_closed(db: Path, tmp_path: Pa
     ([*ADD, "--note", b"n\xffote"], "--note"),
     (["referral", "add", "--direction", "to-criminal", "--from", b"scj\xff", "--to", "gaj",
       "--title", "x"], "--from"),
-    (["unit", "add", "--code", "zz", "--name", b"\xff\xfe"], "--name"),
+    (["unit", "add", "zz", "--name", b"\xff\xfe"], "--name"),
+    (["unit", "add", b"z\xffz", "--name", "x"], "CODE"),
 ])
 def test_non_utf8_argument_is_bad_input_naming_it(db: Path, args: list, name: str) -> None:
     before = count(db, "unit")

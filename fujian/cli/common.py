@@ -117,6 +117,7 @@ def handle_errors(func: Callable) -> Callable:
         spool = OutputSpool()
         try:
             try:
+                check_text_arguments(kwargs)
                 result = func(*args, **kwargs)
             except typer.Exit:
                 spool.release()
@@ -153,6 +154,49 @@ def handle_errors(func: Callable) -> Callable:
             spool.discard()  # whatever was not released: the command failed
 
     return wrapper
+
+
+def _not_utf8(value: Any) -> bool:
+    """Whether an argument holds bytes that were not UTF-8 (Python reads them from argv and the
+    environment as lone surrogates, U+DC80..U+DCFF), in a text, a path or a list of them."""
+    if isinstance(value, (list, tuple)):
+        return any(_not_utf8(v) for v in value)
+    if isinstance(value, (str, Path)):
+        return any("\udc80" <= ch <= "\udcff" for ch in str(value))
+    return False
+
+
+def check_text_arguments(values: dict[str, Any]) -> None:
+    """Refuse, naming it, an argument, a --db or an environment variable the command reads
+    that is not valid UTF-8: such text can be neither stored, compared nor printed, so it is
+    bad input before any work (and a database file so named is not made)."""
+    from fujian.errors import BadInput
+
+    def refuse(name: str) -> BadInput:
+        return BadInput(_("{name} is not valid UTF-8 text; give it in UTF-8 (check the "
+                          "terminal's or the script's encoding).").format(name=name))
+
+    st = state()
+    if _not_utf8(st.db_option):
+        raise refuse("--db")
+    for variable in (["FUJIAN_DB"] if st.db_option is None else []) + ["FUJIAN_USER"]:
+        if _not_utf8(os.environ.get(variable)):
+            raise refuse(variable)
+    bad = [key for key, value in values.items() if _not_utf8(value)]
+    if not bad:
+        return
+    try:  # Typer >= 0.26 vendors Click; older Typer uses Click itself
+        from typer._click.globals import get_current_context
+    except ImportError:  # pragma: no cover
+        from click.globals import get_current_context
+    context = get_current_context(silent=True)
+    params = {p.name: p for p in context.command.params} if context is not None else {}
+    param = params.get(bad[0])
+    if param is None:
+        raise refuse(bad[0])
+    opts = [o for o in param.opts if o.startswith("--")] or param.opts
+    raise refuse(opts[0] if getattr(param, "param_type_name", "") == "option"
+                 else (getattr(param, "metavar", None) or param.name or bad[0]).upper())
 
 
 class OutputSpool:
