@@ -72,6 +72,7 @@ class State:
             self._tracker = Tracker(self.store(create), china_today())
             if recount:
                 moved = self._tracker.recount_due_dates()
+                self._tracker.saved.clear()  # not the command's change: its report is its own
                 if moved:
                     note(_("The calendar changed: due dates counted again, {n} moved "
                            "(`fujian history ID` shows each).").format(n=moved))
@@ -120,9 +121,9 @@ def handle_errors(func: Callable) -> Callable:
                 check_text_arguments(kwargs)
                 result = func(*args, **kwargs)
             except typer.Exit:
-                spool.release()
+                deliver(spool)
                 raise
-            spool.release()
+            deliver(spool)
             return result
         except (typer.Exit, typer.Abort):
             raise
@@ -199,6 +200,42 @@ def check_text_arguments(values: dict[str, Any]) -> None:
                  else (getattr(param, "metavar", None) or param.name or bad[0]).upper())
 
 
+def deliver(spool: OutputSpool) -> None:
+    """Release the held-back standard output. When it cannot be written (closed, full, a
+    reader gone) after the command committed a change, say that the change was saved and which
+    items, exit 5 (EXIT_DELIVERY): a script that retried would make the change twice. When
+    nothing was changed, a reader gone is not an error (``head``), anything else exit 3."""
+    from fujian.errors import EXIT_DELIVERY, StorageError
+
+    try:
+        spool.release()
+        return
+    except (OSError, ValueError, AttributeError) as exc:
+        error = exc
+    tracker = state()._tracker
+    if isinstance(error, OSError) and error.strerror:
+        reason = error.strerror
+    else:
+        reason = _("standard output is closed")
+    if tracker is None or not tracker.saved:
+        if isinstance(error, BrokenPipeError):
+            raise error
+        raise fail(StorageError(_("The output could not be written: {reason}.").format(
+            reason=reason)))
+    try:
+        ids = tracker.saved_ids()
+    except Exception:  # noqa: BLE001 - the change is saved whatever the IDs' query does
+        ids = []
+    if not ids:
+        text = _("The change was saved, but its report could not be written: {reason}.")
+    elif len(ids) == 1:
+        text = _("{ids} was saved, but its report could not be written: {reason}.")
+    else:
+        text = _("{ids} were saved, but their report could not be written: {reason}.")
+    sys.stderr.write(_("error: ") + text.format(ids=", ".join(ids), reason=reason) + "\n")
+    raise typer.Exit(EXIT_DELIVERY)
+
+
 class OutputSpool:
     """Standard output written to a temporary spool (memory, then disk past 16 MiB) and copied
     to the real one only on :meth:`release`. The stand-in answers ``isatty`` as the real
@@ -232,6 +269,8 @@ class OutputSpool:
             return
         sys.stdout = self.real
         self.text.flush()
+        if not self.raw.tell():  # nothing written: nothing to deliver (standard output may be closed)
+            return
         self.raw.seek(0)
         buffer = getattr(self.real, "buffer", None)
         if buffer is not None:
