@@ -213,10 +213,8 @@ def deliver(spool: OutputSpool) -> None:
     except (OSError, ValueError, AttributeError) as exc:
         error = exc
     tracker = state()._tracker
-    if isinstance(error, OSError) and error.strerror:
-        reason = error.strerror
-    else:
-        reason = _("standard output is closed")
+    closed = _("standard output is closed")
+    reason = error.strerror if isinstance(error, OSError) and error.strerror else closed
     if tracker is None or not tracker.saved:
         if isinstance(error, BrokenPipeError):
             raise error
