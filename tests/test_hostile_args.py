@@ -72,6 +72,18 @@ def test_saved_change_to_full_disk_says_saved(db: Path) -> None:
     assert count(db) == 1
 
 
+def test_saved_change_to_a_reader_gone_says_saved(db: Path) -> None:
+    full = {**os.environ, "FUJIAN_DB": str(db)}
+    proc = subprocess.Popen([sys.executable, "-m", "fujian", *ADD], env=full,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # the reader goes away before the ID is written
+    _, stderr = proc.communicate(timeout=60)
+    text = stderr.decode("utf-8", "replace")
+    assert proc.returncode == 5, text
+    assert "R1 was saved" in text and len(text.strip().splitlines()) == 1
+    assert count(db) == 1
+
+
 def test_note_printing_nothing_to_full_disk_succeeds(db: Path) -> None:
     assert run(db, *ADD).returncode == 0
     with open("/dev/full", "wb") as full:
