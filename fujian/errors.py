@@ -9,6 +9,7 @@ import re
 EXIT_FOUND = 1  # report overdue --fail-if-any found something
 EXIT_BAD_INPUT = 2
 EXIT_STORAGE = 3
+EXIT_DELIVERY = 5  # the change was saved; only its report could not be written (stdout closed, full)
 EXIT_INTERNAL = 70  # an unexpected internal error (EX_SOFTWARE)
 
 

@@ -72,6 +72,7 @@ class State:
             self._tracker = Tracker(self.store(create), china_today())
             if recount:
                 moved = self._tracker.recount_due_dates()
+                self._tracker.saved.clear()  # not the command's change: its report is its own
                 if moved:
                     note(_("The calendar changed: due dates counted again, {n} moved "
                            "(`fujian history ID` shows each).").format(n=moved))
@@ -117,11 +118,12 @@ def handle_errors(func: Callable) -> Callable:
         spool = OutputSpool()
         try:
             try:
+                check_text_arguments(kwargs)
                 result = func(*args, **kwargs)
             except typer.Exit:
-                spool.release()
+                deliver(spool)
                 raise
-            spool.release()
+            deliver(spool)
             return result
         except (typer.Exit, typer.Abort):
             raise
@@ -153,6 +155,83 @@ def handle_errors(func: Callable) -> Callable:
             spool.discard()  # whatever was not released: the command failed
 
     return wrapper
+
+
+def _not_utf8(value: Any) -> bool:
+    """Whether an argument holds bytes that were not UTF-8 (Python reads them from argv and the
+    environment as lone surrogates, U+DC80..U+DCFF), in a text, a path or a list of them."""
+    if isinstance(value, (list, tuple)):
+        return any(_not_utf8(v) for v in value)
+    if isinstance(value, (str, Path)):
+        return any("\udc80" <= ch <= "\udcff" for ch in str(value))
+    return False
+
+
+def check_text_arguments(values: dict[str, Any]) -> None:
+    """Refuse, naming it, an argument, a --db or an environment variable the command reads
+    that is not valid UTF-8: such text can be neither stored, compared nor printed, so it is
+    bad input before any work (and a database file so named is not made)."""
+    from fujian.errors import BadInput
+
+    def refuse(name: str) -> BadInput:
+        return BadInput(_("{name} is not valid UTF-8 text; give it in UTF-8 (check the "
+                          "terminal's or the script's encoding).").format(name=name))
+
+    st = state()
+    if _not_utf8(st.db_option):
+        raise refuse("--db")
+    for variable in (["FUJIAN_DB"] if st.db_option is None else []) + ["FUJIAN_USER"]:
+        if _not_utf8(os.environ.get(variable)):
+            raise refuse(variable)
+    bad = [key for key, value in values.items() if _not_utf8(value)]
+    if not bad:
+        return
+    try:  # Typer >= 0.26 vendors Click; older Typer uses Click itself
+        from typer._click.globals import get_current_context
+    except ImportError:  # pragma: no cover
+        from click.globals import get_current_context
+    context = get_current_context(silent=True)
+    params = {p.name: p for p in context.command.params} if context is not None else {}
+    param = params.get(bad[0])
+    if param is None:
+        raise refuse(bad[0])
+    opts = [o for o in param.opts if o.startswith("--")] or param.opts
+    raise refuse(opts[0] if getattr(param, "param_type_name", "") == "option"
+                 else (getattr(param, "metavar", None) or param.name or bad[0]).upper())
+
+
+def deliver(spool: OutputSpool) -> None:
+    """Release the held-back standard output. When it cannot be written (closed, full, a
+    reader gone) after the command committed a change, say that the change was saved and which
+    items, exit 5 (EXIT_DELIVERY): a script that retried would make the change twice. When
+    nothing was changed, a reader gone is not an error (``head``), anything else exit 3."""
+    from fujian.errors import EXIT_DELIVERY, StorageError
+
+    try:
+        spool.release()
+        return
+    except (OSError, ValueError, AttributeError) as exc:
+        error = exc
+    tracker = state()._tracker
+    closed = _("standard output is closed")
+    reason = error.strerror if isinstance(error, OSError) and error.strerror else closed
+    if tracker is None or not tracker.saved:
+        if isinstance(error, BrokenPipeError):
+            raise error
+        raise fail(StorageError(_("The output could not be written: {reason}.").format(
+            reason=reason)))
+    try:
+        ids = tracker.saved_ids()
+    except Exception:  # noqa: BLE001 - the change is saved whatever the IDs' query does
+        ids = []
+    if not ids:
+        text = _("The change was saved, but its report could not be written: {reason}.")
+    elif len(ids) == 1:
+        text = _("{ids} was saved, but its report could not be written: {reason}.")
+    else:
+        text = _("{ids} were saved, but their report could not be written: {reason}.")
+    sys.stderr.write(_("error: ") + text.format(ids=", ".join(ids), reason=reason) + "\n")
+    raise typer.Exit(EXIT_DELIVERY)
 
 
 class OutputSpool:
@@ -188,6 +267,8 @@ class OutputSpool:
             return
         sys.stdout = self.real
         self.text.flush()
+        if not self.raw.tell():  # nothing written: nothing to deliver (standard output may be closed)
+            return
         self.raw.seek(0)
         buffer = getattr(self.real, "buffer", None)
         if buffer is not None:
@@ -254,6 +335,35 @@ def parse_day(text: str | None, default: date | None = None) -> date | None:
     if text is None:
         return default
     return parse_date(text, china_today())
+
+
+# The largest numbers a command takes (issue 21): past them a number is bad input, refused
+# before any work, not an overflow in the database or in date arithmetic.
+MAX_LIMIT = 1_000_000  # --limit: items in one listing
+MAX_WITHIN = 3660  # --within: days ahead (ten years)
+
+
+def check_limit(limit: int | None) -> int | None:
+    """``--limit`` at most MAX_LIMIT (None: no limit; the lower bound is each command's)."""
+    from fujian.errors import BadInput
+
+    if limit is not None and limit > MAX_LIMIT:
+        raise BadInput(_("--limit must be at most {high}.").format(high=MAX_LIMIT))
+    return limit
+
+
+def check_window(day: date, within: int) -> int:
+    """``--within`` at most MAX_WITHIN days, and a window from ``day`` (--as-of) that ends by
+    the last day a date can hold (9999-12-31). The lower bound is each command's."""
+    from fujian.errors import BadInput
+
+    if within > MAX_WITHIN:
+        raise BadInput(_("--within must be at most {high} days.").format(high=MAX_WITHIN))
+    if within > 0 and day.toordinal() + within > date.max.toordinal():
+        raise BadInput(_("--as-of {day} with --within {within}: the window ends after "
+                         "{last}.").format(day=day.isoformat(), within=within,
+                                           last=date.max.isoformat()))
+    return within
 
 
 FormatOption = Annotated[

@@ -20,6 +20,7 @@ from fujian.cli.common import (
     IncludeVoidFlag,
     InvolvingOption,
     SearchOption,
+    check_limit,
     command,
     filter_values,
     flags_in_words,
@@ -369,6 +370,7 @@ def list_items(kind: Kind | None, status: str, unit: str | None, overdue: bool,
         raise BadInput(_("Unknown sort {text!r}. Valid: due, opened, id.").format(text=sort))
     if limit is not None and limit < 0:
         raise BadInput(_("--limit must be 0 or more."))
+    check_limit(limit)
     fmt = pick_output(fmt)
     tracker = state().tracker()
     day = parse_day(as_of, tracker.today)

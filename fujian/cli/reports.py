@@ -17,6 +17,7 @@ from fujian.cli.common import (
     InvolvingOption,
     KindFilter,
     SearchOption,
+    check_window,
     command,
     filter_values,
     note,
@@ -106,6 +107,7 @@ def due_soon(within: Annotated[int, typer.Option("--within", metavar="DAYS", hel
     fmt = pick_output(fmt)
     tracker = state().tracker()
     day = parse_day(as_of, tracker.today)
+    check_window(day, within)
     rows = tracker.due_soon(day, within, unit=unit, kind=kind_of(kind) if kind else None,
                          **filter_values(tracker, involving=involving, from_unit=from_unit,
                                          handler=handler, search=search))
@@ -238,7 +240,9 @@ def export_pack(output: Annotated[str, typer.Option("-o", "--output", metavar="P
     from pathlib import Path
 
     tracker = state().tracker()
-    files = tracker.write_pack(Path(output).expanduser(), parse_day(as_of, tracker.today),
+    day = parse_day(as_of, tracker.today)
+    check_window(day, within)
+    files = tracker.write_pack(Path(output).expanduser(), day,
                                meeting=meeting, within=within,
                                encoding=tracker.check_encoding(encoding),
                                labels=_header_style(header), force=force, warn=note)
@@ -271,6 +275,7 @@ def export_reminders(
 
     tracker = state().tracker()
     day = parse_day(as_of, tracker.today)
+    check_window(day, within)
     files = tracker.write_reminders(Path(output).expanduser(), day, within=within,
                                     units=unit or (), force=force)
     if files:

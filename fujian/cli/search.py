@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from fujian.cli.common import FormatOption, IncludeVoidFlag, command, note, state
+from fujian.cli.common import FormatOption, IncludeVoidFlag, check_limit, command, note, state
 from fujian.cli.console import pick_output
 from fujian.errors import BadInput
 from fujian.i18n import N_, _
@@ -78,6 +78,7 @@ def find_items(texts: list[str], kind: str | None, status: str | None, include_v
         raise BadInput(_("Give at least one word to search for."))
     if limit < 1:
         raise BadInput(_("--limit must be 1 or more."))
+    check_limit(limit)
     status_code = STATUS_FILTER.parse(status) if status is not None else "all"
     tracker = state().tracker()
     # --status all means every entry, voided ones too, as on list.

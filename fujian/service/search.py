@@ -42,6 +42,8 @@ from sqlalchemy import (
     select,
 )
 
+from fujian.errors import BadInput
+from fujian.i18n import _
 from fujian.models import Item, Note, Unit
 from fujian.storage import bulk_insert, position
 
@@ -69,11 +71,24 @@ def normalise(text: str) -> str:
     return unicodedata.normalize("NFKC", text).casefold().translate(_BRACKETS)
 
 
+# The longest query searched: each word is one more condition and one more score term in the
+# statement (SQLite refuses a tree of about 1,000 terms as "Expression tree is too large", and
+# time grows with it), so a longer query is bad input, refused before any SQL is built.
+MAX_SEARCH_WORDS = 32
+MAX_SEARCH_CHARS = 1000
+
+
 def words_of(texts: Sequence[str]) -> tuple[str, ...]:
     """The words of a query: split on white space, normalised, repeats and empty ones
-    dropped."""
+    dropped. More than MAX_SEARCH_CHARS characters or MAX_SEARCH_WORDS words is BadInput."""
+    if sum(len(text) for text in texts) > MAX_SEARCH_CHARS:
+        raise BadInput(_("A search takes at most {n} characters.").format(n=MAX_SEARCH_CHARS))
     words = (normalise(w) for text in texts for w in text.split())
-    return tuple(dict.fromkeys(w for w in words if w.strip()))
+    found = tuple(dict.fromkeys(w for w in words if w.strip()))
+    if len(found) > MAX_SEARCH_WORDS:
+        raise BadInput(_("A search takes at most {n} words; this one has {count}.").format(
+            n=MAX_SEARCH_WORDS, count=len(found)))
+    return found
 
 
 # -- SQL -----------------------------------------------------------------------------------------

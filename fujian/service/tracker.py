@@ -21,7 +21,7 @@ from fujian.deadlines import Calendar, RuleBook
 from fujian.errors import BadInput, FujianError
 from fujian.i18n import _
 from fujian.kinds import KINDS, Kind, format_id, split_id
-from fujian.models import Duty, Unit, check_kind_columns
+from fujian.models import Duty, Item, Unit, check_kind_columns
 from fujian.resources import data_file
 from fujian.service import items as item_ops
 from fujian.service import queries, recount, search
@@ -85,6 +85,7 @@ class Tracker:
         self.actor = actor or current_actor()
         self._calendar = calendar
         self._rules = rules
+        self.saved: list[set[int]] = []  # per committed write that changed something: its items
         # A kind whose field has no column is refused here, by name, before any command uses it.
         check_kind_columns()
 
@@ -107,6 +108,15 @@ class Tracker:
             ctx = self._context(session)
             yield ctx
             search.refresh(session, ctx.touched)
+        if commit and (ctx.logged or ctx.touched):  # committed: a report may say so (saved_ids)
+            self.saved.append(set(ctx.touched))
+
+    def saved_ids(self, most: int = 5) -> list[str]:
+        """The IDs of the items this tracker's committed writes changed, the first ``most``."""
+        pks = sorted(set().union(*self.saved))[:most]
+        with self.store.engine.connect() as connection:
+            rows = connection.execute(select(Item.kind, Item.number).where(Item.id.in_(pks)))
+            return [format_id(kind, number) for kind, number in sorted(tuple(r) for r in rows)]
 
     # -- the calendar the due dates were counted with (service/recount.py) --------------------
 
