@@ -46,9 +46,24 @@ def export_columns(kind: Kind | None) -> tuple[Column, ...]:
     return columns_for(kind, everything=True) if kind else all_kind_columns()
 
 
+def refuse_link(path: Path, force: bool) -> None:
+    """A path that is a symbolic link (dangling or not) is written through only when ``force``
+    says the link is meant; without it, it is refused, naming where it points."""
+    if force or not path.is_symlink():
+        return
+    try:
+        target = os.readlink(path)
+    except OSError:  # gone or changed since: say what was asked
+        target = "?"
+    raise BadInput(_("{path} is a link to {target}: add --force to write there.").format(
+        path=path, target=target))
+
+
 def check_target(path: Path, force: bool) -> None:
-    """The one check of a file about to be written: not a folder, not an existing file unless
-    ``force``, in a folder that exists. Callers check early, before a long piece of work."""
+    """The one check of a file about to be written: not a link (unless ``force``), not a
+    folder, not an existing file unless ``force``, in a folder that exists. Callers check
+    early, before a long piece of work."""
+    refuse_link(path, force)
     if path.is_dir():
         raise BadInput(_("{path} is a folder: give a file name.").format(path=path))
     if path.exists() and not force:
@@ -66,12 +81,21 @@ def refuse_database(path: Path, database) -> None:
 
 def open_output(path: Path, force: bool, database, encoding: str) -> IO[str]:
     """A new file for writing (0600: exports hold case data). Refuses to overwrite without
-    ``force`` and never writes over the database itself."""
+    ``force`` and never writes over the database itself. Without ``force`` the file is made
+    new (O_EXCL), so neither a link nor a file put there since the check is written through;
+    with it, a link is meant and its target is written."""
     refuse_database(path, database)
     check_target(path, force)
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if force else os.O_EXCL)
     fd = os.open(path, flags, 0o600)
     return os.fdopen(fd, "w", encoding=encoding, newline="")
+
+
+def make_folder(folder: Path) -> None:
+    """The folder an export writes into: made when missing (with its parents); a link to a
+    folder, given with --force, has its target made."""
+    Path(os.path.realpath(folder) if folder.is_symlink() else folder).mkdir(
+        parents=True, exist_ok=True)
 
 
 # ---------------------------------------------------------------------------------------------
