@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 import unicodedata
 from pathlib import Path
 
@@ -184,3 +186,52 @@ def test_export_reminders_refuses_links_without_force(cli, initialised, tmp_path
     assert outside.read_bytes().startswith(b"PK")
     assert (folder / "甲单位.xlsx").is_symlink()
     assert sorted(os.listdir(folder)) == ["甲单位.xlsx"]
+
+
+# -- case 13: a write that fails leaves no truncated file ----------------------------------------
+
+LIMITED = """
+import resource, signal, sys
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG
+resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+from fujian.cli import main
+sys.argv = ["fujian", *sys.argv[1:]]
+main()
+"""
+
+
+def run_limited(*args: str) -> subprocess.CompletedProcess:
+    """fujian in a child process that cannot write past 4 KiB in any file: a full disk."""
+    return subprocess.run([sys.executable, "-c", LIMITED, *args], capture_output=True,
+                          text=True, timeout=120, env=os.environ.copy())
+
+
+@pytest.fixture
+def many_overdue(make_item) -> None:
+    for n in range(30):
+        make_item("referral", title=f"{n}号案件" + "长标题" * 60, opened_on="2025-01-02")
+
+
+@pytest.mark.sqlite_only("RLIMIT_FSIZE would stop a local server's files too")
+def test_export_csv_that_fails_half_way_leaves_no_file(initialised, many_overdue, tmp_path):
+    out = tmp_path / "items.csv"
+    r = run_limited("export", "csv", "-o", str(out))
+    assert r.returncode == 3, r.stderr
+    assert "items.csv" in r.stderr
+    assert os.listdir(tmp_path) == [p for p in os.listdir(tmp_path) if p != "items.csv"]
+    assert not [p for p in os.listdir(tmp_path) if "items" in p]  # no partial file either
+    # Over an existing file, with --force: the old file is kept whole.
+    out.write_text("old", encoding="utf-8")
+    r = run_limited("export", "csv", "-o", str(out), "--force")
+    assert r.returncode == 3 and out.read_text(encoding="utf-8") == "old"
+    assert [p for p in os.listdir(tmp_path) if "items" in p] == ["items.csv"]
+
+
+@pytest.mark.sqlite_only("RLIMIT_FSIZE would stop a local server's files too")
+def test_export_pack_that_fails_half_way_leaves_no_empty_file(initialised, many_overdue,
+                                                               tmp_path):
+    folder = tmp_path / "pack"
+    r = run_limited("export", "pack", "-o", str(folder), "--as-of", AS_OF)
+    assert r.returncode == 3, r.stderr
+    assert "overdue.csv" in r.stderr
+    assert not folder.exists() or os.listdir(folder) == []

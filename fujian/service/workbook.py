@@ -498,20 +498,11 @@ class Book:
             fh.write(tail.encode())
 
 
-def open_binary(path: Path, force: bool, database):
-    """A new file for a workbook, under :func:`transfer.open_output`'s rules (0600, never the
-    database, never an existing file without ``force``)."""
-    return open_output(path, force, database, "utf-8").detach()
-
-
 def save_book(book: Book, path: Path, force: bool, database) -> None:
-    out = open_binary(path, force, database)
-    try:
-        with out:
-            book.save(out)
-    except BaseException:
-        path.unlink(missing_ok=True)  # a half-written workbook is not a workbook
-        raise
+    """The workbook at ``path``, under :func:`transfer.open_output`'s rules (0600, never the
+    database, never an existing file without ``force``, whole or not at all)."""
+    with open_output(path, force, database, None) as out:
+        book.save(out)
 
 
 # ---------------------------------------------------------------------------------------------
