@@ -8,6 +8,7 @@ back, as an older version or another program could have left them.
 from __future__ import annotations
 
 import os
+import random
 import re
 import subprocess
 import sys
@@ -193,7 +194,7 @@ def test_export_reminders_refuses_links_without_force(cli, initialised, tmp_path
 LIMITED = """
 import resource, signal, sys
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG
-resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+resource.setrlimit(resource.RLIMIT_FSIZE, (65536, 65536))  # SQLite's -shm is 32 KiB
 from fujian.cli import main
 sys.argv = ["fujian", *sys.argv[1:]]
 main()
@@ -201,15 +202,19 @@ main()
 
 
 def run_limited(*args: str) -> subprocess.CompletedProcess:
-    """fujian in a child process that cannot write past 4 KiB in any file: a full disk."""
+    """fujian in a child process that cannot write past 64 KiB in any file: a full disk."""
     return subprocess.run([sys.executable, "-c", LIMITED, *args], capture_output=True,
                           text=True, timeout=120, env=os.environ.copy())
 
 
 @pytest.fixture
 def many_overdue(make_item) -> None:
-    for n in range(30):
-        make_item("referral", title=f"{n}号案件" + "长标题" * 60, opened_on="2025-01-02")
+    """150 overdue referrals to gaj with long titles that do not compress: every export of
+    them (CSV, pack, gaj's reminder notice) is far over 64 KiB."""
+    rng = random.Random(21)
+    for n in range(150):
+        title = "".join(chr(rng.randrange(0x4E00, 0x9FA5)) for _ in range(400))
+        make_item("referral", title=f"{n}号{title}", opened_on="2025-01-02")
 
 
 @pytest.mark.sqlite_only("RLIMIT_FSIZE would stop a local server's files too")
@@ -235,3 +240,14 @@ def test_export_pack_that_fails_half_way_leaves_no_empty_file(initialised, many_
     assert r.returncode == 3, r.stderr
     assert "overdue.csv" in r.stderr
     assert not folder.exists() or os.listdir(folder) == []
+
+
+@pytest.mark.sqlite_only("RLIMIT_FSIZE would stop a local server's files too")
+def test_export_reminders_that_fail_half_way_leave_nothing(cli, initialised, many_overdue,
+                                                           tmp_path):
+    owing_units(cli, initialised, {"aa": "甲单位", "bb": "乙单位"})  # small notices, written first
+    folder = tmp_path / "notices"
+    r = run_limited("export", "reminders", "-o", str(folder), "--as-of", AS_OF)
+    assert r.returncode == 3, r.stderr
+    assert ".xlsx" in r.stderr and "Wrote" not in r.stderr
+    assert not folder.exists()

@@ -26,7 +26,7 @@ import tempfile
 import unicodedata
 import zipfile
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -852,6 +852,7 @@ def _write_reminders(found: list[Reminder], folder: Path, as_of: date, database,
         for path in paths:
             refuse_database(path, database)
             check_output_target(path, force)
+    new_folder = not os.path.lexists(folder)
     make_folder(folder)
     made: list[Path] = []
     try:
@@ -867,6 +868,9 @@ def _write_reminders(found: list[Reminder], folder: Path, as_of: date, database,
     except BaseException:
         for path in made:
             path.unlink(missing_ok=True)
+        if new_folder:
+            with suppress(OSError):
+                folder.rmdir()
         raise
     return paths
 
