@@ -4,7 +4,9 @@ It takes what the Tracker hands down (:class:`reports.PackData`), never the Trac
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from contextlib import suppress
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,7 +21,7 @@ from fujian.kinds import (
 )
 from fujian.service.queries import Filters
 from fujian.service.reports import PackData, check_within, summary_for_people
-from fujian.service.transfer import open_output, write_csv
+from fujian.service.transfer import make_folder, open_output, refuse_link, write_csv
 
 
 def check_pack_target(target: Path, within: int, force: bool) -> None:
@@ -30,6 +32,7 @@ def check_pack_target(target: Path, within: int, force: bool) -> None:
         check_within(within)
         workbook.check_target(target, force)
         return
+    refuse_link(target, force)
     if target.exists() and not target.is_dir():
         raise BadInput(_("{path} is a file: give a folder for the pack.").format(path=target))
     if target.is_dir() and any(target.iterdir()) and not force:
@@ -49,21 +52,36 @@ def write_pack(data: PackData, folder: Path, *, within: int = 7, encoding: str =
     if is_workbook_name(folder):
         return write_pack_workbook(data, folder, within=within, labels=labels, force=force,
                                    warn=warn)
-    folder.mkdir(parents=True, exist_ok=True)
+    new_folder = not os.path.lexists(folder)
+    make_folder(folder)
     written: list[tuple[str, str, int]] = []
+    made: list[Path] = []  # files this run put where none was: removed if the pack fails
 
     def emit(name: str, description: str, rows, columns) -> None:
-        with open_output(folder / name, True, data.database, encoding) as fh:
+        path = folder / name
+        new = not os.path.lexists(path)
+        # Without --force the folder was empty or new: no file, nor link, is there to follow.
+        with open_output(path, force, data.database, encoding) as fh:
             n = write_csv(rows, columns, fh, labels, data.unit_names)
+        if new:
+            made.append(path)
         written.append((name, description, n))
 
-    _emit_reports(data, within, labels, emit)
-    if data.meeting is not None:
-        emit(f"meeting-{data.meeting['id']}-actions.csv",
-             _("action items of {id}").format(id=data.meeting["id"]),
-             list(data.meeting_actions()), columns_for(KINDS["action"]))
-    readme = folder / "README.txt"
-    _write_readme(readme, data, encoding, written)
+    try:
+        _emit_reports(data, within, labels, emit)
+        if data.meeting is not None:
+            emit(f"meeting-{data.meeting['id']}-actions.csv",
+                 _("action items of {id}").format(id=data.meeting["id"]),
+                 list(data.meeting_actions()), columns_for(KINDS["action"]))
+        readme = folder / "README.txt"
+        _write_readme(readme, data, encoding, written, force)
+    except BaseException:
+        for path in made:
+            path.unlink(missing_ok=True)
+        if new_folder:
+            with suppress(OSError):
+                folder.rmdir()
+        raise
     return [folder / name for name, _d, _n in written] + [readme]
 
 
@@ -85,9 +103,9 @@ def _emit_reports(data: PackData, within: int, labels: bool, emit) -> None:
 
 
 def _write_readme(readme: Path, data: PackData, encoding: str,
-                  written: list[tuple[str, str, int]]) -> None:
+                  written: list[tuple[str, str, int]], force: bool) -> None:
     """README.txt: the pack's day and each file with what it holds and how many rows."""
-    with open_output(readme, True, data.database, encoding) as fh:
+    with open_output(readme, force, data.database, encoding) as fh:
         fh.write(_("fujian meeting pack, as of {day}").format(day=data.as_of.isoformat())
                  + "\r\n\r\n")
         for name, description, n in written:

@@ -400,7 +400,7 @@ class Tracker:
             workbook.check_reminder_folder(folder, force)
             found = self.reminders(as_of, within, units)
             return workbook.write_reminders(found, folder, as_of, self.store, within=within,
-                                            labels=labels)
+                                            labels=labels, force=force)
 
     @staticmethod
     def is_workbook_name(path: Path | str) -> bool:

@@ -11,13 +11,15 @@ from __future__ import annotations
 import csv
 import io
 import os
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, Any
 
 from sqlalchemy import select
 
-from fujian.errors import BadInput
+from fujian.errors import BadInput, StorageError
 from fujian.i18n import _, listing
 from fujian.kinds import KINDS, Column, Kind, columns_for, format_id, import_order, kind_of, split_id
 from fujian.models import Change, ChangeLog, Duty, Item, ItemSequence, Note
@@ -46,9 +48,24 @@ def export_columns(kind: Kind | None) -> tuple[Column, ...]:
     return columns_for(kind, everything=True) if kind else all_kind_columns()
 
 
+def refuse_link(path: Path, force: bool) -> None:
+    """A path that is a symbolic link (dangling or not) is written through only when ``force``
+    says the link is meant; without it, it is refused, naming where it points."""
+    if force or not path.is_symlink():
+        return
+    try:
+        target = os.readlink(path)
+    except OSError:  # gone or changed since: say what was asked
+        target = "?"
+    raise BadInput(_("{path} is a link to {target}: add --force to write there.").format(
+        path=path, target=target))
+
+
 def check_target(path: Path, force: bool) -> None:
-    """The one check of a file about to be written: not a folder, not an existing file unless
-    ``force``, in a folder that exists. Callers check early, before a long piece of work."""
+    """The one check of a file about to be written: not a link (unless ``force``), not a
+    folder, not an existing file unless ``force``, in a folder that exists. Callers check
+    early, before a long piece of work."""
+    refuse_link(path, force)
     if path.is_dir():
         raise BadInput(_("{path} is a folder: give a file name.").format(path=path))
     if path.exists() and not force:
@@ -64,14 +81,55 @@ def refuse_database(path: Path, database) -> None:
         raise BadInput(_("{path} is the database itself: choose another file.").format(path=path))
 
 
-def open_output(path: Path, force: bool, database, encoding: str) -> IO[str]:
-    """A new file for writing (0600: exports hold case data). Refuses to overwrite without
-    ``force`` and never writes over the database itself."""
+@contextmanager
+def open_output(path: Path, force: bool, database, encoding: str | None) -> Iterator[IO]:
+    """A new file for writing, used as ``with open_output(...) as fh`` (text in ``encoding``,
+    bytes when it is None). Refuses to overwrite without ``force`` and never writes over the
+    database itself. The file is whole or absent: it is written under a temporary name in the
+    target's folder (0600: exports hold case data) and renamed into place when the block ends
+    without error; on any error it is removed and whatever was at ``path`` stays as it was (an
+    error writing names ``path``). A link is never written through without ``force``; with it,
+    the link is meant and its target is replaced."""
     refuse_database(path, database)
     check_target(path, force)
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-    fd = os.open(path, flags, 0o600)
-    return os.fdopen(fd, "w", encoding=encoding, newline="")
+    final = Path(os.path.realpath(path)) if force and path.is_symlink() else path
+    try:
+        fd, temp = tempfile.mkstemp(prefix=f".{final.name[:40]}.", suffix=".partial",
+                                    dir=final.parent)
+    except OSError as exc:
+        raise _write_error(path, exc) from exc
+    try:
+        with (os.fdopen(fd, "wb") if encoding is None
+              else os.fdopen(fd, "w", encoding=encoding, newline="")) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        if not force and os.path.lexists(final):  # put there while this was written
+            raise BadInput(_("{path} exists: add --force to overwrite it.").format(path=path))
+        os.replace(temp, final)
+    except OSError as exc:
+        _remove(temp)
+        raise _write_error(path, exc) from exc
+    except BaseException:
+        _remove(temp)
+        raise
+
+
+def _remove(temp: str) -> None:
+    with suppress(OSError):
+        os.unlink(temp)
+
+
+def _write_error(path: Path, exc: OSError) -> StorageError:
+    return StorageError(_("Could not write {path}: {reason}; it was not written.").format(
+        path=path, reason=exc.strerror or type(exc).__name__))
+
+
+def make_folder(folder: Path) -> None:
+    """The folder an export writes into: made when missing (with its parents); a link to a
+    folder, given with --force, has its target made."""
+    Path(os.path.realpath(folder) if folder.is_symlink() else folder).mkdir(
+        parents=True, exist_ok=True)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -18,14 +18,16 @@ character and :func:`read_item_sheets` reads back.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import shutil
 import tempfile
+import unicodedata
 import warnings
 import zipfile
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -58,7 +60,10 @@ from fujian.service.transfer import (
     columns_twice,
     export_columns,
     header_map,
+    make_folder,
     open_output,
+    refuse_database,
+    refuse_link,
 )
 from fujian.service.transfer import check_target as check_output_target
 
@@ -495,20 +500,11 @@ class Book:
             fh.write(tail.encode())
 
 
-def open_binary(path: Path, force: bool, database):
-    """A new file for a workbook, under :func:`transfer.open_output`'s rules (0600, never the
-    database, never an existing file without ``force``)."""
-    return open_output(path, force, database, "utf-8").detach()
-
-
 def save_book(book: Book, path: Path, force: bool, database) -> None:
-    out = open_binary(path, force, database)
-    try:
-        with out:
-            book.save(out)
-    except BaseException:
-        path.unlink(missing_ok=True)  # a half-written workbook is not a workbook
-        raise
+    """The workbook at ``path``, under :func:`transfer.open_output`'s rules (0600, never the
+    database, never an existing file without ``force``, whole or not at all)."""
+    with open_output(path, force, database, None) as out:
+        book.save(out)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -772,22 +768,70 @@ def _reminder_row(r, as_of: date) -> dict:
     return row
 
 
-_UNSAFE_FILE_CHARS = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
+# A notice's file name must open on Windows as well as here: none of these characters, no
+# reserved device name (CON.xlsx, com1.anything), no trailing dot or space; and no control,
+# bidi or zero-width character (U+202E would show "xslx.exe" as "exe.xlsx").
+_UNSAFE_FILE_CHARS = re.compile(r'[\\/:*?"<>|]')
+_WINDOWS_RESERVED = re.compile(r"(?:CON|PRN|AUX|NUL|COM[0-9¹²³]|LPT[0-9¹²³]|CONIN\$|CONOUT\$)",
+                               re.IGNORECASE)
+MAX_FILE_NAME = 100  # characters of a notice's file name, ".xlsx" included
+MAX_FILE_BYTES = 240  # its UTF-8 bytes: most file systems take 255
+
+
+def _file_text(text: str) -> str:
+    """``text`` with what a file name must not hold replaced by "_" (other spaces by " "),
+    without leading or trailing dots and spaces."""
+    out = []
+    for c in unicodedata.normalize("NFC", text):
+        category = unicodedata.category(c)
+        if category[0] == "C" or category in ("Zl", "Zp") or _UNSAFE_FILE_CHARS.match(c):
+            out.append("_")
+        elif category == "Zs":
+            out.append(" ")
+        else:
+            out.append(c)
+    return "".join(out).strip(" .")
+
+
+def _fit(stem: str, suffix: str) -> str:
+    """``stem + suffix + ".xlsx"``, the stem cut to the limits and never a reserved name."""
+    def cut(text: str) -> str:
+        room = MAX_FILE_NAME - len(suffix) - len(".xlsx")
+        text = text[:room]
+        while len(f"{text}{suffix}.xlsx".encode()) > MAX_FILE_BYTES:
+            text = text[:-1]
+        return text.rstrip(" .") or "_"
+
+    stem = cut(stem)
+    if _WINDOWS_RESERVED.fullmatch(stem.split(".")[0].rstrip(" ")):
+        stem = cut("_" + stem)
+    return f"{stem}{suffix}.xlsx"
+
+
+def _file_key(file: str) -> str:
+    """Two file names one folder cannot tell apart (case, and forms some file systems fold)."""
+    return unicodedata.normalize("NFKC", file).casefold()
 
 
 def reminder_file_name(name: str, code: str, taken: set[str]) -> str:
-    """The unit's Chinese name as a file name Windows accepts too; its code added only when two
-    names would be the same file."""
-    base = _UNSAFE_FILE_CHARS.sub("_", name).strip(" .") or code
-    file = f"{base}.xlsx"
-    if file.lower() in taken:
-        file = f"{base}-{_UNSAFE_FILE_CHARS.sub('_', code)}.xlsx"
-    taken.add(file.lower())
-    return file
+    """The unit's Chinese name as a file name Windows accepts too (see _file_text, _fit); its
+    code added when the name is taken already (in ``taken``, case folded), then a number,
+    until it is free. The name chosen is added to ``taken``."""
+    code = _file_text(code) or "unit"
+    stem = _file_text(name) or code
+    suffixes = itertools.chain(["", f"-{code}"], (f"-{code}-{n}" for n in itertools.count(2)))
+    for suffix in suffixes:  # pragma: no branch - ends: the numbers never run out
+        file = _fit(stem, suffix)
+        if _file_key(file) not in taken:
+            taken.add(_file_key(file))
+            return file
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def check_reminder_folder(folder: Path, force: bool) -> None:
-    """Refuse a reminders target before any work: a file, or a folder with files in it."""
+    """Refuse a reminders target before any work: a link (unless ``force``), a file, or a
+    folder with files in it."""
+    refuse_link(folder, force)
     if folder.exists() and not folder.is_dir():
         raise BadInput(_("{path} is a file: give a folder for the reminders.").format(
             path=folder))
@@ -797,23 +841,40 @@ def check_reminder_folder(folder: Path, force: bool) -> None:
 
 
 def _write_reminders(found: list[Reminder], folder: Path, as_of: date, database, *,
-                     within: int = 7, labels: bool = True) -> list[Path]:
+                     within: int = 7, labels: bool = True, force: bool = False) -> list[Path]:
     """One reminder notice (催办通知) workbook per unit in ``found`` (see :func:`reminders`);
-    the folder was checked (:func:`check_reminder_folder`)."""
+    the folder was checked (:func:`check_reminder_folder`). Every file name is chosen and
+    checked before any notice is written, so none overwrites another and a refusal leaves
+    nothing behind; a failure half way removes the notices this run had made."""
     if not found:
         return []
-    folder.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
     taken: set[str] = set()
-    for rem in found:
-        book = Book(as_of)
-        book.add(Table("reminder", _(SHEET_NAMES["reminder"]), REMINDER_COLUMNS, rem.rows,
-                       labels, caption=_reminder_caption(rem, as_of, within),
-                       red=lambda row: bool(row["days_overdue"])))
-        path = folder / reminder_file_name(rem.name, rem.code, taken)
-        save_book(book, path, True, database)
-        written.append(path)
-    return written
+    paths = [folder / reminder_file_name(rem.name, rem.code, taken) for rem in found]
+    if folder.is_dir():
+        for path in paths:
+            refuse_database(path, database)
+            check_output_target(path, force)
+    new_folder = not os.path.lexists(folder)
+    make_folder(folder)
+    made: list[Path] = []
+    try:
+        for rem, path in zip(found, paths, strict=True):
+            book = Book(as_of)
+            book.add(Table("reminder", _(SHEET_NAMES["reminder"]), REMINDER_COLUMNS, rem.rows,
+                           labels, caption=_reminder_caption(rem, as_of, within),
+                           red=lambda row: bool(row["days_overdue"])))
+            new = not os.path.lexists(path)
+            save_book(book, path, force, database)
+            if new:
+                made.append(path)
+    except BaseException:
+        for path in made:
+            path.unlink(missing_ok=True)
+        if new_folder:
+            with suppress(OSError):
+                folder.rmdir()
+        raise
+    return paths
 
 
 def _reminder_caption(rem: Reminder, as_of: date, within: int) -> list[list[Any]]:
