@@ -223,3 +223,19 @@ def test_csv_at_a_terminal_is_escaped_and_a_pipe_gets_the_bytes(hidden_item):
     piped = _run("list", "--format", "csv")
     assert piped.returncode == 0
     assert HIDDEN.encode() in piped.stdout  # a pipe or a file: the stored text, every byte
+
+
+def test_a_workbook_header_and_sheet_name_are_shown_not_obeyed(cli, initialised, tmp_path):
+    from openpyxl import Workbook
+
+    path = tmp_path / "hostile.xlsx"
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "表\u202e\u200b\x9b1"
+    sheet.append(["title", "列\x9b31m\u202e\u200b"])
+    sheet.append(["a title", "x"])
+    workbook.save(path)
+    r = cli("import", "xlsx", str(path))
+    assert r.exit_code == 2
+    assert "Unknown column" in r.stderr and not _raw(r.stderr), repr(r.stderr)
+    assert "\\x9b31m\\u202e\\u200b" in r.stderr and "表\\u202e\\u200b\\x9b1" in r.stderr
