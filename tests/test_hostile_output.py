@@ -239,3 +239,12 @@ def test_a_workbook_header_and_sheet_name_are_shown_not_obeyed(cli, initialised,
     assert r.exit_code == 2
     assert "Unknown column" in r.stderr and not _raw(r.stderr), repr(r.stderr)
     assert "\\x9b31m\\u202e\\u200b" in r.stderr and "表\\u202e\\u200b\\x9b1" in r.stderr
+
+
+def test_json_at_a_terminal_escapes_bidi_and_reads_back_the_same(hidden_item):
+    shown = _at_a_terminal("list", "--format", "json").decode()
+    assert not _raw(shown.replace("\r", "")), repr(shown)
+    assert "\\u202e" in shown and "\\u200b" in shown
+    assert json.loads(shown)[0]["title"] == f"右{HIDDEN}左"  # the stored text, read back
+    piped = _run("list", "--format", "json")
+    assert "\u202e".encode() in piped.stdout  # a pipe: the characters themselves
