@@ -12,7 +12,9 @@ Rich is imported only when a table is drawn.
 
 from __future__ import annotations
 
+import codecs
 import csv
+import functools
 import json
 import re
 import sys
@@ -46,6 +48,91 @@ def pick_format(requested: str | None, stream: IO[str] | None = None) -> str:
     return value
 
 
+# What a terminal would obey or hide, as a regular expression's character class: the C0 and
+# C1 controls and DEL (Unicode category Cc: ESC starts a sequence, CSI U+009B is one in some
+# terminals), the format characters (Cf: the bidi overrides and isolates such as U+202E, the
+# zero-width space, joiners and U+FEFF, the invisible operators, the tag characters), the line
+# and paragraph separators (Zl, Zp) and lone surrogates (Cs: what an undecodable argument
+# becomes). Spelled out from the Unicode 15 tables so that nothing is computed at start-up;
+# tests/test_hostile_output.py checks it against the tables of the Python running.
+_C0 = "\x00-\x1f"
+_HIDDEN_REST = ("\x7f-\x9f\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e"
+                "\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb"
+                "\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3"
+                "\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f\ud800-\udfff")
+_NAMED_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r", "\\": "\\\\"}
+
+
+def _escape(match: re.Match) -> str:
+    """One hidden character as its escape: ``\\x1b``, ``\\u202e``, ``\\U000e0041`` (tab,
+    newline, carriage return and the backslash by name)."""
+    char = match.group()
+    named = _NAMED_ESCAPES.get(char)
+    if named is not None:
+        return named
+    code = ord(char)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+# A terminal: stored text is shown, never obeyed (ESC ] 0 ; … BEL would retitle the window,
+# ESC [ 2 J clear it) nor hidden (U+202E would show the rest of a title reversed, U+200B
+# would make two different names look alike). Newlines and tabs stay: a note is read as lines
+# in a table cell.
+_VISIBLE_RE = re.compile(f"[\\x00-\\x08\\x0b-\\x1f{_HIDDEN_REST}]")
+# Plain output: one item per line, so tab, newline and carriage return are escaped too, and the
+# backslash (so that an escape in the output always means an escape, never stored text).
+_PLAIN_RE = re.compile(f"[\\\\{_C0}{_HIDDEN_REST}]")
+# JSON escapes C0 itself; the rest of what a terminal would obey or hide it writes as it is.
+_JSON_HIDDEN_RE = re.compile(f"[{_HIDDEN_REST}]")
+
+
+def visible(text: str) -> str:
+    """Text for a terminal or a message: control characters, escape sequences, bidi overrides
+    and zero-width characters shown as escapes (``\\x1b]0;``, ``\\u202e``, ``\\u200b``),
+    never executed nor hidden. The stored text is not changed."""
+    if text.isprintable():  # the common case: one fast scan
+        return text
+    return _VISIBLE_RE.sub(_escape, text)
+
+
+@functools.lru_cache(maxsize=16)
+def _is_unicode(encoding: str | None) -> bool:
+    """Whether ``encoding`` can hold every character (UTF-8, UTF-16...): None counts as such
+    (a StringIO)."""
+    if not encoding:
+        return True
+    try:
+        return codecs.lookup(encoding).name.startswith("utf")
+    except LookupError:
+        return True
+
+
+def shown_in(text: str, encoding: str | None) -> str:
+    """``text`` as a stream in ``encoding`` can hold it: each character the encoding lacks (an
+    emoji under GBK) as a Python escape (``\\U0001f389``), as the standard streams write it
+    (cli.console.safe_streams). Used where the width must be known before writing (a table)."""
+    if _is_unicode(encoding):
+        return text
+    try:
+        text.encode(encoding)
+        return text
+    except UnicodeEncodeError:
+        return text.encode(encoding, "backslashreplace").decode(encoding)
+
+
+def _stream_encoding(out: Any) -> str | None:
+    return getattr(out, "encoding", None)
+
+
+def _is_terminal(out: Any) -> bool:
+    try:
+        return bool(out.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
 def json_default(value: Any) -> Any:
     if isinstance(value, date | datetime):
         return value.isoformat()
@@ -58,46 +145,67 @@ def json_default(value: Any) -> Any:
 _JSON_UNESCAPED_CONTROLS = re.compile("[\x7f-\x9f]")
 
 
+def _json_u(char: str) -> str:
+    """A character as JSON's escape: ``\\u00e9``, or a surrogate pair above U+FFFF."""
+    code = ord(char)
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xd800 + (code >> 10):04x}\\u{0xdc00 + (code & 0x3ff):04x}"
+
+
+def _json_unencodable(error: UnicodeError) -> tuple[str, int]:
+    """Codec error handler: what the encoding cannot hold as JSON escapes (outside strings
+    JSON has only ASCII, so every such character is inside a string)."""
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    chunk = error.object[error.start:error.end]
+    return "".join(_json_u(c) for c in chunk), error.end
+
+
+codecs.register_error("fujian.json", _json_unencodable)
+
+
 def _json_escape_controls(text: str) -> str:
     if _JSON_UNESCAPED_CONTROLS.search(text) is None:
         return text
     return _JSON_UNESCAPED_CONTROLS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
-def to_json(data: Any) -> str:
-    return _json_escape_controls(json.dumps(data, ensure_ascii=False, indent=2,
-                                            default=json_default))
+def _json_for(out: Any) -> Callable[[str], str]:
+    """JSON text as ``out`` can take it: at a terminal bidi and zero-width characters escaped
+    too (``\\u202e``); in an encoding that cannot hold a character (an emoji under GBK), that
+    character escaped (``\\ud83c\\udf89``). A program reads back the same text either way;
+    a pipe or file in UTF-8 gets the characters themselves."""
+    terminal = _is_terminal(out)
+    encoding = _stream_encoding(out)
+    unicode = _is_unicode(encoding)
+
+    def fit(text: str) -> str:
+        text = _json_escape_controls(text)
+        if terminal and not text.isascii():
+            text = _JSON_HIDDEN_RE.sub(lambda m: _json_u(m.group()), text)
+        if unicode:
+            return text
+        try:
+            text.encode(encoding)
+            return text
+        except UnicodeEncodeError:
+            return text.encode(encoding, "fujian.json").decode(encoding)
+
+    return fit
 
 
-def _control_escapes(keep: str = "") -> dict[int, str]:
-    """Every C0 and C1 control character and DEL as a visible escape (``\\x1b``); tab, newline
-    and carriage return as ``\\t``, ``\\n``, ``\\r``; those in ``keep`` left alone."""
-    table = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7f, 0xa0))}
-    table.update({ord("\t"): "\\t", ord("\n"): "\\n", ord("\r"): "\\r"})
-    for char in keep:
-        del table[ord(char)]
-    return table
-
-
-# Plain output: one item per line, so every control character is escaped, and the backslash
-# too (so that an escape in the output always means an escape, never stored text).
-_ESCAPES = {**_control_escapes(), ord("\\"): "\\\\"}
-# A terminal: stored text is shown, never obeyed (ESC ] 0 ; … BEL would retitle the window,
-# ESC [ 2 J clear it). Newlines and tabs stay: a note is read as lines in a table cell.
-_VISIBLE = _control_escapes(keep="\t\n")
-
-
-def visible(text: str) -> str:
-    """Text for a terminal: control characters and escape sequences shown (``\\x1b]0;``),
-    never executed. The stored text is not changed."""
-    if text.isprintable():  # the common case: one fast scan
-        return text
-    return text.translate(_VISIBLE)
+def to_json(data: Any, out: Any = None) -> str:
+    """``data`` as JSON text; with ``out``, as that stream can take it (:func:`_json_for`)."""
+    text = json.dumps(data, ensure_ascii=False, indent=2, default=json_default)
+    return _json_for(out)(text) if out is not None else _json_escape_controls(text)
 
 
 def plain_cell(value: Any) -> str:
     """A value for tab-separated output: ISO dates, nothing wrapped; tabs, newlines and
-    backslashes escaped so that one item is always one line."""
+    backslashes escaped so that one item is always one line, and everything a terminal would
+    obey or hide escaped as :func:`visible` does."""
     if value is None:
         return ""
     if value.__class__ is str:  # the common case first: a report writes millions of cells
@@ -108,10 +216,10 @@ def plain_cell(value: Any) -> str:
         return value.isoformat()
     else:
         text = str(value)
-    # isprintable() is false for every control character (and for some harmless text, such
-    # as an ideographic space, which translate() then leaves as it is).
+    # isprintable() is false for every control and format character (and for some harmless
+    # text, such as an ideographic space, which the expression then leaves as it is).
     if "\\" in text or not text.isprintable():
-        return text.translate(_ESCAPES)
+        return _PLAIN_RE.sub(_escape, text)
     return text
 
 
@@ -245,9 +353,11 @@ def export_cell(row: dict, column: Column, labels: bool) -> str:
 
 
 def write_csv(rows: Iterable[dict], columns: Sequence[Column], out: IO[str],
-              labels: bool = True, unit_names: dict[str, str] | None = None) -> int:
+              labels: bool = True, unit_names: dict[str, str] | None = None,
+              shown: bool = False) -> int:
     """``unit_names`` (code → name) lets a labelled export name the sending unit as it names
-    the responsible one; import reads names and codes alike."""
+    the responsible one; import reads names and codes alike. ``shown``: the CSV goes to a
+    terminal, so each cell is made :func:`visible` (a file or a pipe gets the text as stored)."""
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([c.label if labels else c.key for c in columns])
     # With labels a unit is shown by name — unless the file has its own name column, when the
@@ -256,9 +366,15 @@ def write_csv(rows: Iterable[dict], columns: Sequence[Column], out: IO[str],
     cells = [_csv_cell(c, labels and not (c.key == "unit" and names_elsewhere), unit_names)
              for c in columns]
     n = 0
+    if shown:
+        cells = [_shown(cell) for cell in cells]
     for n, row in enumerate(rows, start=1):  # noqa: B007 - n counts the rows
         writer.writerow([cell(row) for cell in cells])
     return n
+
+
+def _shown(cell: Callable[[dict], str]) -> Callable[[dict], str]:
+    return lambda row: visible(cell(row))
 
 
 def human_cell(row: dict, column: Column, record: bool = False) -> str:
@@ -288,7 +404,7 @@ def render(rows: Iterable[dict], columns: Sequence[Column], fmt: str, out: IO[st
     if fmt == "json":
         return _json_list(rows, out)
     if fmt == "csv":  # code headers and values; text neutralised as in `export csv`
-        return write_csv(rows, columns, out, labels=False)
+        return write_csv(rows, columns, out, labels=False, shown=_is_terminal(out))
     if fmt == "plain":
         out.write("\t".join(c.key for c in columns) + "\n")
         keys = [c.key for c in columns]
@@ -307,9 +423,10 @@ def render(rows: Iterable[dict], columns: Sequence[Column], fmt: str, out: IO[st
 def _json_list(rows: Iterable[dict], out: IO[str]) -> int:
     # Streamed, so a million-item export does not build one huge string.
     n = 0
+    fit = _json_for(out)
     out.write("[")
     for n, row in enumerate(rows, start=1):
-        out.write(("\n" if n == 1 else ",\n") + _json_escape_controls(
+        out.write(("\n" if n == 1 else ",\n") + fit(
             json.dumps(row, ensure_ascii=False, default=json_default)))
     out.write("\n]\n" if n else "]\n")
     return n
@@ -317,8 +434,9 @@ def _json_list(rows: Iterable[dict], out: IO[str]) -> int:
 
 def console(out: IO[str] | None = None):
     """A Rich console for people. Every string it draws (cells, titles, notes) goes through
-    :func:`visible`, and nothing in stored text is read as Rich markup (``[red]``) or as an
-    emoji code (``:smile:``): a title is shown exactly as typed."""
+    :func:`visible`, and through :func:`shown_in` the stream's encoding (so that a table is
+    measured as it will be written), and nothing in stored text is read as Rich markup
+    (``[red]``) or as an emoji code (``:smile:``): a title is shown exactly as typed."""
     return _safe_console_class()(file=out or sys.stdout, highlight=False, soft_wrap=False,
                                  markup=False, emoji=False)
 
@@ -333,7 +451,7 @@ def _safe_console_class():
 
         class SafeConsole(Console):
             def render_str(self, text: str, **kwargs: Any):
-                return super().render_str(visible(text), **kwargs)
+                return super().render_str(shown_in(visible(text), self.encoding), **kwargs)
 
         _SAFE_CONSOLE = SafeConsole
     return _SAFE_CONSOLE
@@ -365,7 +483,7 @@ def _fit(rows: list[dict], columns: list[Column], width: int):
             return f"{value.month:02d}-{value.day:02d}"
         if short_units and column.key == "unit" and row.get("unit"):
             return visible(row["unit"])
-        return human_cell(row, column)
+        return visible(human_cell(row, column))  # measured as it is drawn
 
     def needed(cols: list[Column]) -> int:
         total = 1
@@ -475,7 +593,7 @@ def render_record(row: dict, columns: Sequence[Column], fmt: str, out: IO[str] |
     """One item (``show``): JSON object, CSV/plain with one row, or a two-column table."""
     out = out or sys.stdout
     if fmt == "json":
-        out.write(to_json(row) + "\n")
+        out.write(to_json(row, out) + "\n")
         return
     if fmt in ("csv", "plain"):
         render([row], columns, fmt, out)
@@ -513,5 +631,6 @@ def rate_bar(rate: float | None, width: int = 8) -> str:
 
 
 def message(text: str, out: IO[str] | None = None) -> None:
-    """A line for a person (never rich markup: texts may hold brackets)."""
-    (out or sys.stdout).write(text + "\n")
+    """A line for a person (never rich markup: texts may hold brackets), made
+    :func:`visible`."""
+    (out or sys.stdout).write(visible(text) + "\n")

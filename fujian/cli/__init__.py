@@ -23,7 +23,7 @@ from fujian.cli import (
     transfer,
     units,
 )
-from fujian.cli.common import begin_run
+from fujian.cli.common import begin_run, say
 from fujian.i18n import N_, _
 
 app = typer.Typer(
@@ -163,8 +163,10 @@ def main() -> None:
         from typer._click.exceptions import ClickException, NoArgsIsHelpError
     except ImportError:  # pragma: no cover
         from click.exceptions import ClickException, NoArgsIsHelpError
+    from fujian.cli.console import safe_streams
     from fujian.i18n import language, translate_typer
 
+    safe_streams()  # never a UnicodeEncodeError for a character the locale cannot show
     translate_typer()
     if language() != "en":
         _translate_usage_prefix()
@@ -181,7 +183,7 @@ def main() -> None:
         where = _(" (see `{command} --help`)").format(command=context.command_path) \
             if context is not None else ""
         message = _usage_message(exc.format_message().replace("\n", " "))
-        sys.stderr.write(_("error: ") + message + where + "\n")
+        say(_("error: ") + message + where)
         sys.exit(exc.exit_code)
     except typer.Abort:
         sys.exit(130)

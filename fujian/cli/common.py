@@ -94,13 +94,22 @@ def state() -> State:
     return _current
 
 
+def say(text: str) -> None:
+    """The one writer of messages on standard error: the password of a server address
+    redacted, and control, bidi and zero-width characters (a file name, a CSV header, an
+    argument quoted back) shown as escapes, never obeyed by the terminal (render.visible)."""
+    from fujian.render import visible  # deferred: the renderer, which `--help` does not need
+
+    sys.stderr.write(visible(redact(text)) + "\n")
+
+
 def note(text: str) -> None:
     """A message for a person on standard error (warnings, confirmations for scripts)."""
-    sys.stderr.write(redact(text) + "\n")
+    say(text)
 
 
 def fail(error: FujianError) -> typer.Exit:
-    sys.stderr.write(_("error: ") + redact(error.message).replace("\n", " ") + "\n")
+    say(_("error: ") + redact(error.message).replace("\n", " "))
     return typer.Exit(error.exit_code)
 
 

@@ -32,6 +32,27 @@ class OutputFormat(str):
         return self in ("table", "plain")
 
 
+# Error handlers that never fail on a character; any other (strict, surrogateescape) is replaced.
+_NEVER_FAIL = frozenset({"backslashreplace", "replace", "namereplace", "xmlcharrefreplace",
+                         "ignore"})
+
+
+def safe_streams() -> None:
+    """Standard output and error never fail on a character: what the locale's encoding cannot
+    show (an emoji under GBK or ASCII) is written as an escape (``\\U0001f389``) instead of
+    ending the command with UnicodeEncodeError. Called once at start-up; the encoding is kept,
+    and files written with ``-o`` keep their own (UTF-8 by default)."""
+    import contextlib
+    import sys
+
+    for stream in (sys.stdout, sys.stderr):
+        if getattr(stream, "errors", None) in _NEVER_FAIL:
+            continue
+        # Not a text stream (a test's stand-in), or closed: nothing to do.
+        with contextlib.suppress(AttributeError, ValueError, OSError):
+            stream.reconfigure(errors="backslashreplace")
+
+
 def pick_output(requested: str | None) -> OutputFormat:
     """The format a command writes: ``--format`` when given, else table on a terminal and
     plain otherwise (render.pick_format)."""
