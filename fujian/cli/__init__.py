@@ -1,7 +1,8 @@
 """The command line: parses arguments, calls the service, renders. No SQL here.
 
 Exit codes: 0 success (an empty result too); 1 `report overdue --fail-if-any` found overdue
-items; 2 bad input or usage; 3 storage problem; 70 internal error.
+items; 2 bad input or usage; 3 storage problem; 5 the change was saved but its report could not
+be written; 70 internal error (errors.py lists them).
 """
 
 from __future__ import annotations
