@@ -223,3 +223,105 @@ def run_migrations(connection, upto: str = HEAD) -> None:
     config.set_main_option("script_location", str(Path(__file__).parent.parent / "migrations"))
     config.attributes["connection"] = connection
     command.upgrade(config, upto)
+
+
+# -- partial files: the private temporary copies backups, restores and copies write beside their
+# target (``.<target name>.<8 random characters>.partial``, mode 0600), with SQLite's
+# ``-journal``, ``-wal`` and ``-shm`` files beside them. The process writing one holds an flock
+# on it until the file is placed or removed: a partial nobody can lock belongs to a live run; one
+# that can be locked was left by a run that was killed.
+
+_PARTIAL_END = ".partial"
+_PARTIAL_COMPANIONS = ("-journal", "-wal", "-shm")
+_PARTIAL_LOCKS: dict[str, int] = {}
+
+
+def _partial_pattern(name: str | None):
+    import re
+
+    target = re.escape(name) if name is not None else r".+"
+    return re.compile(rf"^\.{target}\.[a-z0-9_]{{8}}\.partial$")
+
+
+def new_partial(folder: Path, name: str) -> Path:
+    """A new private (0600) empty partial file in ``folder`` for the target ``name``, locked
+    by this process until :func:`release_partial`."""
+    import fcntl
+    import tempfile
+
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=_PARTIAL_END, dir=folder)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a new file nobody else has opened
+    _PARTIAL_LOCKS[tmp_name] = fd
+    return Path(tmp_name)
+
+
+def release_partial(path: Path) -> None:
+    """Give up this process's lock on a partial it made (placed or removed). Only once every
+    SQLite connection of this process to the file is closed: closing a descriptor drops the
+    process's POSIX locks on the file."""
+    import os
+
+    fd = _PARTIAL_LOCKS.pop(str(path), None)
+    if fd is not None:
+        os.close(fd)
+
+
+def _stale_partials(folder: Path, name: str | None, before: float | None) -> list[Path]:
+    """Partial files in ``folder`` (for the target ``name``, or any) no live process holds;
+    with ``before``, only those last written before that time."""
+    import fcntl
+    import os
+
+    pattern = _partial_pattern(name)
+    try:
+        entries = [p for p in folder.iterdir() if pattern.match(p.name)]
+    except OSError:
+        return []
+    stale = []
+    for path in entries:
+        if str(path) in _PARTIAL_LOCKS:
+            continue
+        try:
+            if before is not None and path.stat().st_mtime >= before:
+                continue
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        except OSError:
+            continue  # a live run is writing it
+        finally:
+            os.close(fd)
+        stale.append(path)
+    return stale
+
+
+def find_partials(folder: Path) -> list[Path]:
+    """Partial files left in ``folder`` by killed backups, restores and copies (reads only)."""
+    return _stale_partials(folder, None, None)
+
+
+def remove_stale_partials(folder: Path, name: str) -> None:
+    """Remove the partial files for the target ``name`` in ``folder`` that a killed run left
+    (older than now, and not locked by a live process), with their SQLite companions."""
+    import fcntl
+    import os
+    import time
+    from contextlib import suppress
+
+    for path in _stale_partials(folder, name, time.time()):
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            for p in (*(Path(f"{path}{end}") for end in _PARTIAL_COMPANIONS), path):
+                with suppress(FileNotFoundError):
+                    p.unlink()
+        except OSError:
+            continue
+        finally:
+            os.close(fd)

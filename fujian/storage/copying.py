@@ -17,7 +17,13 @@ from typing import Any
 
 from fujian.errors import BadInput, StorageError
 from fujian.i18n import _
-from fujian.storage.base import Store, data_tables, holds_data
+from fujian.storage.base import (
+    Store,
+    data_tables,
+    holds_data,
+    new_partial,
+    remove_stale_partials,
+)
 from fujian.storage.location import as_location
 from fujian.storage.sqlite import (
     SqliteStore,
@@ -202,13 +208,8 @@ def _copy_to_temporary(store: Store, target: Path) -> tuple[dict[str, tuple[int,
     """The whole of ``store``, verified, in a new private temporary SQLite file beside
     ``target``, checked and synced: (rows and checksum per table, the file). On any failure
     the file is removed and the error raised."""
-    import os
-    import tempfile
-
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial",
-                                dir=target.parent)  # 0600
-    os.close(fd)
-    tmp = Path(name)
+    remove_stale_partials(target.parent, target.name)
+    tmp = new_partial(target.parent, target.name)  # 0600, locked while this process writes it
     try:
         copy = SqliteStore(tmp, create=True, upto=store.revision)
         try:

@@ -33,7 +33,14 @@ from typing import Any
 from fujian.errors import BadInput, FujianError, StorageError
 from fujian.i18n import _
 from fujian.migrations import HEAD
-from fujian.storage.base import BUSY_TIMEOUT_S, FUJIAN_TABLES, Store, holds_data, refuse_nul
+from fujian.storage.base import (
+    BUSY_TIMEOUT_S,
+    FUJIAN_TABLES,
+    Store,
+    holds_data,
+    refuse_nul,
+    release_partial,
+)
 from fujian.storage.copying import backup_to_file, replace_contents
 from fujian.storage.location import ServerAddress, as_location, backups_folder
 from fujian.storage.sqlite import SqliteStore, check_backup, verified_copy_of
@@ -289,6 +296,7 @@ def restore_into_server(backup: Path, address: ServerAddress, force: bool) -> Pa
                         replace_contents(source.connection(), connection, store)
             finally:
                 staged.dispose()
+                release_partial(staged_file)
         return kept
     finally:
         store.dispose()

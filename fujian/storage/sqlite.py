@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import tempfile
 import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -21,7 +20,15 @@ from typing import Any
 from fujian.errors import BadInput, StorageError
 from fujian.i18n import _
 from fujian.migrations import HEAD, REVISIONS
-from fujian.storage.base import BUSY_TIMEOUT_S, FUJIAN_TABLES, Store, refuse_nul
+from fujian.storage.base import (
+    BUSY_TIMEOUT_S,
+    FUJIAN_TABLES,
+    Store,
+    new_partial,
+    refuse_nul,
+    release_partial,
+    remove_stale_partials,
+)
 from fujian.storage.location import default_db_path
 
 
@@ -231,20 +238,29 @@ def _fsync(path: Path, directory: bool = False) -> None:
 
 
 def _remove(path: Path) -> None:
-    for p in (path, *_companions(path)):
+    """Remove a file this process made, its log, index and rollback journal, and give up its
+    lock when it was a partial file."""
+    for p in (Path(f"{path}-journal"), *_companions(path), path):
         with suppress(FileNotFoundError):
             p.unlink()
+    release_partial(path)
 
 
 def _verified_copy(connect_source, folder: Path, name: str, revision: str | None) -> Path:
     """Copy a database with the online backup API into a new private temporary file in
     ``folder``, check the copy and flush it to disk; returns the temporary file. On any
     failure the temporary file is removed and the error raised."""
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".partial", dir=folder)  # 0600
-    os.close(fd)
-    tmp = Path(tmp_name)
+    remove_stale_partials(folder, name)
+    tmp = new_partial(folder, name)  # 0600, locked while this process writes it
     try:
-        _online_copy(connect_source, tmp)
+        try:
+            _online_copy(connect_source, tmp)
+        except sqlite3.DatabaseError as exc:
+            text = str(exc).lower()
+            # Only the copy is written: a full disk or a failed write is the target's.
+            if "full" in text or "disk i/o" in text:
+                raise StorageError(describe_sqlite_error(str(exc), folder / name)) from exc
+            raise
         problems = _problems_of_copy(tmp, revision)
         if problems:
             raise StorageError(_("The copy did not verify ({reason}): nothing was replaced.")
@@ -338,6 +354,7 @@ def place_backup(tmp: Path, target: Path, replace: bool) -> None:
     except BaseException:
         _remove(tmp)
         raise
+    release_partial(tmp)
     _fsync(target.parent, directory=True)
 
 

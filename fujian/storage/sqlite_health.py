@@ -13,7 +13,7 @@ from pathlib import Path
 
 from fujian.i18n import _
 from fujian.migrations import HEAD, REVISIONS
-from fujian.storage.base import FUJIAN_TABLES
+from fujian.storage.base import FUJIAN_TABLES, find_partials
 from fujian.storage.health import (
     FAIL,
     OK,
@@ -24,6 +24,7 @@ from fujian.storage.health import (
     Diagnosis,
     not_checked,
 )
+from fujian.storage.location import default_db_path
 from fujian.storage.sqlite import (
     FileFacts,
     Header,
@@ -61,6 +62,7 @@ def diagnose(path: Path, data_checks: DataChecks) -> Diagnosis:
     else:
         found, fujian = _database_checks(path, header, facts, data_checks)
         checks.extend(found)
+    checks.extend(_partials_checks(path))
     return Diagnosis(checks, lambda: diagnostic_engine(path) if fujian else None,
                      facts.writable)
 
@@ -246,3 +248,23 @@ class _Reading:
         return Check("journal", FAIL, _(
             "a rollback journal, not wal: fujian needs wal; the next fujian command that can "
             "write the database switches it"))
+
+
+def _partials_checks(path: Path) -> list[Check]:
+    """A warning row for each folder (the database's, the backups folder) holding partial
+    files that killed backups, restores or copies left: each a private copy of the case data.
+    No row when there are none."""
+    folders = [path.parent]
+    backups = default_db_path().parent / "backups"
+    if backups.is_dir() and backups.resolve() != path.parent.resolve():
+        folders.append(backups)
+    checks = []
+    for folder in folders:
+        found = find_partials(folder)
+        if found:
+            checks.append(Check("partials", WARN, _(
+                "{n} partial files left by killed backups, restores or copies in {folder} "
+                "(.NAME.*.partial, each a copy of the case data): the next backup, restore or "
+                "copy to the same file removes them, or delete them").format(
+                    n=len(found), folder=folder)))
+    return checks
