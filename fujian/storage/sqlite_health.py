@@ -256,8 +256,11 @@ def _partials_checks(path: Path) -> list[Check]:
     No row when there are none."""
     folders = [path.parent]
     backups = default_db_path().parent / "backups"
-    if backups.is_dir() and backups.resolve() != path.parent.resolve():
-        folders.append(backups)
+    try:
+        if backups.is_dir() and backups.resolve() != path.parent.resolve():
+            folders.append(backups)
+    except OSError:  # a folder this user may not look into: nothing to report there
+        pass
     checks = []
     for folder in folders:
         found = find_partials(folder)
