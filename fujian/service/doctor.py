@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
-from sqlalchemy import Text, func, inspect, select
+from sqlalchemy import func, inspect, select
 from sqlmodel import SQLModel
 
 from fujian.i18n import _
-from fujian.kinds import KINDS, format_id
 from fujian.models import Item, ItemSequence, Unit
+from fujian.service.queries import damaged_items
 from fujian.storage import FAIL, FUJIAN_TABLES, OK, RESTORE_HINT, WARN, Check, ServerAddress, diagnose
 
 __all__ = ["FAIL", "OK", "RESTORE_HINT", "WARN", "Check", "healthy", "run_checks"]
@@ -82,54 +82,15 @@ def tables_check(conn) -> Check:
 def items_check(conn) -> Check:
     """Every item row's values read back as fujian wrote them: dates parse, the kind is
     known, the subtype, stage and outcome are the kind's, text columns hold text."""
-    bad = []
-    columns = list(Item.__table__.columns)
-    names = ", ".join(c.name for c in columns)
-    for raw in conn.exec_driver_sql(f"SELECT {names} FROM item ORDER BY id"):
-        row = dict(zip((c.name for c in columns), raw, strict=True))
-        problem = item_problem(conn.dialect, columns, row)
-        if problem is not None:
-            bad.append(problem)
+    bad = list(damaged_items(conn))
     if bad:
-        shown = ", ".join(f"{ident} ({field})" for ident, field in bad[:SHOWN_IDS])
+        shown = ", ".join(f"{ident} ({field})" for ident, field, _value in bad[:SHOWN_IDS])
         more = "" if len(bad) <= SHOWN_IDS else " …"
         return Check("items", FAIL, _(
             "{n} items hold values fujian cannot read: {items}{more}; fix them with "
             "`fujian update` or put a backup back with {restore}").format(
                 n=len(bad), items=shown, more=more, restore=RESTORE_HINT))
     return Check("items", OK, _("every item's values can be read"))
-
-
-def item_problem(dialect, columns, row: dict) -> tuple[str, str] | None:
-    """(the item's ID, the first field it cannot read) or None when the row reads back."""
-    kind = KINDS.get(row["kind"]) if isinstance(row["kind"], str) else None
-    number = row["number"]
-    ident = format_id(kind, number) if kind is not None and isinstance(number, int) \
-        else f"#{row['id']}"
-    for column in columns:
-        value = row[column.name]
-        if value is None:
-            continue
-        if isinstance(column.type, Text):
-            if not isinstance(value, str):
-                return ident, column.name
-            continue
-        process = column.type.dialect_impl(dialect).result_processor(dialect, None)
-        try:
-            if process is not None:
-                process(value)
-        except (ValueError, TypeError):
-            return ident, column.name
-    if kind is None:
-        return ident, "kind"
-    if row["subtype"] is not None and kind.subtype_key is not None \
-            and row["subtype"] not in kind.subtypes.codes:
-        return ident, "subtype"
-    if row["stage"] not in kind.all_stages().codes:
-        return ident, "stage"
-    if row["outcome"] is not None and row["outcome"] not in kind.all_outcomes().codes:
-        return ident, "outcome"
-    return None
 
 
 def units_check(conn) -> Check:

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from datetime import UTC, date
 from typing import Any
 
-from sqlalchemy import Select, and_, case, false, func, or_, select
+from sqlalchemy import Date, Select, Text, and_, case, false, func, or_, select
 from sqlalchemy.orm import aliased
 
 from fujian import models
-from fujian.errors import BadInput, NotFound
+from fujian.errors import BadInput, NotFound, StorageError
 from fujian.i18n import _
 from fujian.kinds import CLOSED, KINDS, OPEN, Kind, format_id, names_a_unit, split_id, unit_columns
 from fujian.models import (
@@ -388,9 +388,81 @@ def iter_items(connection, filters: Filters, as_of: date | None = None,
         rows = connection.execution_options(yield_per=2000).execute(statement)
         shaped = (shape(row, as_of, units) for row in rows) if then is None \
             else _past_rows(connection, rows, then, units)
-        for row in shaped:
-            sent += 1
-            yield row
+        try:
+            for row in shaped:
+                sent += 1
+                yield row
+        except (ValueError, TypeError, KeyError) as exc:
+            # SQLite keeps any value in any column: a row another program damaged fails
+            # when it is fetched (a date that is no date) or shaped (a kind fujian does not
+            # know). Name it, rather than end in an internal error.
+            found = next(damaged_items(connection), None)
+            if found is None:
+                raise
+            raise damaged_item_error(*found) from exc
+
+
+def damaged_items(connection) -> Iterator[tuple[str, str, Any]]:
+    """(ID, field, value) of each item row, in row order, that fujian cannot read back as it
+    wrote it: a date or time that does not parse, text that is not text, a kind fujian does
+    not know, a subtype, stage or outcome that is not the kind's. Reads the raw values (the
+    item table's columns, without SQLAlchemy's processing, which would raise)."""
+    columns = list(models.Item.__table__.columns)
+    names = [c.name for c in columns]
+    for raw in connection.exec_driver_sql(f"SELECT {', '.join(names)} FROM item ORDER BY id"):
+        row = dict(zip(names, raw, strict=True))
+        problem = _item_problem(connection.dialect, columns, row)
+        if problem is not None:
+            yield problem
+
+
+def _item_problem(dialect, columns, row: dict) -> tuple[str, str, Any] | None:
+    kind = KINDS.get(row["kind"]) if isinstance(row["kind"], str) else None
+    number = row["number"]
+    ident = format_id(kind, number) if kind is not None and isinstance(number, int) \
+        else f"#{row['id']}"
+    for column in columns:
+        value = row[column.name]
+        if value is None:
+            continue
+        if isinstance(column.type, Text):
+            if not isinstance(value, str):
+                return ident, column.name, value
+            continue
+        process = column.type.dialect_impl(dialect).result_processor(dialect, None)
+        try:
+            if process is not None:
+                process(value)
+        except (ValueError, TypeError):
+            return ident, column.name, value
+    if kind is None:
+        return ident, "kind", row["kind"]
+    subtype = row["subtype"]
+    if subtype is not None and kind.subtype_key is not None and subtype not in kind.subtypes.codes:
+        return ident, "subtype", subtype
+    if row["stage"] not in kind.all_stages().codes:
+        return ident, "stage", row["stage"]
+    if row["outcome"] is not None and row["outcome"] not in kind.all_outcomes().codes:
+        return ident, "outcome", row["outcome"]
+    return None
+
+
+def damaged_item_error(ident: str, field: str, value: Any) -> StorageError:
+    """One line naming the damaged item, its field and the value it holds."""
+    shown = value.hex() if isinstance(value, bytes) else str(value)
+    column = models.Item.__table__.columns[field]
+    if isinstance(value, bytes):
+        what = _("not text")
+    elif field == "kind":
+        what = _("not a kind fujian knows")
+    elif field in ("subtype", "stage", "outcome"):
+        what = _("not one of its kind's values")
+    elif not isinstance(column.type, Text):
+        what = _("not a date") if isinstance(column.type, Date) else _("not a value of its type")
+    else:
+        what = _("not text")
+    return StorageError(_("{id}: {field} holds '{value}', {what}: run fujian doctor").format(
+        id=ident, field=field, value=shown[:40], what=what))
 
 
 # Where a past row's most urgent duty then (_URGENT_COLUMNS) follows the link columns.
