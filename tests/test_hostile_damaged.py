@@ -58,3 +58,28 @@ def test_doctor_names_at_most_five_items(cli, initialised):
     code, checks = _doctor(cli)
     detail = checks["items"]["detail"]
     assert code == 3 and detail.startswith("7 items") and detail.count("(stage)") == 5
+
+
+COMMANDS = [("list",), ("list", "--format", "json"), ("show", "R1"), ("report", "overdue"),
+            ("export", "csv", "-o", "{out}")]
+
+
+@pytest.mark.sqlite_only("SQLite keeps any value in any column; PostgreSQL refuses them")
+@pytest.mark.parametrize(("sql", "field"), DAMAGE, ids=[f for _s, f in DAMAGE])
+def test_reading_a_damaged_row_names_it_and_exits_3(cli, initialised, tmp_path, sql, field):
+    r = cli("referral", "add", "--direction", "to-criminal", "--from", "scjgj", "--to", "gaj",
+            "--title", "逾期", "--on", "2024-06-03")
+    assert r.exit_code == 0, r.stderr
+    assert cli("report", "overdue", "--format", "json").stdout.count('"R1"') == 1
+    run_sql(initialised, sql.replace("'2025-13-01'", "'2024-13-01'"))
+    ident = "#1" if field == "kind" else "R1"
+    out = tmp_path / "out.csv"
+    for command in COMMANDS:
+        if command == ("show", "R1") and field == "kind":
+            continue  # no item R1 any more: exit 2, as for any unknown ID
+        r = cli(*(part.format(out=out) for part in command))
+        assert r.exit_code == 3, (command, r.stderr)
+        line = r.stderr.strip()
+        assert "\n" not in line and line.startswith(f"error: {ident}: {field} holds "), line
+        assert line.endswith("run fujian doctor")
+    assert not out.exists()

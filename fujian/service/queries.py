@@ -230,7 +230,8 @@ _LINK_POSITIONS = {column: len(_COLUMNS) + 2 * i for i, column in enumerate(LINK
 
 
 def _kind_shaper(kind: Kind) -> tuple:
-    """A kind's ID prefix, subtype key, and (key, position, how) for each own field."""
+    """A kind's ID prefix, subtype key, (key, position, how) for each own field, and its
+    subtypes' codes."""
     check_kind_columns((kind,))
     own = []
     for kf in kind.fields:
@@ -241,7 +242,8 @@ def _kind_shaper(kind: Kind) -> tuple:
         else:
             own.append((kf.name, _POSITIONS[kf.column_name],
                          "flag" if kf.type == "flag" else "plain"))
-    return kind.prefix, kind.subtype_key, tuple(own)
+    codes = frozenset(kind.subtypes.codes) if kind.subtype_key else frozenset()
+    return kind.prefix, kind.subtype_key, tuple(own), codes
 
 
 # Built on first use per kind, so that a kind added to the registry is shaped like the others.
@@ -279,7 +281,7 @@ def units_by_id(connection) -> dict[int, tuple[str, str]]:
 def shape(row, as_of: date | None = None, units: dict | None = None) -> dict:
     """One result row as the public dict: the JSON contract of every list, show and export.
     ``unit`` is who holds the most urgent open duty; ``assignee`` is the item's own unit."""
-    prefix, subtype_key, own = _shaper(row[_KIND])
+    prefix, subtype_key, own, subtypes = _shaper(row[_KIND])
     status = row[_STATUS]
     units = units or {}
     holder = units.get(row[_HOLDER] if row[_HOLDER] is not None else row[_UNIT], _NO_UNIT)
@@ -305,6 +307,10 @@ def shape(row, as_of: date | None = None, units: dict | None = None) -> dict:
     out["met_due"] = row[_MET_DUE]
     if subtype_key:
         out[subtype_key] = row[_SUBTYPE]
+        if row[_SUBTYPE] is not None and row[_SUBTYPE] not in subtypes:
+            raise ValueError("subtype")  # written behind fujian's back: iter_items names it
+    if type(row[_TITLE]) is not str:
+        raise ValueError("title")  # a BLOB another program wrote: iter_items names it
     _own_fields(out, row, own, units)
     if row[_VOID_REASON] is not None:  # only a voided entry carries the key
         out["void_reason"] = row[_VOID_REASON]
