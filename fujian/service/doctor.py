@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
+from sqlmodel import SQLModel
 
 from fujian.i18n import _
 from fujian.models import Item, ItemSequence, Unit
-from fujian.storage import FAIL, OK, RESTORE_HINT, WARN, Check, ServerAddress, diagnose
+from fujian.service.queries import damaged_items
+from fujian.storage import FAIL, FUJIAN_TABLES, OK, RESTORE_HINT, WARN, Check, ServerAddress, diagnose
 
 __all__ = ["FAIL", "OK", "RESTORE_HINT", "WARN", "Check", "healthy", "run_checks"]
 
@@ -25,8 +27,11 @@ def run_checks(path, calendar: Callable, today: date, override_files=(),
     see :func:`fujian.storage.diagnose`, then the items' and units'), on the calendar
     (``calendar`` loads it: a broken override file is a failed check too, not the end of the
     run) and on the due dates."""
-    diagnosis = diagnose(path, (("ids", ids_check), ("units", units_check)))
-    checks = list(diagnosis.checks)
+    diagnosis = diagnose(path, (("tables", tables_check), ("ids", ids_check),
+                                ("units", units_check), ("items", items_check)))
+    # The tables and items rows show only when they fail: a healthy database's rows stay as
+    # they were before these checks existed.
+    checks = [c for c in diagnosis.checks if c.name not in QUIET_CHECKS or c.status == FAIL]
     if isinstance(path, ServerAddress) and path.url.password is not None:
         checks.append(password_check())
     loaded = _calendar_checks(calendar, today, override_files, named_override, checks)
@@ -57,6 +62,35 @@ def ids_check(conn) -> Check:
             "collide: put a backup back with {restore}").format(
                 kinds=", ".join(stale), restore=RESTORE_HINT))
     return Check("ids", OK, _("ID sequences in order"))
+
+
+QUIET_CHECKS = ("tables", "items")
+SHOWN_IDS = 5  # a failed check names at most this many items
+
+
+def tables_check(conn) -> Check:
+    """Every table fujian keeps is there (one dropped behind its back breaks commands)."""
+    expected = FUJIAN_TABLES | set(SQLModel.metadata.tables)
+    missing = sorted(expected - set(inspect(conn).get_table_names()))
+    if missing:
+        return Check("tables", FAIL, _(
+            "tables missing: {tables}; put a backup back with {restore}").format(
+                tables=", ".join(missing), restore=RESTORE_HINT))
+    return Check("tables", OK, _("all {n} tables present").format(n=len(expected)))
+
+
+def items_check(conn) -> Check:
+    """Every item row's values read back as fujian wrote them: dates parse, the kind is
+    known, the subtype, stage and outcome are the kind's, text columns hold text."""
+    bad = list(damaged_items(conn))
+    if bad:
+        shown = ", ".join(f"{ident} ({field})" for ident, field, _value in bad[:SHOWN_IDS])
+        more = "" if len(bad) <= SHOWN_IDS else " …"
+        return Check("items", FAIL, _(
+            "{n} items hold values fujian cannot read: {items}{more}; fix them with "
+            "`fujian update` or put a backup back with {restore}").format(
+                n=len(bad), items=shown, more=more, restore=RESTORE_HINT))
+    return Check("items", OK, _("every item's values can be read"))
 
 
 def units_check(conn) -> Check:

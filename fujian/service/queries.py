@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from datetime import UTC, date
 from typing import Any
 
-from sqlalchemy import Select, and_, case, false, func, or_, select
+from sqlalchemy import Date, Select, Text, and_, case, false, func, or_, select
 from sqlalchemy.orm import aliased
 
 from fujian import models
-from fujian.errors import BadInput, NotFound
+from fujian.errors import BadInput, NotFound, StorageError
 from fujian.i18n import _
 from fujian.kinds import CLOSED, KINDS, OPEN, Kind, format_id, names_a_unit, split_id, unit_columns
 from fujian.models import (
@@ -230,7 +230,8 @@ _LINK_POSITIONS = {column: len(_COLUMNS) + 2 * i for i, column in enumerate(LINK
 
 
 def _kind_shaper(kind: Kind) -> tuple:
-    """A kind's ID prefix, subtype key, and (key, position, how) for each own field."""
+    """A kind's ID prefix, subtype key, (key, position, how) for each own field, and its
+    subtypes' codes."""
     check_kind_columns((kind,))
     own = []
     for kf in kind.fields:
@@ -241,7 +242,8 @@ def _kind_shaper(kind: Kind) -> tuple:
         else:
             own.append((kf.name, _POSITIONS[kf.column_name],
                          "flag" if kf.type == "flag" else "plain"))
-    return kind.prefix, kind.subtype_key, tuple(own)
+    codes = frozenset(kind.subtypes.codes) if kind.subtype_key else frozenset()
+    return kind.prefix, kind.subtype_key, tuple(own), codes
 
 
 # Built on first use per kind, so that a kind added to the registry is shaped like the others.
@@ -279,7 +281,7 @@ def units_by_id(connection) -> dict[int, tuple[str, str]]:
 def shape(row, as_of: date | None = None, units: dict | None = None) -> dict:
     """One result row as the public dict: the JSON contract of every list, show and export.
     ``unit`` is who holds the most urgent open duty; ``assignee`` is the item's own unit."""
-    prefix, subtype_key, own = _shaper(row[_KIND])
+    prefix, subtype_key, own, subtypes = _shaper(row[_KIND])
     status = row[_STATUS]
     units = units or {}
     holder = units.get(row[_HOLDER] if row[_HOLDER] is not None else row[_UNIT], _NO_UNIT)
@@ -305,6 +307,10 @@ def shape(row, as_of: date | None = None, units: dict | None = None) -> dict:
     out["met_due"] = row[_MET_DUE]
     if subtype_key:
         out[subtype_key] = row[_SUBTYPE]
+        if row[_SUBTYPE] is not None and row[_SUBTYPE] not in subtypes:
+            raise ValueError("subtype")  # written behind fujian's back: iter_items names it
+    if type(row[_TITLE]) is not str:
+        raise ValueError("title")  # a BLOB another program wrote: iter_items names it
     _own_fields(out, row, own, units)
     if row[_VOID_REASON] is not None:  # only a voided entry carries the key
         out["void_reason"] = row[_VOID_REASON]
@@ -388,9 +394,81 @@ def iter_items(connection, filters: Filters, as_of: date | None = None,
         rows = connection.execution_options(yield_per=2000).execute(statement)
         shaped = (shape(row, as_of, units) for row in rows) if then is None \
             else _past_rows(connection, rows, then, units)
-        for row in shaped:
-            sent += 1
-            yield row
+        try:
+            for row in shaped:
+                sent += 1
+                yield row
+        except (ValueError, TypeError, KeyError) as exc:
+            # SQLite keeps any value in any column: a row another program damaged fails
+            # when it is fetched (a date that is no date) or shaped (a kind fujian does not
+            # know). Name it, rather than end in an internal error.
+            found = next(damaged_items(connection), None)
+            if found is None:
+                raise
+            raise damaged_item_error(*found) from exc
+
+
+def damaged_items(connection) -> Iterator[tuple[str, str, Any]]:
+    """(ID, field, value) of each item row, in row order, that fujian cannot read back as it
+    wrote it: a date or time that does not parse, text that is not text, a kind fujian does
+    not know, a subtype, stage or outcome that is not the kind's. Reads the raw values (the
+    item table's columns, without SQLAlchemy's processing, which would raise)."""
+    columns = list(models.Item.__table__.columns)
+    names = [c.name for c in columns]
+    for raw in connection.exec_driver_sql(f"SELECT {', '.join(names)} FROM item ORDER BY id"):
+        row = dict(zip(names, raw, strict=True))
+        problem = _item_problem(connection.dialect, columns, row)
+        if problem is not None:
+            yield problem
+
+
+def _item_problem(dialect, columns, row: dict) -> tuple[str, str, Any] | None:
+    kind = KINDS.get(row["kind"]) if isinstance(row["kind"], str) else None
+    number = row["number"]
+    ident = format_id(kind, number) if kind is not None and isinstance(number, int) \
+        else f"#{row['id']}"
+    for column in columns:
+        value = row[column.name]
+        if value is None:
+            continue
+        if isinstance(column.type, Text):
+            if not isinstance(value, str):
+                return ident, column.name, value
+            continue
+        process = column.type.dialect_impl(dialect).result_processor(dialect, None)
+        try:
+            if process is not None:
+                process(value)
+        except (ValueError, TypeError):
+            return ident, column.name, value
+    if kind is None:
+        return ident, "kind", row["kind"]
+    subtype = row["subtype"]
+    if subtype is not None and kind.subtype_key is not None and subtype not in kind.subtypes.codes:
+        return ident, "subtype", subtype
+    if row["stage"] not in kind.all_stages().codes:
+        return ident, "stage", row["stage"]
+    if row["outcome"] is not None and row["outcome"] not in kind.all_outcomes().codes:
+        return ident, "outcome", row["outcome"]
+    return None
+
+
+def damaged_item_error(ident: str, field: str, value: Any) -> StorageError:
+    """One line naming the damaged item, its field and the value it holds."""
+    shown = value.hex() if isinstance(value, bytes) else str(value)
+    column = models.Item.__table__.columns[field]
+    if isinstance(value, bytes):
+        what = _("not text")
+    elif field == "kind":
+        what = _("not a kind fujian knows")
+    elif field in ("subtype", "stage", "outcome"):
+        what = _("not one of its kind's values")
+    elif not isinstance(column.type, Text):
+        what = _("not a date") if isinstance(column.type, Date) else _("not a value of its type")
+    else:
+        what = _("not text")
+    return StorageError(_("{id}: {field} holds '{value}', {what}: run fujian doctor").format(
+        id=ident, field=field, value=shown[:40], what=what))
 
 
 # Where a past row's most urgent duty then (_URGENT_COLUMNS) follows the link columns.
