@@ -499,6 +499,31 @@ def _keep_bytes(database: Path, kept: Path) -> None:
         shutil.copyfile(_companions(database)[0], _companions(kept)[0])
 
 
+def _create_database_file(path: Path) -> None:
+    """A new, private, empty file for a database, in a folder that exists (the default data
+    folder alone is made here)."""
+    if not path.parent.is_dir() and path == default_db_path():
+        # First run with the default location: the data folder is ours to make.
+        # (A folder named by --db or FUJIAN_DB that does not exist is a typo: refuse.)
+        try:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(
+                _("Cannot create the folder {folder}: {reason}.").format(
+                    folder=path.parent, reason=exc.strerror)
+            ) from exc
+    if not path.parent.is_dir():
+        raise StorageError(
+            _("The folder of {path} does not exist.").format(path=path))
+    try:
+        create_private_file(path)
+    except OSError as exc:
+        raise StorageError(
+            _("Cannot create the database {path}: {reason}.").format(
+                path=path, reason=exc.strerror)
+        ) from exc
+
+
 class SqliteStore(Store):
     """An open fujian database in an SQLite file.
 
@@ -527,26 +552,7 @@ class SqliteStore(Store):
         if not path.exists():
             if not create:
                 raise StorageError(_("No database at {path}; run `fujian init`.").format(path=path))
-            if not path.parent.is_dir() and path == default_db_path():
-                # First run with the default location: the data folder is ours to make.
-                # (A folder named by --db or FUJIAN_DB that does not exist is a typo: refuse.)
-                try:
-                    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-                except OSError as exc:
-                    raise StorageError(
-                        _("Cannot create the folder {folder}: {reason}.").format(
-                            folder=path.parent, reason=exc.strerror)
-                    ) from exc
-            if not path.parent.is_dir():
-                raise StorageError(
-                    _("The folder of {path} does not exist.").format(path=path))
-            try:
-                create_private_file(path)
-            except OSError as exc:
-                raise StorageError(
-                    _("Cannot create the database {path}: {reason}.").format(
-                        path=path, reason=exc.strerror)
-                ) from exc
+            _create_database_file(path)
             self.created = True
         self.read_only = not is_writable(path)
         if self.read_only and _wal_has_frames(path) and not _companions(path)[1].exists() \
