@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from contextlib import suppress
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from fujian.kinds import (
 )
 from fujian.service.queries import Filters
 from fujian.service.reports import PackData, check_within, summary_for_people
-from fujian.service.transfer import make_folder, open_output, refuse_link, write_csv
+from fujian.service.transfer import folder_of_files, open_output, refuse_link, write_csv
 
 
 def check_pack_target(target: Path, within: int, force: bool) -> None:
@@ -52,22 +51,19 @@ def write_pack(data: PackData, folder: Path, *, within: int = 7, encoding: str =
     if is_workbook_name(folder):
         return write_pack_workbook(data, folder, within=within, labels=labels, force=force,
                                    warn=warn)
-    new_folder = not os.path.lexists(folder)
-    make_folder(folder)
     written: list[tuple[str, str, int]] = []
-    made: list[Path] = []  # files this run put where none was: removed if the pack fails
+    with folder_of_files(folder) as made:
 
-    def emit(name: str, description: str, rows, columns) -> None:
-        path = folder / name
-        new = not os.path.lexists(path)
-        # Without --force the folder was empty or new: no file, nor link, is there to follow.
-        with open_output(path, force, data.database, encoding) as fh:
-            n = write_csv(rows, columns, fh, labels, data.unit_names)
-        if new:
-            made.append(path)
-        written.append((name, description, n))
+        def emit(name: str, description: str, rows, columns) -> None:
+            path = folder / name
+            new = not os.path.lexists(path)
+            # Without --force the folder was empty or new: no file, nor link, is there to follow.
+            with open_output(path, force, data.database, encoding) as fh:
+                n = write_csv(rows, columns, fh, labels, data.unit_names)
+            if new:
+                made.append(path)
+            written.append((name, description, n))
 
-    try:
         _emit_reports(data, within, labels, emit)
         if data.meeting is not None:
             emit(f"meeting-{data.meeting['id']}-actions.csv",
@@ -75,13 +71,6 @@ def write_pack(data: PackData, folder: Path, *, within: int = 7, encoding: str =
                  list(data.meeting_actions()), columns_for(KINDS["action"]))
         readme = folder / "README.txt"
         _write_readme(readme, data, encoding, written, force)
-    except BaseException:
-        for path in made:
-            path.unlink(missing_ok=True)
-        if new_folder:
-            with suppress(OSError):
-                folder.rmdir()
-        raise
     return [folder / name for name, _d, _n in written] + [readme]
 
 

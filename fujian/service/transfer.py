@@ -132,6 +132,25 @@ def make_folder(folder: Path) -> None:
         parents=True, exist_ok=True)
 
 
+@contextmanager
+def folder_of_files(folder: Path) -> Iterator[list[Path]]:
+    """The folder an export writes several files into (the pack, reminder notices), made when
+    missing; yields the list the run adds each file to that it put where none was. If the run
+    fails, those files go, and the folder too when this run made it: what was there stays."""
+    new_folder = not os.path.lexists(folder)
+    make_folder(folder)
+    made: list[Path] = []
+    try:
+        yield made
+    except BaseException:
+        for path in made:
+            path.unlink(missing_ok=True)
+        if new_folder:
+            with suppress(OSError):
+                folder.rmdir()
+        raise
+
+
 # ---------------------------------------------------------------------------------------------
 # Import
 

@@ -27,7 +27,7 @@ import unicodedata
 import warnings
 import zipfile
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -59,8 +59,8 @@ from fujian.service.transfer import (
     all_kind_columns,
     columns_twice,
     export_columns,
+    folder_of_files,
     header_map,
-    make_folder,
     open_output,
     refuse_database,
     refuse_link,
@@ -854,10 +854,7 @@ def _write_reminders(found: list[Reminder], folder: Path, as_of: date, database,
         for path in paths:
             refuse_database(path, database)
             check_output_target(path, force)
-    new_folder = not os.path.lexists(folder)
-    make_folder(folder)
-    made: list[Path] = []
-    try:
+    with folder_of_files(folder) as made:
         for rem, path in zip(found, paths, strict=True):
             book = Book(as_of)
             book.add(Table("reminder", _(SHEET_NAMES["reminder"]), REMINDER_COLUMNS, rem.rows,
@@ -867,13 +864,6 @@ def _write_reminders(found: list[Reminder], folder: Path, as_of: date, database,
             save_book(book, path, force, database)
             if new:
                 made.append(path)
-    except BaseException:
-        for path in made:
-            path.unlink(missing_ok=True)
-        if new_folder:
-            with suppress(OSError):
-                folder.rmdir()
-        raise
     return paths
 
 
