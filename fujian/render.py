@@ -109,17 +109,18 @@ def _is_unicode(encoding: str | None) -> bool:
         return True
 
 
-def shown_in(text: str, encoding: str | None) -> str:
+def shown_in(text: str, encoding: str | None, errors: str = "backslashreplace") -> str:
     """``text`` as a stream in ``encoding`` can hold it: each character the encoding lacks (an
-    emoji under GBK) as a Python escape (``\\U0001f389``), as the standard streams write it
-    (cli.console.safe_streams). Used where the width must be known before writing (a table)."""
+    emoji under GBK) escaped by the ``errors`` handler — by default as a Python escape
+    (``\\U0001f389``), as the standard streams write it (cli.console.safe_streams). Used where
+    the width must be known before writing (a table), and for JSON with its own escapes."""
     if _is_unicode(encoding):
         return text
     try:
         text.encode(encoding)
         return text
     except UnicodeEncodeError:
-        return text.encode(encoding, "backslashreplace").decode(encoding)
+        return text.encode(encoding, errors).decode(encoding)
 
 
 def _stream_encoding(out: Any) -> str | None:
@@ -179,19 +180,12 @@ def _json_for(out: Any) -> Callable[[str], str]:
     a pipe or file in UTF-8 gets the characters themselves."""
     terminal = _is_terminal(out)
     encoding = _stream_encoding(out)
-    unicode = _is_unicode(encoding)
 
     def fit(text: str) -> str:
         text = _json_escape_controls(text)
         if terminal and not text.isascii():
             text = _JSON_HIDDEN_RE.sub(lambda m: _json_u(m.group()), text)
-        if unicode:
-            return text
-        try:
-            text.encode(encoding)
-            return text
-        except UnicodeEncodeError:
-            return text.encode(encoding, "fujian.json").decode(encoding)
+        return shown_in(text, encoding, "fujian.json")
 
     return fit
 
