@@ -511,6 +511,7 @@ COLUMN_TITLES = {
     "handler": "Handler", "actor": "By", "text": "Note", "void_reason": "Void because",
     "duty": "Owed", "unmet": "Unmet", "right": "Right", "local": "Local rule",
     "provisional": "Provisional", "starts_at": "Starts at", "basis": "Basis",
+    "reason": "Reason",
 }
 
 
@@ -589,6 +590,21 @@ RULE_COLUMNS = (
 # What a listed item owes now: the name of its most urgent open duty (the last column of plain
 # output, so that scripts keep their positions).
 DUTY_COLUMN = Column("duty", "义务", "choice")
+
+
+# Texts a person gives that no item or unit column shows (named in messages about them).
+OTHER_TEXT_COLUMNS = (Column("void_reason", "作废原因"), Column("reason", "理由"),
+                      Column("actor", "操作人"), Column("text", "备注"))
+
+
+def field_header(key: str) -> str:
+    """A field's name in a message, as its column is headed in the interface language."""
+    kind_columns = (column for kind in KINDS.values() for column in columns_for(kind, True))
+    for column in (*COMMON_COLUMNS, NOTE_COLUMN, *UNIT_COLUMNS, *OTHER_TEXT_COLUMNS,
+                   *kind_columns):
+        if column.key == key:
+            return column.header
+    return key
 
 
 def columns_for(kind: Kind | None, everything: bool = False) -> tuple[Column, ...]:

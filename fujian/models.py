@@ -24,9 +24,42 @@ from sqlmodel import Field, SQLModel
 
 from fujian.errors import BadInput, SchemaMismatch
 from fujian.i18n import _
-from fujian.kinds import CLOSED, KINDS, OPEN, Kind, format_id
+from fujian.kinds import CLOSED, KINDS, OPEN, Kind, field_header, format_id
 
 UNIT_KINDS = ("government", "procuratorate", "police", "other")
+
+# The longest text a person may give each field (issue 21), checked before anything is stored.
+# Chosen from what real documents need; the longest (16,000 characters, about 25 printed
+# pages) still fits one spreadsheet cell (32,767 UTF-16 units) whatever the characters, so an
+# export never cuts a record short. Each limit is on its column (``info``): one definition.
+NAME_CHARS = 200  # a unit's code, name, liaison or phone; a handler; a document number; a person
+TITLE_CHARS = 500  # an item's title: one line that names the matter
+TEXT_CHARS = 16_000  # a note, minutes, parties, a reason
+
+
+def _limited(chars: int, **kwargs: Any) -> Column:
+    """A text column holding at most ``chars`` characters (see :func:`too_long`)."""
+    return Column(Text, info={"max_chars": chars}, **kwargs)
+
+
+def too_long(table, values: Any) -> tuple[str, int, int] | None:
+    """(column, length, limit) of the first text in ``values`` (column name → value) longer
+    than its column of ``table`` takes; None when every one fits."""
+    for name, value in values.items():
+        if value.__class__ is str and name in table.c:
+            limit = table.c[name].info.get("max_chars")
+            if limit is not None and len(value) > limit:
+                return name, len(value), limit
+    return None
+
+
+def check_lengths(table, values: Any) -> None:
+    """Refuse (BadInput, naming the field) a text longer than its column takes."""
+    found = too_long(table, values)
+    if found is not None:
+        name, length, limit = found
+        raise BadInput(_("{field} is {length:,} characters long; it takes at most {limit:,}.")
+                       .format(field=field_header(name), length=length, limit=limit))
 
 
 class Unit(SQLModel, table=True):
@@ -35,10 +68,10 @@ class Unit(SQLModel, table=True):
     __tablename__ = "unit"
 
     id: int | None = Field(default=None, primary_key=True)
-    code: str = Field(sa_column=Column(Text, unique=True, nullable=False))
-    name: str = Field(sa_column=Column(Text, unique=True, nullable=False))
-    liaison: str | None = Field(default=None, sa_column=Column(Text))
-    phone: str | None = Field(default=None, sa_column=Column(Text))
+    code: str = Field(sa_column=_limited(NAME_CHARS, unique=True, nullable=False))
+    name: str = Field(sa_column=_limited(NAME_CHARS, unique=True, nullable=False))
+    liaison: str | None = Field(default=None, sa_column=_limited(NAME_CHARS))
+    phone: str | None = Field(default=None, sa_column=_limited(NAME_CHARS))
     kind: str = Field(default="government", sa_column=Column(Text, nullable=False))
     created_at: datetime
     updated_at: datetime
@@ -88,7 +121,7 @@ class Item(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(sa_column=Column(Text, nullable=False))
     number: int
-    title: str = Field(sa_column=Column(Text, nullable=False))
+    title: str = Field(sa_column=_limited(TITLE_CHARS, nullable=False))
     unit_id: int = Field(foreign_key="unit.id")  # the item's own unit (receiving, addressee …)
     # Kept equal to the holder and due date of the item's most urgent open duty (service/
     # duties.py), so that lists and reports read one indexed table.
@@ -99,17 +132,17 @@ class Item(SQLModel, table=True):
     status: str = Field(default=OPEN, sa_column=Column(Text, nullable=False))
     closed_on: date | None = None
     outcome: str | None = Field(default=None, sa_column=Column(Text))
-    note: str | None = Field(default=None, sa_column=Column(Text))
+    note: str | None = Field(default=None, sa_column=_limited(TEXT_CHARS))
     # Kind-specific fields (kinds.py says which kind uses which).
     subtype: str | None = Field(default=None, sa_column=Column(Text))
     from_unit_id: int | None = Field(default=None, foreign_key="unit.id")
     to_unit_id: int | None = Field(default=None, foreign_key="unit.id")
-    party: str | None = Field(default=None, sa_column=Column(Text))
+    party: str | None = Field(default=None, sa_column=_limited(TEXT_CHARS))
     enterprise: bool | None = None
-    doc_no: str | None = Field(default=None, sa_column=Column(Text))
+    doc_no: str | None = Field(default=None, sa_column=_limited(NAME_CHARS))
     urgent: bool | None = None
     attendees: str | None = Field(default=None, sa_column=Column(Text))  # comma-joined unit codes
-    minutes: str | None = Field(default=None, sa_column=Column(Text))
+    minutes: str | None = Field(default=None, sa_column=_limited(TEXT_CHARS))
     meeting_id: int | None = Field(default=None, foreign_key="item.id")
     # The item this one relates to (an assistance request's case; a suggestion opened by
     # escalating a request names the request): see kinds.KindField type "link".
@@ -125,13 +158,13 @@ class Item(SQLModel, table=True):
     duty: str | None = Field(default=None, sa_column=Column(Text))
     duty_is_right: bool = False
     due_provisional: bool = False  # that due date was counted across a year with no notice
-    handler: str | None = Field(default=None, sa_column=Column(Text))  # the person handling it
+    handler: str | None = Field(default=None, sa_column=_limited(NAME_CHARS))  # the person handling it
     # An entry made in error: out of lists, reports and statistics, never deleted.
     voided_at: datetime | None = None
-    void_reason: str | None = Field(default=None, sa_column=Column(Text))
+    void_reason: str | None = Field(default=None, sa_column=_limited(TEXT_CHARS))
     created_at: datetime
     updated_at: datetime
-    actor: str = Field(sa_column=Column(Text, nullable=False))
+    actor: str = Field(sa_column=_limited(NAME_CHARS, nullable=False))
 
     @property
     def ident(self) -> str:
@@ -158,6 +191,7 @@ class Item(SQLModel, table=True):
 
     def edit(self, **values: Any) -> list[Change]:
         """Change plain fields (title, note, kind fields); the lifecycle is not touched."""
+        check_lengths(Item.__table__, values)
         return self._assign(**values)
 
     def move_to(self, stage: str, on: date, clock: str = "keep",
@@ -212,8 +246,8 @@ class Note(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     item_id: int = Field(foreign_key="item.id")
     at: datetime
-    actor: str = Field(sa_column=Column(Text, nullable=False))
-    text: str = Field(sa_column=Column(Text, nullable=False))
+    actor: str = Field(sa_column=_limited(NAME_CHARS, nullable=False))
+    text: str = Field(sa_column=_limited(TEXT_CHARS, nullable=False))
 
 
 # How a duty stands (domain.md §3). A duty (应当) is open, then met or late by its holder's
@@ -352,13 +386,13 @@ class ChangeLog(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime
-    actor: str = Field(sa_column=Column(Text, nullable=False))
+    actor: str = Field(sa_column=_limited(NAME_CHARS, nullable=False))
     subject: str = Field(sa_column=Column(Text, nullable=False))  # "R12" or "unit:scjgj"
     action: str = Field(sa_column=Column(Text, nullable=False))  # create, update, close, ...
     field: str | None = Field(default=None, sa_column=Column(Text))
     old_value: str | None = Field(default=None, sa_column=Column(Text))
     new_value: str | None = Field(default=None, sa_column=Column(Text))
-    reason: str | None = Field(default=None, sa_column=Column(Text))
+    reason: str | None = Field(default=None, sa_column=_limited(TEXT_CHARS))
 
 
 class Setting(SQLModel, table=True):

@@ -271,7 +271,13 @@ def _computed(store) -> list[dict]:
     return sorted(rows, key=lambda r: r["item_id"])
 
 
-def test_every_write_keeps_the_search_rows_in_step(cli, tracker, store, make_item):
+def _written(folder, data: bytes):
+    path = folder / "import.csv"
+    path.write_bytes(data)
+    return path
+
+
+def test_every_write_keeps_the_search_rows_in_step(cli, tracker, store, make_item, tmp_path):
     """Each way an item's words, notes or units change, then the rows compared with rows
     computed afresh: a write path that forgets search.refresh fails here."""
     sand = make_item("clue", title="某河段非法采砂线索", note="初次登记")
@@ -289,10 +295,10 @@ def test_every_write_keeps_the_search_rows_in_step(cli, tracker, store, make_ite
         lambda: tracker.close(action, "done", note="检查完毕"),
         lambda: tracker.reopen(action, "整改未到位", note="重新检查"),
         lambda: tracker.update_unit("sthjj", name="市生态环境局江夏分局"),
-        lambda: tracker.import_csv("kind,title,direction,from_unit,unit,opened_on,party,note\n"
+        lambda: tracker.import_csv(_written(tmp_path, "kind,title,direction,from_unit,unit,opened_on,party,note\n"
                                    "referral,导入的采砂案,to-criminal,scjgj,gaj,2025-03-01,赵某,"
                                    "导入备注\n"
-                                   .encode(), None),
+                                   .encode()), None),
     ]
     for step in steps:
         step()

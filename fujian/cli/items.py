@@ -94,17 +94,10 @@ def _with_signature(func: Callable, params: list[inspect.Parameter], doc: str) -
 
 def _read_minutes(values: dict) -> None:
     path = values.get("minutes")
-    if isinstance(path, Path):
-        try:
-            data = path.read_bytes()
-            try:
-                values["minutes"] = data.decode("utf-8-sig")
-            except UnicodeDecodeError:  # Notepad on Chinese Windows saves "ANSI", i.e. GBK
-                values["minutes"] = data.decode("gb18030")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise BadInput(_("Cannot read the minutes file {path}: {reason}.").format(
-                path=path, reason=getattr(exc, "strerror", None) or _("not UTF-8 text"))) \
-                from exc
+    if isinstance(path, Path):  # UTF-8, or GBK as Notepad on Chinese Windows saves "ANSI"
+        from fujian.service.tracker import Tracker  # deferred: the database layer, not for --help
+
+        values["minutes"] = Tracker.read_text(path)
 
 
 def _report_outcome(outcome, verb: str) -> None:

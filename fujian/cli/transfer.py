@@ -30,17 +30,11 @@ def import_csv(path: Annotated[str, typer.Argument(metavar="FILE", help=_("CSV f
     """
     from pathlib import Path
 
-    from fujian.errors import BadInput
-
     source = Path(path).expanduser()
-    try:
-        data = source.read_bytes()
-    except OSError as exc:
-        raise BadInput(_("Cannot read {path}: {reason}.").format(
-            path=source, reason=exc.strerror)) from exc
     # A dry run writes nothing, not even a recount.
     counts = state().tracker(recount=not dry_run).import_csv(
-        data, kind_of(kind) if kind else None, encoding, dry_run, source=f"import {source.name}")
+        source, kind_of(kind) if kind else None, encoding, dry_run,
+        source=f"import {source.name}")
     report_import(counts, dry_run, kind)
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from fujian.dates import now
-from fujian.models import Change, ChangeLog, Item, Unit
+from fujian.models import Change, ChangeLog, Item, Unit, check_lengths
 
 
 def logged_text(value: Any) -> str | None:
@@ -36,6 +36,7 @@ def log(session: Session, actor: str, subject: str, action: str, changes: Iterab
         *, reason: str | None = None, at: datetime | None = None) -> datetime:
     """Add one change-log row per change of ``subject`` (an item's ID, "unit:CODE"); returns
     the moment they carry (``at``, else now)."""
+    check_lengths(ChangeLog.__table__, {"actor": actor, "reason": reason})
     stamp = now() if at is None else at
     for change in changes:
         session.add(ChangeLog(**row(actor, subject, action, change, at=stamp, reason=reason)))

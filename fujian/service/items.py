@@ -30,6 +30,7 @@ from fujian.models import (
     Note,
     Unit,
     check_close_date,
+    check_lengths,
 )
 from fujian.service import duties as duty_ops
 from fujian.service.changelog import log, log_item, logged_text
@@ -117,6 +118,7 @@ def append_note(ctx: Context, item: Item, text: str | None, action: str = "note"
     becomes this latest one (exports carry it). Nothing is ever overwritten."""
     if not (text or "").strip():
         raise BadInput(_("The note must not be empty."))
+    check_lengths(Note.__table__, {"text": text})
     stamp = now()
     ctx.logged += 1
     ctx.touched.add(item.id)
@@ -292,6 +294,7 @@ def _new_record(ctx: Context, kind: Kind, values: Mapping[str, Any], *, title: s
         "created_at": stamp, "updated_at": stamp, "actor": ctx.actor,
     })
     record.update(_kind_values(ctx, kind, values))
+    check_lengths(Item.__table__, record)
     return record
 
 

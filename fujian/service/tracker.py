@@ -5,7 +5,7 @@ from __future__ import annotations
 import getpass
 import os
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import replace
 from datetime import date
 from functools import cached_property
@@ -423,15 +423,22 @@ class Tracker:
 
     # -- exchange ------------------------------------------------------------------------------
 
-    def import_csv(self, data: bytes, kind: Kind | None, encoding: str = "auto",
+    def import_csv(self, path: Path, kind: Kind | None, encoding: str = "auto",
                    dry_run: bool = False, source: str = "import") -> dict[str, int]:
-        """Bulk-add items from CSV bytes in the export format; all or nothing."""
+        """Bulk-add items from a CSV file in the export format; all or nothing."""
         from fujian.service import transfer  # deferred: the file commands' module, not loaded by list or show
 
-        text = transfer.decode(data, encoding)
-        rows = transfer.read_rows(text)
+        rows = transfer.read_rows(transfer.read_file(path, encoding))
         with self._writing(commit=not dry_run) as ctx:
-            return transfer.import_items(ctx, rows, kind, source)
+            return transfer.import_items(ctx, rows, kind, source, ids="id" in rows.keys)
+
+    @staticmethod
+    def read_text(path: Path) -> str:
+        """A text file a person names (minutes): UTF-8 or GB18030, at most the size an import
+        reads (service/decoding.py)."""
+        from fujian.service.decoding import read_file  # deferred: the file commands' module
+
+        return read_file(path)
 
     def import_xlsx(self, path: Path, kind: Kind | None, sheet: str | None = None,
                     dry_run: bool = False, source: str = "import"):
@@ -439,6 +446,8 @@ class Tracker:
         sheets or nothing. Returns the counts and the sheets read and skipped."""
         from fujian.service import transfer, workbook  # deferred: the file commands' module, not loaded by list or show
 
+        with suppress(OSError):  # a file that cannot be read is named by the workbook reader
+            transfer.check_size(path)
         sheets = workbook.read_item_sheets(path, sheet)
         try:
             with self._writing(commit=not dry_run) as ctx:

@@ -22,14 +22,14 @@ from sqlalchemy import select
 from fujian.errors import BadInput, StorageError
 from fujian.i18n import _, listing
 from fujian.kinds import KINDS, Column, Kind, columns_for, format_id, import_order, kind_of, split_id
-from fujian.models import Change, ChangeLog, Duty, Item, ItemSequence, Note
+from fujian.models import TEXT_CHARS, Change, ChangeLog, Duty, Item, ItemSequence, Note
 
 # The one CSV writer lives with the other output formats (render.py); exports use it as is.
 from fujian.render import export_cell, neutralise, unneutralise, write_csv  # noqa: F401
 
 # Imported text is decoded in decoding.py (units read it too); its names stay reachable here.
 from fujian.service import changelog
-from fujian.service.decoding import check_encoding, decode  # noqa: F401
+from fujian.service.decoding import check_encoding, check_size, decode, read_file  # noqa: F401
 from fujian.service.items import build_item, parent_must_be_open, set_last_number, snapshot
 from fujian.storage import bulk_insert
 
@@ -188,25 +188,37 @@ def columns_twice(header: list[str], keys: list[str | None]) -> str | None:
     return _("Column(s) given twice: {names}. Keep one of each.").format(names=listing(twice))
 
 
-def read_rows(text: str) -> Iterator[tuple[int, dict[str, str]]]:
-    """(line number, {column key: text}) for each data row; unknown headers are refused."""
-    # A note or minutes may be megabytes long; the csv module's default cap is 128 KiB.
-    csv.field_size_limit(max(csv.field_size_limit(), 256 * 1024 * 1024))
+class CsvRows:
+    """The data rows of an import CSV, (line, {column key: text}), and its header's keys."""
+
+    def __init__(self, keys: list[str | None], rows: Iterator[tuple[int, dict[str, str]]]):
+        self.keys, self.rows = keys, rows
+
+    def __iter__(self) -> Iterator[tuple[int, dict[str, str]]]:
+        return self.rows
+
+
+# The most lines an import CSV may have, header included: a spreadsheet's, so that every file
+# imported opens in Excel or WPS, and a runaway file stops at a stated point.
+MAX_CSV_LINES = 1_048_576
+
+
+def read_rows(text: str) -> CsvRows:
+    """The rows of an import CSV; its header is read at once (unknown, doubled or missing
+    columns refused), its rows as they are imported. No field may be longer than the longest
+    text fujian keeps (models.TEXT_CHARS): a longer one is refused when it is met, before it
+    is held whole."""
+    csv.field_size_limit(TEXT_CHARS)
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader)
     except StopIteration:
         raise BadInput(_("The file is empty.")) from None
     except csv.Error as exc:
-        raise BadInput(_("line 1: {reason}").format(reason=exc)) from exc
+        raise _csv_error(1, exc) from exc
     mapping = header_map()
-    keys = []
-    unknown = []
-    for name in header:
-        key = mapping.get(name.strip())
-        if key is None:
-            unknown.append(name)
-        keys.append(key)
+    keys = [mapping.get(name.strip()) for name in header]
+    unknown = [name for name, key in zip(header, keys, strict=True) if key is None]
     if unknown:
         raise BadInput(_("Unknown column(s): {names}.").format(names=listing(unknown)))
     twice = columns_twice(header, keys)
@@ -214,6 +226,12 @@ def read_rows(text: str) -> Iterator[tuple[int, dict[str, str]]]:
         raise BadInput(twice)
     if "title" not in keys:
         raise BadInput(_("The file needs a title column (标题 or title)."))
+    return CsvRows(keys, _data_rows(reader, keys))
+
+
+def _data_rows(reader, keys: list[str | None]) -> Iterator[tuple[int, dict[str, str]]]:
+    """(first line, cells by key) of each non-empty data row; a row with more cells than the
+    header is a bad row; a file past MAX_CSV_LINES lines is refused."""
     line = reader.line_num
     while True:
         try:
@@ -221,9 +239,11 @@ def read_rows(text: str) -> Iterator[tuple[int, dict[str, str]]]:
         except StopIteration:
             return
         except csv.Error as exc:
-            raise BadInput(_("line {line}: {reason}").format(line=reader.line_num, reason=exc)) \
-                from exc
+            raise _csv_error(reader.line_num, exc) from exc
         start, line = line + 1, reader.line_num
+        if line > MAX_CSV_LINES:
+            raise BadInput(_("The file has more than {n} lines, the most a spreadsheet holds: "
+                             "split it.").format(n=f"{MAX_CSV_LINES:,}"))
         if not any(c.strip() for c in cells):
             continue
         if len(cells) > len(keys):
@@ -231,6 +251,14 @@ def read_rows(text: str) -> Iterator[tuple[int, dict[str, str]]]:
             continue
         yield start, {k: unneutralise(c) for k, c in zip(keys, cells, strict=False)
                       if k is not None}
+
+
+def _csv_error(line: int, exc: csv.Error) -> BadInput:
+    """What the csv module could not read, in a person's words where it is a limit."""
+    if "field larger than field limit" in str(exc):
+        return BadInput(_("line {line}: a cell holds more than {n} characters, the longest "
+                          "text fujian keeps.").format(line=line, n=f"{TEXT_CHARS:,}"))
+    return BadInput(_("line {line}: {reason}").format(line=line, reason=exc))
 
 
 def values_for(kind: Kind, cells: dict[str, str]) -> dict[str, Any]:
@@ -268,78 +296,144 @@ class ImportCounts(dict):
     skipped: int = 0
 
 
-Problems = list[tuple[int, str]]  # (line, reason) of each bad row
 Rows = list[tuple[int, dict[str, str]]]  # (line, cells) of each row
+# Rows built and inserted at a time: an import holds one batch in memory, not the whole file
+# (100,000 rows held at once took 490 MB for a 19 MB file).
+BATCH_ROWS = 2000
+
+
+class Problems:
+    """The bad rows of an import: how many, and the first ones by line (all that is named)."""
+
+    SHOWN = 50
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.first: list[tuple[int, str]] = []
+
+    def add(self, line: int, reason: str) -> None:
+        self.count += 1
+        self.first.append((line, reason))
+        if len(self.first) > 20 * self.SHOWN:  # a file of bad rows: keep the first by line
+            self.first = sorted(self.first)[:self.SHOWN]
+
+    def __bool__(self) -> bool:
+        return self.count > 0
 
 
 def import_items(ctx, rows: Iterable[tuple[int, dict[str, str]]], fixed_kind: Kind | None,
-                 source: str, place: Callable[[int], str] | None = None) -> dict[str, int]:
-    """Validate every row, then insert them all (the caller's transaction makes it one unit).
+                 source: str, place: Callable[[int], str] | None = None,
+                 ids: bool = True) -> dict[str, int]:
+    """Validate every row and insert them, batch by batch, in the caller's transaction: any bad
+    row and the caller rolls all of it back (nothing is imported; every bad row is named with
+    its line, or ``place``, a workbook's sheet and row).
 
-    Any bad row: nothing is imported and every bad row is named with its line. An ``id``
-    column is kept (an export re-imported keeps its IDs); rows without one get new IDs.
-    ``place`` names a line in messages when it is not a line of one file (a workbook's sheet
-    and row: see workbook.ItemSheets).
-    """
-    problems: Problems = []
-    grouped, skipped = _group_by_kind(rows, fixed_kind, problems)
-    counts = ImportCounts()
-    counts.skipped = skipped
-    for kind in import_order():  # meetings before their action items
-        built, wanted = _build_rows(ctx, kind, grouped[kind.code], place, problems)
-        if not built:
-            continue
-        _refuse_taken(ctx.session, kind, built, wanted, problems)
-        records, logs, top = _numbered(ctx, kind, built, wanted, source)
-        if problems:
-            continue  # keep validating the other kinds; nothing will be committed
-        _insert_kind(ctx, kind, built, records, logs)
-        # top >= the old last number, so IDs handed out later never collide or repeat.
-        set_last_number(ctx.session, kind.code, top)
-        counts[kind.code] = len(records)
-    if problems:
-        raise _nothing_imported(problems, place)
-    return counts
-
-
-def _group_by_kind(rows: Iterable[tuple[int, dict[str, str]]], fixed_kind: Kind | None,
-                   problems: Problems) -> tuple[dict[str, Rows], int]:
-    """The rows by kind code, and how many were of another kind than ``--kind``."""
-    grouped: dict[str, Rows] = {k.code: [] for k in import_order()}
-    skipped = 0
+    An ``id`` column is kept (an export re-imported keeps its IDs); rows without one get new
+    IDs after the highest in the database and the file. ``ids``: whether the file has an id
+    column at all; when it has, rows without an ID wait until every ID asked for is known.
+    Rows of kinds that name another item (action items, assistance requests) wait until the
+    rest is in, so that they may name items of the same file."""
+    run = _Import(ctx, fixed_kind, source, place)
+    waiting: list[tuple[int, dict[str, str], Kind]] = []
+    batch: list[tuple[int, dict[str, str], Kind]] = []
     for line, cells in rows:
+        kind = run.kind_of_row(line, cells)
+        if kind is None:
+            continue
+        if kind.links() or (ids and not (cells.get("id") or "").strip()):
+            waiting.append((line, cells, kind))
+            continue
+        batch.append((line, cells, kind))
+        if len(batch) >= BATCH_ROWS:
+            run.add(batch)
+            batch = []
+    run.add(batch)
+    order = {kind.code: i for i, kind in enumerate(import_order())}
+    waiting.sort(key=lambda row: (not (row[1].get("id") or "").strip(), order[row[2].code]))
+    for start in range(0, len(waiting), BATCH_ROWS):
+        run.add(waiting[start:start + BATCH_ROWS])
+    return run.finish()
+
+
+class _Import:
+    """One import's state: the numbers handed out and asked for per kind, the counts, and the
+    bad rows."""
+
+    def __init__(self, ctx, fixed_kind: Kind | None, source: str,
+                 place: Callable[[int], str] | None) -> None:
+        self.ctx, self.fixed_kind, self.source, self.place = ctx, fixed_kind, source, place
+        self.problems = Problems()
+        self.counts = ImportCounts()
+        self.top: dict[str, int] = {}  # the highest number used so far, per kind
+        self.wanted: dict[str, dict[int, int]] = {}  # numbers asked for → their line, per kind
+
+    def kind_of_row(self, line: int, cells: dict[str, str]) -> Kind | None:
+        """The row's kind; None for a bad row (recorded) or one ``--kind`` leaves out."""
         if "__error__" in cells:
-            problems.append((line, cells["__error__"]))
-            continue
+            self.problems.add(line, cells["__error__"])
+            return None
         try:
-            kind = row_kind(cells, fixed_kind)
+            kind = row_kind(cells, self.fixed_kind)
         except BadInput as exc:
-            problems.append((line, exc.message))
-            continue
-        if fixed_kind is not None and kind.code != fixed_kind.code:
-            skipped += 1  # --kind K imports the rows of K only: the others are counted, not bad
-            continue
-        grouped[kind.code].append((line, cells))
-    return grouped, skipped
+            self.problems.add(line, exc.message)
+            return None
+        if self.fixed_kind is not None and kind.code != self.fixed_kind.code:
+            self.counts.skipped += 1  # --kind K imports the rows of K only: counted, not bad
+            return None
+        return kind
+
+    def add(self, batch: list[tuple[int, dict[str, str], Kind]]) -> None:
+        """Build one batch's rows, kind by kind; insert them while no row was bad."""
+        for kind in import_order():  # meetings before their action items
+            rows = [(line, cells) for line, cells, k in batch if k is kind]
+            if not rows:
+                continue
+            wanted = self.wanted.setdefault(kind.code, {})
+            built, asked = _build_rows(self.ctx, kind, rows, self.place, self.problems, wanted)
+            _refuse_taken(self.ctx.session, kind, built, asked, self.problems)
+            if kind.code not in self.top:
+                self.top[kind.code] = self.ctx.session.scalar(
+                    select(ItemSequence.last_number)
+                    .where(ItemSequence.kind == kind.code)) or 0
+            records, logs, self.top[kind.code] = _numbered(
+                self.ctx, kind, built, max([self.top[kind.code], *asked]), self.source)
+            if records and not self.problems:  # nothing will be committed after a bad row
+                _insert_kind(self.ctx, kind, built, records, logs)
+                self.counts[kind.code] = self.counts.get(kind.code, 0) + len(records)
+
+    def finish(self) -> ImportCounts:
+        """The counts; refuses the whole import when any row was bad."""
+        if self.problems:
+            raise _nothing_imported(self.problems, self.place)
+        for code in self.counts:
+            # top >= the old last number, so IDs handed out later never collide or repeat.
+            set_last_number(self.ctx.session, code, self.top[code])
+        counts = ImportCounts((kind.code, self.counts[kind.code]) for kind in import_order()
+                              if kind.code in self.counts)
+        counts.skipped = self.counts.skipped
+        return counts
 
 
 def _build_rows(ctx, kind: Kind, rows: Rows, place: Callable[[int], str] | None,
-                problems: Problems) -> tuple[list[tuple[int, Any, int | None]], dict[int, int]]:
+                problems: Problems, wanted: dict[int, int],
+                ) -> tuple[list[tuple[int, Any, int | None]], list[int]]:
     """Each row of ``kind`` built as an item: (line, Built, number its ID asks for), and the
-    numbers asked for → their line."""
+    numbers these rows ask for; ``wanted`` (every number the import asked for → its line)
+    gains them."""
     built: list[tuple[int, Any, int | None]] = []
-    wanted: dict[int, int] = {}
+    asked: list[int] = []
     for line, cells in rows:
         try:
             number = _wanted_number(kind, cells, wanted, place)
             if number is not None:
                 wanted[number] = line
+                asked.append(number)
             made = build_item(ctx, kind, values_for(kind, cells))
             parent_must_be_open(ctx, kind, made.record)
             built.append((line, made, number))
         except BadInput as exc:
-            problems.append((line, exc.message))
-    return built, wanted
+            problems.add(line, exc.message)
+    return built, asked
 
 
 def _wanted_number(kind: Kind, cells: dict[str, str], wanted: dict[int, int],
@@ -361,28 +455,25 @@ def _wanted_number(kind: Kind, cells: dict[str, str], wanted: dict[int, int],
     return number
 
 
-def _refuse_taken(session, kind: Kind, built: list, wanted: dict[int, int],
+def _refuse_taken(session, kind: Kind, built: list, asked: list[int],
                   problems: Problems) -> None:
     """A problem for each row whose ID asks for a number the database already holds."""
     taken = set()
-    explicit = sorted(wanted)
+    explicit = sorted(asked)
     for start in range(0, len(explicit), 500):
         chunk = explicit[start:start + 500]
         taken.update(session.scalars(select(Item.number).where(
             Item.kind == kind.code, Item.number.in_(chunk))))
     for line, _record, number in built:
         if number in taken:
-            problems.append((line, _("{id} already exists").format(
-                id=format_id(kind, number))))
+            problems.add(line, _("{id} already exists").format(
+                id=format_id(kind, number)))
 
 
-def _numbered(ctx, kind: Kind, built: list, wanted: dict[int, int],
+def _numbered(ctx, kind: Kind, built: list, top: int,
               source: str) -> tuple[list[dict], list[dict], int]:
-    """The item records, numbered (the asked-for numbers, else after the highest), their
-    creation log rows, and the highest number now used."""
-    last = ctx.session.scalar(select(ItemSequence.last_number)
-                              .where(ItemSequence.kind == kind.code)) or 0
-    top = max([last, *wanted])
+    """The item records, numbered (the asked-for numbers, else after ``top``, the highest
+    used), their creation log rows, and the highest number now used."""
     records, logs = [], []
     for _line, made, number in built:
         record = made.record
@@ -437,12 +528,12 @@ def _new_keys(session, kind: Kind, numbers: list[int]) -> dict[int, int]:
 
 def _nothing_imported(problems: Problems, place: Callable[[int], str] | None) -> BadInput:
     """The refusal naming the first 50 bad rows, by line (or ``place``)."""
-    problems.sort()
+    shown = sorted(problems.first)[:problems.SHOWN]
     listed = _("; ").join(
         _("line {line}: {reason}").format(line=line, reason=reason) if place is None
         else _("{place}: {reason}").format(place=place(line), reason=reason)
-        for line, reason in problems[:50])
-    more = len(problems) - 50
+        for line, reason in shown)
+    more = problems.count - len(shown)
     suffix = _(" (and {n} more)").format(n=more) if more > 0 else ""
     return BadInput(_("Nothing imported: {n} bad row(s). {rows}{more}").format(
-        n=len(problems), rows=listed, more=suffix))
+        n=problems.count, rows=listed, more=suffix))

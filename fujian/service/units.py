@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 from fujian.dates import now
 from fujian.errors import BadInput, NotFound
 from fujian.i18n import _, listing
-from fujian.models import UNIT_KINDS, Change, Unit
+from fujian.models import UNIT_KINDS, Change, Unit, check_lengths
 from fujian.service import search
 from fujian.service.changelog import log
-from fujian.service.decoding import decode
+from fujian.service.decoding import read_file
 
 _CODE = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 UNIT_FIELDS = ("code", "name", "liaison", "phone", "kind")
@@ -79,6 +79,7 @@ def add_unit(session: Session, actor: str, code: str, name: str, liaison: str | 
         raise BadInput(_("A unit named {name} already exists.").format(name=name))
     liaison = (liaison or "").strip() or None  # blank means "none", not a name of spaces
     phone = (phone or "").strip() or None
+    check_lengths(Unit.__table__, {"code": code, "name": name, "liaison": liaison, "phone": phone})
     stamp = now()
     unit = Unit(code=code, name=name, liaison=liaison, phone=phone, kind=kind,
                 created_at=stamp, updated_at=stamp)
@@ -111,6 +112,7 @@ def update_unit(session: Session, actor: str, code: str,
                 raise BadInput(_("A unit named {name} already exists.").format(name=new))
         old = getattr(unit, field)
         new_value = new if new != "" or field == "name" else None
+        check_lengths(Unit.__table__, {field: new_value})
         if old != new_value:
             _log(session, actor, unit.code, "update", field, old, new_value)
             setattr(unit, field, new_value)
@@ -141,12 +143,7 @@ def read_units_csv(path: Path, encoding: str = "auto") -> list[dict]:
     """Rows of a units CSV (header: code,name[,liaison,phone,kind]). Read as item imports are
     (:func:`fujian.service.decoding.decode`): UTF-8 with or without BOM, or GB18030/GBK,
     detected; ``encoding`` overrides."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise BadInput(_("Cannot read {path}: {reason}.").format(path=path, reason=exc.strerror)) \
-            from exc
-    text = decode(data, encoding, name=str(path))
+    text = read_file(path, encoding)
     # csv.reader, not DictReader: DictReader skips blank lines silently, so counting rows
     # would name the wrong line in an error message. Each row remembers its own line.
     reader = csv.reader(io.StringIO(text, newline=""))
