@@ -428,7 +428,7 @@ class Tracker:
         """Bulk-add items from a CSV file in the export format; all or nothing."""
         from fujian.service import transfer  # deferred: the file commands' module, not loaded by list or show
 
-        rows = transfer.read_rows(transfer.read_file(path, encoding))
+        rows = transfer.read_rows(transfer.text_lines(path, encoding))
         with self._writing(commit=not dry_run) as ctx:
             return transfer.import_items(ctx, rows, kind, source, ids="id" in rows.keys)
 

@@ -29,7 +29,7 @@ from fujian.render import export_cell, neutralise, unneutralise, write_csv  # no
 
 # Imported text is decoded in decoding.py (units read it too); its names stay reachable here.
 from fujian.service import changelog
-from fujian.service.decoding import check_encoding, check_size, decode, read_file  # noqa: F401
+from fujian.service.decoding import check_encoding, check_size, decode, text_lines  # noqa: F401
 from fujian.service.items import build_item, parent_must_be_open, set_last_number, snapshot
 from fujian.storage import bulk_insert
 
@@ -203,13 +203,13 @@ class CsvRows:
 MAX_CSV_LINES = 1_048_576
 
 
-def read_rows(text: str) -> CsvRows:
-    """The rows of an import CSV; its header is read at once (unknown, doubled or missing
-    columns refused), its rows as they are imported. No field may be longer than the longest
-    text fujian keeps (models.TEXT_CHARS): a longer one is refused when it is met, before it
-    is held whole."""
+def read_rows(text: str | Iterable[str]) -> CsvRows:
+    """The rows of an import CSV (its text, or its lines as decoding.text_lines reads them);
+    its header is read at once (unknown, doubled or missing columns refused), its rows as
+    they are imported. No field may be longer than the longest text fujian keeps
+    (models.TEXT_CHARS): a longer one is refused when it is met, before it is held whole."""
     csv.field_size_limit(TEXT_CHARS)
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline="") if isinstance(text, str) else text)
     try:
         header = next(reader)
     except StopIteration:
