@@ -20,6 +20,9 @@ ENCODINGS = ("utf-8-sig", "utf-8", "gb18030")
 # is read, so /dev/zero or a 10 GB file costs nothing. An export of 100,000 items is 19 MB.
 MAX_FILE_BYTES = 64 * 1024 * 1024
 CHUNK_BYTES = 1024 * 1024
+# The longest line read: more than any row holds (the longest texts are 16,000 characters), so
+# a file of one endless line is refused when the line is met, not after it was read whole.
+MAX_LINE_CHARS = 1_000_000
 
 
 def check_encoding(encoding: str, allowed: Sequence[str] = ENCODINGS) -> str:
@@ -128,12 +131,18 @@ def _first_undecodable(chunks: Iterable[bytes], encoding: str, what: str) -> int
 
 
 def _lines(path: Path, encoding: str) -> Iterator[str]:
-    """The file's lines in ``encoding``, a leading BOM left out."""
+    """The file's lines in ``encoding``, a leading BOM left out; refuses a line longer than
+    MAX_LINE_CHARS when it is met, before it is held whole."""
     try:
         with path.open("r", encoding=encoding, newline="") as fh:
-            first = next(fh, "")
-            yield first[1:] if first.startswith("\ufeff") else first
-            yield from fh
+            number = 0
+            while line := fh.readline(MAX_LINE_CHARS + 1):
+                number += 1
+                if len(line) > MAX_LINE_CHARS:
+                    raise BadInput(_("{path}: line {line} is longer than {n} characters: no "
+                                     "row fujian reads is.").format(
+                        path=path, line=number, n=f"{MAX_LINE_CHARS:,}"))
+                yield line[1:] if number == 1 and line.startswith("\ufeff") else line
     except OSError as exc:
         raise BadInput(_("Cannot read {path}: {reason}.").format(
             path=path, reason=exc.strerror)) from exc
