@@ -198,3 +198,12 @@ def test_an_imports_memory_is_a_batch_not_the_file(initialised, tmp_path):
     assert code == 0, stderr
     assert peak < 60 + 2 * path.stat().st_size // 2**20 + 60, peak
     assert _items(initialised) == 40_000
+
+
+def test_a_user_name_longer_than_a_name_is_refused(cli, initialised, monkeypatch):
+    monkeypatch.setenv("FUJIAN_USER", "u" * (NAME_CHARS + 1))
+    result = cli(*ADD, "--title", "案")
+    assert result.exit_code == 2, result.output
+    assert result.stderr == f"error: FUJIAN_USER is {NAME_CHARS + 1} characters long; it takes " \
+                            f"at most {NAME_CHARS}.\n"
+    assert _items(initialised) == 0

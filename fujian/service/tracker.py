@@ -21,7 +21,7 @@ from fujian.deadlines import Calendar, RuleBook
 from fujian.errors import BadInput, FujianError
 from fujian.i18n import _
 from fujian.kinds import KINDS, Kind, format_id, split_id
-from fujian.models import Duty, Item, Unit, check_kind_columns
+from fujian.models import NAME_CHARS, Duty, Item, Unit, check_kind_columns
 from fujian.resources import data_file
 from fujian.service import items as item_ops
 from fujian.service import queries, recount, search
@@ -35,6 +35,9 @@ from fujian.storage import as_location as to_location
 def current_actor() -> str:
     """Who is acting: FUJIAN_USER, else the login name."""
     explicit = os.environ.get("FUJIAN_USER", "").strip()
+    if len(explicit) > NAME_CHARS:  # stored with every change: a name, not a text
+        raise BadInput(_("FUJIAN_USER is {length:,} characters long; it takes at most "
+                         "{limit:,}.").format(length=len(explicit), limit=NAME_CHARS))
     if explicit:
         return explicit
     try:
