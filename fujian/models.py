@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Column, Index, Text, UniqueConstraint, and_, false, or_
@@ -45,12 +46,17 @@ def _limited(chars: int, **kwargs: Any) -> Column:
 def too_long(table, values: Any) -> tuple[str, int, int] | None:
     """(column, length, limit) of the first text in ``values`` (column name → value) longer
     than its column of ``table`` takes; None when every one fits."""
-    for name, value in values.items():
-        if value.__class__ is str and name in table.c:
-            limit = table.c[name].info.get("max_chars")
-            if limit is not None and len(value) > limit:
-                return name, len(value), limit
+    for name, limit in _limits(table).items():
+        value = values.get(name)
+        if value.__class__ is str and len(value) > limit:
+            return name, len(value), limit
     return None
+
+
+@cache
+def _limits(table) -> dict[str, int]:
+    """Column name → the most characters it takes, for the limited columns of ``table``."""
+    return {c.name: c.info["max_chars"] for c in table.c if "max_chars" in c.info}
 
 
 def check_lengths(table, values: Any) -> None:
