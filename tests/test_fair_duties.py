@@ -227,7 +227,8 @@ def test_clue_reply_cli(cli, initialised, later):
     assert r.exit_code == 2 and "C1 has no open duty reply" in r.stderr
     cli("clue", "update", "C1", "--stage", "suggested", "--to", "swj", "--on", "2025-01-10")
     r = cli("clue", "reply", "C1", "--on", "2025-01-20", "--acted-on", "2025-01-18")
-    assert (r.exit_code, r.stderr) == (0, "Recorded the reply to C1.\n")
+    assert (r.exit_code, r.stderr) == (0, "reply (swj): met on time.\n"
+                                          "Recorded the reply to C1.\n")
     reply = cli.json("show", "C1")["duties"][1]
     assert (reply["name"], reply["state"], reply["met_on"]) == ("reply", "met", "2025-01-18")
     r = cli("clue", "reply", "C1", "--on", "2025-01-21")
@@ -260,7 +261,7 @@ def test_moving_back_keeps_a_late_duty_and_says_so(cli, initialised, later):
     r = cli("referral", "update", "R1", "--stage", "accepted", "--on", "2025-06-17",
             "--reason", "误录阶段")
     assert r.exit_code == 0, r.stderr
-    assert r.stderr == "Ended 说明不立案理由 of gaj: unmet.\n"
+    assert r.stderr == "explain-not-filing (gaj): not met.\n"
     explain = cli.json("show", "R1")["duties"][-2]
     assert (explain["name"], explain["state"]) == ("explain-not-filing", "unmet")
     summary = {row["key"]: row for row in cli.json("report", "summary", "--as-of", "2025-06-17")}
@@ -273,7 +274,8 @@ def test_moving_back_before_the_due_date_waives(late_tracker, make_item):
     ref = make_item("referral", opened_on="2025-03-03")
     late_tracker.update(ref, {"stage": "reconsideration", "on": "2025-03-05"})  # due 03-10
     out = late_tracker.update(ref, {"stage": "sent", "on": "2025-03-06", "reason": "录错"})
-    assert out.ended == [("decide-reconsideration", "gaj", "waived")]
+    assert [(e.duty, e.unit, e.state) for e in out.ended] == [
+        ("decide-reconsideration", "gaj", "waived")]
 
 
 # -- say what is owed ----------------------------------------------------------------------------------

@@ -103,9 +103,7 @@ def _read_minutes(values: dict) -> None:
 def _report_outcome(outcome, verb: str) -> None:
     for warning in outcome.warnings:
         note(_("warning: ") + warning)
-    for duty, holder, duty_state in outcome.ended:  # a move back says what it did to whom
-        note(_("Ended {duty} of {unit}: {state}.").format(
-            duty=_rules().duties.get(duty, duty), unit=holder, state=duty_state))
+    _say_verdicts(outcome)
     if not outcome.changed:
         note(_("No change: {id} already says so.").format(id=outcome.ident))
         return
@@ -115,6 +113,28 @@ def _report_outcome(outcome, verb: str) -> None:
                                                              due=due) + "\n")
     else:
         sys.stdout.write(outcome.ident + "\n")
+
+
+def _say_verdicts(outcome) -> None:
+    """What a change did to whom: each duty it ended, with its verdict (on stderr)."""
+    for ended in outcome.ended:
+        note(_verdict(ended))
+
+
+def _verdict(ended) -> str:
+    """One line for a duty a command ended: whose, and how it ended (late: by how many days)."""
+    from fujian.i18n import language
+
+    duty = _rules().duties.get(ended.duty, ended.duty) if language() == "zh" else ended.duty
+    if ended.state == "late":
+        return _("{duty} ({unit}): met {days} day(s) late (due {due}, met {on}).").format(
+            duty=duty, unit=ended.unit, days=ended.days_late, due=ended.due_on.isoformat(),
+            on=ended.ended_on.isoformat())
+    verdicts = {"met": N_("met on time"), "unmet": N_("not met"),
+                "waived": N_("waived: nobody's failure"), "lapsed": N_("a right not used: lapsed"),
+                "exercised": N_("a right, used")}
+    return _("{duty} ({unit}): {verdict}.").format(
+        duty=duty, unit=ended.unit, verdict=_(verdicts.get(ended.state, ended.state)))
 
 
 def _rules():
@@ -476,6 +496,7 @@ def close_item(ident: str, kind: Kind | None, outcome: str, on: str | None,
                note_text: str | None, acted_on: str | None = None) -> None:
     # --note appends to the running record
     result = state().tracker().close(ident, outcome, on, note_text, kind, acted_on)
+    _say_verdicts(result)
     note(_("Closed {id}.").format(id=result.ident))
 
 
@@ -530,6 +551,7 @@ def make_verb(kind: Kind, verb: Verb) -> Callable:
         if not outcome.changed:
             note(_(verb.same).format(id=outcome.ident))
             return
+        _say_verdicts(outcome)
         note(_(verb.done).format(id=outcome.ident))
 
     record_cmd.__doc__ = _(verb.help)

@@ -38,6 +38,24 @@ from fujian.service.queries import find_item
 from fujian.service.units import find_unit
 
 
+@dataclass(frozen=True)
+class Ended:
+    """A duty an operation ended, and its verdict (domain.md §3)."""
+
+    duty: str  # its name (reply, perform …)
+    unit: str  # the holder's unit code
+    state: str  # met, late, unmet, waived, lapsed, exercised
+    due_on: date | None
+    ended_on: date | None
+
+    @property
+    def days_late(self) -> int:
+        """Days after its due date a late duty was met (0 for any other verdict)."""
+        if self.state != DUTY_LATE or self.due_on is None or self.ended_on is None:
+            return 0
+        return (self.ended_on - self.due_on).days
+
+
 @dataclass
 class Done:
     """What an operation did: the item's ID, its due date and any calendar warnings."""
@@ -46,8 +64,18 @@ class Done:
     due_on: date | None = None
     warnings: list[str] = field(default_factory=list)
     changed: bool = True  # False: the command found nothing to change, and says so
-    # A move back to an earlier stage: (duty, holder's unit code, state) of each duty it ended.
-    ended: list[tuple[str, str, str]] = field(default_factory=list)
+    ended: list[Ended] = field(default_factory=list)  # the duties it ended, with their verdicts
+
+
+def _open_duty_ids(ctx: Context, item: Item) -> set[int]:
+    return {d.id for d in duty_ops.duties_of(ctx.session, item) if d.is_open}
+
+
+def _ended_since(ctx: Context, item: Item, open_before: set[int]) -> list[Ended]:
+    """The duties open before an operation that it ended (``ctx.session`` flushed)."""
+    return [Ended(d.name, ctx.unit_code(d.holder_id), d.state, d.due_on, d.ended_on)
+            for d in duty_ops.duties_of(ctx.session, item)
+            if d.id in open_before and not d.is_open]
 
 
 @dataclass
@@ -449,12 +477,11 @@ def update_item(ctx: Context, ident: str, values: Mapping[str, Any],
     """Change an item as ``values`` say: its plain fields, its opening date, its stage or due
     date, a duty met, a pause or resume, a note; each change logged."""
     item = get_item(ctx.session, ident, kind)
-    logged_before = ctx.logged
+    logged_before, open_before = ctx.logged, _open_duty_ids(ctx, item)
     request = _check_request(ctx, item, values)
     warnings = _apply_fields(ctx, item, values, request)
     stage = _check_stage_and_due(item, request)
-    more, ended = _apply_stage_or_extension(ctx, item, stage, request)
-    warnings += more
+    warnings += _apply_stage_or_extension(ctx, item, stage, request)
     if values.get("met"):
         _apply_met(ctx, item, values["met"], request.acted)
     warnings += _apply_pause_or_resume(ctx, item, values, request)
@@ -462,8 +489,7 @@ def update_item(ctx: Context, ident: str, values: Mapping[str, Any],
         append_note(ctx, item, values["note"])
     ctx.session.flush()
     return Done(item.ident, item.due_on, warnings, changed=ctx.logged > logged_before,
-                ended=[(d.name, ctx.unit_code(d.holder_id), d.state) for d in ended]
-                if request.backward else [])
+                ended=_ended_since(ctx, item, open_before))
 
 
 def _check_request(ctx: Context, item: Item, values: Mapping[str, Any]) -> _Request:
@@ -528,16 +554,15 @@ def _check_stage_and_due(item: Item, request: _Request) -> str | None:
 
 
 def _apply_stage_or_extension(ctx: Context, item: Item, stage: str | None,
-                              request: _Request) -> tuple[list[str], list[Any]]:
-    """Enter ``stage``, or move the due date (延期); returns calendar warnings and the duties
-    a stage ended."""
+                              request: _Request) -> list[str]:
+    """Enter ``stage``, or move the due date (延期); returns calendar warnings."""
     if stage:
         return _move_stage(ctx, item, stage, request.start, request.acted,
                            request.explicit_due, request.backward, request.reason)
     if request.explicit_due is not None:
         duty_ops.extend(ctx, item, request.explicit_due, on=ctx.today)  # logged by _sync
         _sync(ctx, item, "extend", reason=request.reason)
-    return [], []
+    return []
 
 
 def _apply_met(ctx: Context, item: Item, name: str, acted: date | None) -> None:
@@ -657,9 +682,9 @@ def _acted_on(ctx: Context, values: Mapping[str, Any], on: date | None) -> date 
 
 def _move_stage(ctx: Context, item: Item, stage: str, start: date, acted: date,
                 explicit_due: date | None, backward: bool,
-                reason: str | None) -> tuple[list[str], list[Any]]:
+                reason: str | None) -> list[str]:
     """Enter ``stage`` on ``start``; the duties it ends are judged on ``acted``. Returns the
-    calendar warnings and the duties it ended."""
+    calendar warnings."""
     if start < item.opened_on:
         raise BadInput(_("The date {on} is before {id} was opened ({opened}).").format(
             on=start.isoformat(), id=item.ident, opened=item.opened_on.isoformat()))
@@ -670,14 +695,14 @@ def _move_stage(ctx: Context, item: Item, stage: str, start: date, acted: date,
                                               stage=item.stage,
                                               since=item.stage_on.isoformat()))
     before_due = item.due_on
-    clock, warnings, ended = duty_ops.enter_stage(ctx, item, stage, start, explicit_due, acted,
-                                                  backward, reason)
+    clock, warnings, _ended = duty_ops.enter_stage(ctx, item, stage, start, explicit_due, acted,
+                                                   backward, reason)
     moves = item.move_to(stage, start, clock, before_due)
     log_item(ctx, item, "stage", moves, reason=reason if backward else None)
     # A due date the user typed is an extension (延期) even when it comes with a stage.
     _sync(ctx, item, "extend" if explicit_due is not None else "stage",
           reason=reason if explicit_due is not None or backward else None)
-    return warnings, ended
+    return warnings
 
 
 def _correct_opening(ctx: Context, item: Item, day: date, reason: str | None) -> list[str]:
@@ -724,6 +749,7 @@ def close_item(ctx: Context, ident: str, outcome: str, on: date | str | None = N
                        .format(id=item.ident, items=", ".join(a.ident for a in children)))
     day = ctx.event(on, ctx.today, "--on")
     acted = _acted_on(ctx, {"acted_on": acted_on}, day)
+    open_before = _open_duty_ids(ctx, item)
     changes = item.close(code, day)
     duty_ops.close_duties(ctx, item, acted, code)
     # nothing is owed on a closed item
@@ -735,7 +761,7 @@ def close_item(ctx: Context, ident: str, outcome: str, on: date | str | None = N
         append_note(ctx, item, note)
     ctx.session.flush()
     _close_parent_when_done(ctx, item, day)
-    return Done(item.ident, item.due_on)
+    return Done(item.ident, item.due_on, ended=_ended_since(ctx, item, open_before))
 
 
 def part_links(kind_code: str) -> list[tuple[Kind, Any]]:
