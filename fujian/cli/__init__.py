@@ -156,6 +156,25 @@ def _translate_usage_prefix() -> None:
     HelpFormatter.write_usage = write_usage  # type: ignore[method-assign]
 
 
+# Options of fujian itself: given after a command they are "no such option" to it.
+GLOBAL_OPTIONS = {"--db": "--db PATH_OR_URL", "--version": "--version"}
+
+
+def _usage_error(exc) -> str:
+    """A usage error in one line, with where to look; a global option given after the
+    command says where it goes."""
+    context = getattr(exc, "ctx", None)
+    name = getattr(exc, "option_name", None)
+    if name in GLOBAL_OPTIONS and context is not None and context.parent is not None:
+        rest = context.command_path.partition(" ")[2]
+        return _("{option} is an option of fujian itself: give it before the command, as in "
+                 "`fujian {usage} {command} …`.").format(option=name, usage=GLOBAL_OPTIONS[name],
+                                                         command=rest)
+    where = _(" (see `{command} --help`)").format(command=context.command_path) \
+        if context is not None else ""
+    return _usage_message(exc.format_message().replace("\n", " ")) + where
+
+
 def main() -> None:
     """The console script: usage errors become one line on stderr, as every other error."""
     import sys
@@ -180,11 +199,7 @@ def main() -> None:
         sys.stdout.write(exc.ctx.get_help() + "\n")
         sys.exit(0)
     except ClickException as exc:
-        context = getattr(exc, "ctx", None)
-        where = _(" (see `{command} --help`)").format(command=context.command_path) \
-            if context is not None else ""
-        message = _usage_message(exc.format_message().replace("\n", " "))
-        say(_("error: ") + message + where)
+        say(_("error: ") + _usage_error(exc))
         sys.exit(exc.exit_code)
     except typer.Abort:
         sys.exit(130)

@@ -527,12 +527,15 @@ def _make_opener(kind: Kind, verb: Verb) -> Callable:
         _opt("opened_on", str | None, "--on", help=_("Date (default today).")),
         _opt("due_on", str | None, "--due", help=_(
             "Due date from the document; default: the rule in deadlines.toml.")),
+        _opt("again", bool, "--again", default=False, help=_(
+            "Open another although one was opened from it before (with --reason).")),
+        _opt("reason", str | None, "--reason", help=_("Why another is opened (with --again).")),
     ]
 
     def opener(ident: str, superior: bool = False, report: str | None = None,
-               **values: Any) -> None:
+               again: bool = False, reason: str | None = None, **values: Any) -> None:
         outcome = state().tracker().open_linked(ident, kind, verb.name, values, superior,
-                                                report)
+                                                report, again, reason)
         _report_outcome(outcome, _("Added"))
 
     return _with_signature(opener, params, _(verb.help))

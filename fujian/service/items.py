@@ -20,7 +20,7 @@ from fujian.dates import check_due, check_event, now, parse_date
 from fujian.deadlines import Calendar, RuleBook
 from fujian.errors import BadInput
 from fujian.i18n import _
-from fujian.kinds import CLOSED, KINDS, OPEN, STATUS_LABELS, Kind, unit_field_columns
+from fujian.kinds import CLOSED, KINDS, OPEN, STATUS_LABELS, Kind, format_id, unit_field_columns
 from fujian.models import (
     DUTY_LATE,
     DUTY_MET,
@@ -845,17 +845,20 @@ def record_stage(ctx: Context, ident: str, kind: Kind, verb, on: date | str | No
 
 
 def open_linked(ctx: Context, ident: str, kind: Kind, verb, values: Mapping[str, Any],
-                superior: bool = False, report: str | None = None) -> Done:
+                superior: bool = False, report: str | None = None, again: bool = False,
+                reason: str | None = None) -> Done:
     """A kind's verb that opens an item of another kind from this one (kinds.Verb ``opens``):
     an obstructed assistance request escalated to a 检察建议 of type correction. The new item
     names this one (related_id), so each item's `show` names the other; opening it is the
     decision the stage waited for, so this item's open duties end (met, or late) that day;
-    ``report`` (to the district committee or government) joins its running record."""
+    ``report`` (to the district committee or government) joins its running record. Opening a
+    second one takes ``again`` with a ``reason``."""
     item = get_item(ctx.session, ident, kind)
     if not item.is_open or item.stage not in verb.from_stages:
         raise BadInput(_("{id} is at stage {stage}: {verb} needs stage {stages}.").format(
             id=item.ident, stage=item.stage, verb=verb.name, stages=", ".join(verb.from_stages)))
     target = KINDS[verb.opens]
+    _check_again(ctx, item, target, verb, again, reason)
     wanted = _linked_values(ctx, item, target, verb, values)
     _check_linked(ctx, item, wanted, superior)
     opened = add_item(ctx, target, wanted)
@@ -867,9 +870,26 @@ def open_linked(ctx: Context, ident: str, kind: Kind, verb, values: Mapping[str,
             duty_ops.log_duty(ctx, item, verb.name, duty, "state", before,
                               duty.end(new.opened_on))
     _sync(ctx, item, verb.name)
+    if again:  # why another was opened stays in the history, beside what was opened
+        log_item(ctx, item, verb.name, [Change("opened", None, new.ident)], reason=reason)
     _note_linked(ctx, item, new, verb, superior, report)
     ctx.session.flush()
     return Done(new.ident, new.due_on, opened.warnings)
+
+
+def _check_again(ctx: Context, item: Item, target: Kind, verb, again: bool,
+                 reason: str | None) -> None:
+    """Refuse to open a second item from this one by the same verb unless ``again`` says it
+    is meant, with a reason (a repeated escalation would otherwise open a twin suggestion)."""
+    earlier = [format_id(target, n) for n in ctx.session.scalars(
+        select(Item.number).where(Item.kind == target.code, Item.related_id == item.id,
+                                  Item.voided_at.is_(None)).order_by(Item.number))]
+    if earlier and not again:
+        raise BadInput(_("{id} already opened {items} by {verb}: to open another, give --again "
+                         "with --reason TEXT.").format(id=item.ident, items=", ".join(earlier),
+                                                       verb=verb.name))
+    if again and not (reason or "").strip():
+        raise BadInput(_("--again needs --reason TEXT: say why another is opened."))
 
 
 def _linked_values(ctx: Context, item: Item, target: Kind, verb,

@@ -241,12 +241,13 @@ class Tracker:
             return item_ops.record_stage(ctx, ident, kind, verb, on, note, acted_on)
 
     def open_linked(self, ident: str, kind: Kind, verb_name: str, values: Mapping[str, Any],
-                    superior: bool = False, report: str | None = None):
+                    superior: bool = False, report: str | None = None, again: bool = False,
+                    reason: str | None = None):
         """A kind's verb that opens a linked item of another kind (an escalation)."""
         verb = next(v for v in kind.verbs if v.name == verb_name)
         with self._writing() as ctx:
             return item_ops.open_linked(ctx, ident, kind, verb, values,
-                                        superior, report)
+                                        superior, report, again, reason)
 
     def reply(self, ident: str, on: date | str | None = None, note: str | None = None,
               acted_on: date | str | None = None):
