@@ -35,6 +35,7 @@ def _day(today: date, offset: int | None) -> date | None:
 
 
 def build_demo(path, today: date | None = None) -> dict:
+    from fujian.kinds import KINDS
     from fujian.service import Tracker
     from fujian.storage import Store
 
@@ -54,6 +55,7 @@ def build_demo(path, today: date | None = None) -> dict:
         kind = entry.pop("kind")
         steps = entry.pop("steps", [])
         close = entry.pop("close", None)
+        entry_opens = entry.pop("opens", [])
         entry["opened_on"] = _day(today, entry.pop("opened"))
         if "due" in entry:
             entry["due_on"] = _day(today, entry.pop("due"))
@@ -66,6 +68,11 @@ def build_demo(path, today: date | None = None) -> dict:
             if "acted" in step:  # the day the holder acted, before the other side received it
                 step["acted_on"] = _day(today, step.pop("acted"))
             tracker.update(ident, step)
+        for opened in entry_opens:  # a verb that opens a linked item (an escalation)
+            opened = dict(opened)
+            verb, report = opened.pop("verb"), opened.pop("report", None)
+            opened["opened_on"] = _day(today, opened.pop("on", 0))
+            tracker.open_linked(ident, KINDS[kind], verb, opened, report=report)
         if close:
             tracker.close(ident, close["outcome"], _day(today, close["on"]), close.get("note"))
         count += 1

@@ -142,7 +142,7 @@ def test_one_endless_line_is_refused_without_holding_it(initialised, tmp_path):
 def test_a_cell_past_the_longest_text_is_refused(cli, initialised, tmp_path):
     path = tmp_path / "cell.csv"
     path.write_text("kind,direction,from_unit,unit,title,note\n"
-                    f"referral,to-criminal,scjgj,gaj,案,{'备' * (TEXT_CHARS + 1)}\n",
+                    f"referral,to-criminal,scjgj,gaj,案,{'备' * (TEXT_CHARS + 2)}\n",
                     encoding="utf-8")
     result = cli("import", "csv", str(path))
     assert result.exit_code == 2, result.output

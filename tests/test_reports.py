@@ -175,14 +175,15 @@ def test_demo_ends_with_overdue_report(cli, tmp_path):
     listing, report = r.stdout.split("\n\n")
     # Open items of every kind first (meetings too, though they have no deadline) ...
     assert {line.split("\t")[1] for line in listing.splitlines()[1:]} == {
-        "referral", "suggestion", "clue", "meeting", "action"}
+        "referral", "suggestion", "clue", "meeting", "action", "assist"}
     # ... then the real overdue report.
     lines = report.splitlines()
     assert lines[0] == "id\tkind\ttitle\tunit\tunit_name\tstage\tdue_on\tdays_overdue\tduty"
     kinds = {line.split("\t")[1] for line in lines[1:]}
     assert {"referral", "suggestion", "clue", "action"} <= kinds
     listed = json.loads(cli("--db", str(target), "list", "--status", "all", "-f", "json").stdout)
-    assert {r["kind"] for r in listed} == {"referral", "suggestion", "clue", "meeting", "action"}
+    assert {r["kind"] for r in listed} == {"referral", "suggestion", "clue", "meeting", "action",
+                                           "assist"}
     assert len(listed) >= 24
     # The demo never reuses an existing file.
     again = cli("demo", "--db", str(target))

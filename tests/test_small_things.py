@@ -63,3 +63,16 @@ def test_a_voided_escalation_does_not_count(cli, initialised):
     assert cli("void", "S1", "--reason", "误操作").exit_code == 0
     result = cli("assist", "escalate", "X1")
     assert result.exit_code == 0, result.output
+
+
+def test_the_demo_has_assistance_requests_one_obstructed_and_escalated(tmp_path):
+    from fujian.demo import build_demo
+
+    build_demo(tmp_path / "demo.db")
+    rows = query_rows(tmp_path / "demo.db", "SELECT kind, number, stage, related_id, id FROM item"
+                      " WHERE kind IN ('assist', 'suggestion') ORDER BY id")
+    assists = [r for r in rows if r["kind"] == "assist"]
+    assert len(assists) >= 3
+    obstructed = [r for r in assists if r["stage"] == "obstructed"]
+    assert obstructed
+    assert any(r["kind"] == "suggestion" and r["related_id"] == obstructed[0]["id"] for r in rows)

@@ -208,7 +208,7 @@ def read_rows(text: str | Iterable[str]) -> CsvRows:
     its header is read at once (unknown, doubled or missing columns refused), its rows as
     they are imported. No field may be longer than the longest text fujian keeps
     (models.TEXT_CHARS): a longer one is refused when it is met, before it is held whole."""
-    csv.field_size_limit(TEXT_CHARS)
+    csv.field_size_limit(TEXT_CHARS + 1)  # + the guard apostrophe an export may put first
     reader = csv.reader(io.StringIO(text, newline="") if isinstance(text, str) else text)
     try:
         header = next(reader)
