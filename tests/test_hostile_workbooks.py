@@ -156,6 +156,31 @@ def test_a_cell_past_column_xfd_is_refused_naming_the_sheet_and_row(cli, initial
     assert _items(initialised) == 0
 
 
+def test_a_row_of_more_cells_than_a_spreadsheet_has_columns_is_refused(cli, initialised,
+                                                                      tmp_path):
+    crowded = row(2, REFERRAL).replace("</row>", '<c r="A2"/>' * 16_385 + "</row>")
+    path = package(tmp_path / "crowded.xlsx", [row(1, HEADER), crowded])
+    result = cli("import", "xlsx", str(path))
+    assert result.exit_code == 2, result.output
+    line = _one_line(result)
+    assert "Sheet1" in line and "row 2" in line and "16,391 cells" in line
+    assert _items(initialised) == 0
+
+
+def test_a_row_of_200_000_xml_elements_is_refused_before_it_is_built(cli, initialised,
+                                                                     tmp_path):
+    """A row's XML is built in memory before it is parsed: its elements are counted as they
+    come (a row of 33 million empty elements fits in 128 MiB)."""
+    runs = '<c r="G2" t="inlineStr"><is>' + "<r><t></t></r>" * 100_000 + "</is></c>"
+    path = package(tmp_path / "runs.xlsx", [row(1, HEADER),
+                                            row(2, REFERRAL).replace("</row>", runs + "</row>")])
+    result = cli("import", "xlsx", str(path))
+    assert result.exit_code == 2, result.output
+    line = _one_line(result)
+    assert "Sheet1" in line and "after row 1" in line
+    assert _items(initialised) == 0
+
+
 def test_a_cell_under_no_header_is_still_a_bad_row(cli, initialised, tmp_path):
     path = package(tmp_path / "extra.xlsx", [row(1, HEADER), row(2, [*REFERRAL, "多余"])])
     result = cli("import", "xlsx", str(path))

@@ -1025,7 +1025,7 @@ def _sheet_cells(ws, name: str) -> Iterator[tuple[int, dict[int, dict]]]:
     it); what is not a row is let go as soon as it ends. What openpyxl cannot parse (a number
     cell holding text, a date that is no date, a string index out of range, a row numbered
     "abc") is refused by :func:`_parsed`."""
-    from openpyxl.worksheet._reader import CELL_TAG, DATA_TAG, ROW_TAG, WorkSheetParser
+    from openpyxl.worksheet._reader import DATA_TAG, ROW_TAG, WorkSheetParser
     from openpyxl.xml.functions import iterparse
 
     book = ws.parent
@@ -1033,42 +1033,38 @@ def _sheet_cells(ws, name: str) -> Iterator[tuple[int, dict[int, dict]]]:
         parser = WorkSheetParser(source, ws._shared_strings, data_only=book.data_only,
                                  epoch=book.epoch, date_formats=book._date_formats,
                                  timedelta_formats=book._timedelta_formats)
-        events = iterparse(source, events=("start", "end"))
-        depth, last, width, inside = 0, 0, 0, 0
+        depth, last, inside = 0, 0, 0
         parents: list[Any] = []  # the sheet's root element and the open one under it
-        while (step := _parsed(lambda: next(events, None), name, last)) is not None:
-            event, element = step
-            if event == "start":
-                depth += 1
-                if depth <= 2:
-                    parents.append(element)
-                elif depth == 3:  # a row (or what is not sheet data: let go when it ends)
-                    width = inside = 0
-                else:
-                    inside += 1
-                    if inside > MAX_ROW_ELEMENTS:
-                        raise _unreadable(name, last)
-                    if depth == 4 and element.tag == CELL_TAG:
-                        width += 1
-                        if width > MAX_COLUMNS:
-                            raise BadInput(_("sheet {sheet}: the row after row {row} has more "
-                                             "cells than a spreadsheet has columns ({n})."
-                                             ).format(sheet=name, row=last,
-                                                      n=f"{MAX_COLUMNS:,}"))
-                continue
-            depth -= 1
-            if depth == 2:  # a row ended, or another element of the sheet's parts
-                if element.tag == ROW_TAG and parents[-1].tag == DATA_TAG:
-                    r, cells = _parsed(lambda el=element: parser.parse_row(el), name, last)
-                    _check_row_number(name, r, last)
-                    last = r
-                    parser.row_dimensions.clear()  # row heights: not read, not kept
-                    yield r, _cells_by_column(name, r, cells)
-                parents[-1].clear()
-            elif depth < 2:
-                parents.pop()
-                if parents:
-                    parents[0].clear()
+        try:
+            for event, element in iterparse(source, events=("start", "end")):
+                if event == "start":
+                    depth += 1
+                    if depth > 3:  # within a row (or another part of the sheet)
+                        inside += 1
+                        if inside > MAX_ROW_ELEMENTS:
+                            raise _unreadable(name, last)
+                    elif depth == 3:
+                        inside = 0
+                    else:
+                        parents.append(element)
+                    continue
+                depth -= 1
+                if depth == 2:  # a row ended, or another element of the sheet's parts
+                    if element.tag == ROW_TAG and parents[-1].tag == DATA_TAG:
+                        r, cells = _parsed(lambda el=element: parser.parse_row(el), name, last)
+                        _check_row_number(name, r, last)
+                        last = r
+                        parser.row_dimensions.clear()  # row heights: not read, not kept
+                        yield r, _cells_by_column(name, r, cells)
+                    parents[-1].clear()
+                elif depth < 2:
+                    parents.pop()
+                    if parents:
+                        parents[0].clear()
+        except BadInput:
+            raise
+        except Exception:  # noqa: BLE001 - XML that does not parse: a damaged sheet
+            raise _unreadable(name, last) from None
 
 
 def _unreadable(sheet: str, row: int) -> BadInput:
@@ -1093,6 +1089,10 @@ def _check_row_number(sheet: str, r: int, last: int) -> None:
 def _cells_by_column(sheet: str, r: int, cells: list[dict]) -> dict[int, dict]:
     """A row's cells by column number (when a column is given twice, the last cell, as
     openpyxl reads it); refuses a cell past column XFD and a text longer than a cell holds."""
+    if len(cells) > MAX_COLUMNS:
+        raise BadInput(_("sheet {sheet} row {row}: {n} cells; a spreadsheet has {most} "
+                         "columns.").format(sheet=sheet, row=r, n=f"{len(cells):,}",
+                                            most=f"{MAX_COLUMNS:,}"))
     by_column: dict[int, dict] = {}
     for cell in cells:
         column = cell["column"]
