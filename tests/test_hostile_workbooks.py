@@ -197,7 +197,7 @@ def test_blank_cells_in_column_xfd_cost_nothing(initialised, tmp_path):
              for r in range(2, 2002)]
     path = package(tmp_path / "xfd.xlsx", rows)
     done = subprocess.run([sys.executable, "-m", "fujian", "import", "xlsx", str(path),
-                           "--dry-run"], capture_output=True, text=True, timeout=20)
+                           "--dry-run"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "2000 items" in done.stdout + done.stderr
 
