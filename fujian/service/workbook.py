@@ -1022,7 +1022,8 @@ def _sheet_cells(ws, name: str) -> Iterator[tuple[int, dict[int, dict]]]:
     a row of more cells than a spreadsheet has columns, a cell past column XFD and a text
     longer than a cell holds are refused naming the sheet and the row, as soon as read. The
     XML walk is this function's (parser.parse would build a row of any size before returning
-    it); what is not a row is let go as soon as it ends. What openpyxl cannot parse (a number
+    it): a row's elements are counted as they come, what is not a row is let go as soon as it
+    ends, and the walk stops where the sheet's data ends. What openpyxl cannot parse (a number
     cell holding text, a date that is no date, a string index out of range, a row numbered
     "abc") is refused by :func:`_parsed`."""
     from openpyxl.worksheet._reader import DATA_TAG, ROW_TAG, WorkSheetParser
@@ -1057,10 +1058,11 @@ def _sheet_cells(ws, name: str) -> Iterator[tuple[int, dict[int, dict]]]:
                         parser.row_dimensions.clear()  # row heights: not read, not kept
                         yield r, _cells_by_column(name, r, cells)
                     parents[-1].clear()
-                elif depth < 2:
+                elif depth == 1:
+                    if element.tag == DATA_TAG:
+                        return  # the rows are read: what follows is print setup and the like
                     parents.pop()
-                    if parents:
-                        parents[0].clear()
+                    parents[0].clear()
         except BadInput:
             raise
         except Exception:  # noqa: BLE001 - XML that does not parse: a damaged sheet
