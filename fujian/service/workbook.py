@@ -893,6 +893,19 @@ def _reminder_caption(rem: Reminder, as_of: date, within: int) -> list[list[Any]
 
 
 ROW_STRIDE = 10_000_000  # line numbers given to import: sheet index × stride + row
+# What a workbook may hold, checked before its cells are read. An .xlsx is a zip: 205 KB on
+# disk unpacks to a 200 MB cell, and openpyxl's load_workbook reads the shared strings part
+# whole (19.7 s, 1.70 GB), so the parts' sizes are added up from the zip's directory first
+# (zipfile never yields more than a part declares). 128 MiB is over 100,000 rows of 21 text
+# columns (a row of a pack's referral sheet unpacks to about 1 KB); a workbook has a dozen
+# parts, one per sheet, chart or image besides, so 10,000 is no workbook a person made.
+MAX_UNPACKED = 128 * 2**20  # bytes all the parts unpack to
+MAX_PARTS = 10_000  # files in the zip
+MAX_COLUMNS = 16_384  # a spreadsheet's last column, XFD (rows: MAX_ROWS, 1,048,576)
+# XML elements in one row below the row itself: a cell is a few (c, v or f, is and t, rich
+# text runs), so 8 a column is more than any spreadsheet writes and bounds a row's memory
+# (a row of 33 million empty elements fits in 128 MiB).
+MAX_ROW_ELEMENTS = 8 * MAX_COLUMNS
 
 
 @dataclass
@@ -933,13 +946,11 @@ def _import_headers() -> dict[str, str]:
     return mapping
 
 
-def _cell_text(cell) -> tuple[str, str | None]:
-    """A cell's value as import reads text; a problem (a formula, an error value) instead of
-    guessing what it meant."""
-    value = cell.value
+def _cell_text(value: Any, kind: str) -> tuple[str, str | None]:
+    """A cell's value (of openpyxl's type ``kind``) as import reads text; a problem (a
+    formula, an error value) instead of guessing what it meant."""
     if value is None:
         return "", None
-    kind = getattr(cell, "data_type", None)
     if kind == "f":
         return "", "formula"
     if kind == "e":
@@ -985,33 +996,128 @@ def read_item_sheets(path: Path, sheet: str | None = None) -> ItemSheets:
     return ItemSheets(names, [n for _i, n, _k in chosen], skipped, rows, close)
 
 
-MAX_ROWS = 1_048_576  # a spreadsheet's last row (Excel, WPS, LibreOffice)
-
-
 def _sheet_rows(ws, name: str, keys: list[str | None]) -> Iterator[tuple[int, dict, str | None]]:
-    """(row number, texts by column key, first problem) of each data row of one sheet, empty
-    rows left out. What openpyxl cannot parse (a crafted or damaged sheet: a number cell
-    holding text, a date that is no date, a string index out of range, a row numbered "abc")
-    is refused naming the sheet and the last row read, and so is a row past a spreadsheet's
-    last one: never an internal error, and never a walk through millions of empty rows."""
-    r = 1
-    cells_of = iter(ws.iter_rows(min_row=2))
-    while True:
-        cells = _parsed(lambda: next(cells_of, None), name, r)
-        if cells is None:
-            return
-        r += 1
-        if r > MAX_ROWS:
-            raise BadInput(_("sheet {sheet}: rows go past row {last}, a spreadsheet's last: the "
-                             "file was not saved by a spreadsheet program.").format(
-                sheet=name, last=f"{MAX_ROWS:,}"))
+    """(row number, texts by column key, first problem) of each data row of one sheet (the
+    rows after row 1, the header), empty rows left out."""
+    for r, cells in _sheet_cells(ws, name):
+        if r == 1:
+            continue
         texts, problem = _row_texts(cells, keys)
         if texts is not None:  # None: an empty row
             yield r, texts, problem
 
 
+def _sheet_cells(ws, name: str) -> Iterator[tuple[int, dict[int, dict]]]:
+    """(row number, {column number: cell}) of each row of a sheet as its XML has it, a cell
+    being openpyxl's parse of it ({"value", "data_type", …}).
+
+    openpyxl's worksheets (ReadOnlyWorksheet.iter_rows) pad: a row is a tuple as wide as the
+    last column (a cell in XFD makes 16,384 cells a row), and a row numbered 2,000,000,000 is
+    reached by walking the empty rows before it, while a row numbered 0 or out of order is
+    dropped without a word. So rows are read here with openpyxl's own sheet parser
+    (worksheet._reader.WorkSheetParser, private: what ReadOnlyWorksheet._cells_by_row uses in
+    openpyxl 3.1): its parse_row and parse_cell read the cells (types, shared strings, dates,
+    formulas) exactly as iter_rows would, and the row and column numbers stay data, checked
+    here: a row numbered below 1, past a spreadsheet's last row, not after the row before it,
+    a row of more cells than a spreadsheet has columns, a cell past column XFD and a text
+    longer than a cell holds are refused naming the sheet and the row, as soon as read. The
+    XML walk is this function's (parser.parse would build a row of any size before returning
+    it): a row's elements are counted as they come, what is not a row is let go as soon as it
+    ends, and the walk stops where the sheet's data ends. What openpyxl cannot parse (a number
+    cell holding text, a date that is no date, a string index out of range, a row numbered
+    "abc") is refused by :func:`_parsed`."""
+    from openpyxl.worksheet._reader import DATA_TAG, ROW_TAG, WorkSheetParser
+    from openpyxl.xml.functions import iterparse
+
+    book = ws.parent
+    with book._archive.open(ws._worksheet_path) as source:
+        parser = WorkSheetParser(source, ws._shared_strings, data_only=book.data_only,
+                                 epoch=book.epoch, date_formats=book._date_formats,
+                                 timedelta_formats=book._timedelta_formats)
+        depth, last, inside = 0, 0, 0
+        parents: list[Any] = []  # the sheet's root element and the open one under it
+        try:
+            for event, element in iterparse(source, events=("start", "end")):
+                if event == "start":
+                    depth += 1
+                    if depth > 3:  # within a row (or another part of the sheet)
+                        inside += 1
+                        if inside > MAX_ROW_ELEMENTS:
+                            raise _unreadable(name, last)
+                    elif depth == 3:
+                        inside = 0
+                    else:
+                        parents.append(element)
+                    continue
+                depth -= 1
+                if depth == 2:  # a row ended, or another element of the sheet's parts
+                    if element.tag == ROW_TAG and parents[-1].tag == DATA_TAG:
+                        r, cells = _parsed(lambda el=element: parser.parse_row(el), name, last)
+                        _check_row_number(name, r, last)
+                        last = r
+                        parser.row_dimensions.clear()  # row heights: not read, not kept
+                        yield r, _cells_by_column(name, r, cells)
+                    parents[-1].clear()
+                elif depth == 1:
+                    if element.tag == DATA_TAG:
+                        return  # the rows are read: what follows is print setup and the like
+                    parents.pop()
+                    parents[0].clear()
+        except BadInput:
+            raise
+        except Exception:  # noqa: BLE001 - XML that does not parse: a damaged sheet
+            raise _unreadable(name, last) from None
+
+
+def _unreadable(sheet: str, row: int) -> BadInput:
+    return BadInput(_("sheet {sheet}: the row after row {row} cannot be read: the file is "
+                      "damaged or was not saved by a spreadsheet program.").format(
+        sheet=sheet, row=row))
+
+
+def _check_row_number(sheet: str, r: int, last: int) -> None:
+    """Refuses a row number no spreadsheet program writes: each row's is greater than the one
+    before it (a row number is data: never padded to, nor walked to)."""
+    if r < 1 or r > MAX_ROWS:
+        raise BadInput(_("sheet {sheet}: row {row} is outside rows 1 to {last}: the file was "
+                         "not saved by a spreadsheet program.").format(
+            sheet=sheet, row=r, last=f"{MAX_ROWS:,}"))
+    if r <= last:
+        raise BadInput(_("sheet {sheet}: row {row} comes after row {before}; rows are in order, "
+                         "each once: the file was not saved by a spreadsheet program.").format(
+            sheet=sheet, row=r, before=last))
+
+
+def _cells_by_column(sheet: str, r: int, cells: list[dict]) -> dict[int, dict]:
+    """A row's cells by column number (when a column is given twice, the last cell, as
+    openpyxl reads it); refuses a cell past column XFD and a text longer than a cell holds."""
+    if len(cells) > MAX_COLUMNS:
+        raise BadInput(_("sheet {sheet} row {row}: {n} cells; a spreadsheet has {most} "
+                         "columns.").format(sheet=sheet, row=r, n=f"{len(cells):,}",
+                                            most=f"{MAX_COLUMNS:,}"))
+    by_column: dict[int, dict] = {}
+    for cell in cells:
+        column = cell["column"]
+        if column > MAX_COLUMNS:
+            raise BadInput(_("sheet {sheet} row {row}: a cell in column {column}, past {last}, "
+                             "a spreadsheet's last column.").format(
+                sheet=sheet, row=r, column=_col_letter(column - 1),
+                last=_col_letter(MAX_COLUMNS - 1)))
+        value = cell["value"]
+        if (value.__class__ is str and len(value) > MAX_CELL
+                and len(spreadsheet_unescape(value)) > MAX_CELL):
+            raise BadInput(_("sheet {sheet} row {row} column {column}: a text of {n} characters; "
+                             "a cell holds at most {most}.").format(
+                sheet=sheet, row=r, column=_col_letter(column - 1),
+                n=f"{len(spreadsheet_unescape(value)):,}", most=f"{MAX_CELL:,}"))
+        by_column[column] = cell
+    return by_column
+
+
 def _open_workbook(path: Path):
-    """The open file and openpyxl's read-only workbook; refuses what is not an .xlsx."""
+    """The open file and openpyxl's read-only workbook; refuses what is not an .xlsx, and a
+    package larger than an import reads (checked from the zip's directory, before any part
+    is unpacked)."""
     from openpyxl import load_workbook  # deferred: openpyxl is for the workbook commands
 
     try:
@@ -1020,12 +1126,43 @@ def _open_workbook(path: Path):
         raise BadInput(_("Cannot read {path}: {reason}.").format(
             path=path, reason=exc.strerror)) from exc
     try:
+        _check_package(handle, path)
+        handle.seek(0)
         workbook = load_workbook(handle, read_only=True, data_only=False, keep_links=False)
+    except BadInput:
+        handle.close()
+        raise
     except Exception:  # noqa: BLE001 - whatever fails to parse is not a workbook we read
         handle.close()
         raise BadInput(_("{path} is not an Excel workbook (.xlsx); an older .xls must be saved "
                          "as .xlsx first.").format(path=path)) from None
     return handle, workbook
+
+
+def _check_package(handle: IO[bytes], path: Path) -> None:
+    """Refuses a workbook of more than :data:`MAX_PARTS` parts, or whose parts unpack to more
+    than :data:`MAX_UNPACKED` bytes, as its zip directory declares them. The count is read
+    from the directory's end record first: ZipFile makes an object of every entry it lists
+    (a 92 MB file of a million empty parts: 630 MB), so it only opens a package of few."""
+    try:  # private, and in zipfile since Python 2: the end record, zip64 included
+        end = zipfile._EndRecData(handle)
+    except (AttributeError, OSError):
+        end = None
+    declared = end[zipfile._ECD_ENTRIES_TOTAL] if end else 0
+    handle.seek(0)
+    parts = []
+    if declared <= MAX_PARTS:
+        with zipfile.ZipFile(handle) as package:
+            parts = package.infolist()
+    if max(declared, len(parts)) > MAX_PARTS:
+        raise BadInput(_("{path} holds {n} parts; a workbook import reads at most {most}: the "
+                         "file was not saved by a spreadsheet program.").format(
+            path=path, n=f"{max(declared, len(parts)):,}", most=f"{MAX_PARTS:,}"))
+    size = sum(part.file_size for part in parts)
+    if size > MAX_UNPACKED:
+        raise BadInput(_("{path} unpacks to {size} MiB; a workbook import reads at most {most} "
+                         "MiB: split it into smaller workbooks.").format(
+            path=path, size=f"{size / 2**20:,.0f}", most=MAX_UNPACKED // 2**20))
 
 
 def _item_sheets(workbook, names: list[str], path: Path, sheet: str | None,
@@ -1041,7 +1178,7 @@ def _item_sheets(workbook, names: list[str], path: Path, sheet: str | None,
     for index, name in enumerate(names):
         if sheet is not None and name != sheet:
             continue
-        header, keys = _sheet_header(workbook[name], mapping)
+        header, keys = _sheet_header(workbook[name], name, mapping)
         if sheet is None and "title" not in keys:
             skipped.append(name)
             continue
@@ -1073,30 +1210,36 @@ def _parsed(read: Callable[[], Any], sheet: str, row: int) -> Any:
             warnings.simplefilter("ignore")
             return read()
     except Exception:  # noqa: BLE001 - what fails to parse is a damaged sheet
-        raise BadInput(_("sheet {sheet}: the row after row {row} cannot be read: the file is "
-                         "damaged or was not saved by a spreadsheet program.").format(
-            sheet=sheet, row=row)) from None
+        raise _unreadable(sheet, row) from None
 
 
-def _sheet_header(ws, mapping: dict[str, str]) -> tuple[list[str], list[str | None]]:
-    """A sheet's first row as header texts, and the column key each names (None: unknown)."""
-    ws.reset_dimensions()  # a sheet's stated size may be wrong; read what is there
-    first = _parsed(lambda: next(ws.iter_rows(min_row=1, max_row=1, values_only=True), ()),
-                    ws.title, 0)
-    header = [str(v).strip() if v is not None else "" for v in first]
+def _sheet_header(ws, name: str, mapping: dict[str, str]) -> tuple[list[str], list[str | None]]:
+    """A sheet's first row as header texts, and the column key each names (None: unknown);
+    no header when the sheet's first row is not row 1."""
+    rows = _sheet_cells(ws, name)
+    try:
+        r, cells = next(rows, (0, {}))
+    finally:
+        rows.close()
+    values = [cells[c]["value"] if c in cells else None
+              for c in range(1, max(cells, default=0) + 1)] if r == 1 else []
+    header = [str(v).strip() if v is not None else "" for v in values]
     return header, [mapping.get(h) if h else None for h in header]
 
 
-def _row_texts(cells, keys: list[str | None]) -> tuple[dict[str, str] | None, str | None]:
+def _row_texts(cells: dict[int, dict], keys: list[str | None],
+               ) -> tuple[dict[str, str] | None, str | None]:
     """A row's texts by column key and its first problem; (None, None) for an empty row."""
     texts: dict[str, str] = {}
     problem = None
     empty = True
-    for i, cell in enumerate(cells):
-        text, trouble = _cell_text(cell)
+    for column in sorted(cells):  # a spreadsheet writes them in order: sorted costs nothing
+        cell = cells[column]
+        text, trouble = _cell_text(cell["value"], cell["data_type"])
         if trouble is None and text == "":
             continue
         empty = False
+        i = column - 1
         if i >= len(keys) or keys[i] is None:
             problem = problem or _("more cells than columns")
         elif trouble == "formula":
@@ -1104,7 +1247,7 @@ def _row_texts(cells, keys: list[str | None]) -> tuple[dict[str, str] | None, st
                                    "value instead").format(column=_col_letter(i))
         elif trouble == "error":
             problem = problem or _("column {column} holds an error value "
-                                   "({value})").format(column=_col_letter(i), value=cell.value)
+                                   "({value})").format(column=_col_letter(i), value=cell["value"])
         else:
             texts[keys[i]] = text
     return (None, None) if empty else (texts, problem)
