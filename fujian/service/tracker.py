@@ -455,8 +455,8 @@ class Tracker:
         sheets = workbook.read_item_sheets(path, sheet)
         try:
             with self._writing(commit=not dry_run) as ctx:
-                counts = transfer.import_items(ctx, sheets.rows(), kind,
-                                               source, place=sheets.place)
+                counts = transfer.import_items(ctx, sheets.rows(), kind, source,
+                                               place=sheets.place, ids=sheets.ids)
         finally:
             sheets.close()
         return workbook.SheetImport(counts, sheets.read, sheets.skipped)

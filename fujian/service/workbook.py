@@ -923,6 +923,7 @@ class ItemSheets:
     names: list[str]  # every sheet, in the workbook's order
     read: list[str]  # the sheets whose rows are imported
     skipped: list[str]
+    ids: bool  # whether any sheet read has an id column (see transfer.import_items)
     _rows: Callable[[], Iterator[tuple[int, dict[str, str]]]]
     _close: Callable[[], None]
 
@@ -993,7 +994,8 @@ def read_item_sheets(path: Path, sheet: str | None = None) -> ItemSheets:
                 line = index * ROW_STRIDE + r
                 yield (line, {"__error__": problem}) if problem else (line, texts)
 
-    return ItemSheets(names, [n for _i, n, _k in chosen], skipped, rows, close)
+    return ItemSheets(names, [n for _i, n, _k in chosen], skipped,
+                      any("id" in keys for _i, _n, keys in chosen), rows, close)
 
 
 def _sheet_rows(ws, name: str, keys: list[str | None]) -> Iterator[tuple[int, dict, str | None]]:
