@@ -52,11 +52,34 @@ def find_unit(session: Session, text: str) -> Unit:
         if session.scalar(select(func.count()).select_from(Unit)) == 0:
             raise NotFound(_("Unknown unit {text!r}: the unit directory is empty; run `fujian "
                              "init` or `fujian unit import FILE.csv`.").format(text=wanted[:60]))
+        close = closest_units(session, wanted)
+        if close:
+            raise NotFound(_("Unknown unit {text!r}: did you mean {names}? Give a code or the "
+                             "exact name from `fujian unit list`.").format(
+                text=wanted[:60], names=_(", ").join(f"{name} ({code})" for code, name in close)))
         raise NotFound(
             _("Unknown unit {text!r}: give a code or the exact name from `fujian unit list`.")
             .format(text=wanted[:60])
         )
     return unit
+
+
+def closest_units(session: Session, text: str, most: int = 3) -> list[tuple[str, str]]:
+    """(code, name) of the units a mistyped or shortened name most likely means: names that
+    hold its characters in order (市场监管局 → 区市场监督管理局) first, then names difflib finds
+    close."""
+    import difflib
+
+    units = {name: code for code, name in session.execute(select(Unit.code, Unit.name))}
+    if not text or len(text) > 60:
+        return []
+    def in_order(name: str) -> bool:
+        rest = iter(name)
+        return all(char in rest for char in text)
+
+    found = [name for name in units if len(text) >= 2 and in_order(name)]
+    found += difflib.get_close_matches(text, list(units), n=most, cutoff=0.5)
+    return [(units[name], name) for name in dict.fromkeys(found)][:most]
 
 
 def _log(session: Session, actor: str, code: str, action: str, field: str | None = None,
