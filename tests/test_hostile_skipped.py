@@ -35,7 +35,7 @@ COMMANDS = {
     "list": ("list",),
     "list-all-by-opened": ("list", "--status", "all", "--sort", "opened"),
     "overdue": ("report", "overdue"),
-    "overdue-past": ("report", "overdue", "--as-of", "2025-01-02"),
+    "overdue-past": ("report", "overdue", "--as-of", "2025-03-05"),
     "due-soon": ("report", "due-soon"),
 }
 FORMATS = ("table", "plain", "json", "csv")
