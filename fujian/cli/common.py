@@ -128,7 +128,7 @@ class ReadableRows:
 
     def __init__(self, rows: Any) -> None:
         self.rows = rows
-        self.skipped: FujianError | None = None
+        self.skipped: RowsSkipped | None = None
 
     def __iter__(self) -> Any:
         try:
