@@ -44,6 +44,12 @@ class SchemaMismatch(StorageError):
     and its database schema disagree (a kind's field added without its migration)."""
 
 
+class RowsSkipped(StorageError):
+    """Item rows that cannot be read (damaged behind fujian's back) were left out of a list,
+    report or export that went on without them. Raised after the last readable row, so that a
+    command can end its output whole (a table, valid JSON) and then say so (exit 3)."""
+
+
 # The packages whose exceptions a database raises: SQLite's and psycopg's drivers, and
 # SQLAlchemy's wrapping of them.
 _DRIVER_PACKAGES = frozenset({"sqlite3", "_sqlite3", "psycopg", "sqlalchemy"})

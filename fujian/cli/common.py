@@ -15,7 +15,15 @@ from typing import Annotated, Any
 
 import typer
 
-from fujian.errors import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_STORAGE, FujianError, is_driver_error, redact
+from fujian.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_INTERNAL,
+    EXIT_STORAGE,
+    FujianError,
+    RowsSkipped,
+    is_driver_error,
+    redact,
+)
 from fujian.i18n import _
 
 
@@ -111,6 +119,27 @@ def note(text: str) -> None:
 def fail(error: FujianError) -> typer.Exit:
     say(_("error: ") + redact(error.message).replace("\n", " "))
     return typer.Exit(error.exit_code)
+
+
+class ReadableRows:
+    """The rows of a list, report or export, ended cleanly where the service says it left out
+    rows it could not read (RowsSkipped, raised after the last readable row): the output is
+    written whole (a table, valid JSON), then :meth:`finish` says what was skipped (exit 3)."""
+
+    def __init__(self, rows: Any) -> None:
+        self.rows = rows
+        self.skipped: RowsSkipped | None = None
+
+    def __iter__(self) -> Any:
+        try:
+            yield from self.rows
+        except RowsSkipped as error:
+            self.skipped = error
+
+    def finish(self) -> None:
+        """Exit 3 with the one line on what was skipped, the output written (if any was)."""
+        if self.skipped is not None:
+            raise fail(self.skipped)
 
 
 def handle_errors(func: Callable) -> Callable:

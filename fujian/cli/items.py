@@ -19,6 +19,7 @@ from fujian.cli.common import (
     HandlerOption,
     IncludeVoidFlag,
     InvolvingOption,
+    ReadableRows,
     SearchOption,
     check_limit,
     command,
@@ -404,8 +405,9 @@ def list_items(kind: Kind | None, status: str, unit: str | None, overdue: bool,
     what = {"open": _("open items"), "closed": _("closed items"), "all": _("all items")}[
         status_code]
     title = f"{kind.label}: {what}" if kind else what[:1].upper() + what[1:]
-    render(tracker.items(filters, day), (*columns_for(kind), DUTY_COLUMN), fmt, as_of=day,
-           title=title)
+    rows = ReadableRows(tracker.items(filters, day))
+    render(rows, (*columns_for(kind), DUTY_COLUMN), fmt, as_of=day, title=title)
+    rows.finish()  # rows that could not be read were left out: exit 3, saying so
 
 
 def _link_filters(kind: Kind | None, given: dict[str, str | None],

@@ -16,16 +16,18 @@ from fujian.cli.common import (
     HandlerOption,
     InvolvingOption,
     KindFilter,
+    ReadableRows,
     SearchOption,
     check_window,
     command,
+    fail,
     filter_values,
     note,
     parse_day,
     state,
 )
 from fujian.cli.console import pick_output
-from fujian.errors import EXIT_FOUND
+from fujian.errors import EXIT_FOUND, RowsSkipped
 from fujian.i18n import _
 from fujian.kinds import DUE_SOON_COLUMNS, OVERDUE_COLUMNS, SUMMARY_COLUMNS, kind_of
 
@@ -42,23 +44,26 @@ def print_overdue(as_of: str | None, unit: str | None, kind: str | None, fmt: st
     fmt = pick_output(fmt)
     tracker = state().tracker()
     day = parse_day(as_of, tracker.today)
-    rows = tracker.overdue(day, unit=unit, kind=kind_of(kind) if kind else None,
-                           **filter_values(tracker, **who))
+    readable = ReadableRows(tracker.overdue(day, unit=unit, kind=kind_of(kind) if kind else None,
+                                            **filter_values(tracker, **who)))
+    rows = iter(readable)
     first = next(rows, None)
     if first is None:
         if fmt.is_json:
             sys.stdout.write("[]\n")
         elif fmt.is_csv:
             render([], OVERDUE_COLUMNS, fmt)
-        elif fmt.for_people:
+        elif fmt.for_people and readable.skipped is None:
             sys.stdout.write(_("Nothing is overdue as of {day}.").format(day=day.isoformat())
                              + "\n")
+        readable.finish()  # rows that could not be read: exit 3, never an all clear
         return  # plain: nothing at all on stdout, so cron mails only when there is news
     rows = itertools.chain([first], rows)
     if fmt.for_people:
         overdue_by_unit(list(rows), OVERDUE_COLUMNS, day)
     else:
         render(rows, OVERDUE_COLUMNS, fmt)
+    readable.finish()  # exit 3 before --fail-if-any's 1: the report is not whole
     if fail_if_any:
         raise typer.Exit(EXIT_FOUND)
 
@@ -108,11 +113,13 @@ def due_soon(within: Annotated[int, typer.Option("--within", metavar="DAYS", hel
     tracker = state().tracker()
     day = parse_day(as_of, tracker.today)
     check_window(day, within)
-    rows = tracker.due_soon(day, within, unit=unit, kind=kind_of(kind) if kind else None,
-                         **filter_values(tracker, involving=involving, from_unit=from_unit,
-                                         handler=handler, search=search))
+    rows = ReadableRows(tracker.due_soon(
+        day, within, unit=unit, kind=kind_of(kind) if kind else None,
+        **filter_values(tracker, involving=involving, from_unit=from_unit, handler=handler,
+                        search=search)))
     render(rows, DUE_SOON_COLUMNS, fmt, as_of=day,
            title=_("Due by {end}").format(end=(day.fromordinal(day.toordinal() + within))))
+    rows.finish()
 
 
 @command(report_app, "summary")
@@ -206,10 +213,13 @@ def export_csv(kind: KindFilter = None,
         stream = io.TextIOWrapper(sys.stdout.buffer, encoding=encoding, newline="")
         try:
             tracker.export_csv(stream, kind_info, status_code, labels)
+        except RowsSkipped as error:  # the readable rows are written: say what was left out
+            raise fail(error) from None
         finally:
             stream.flush()
             stream.detach()
         return
+    # To a file, written whole or not at all: rows left out fail the export (no file).
     path = Path(output).expanduser()
     with tracker.open_output(path, force, encoding) as fh:
         n = tracker.export_csv(fh, kind_info, status_code, labels)

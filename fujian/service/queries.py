@@ -3,18 +3,19 @@ objects (loading ORM objects is several times slower for a full list or export).
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date
 from typing import Any
 
-from sqlalchemy import Date, Select, Text, and_, case, false, func, or_, select
+from sqlalchemy import Date, Select, Text, and_, bindparam, case, false, func, or_, select
 from sqlalchemy.orm import aliased
 
 from fujian import models
-from fujian.errors import BadInput, NotFound, StorageError
-from fujian.i18n import _
+from fujian.errors import BadInput, NotFound, RowsSkipped, StorageError
+from fujian.i18n import _, listing
 from fujian.kinds import CLOSED, KINDS, OPEN, Kind, format_id, names_a_unit, split_id, unit_columns
 from fujian.models import (
     DUTY_EXERCISED,
@@ -384,28 +385,126 @@ def iter_items(connection, filters: Filters, as_of: date | None = None,
     else:
         parts = [None]
     sent = 0
+    unreadable: dict[int, tuple[str, str, Any]] | None = None  # looked for once, on a failure
+    skipped: list[tuple[str, str, Any]] = []
     for due_part in parts:
         limit = filters.limit
         if limit is not None:
             limit -= sent
             if limit <= 0:
-                return
+                break
         statement = _statement(filters, due_part, limit, exists_on=as_of, then=then)
-        rows = connection.execution_options(yield_per=2000).execute(statement)
-        shaped = (shape(row, as_of, units) for row in rows) if then is None \
-            else _past_rows(connection, rows, then, units)
+        given = 0  # rows of this statement given out
+        while True:
+            try:
+                for row in _readable_rows(connection, statement, unreadable, given, as_of,
+                                          units, then):
+                    given += 1
+                    sent += 1
+                    yield row
+                break
+            except (ValueError, TypeError, KeyError) as exc:
+                # SQLite keeps any value in any column: a row another program damaged fails
+                # when it is fetched (a date that is no date) or shaped (a kind fujian does
+                # not know). The statement runs again without such rows, after the rows
+                # already given out; what was left out is said after the last row.
+                if unreadable is None:
+                    unreadable = unreadable_items(connection)
+                    if unreadable:
+                        continue
+                found = next(damaged_items(connection), None)  # a failure not foreseen
+                if found is None:
+                    raise
+                raise damaged_item_error(*found) from exc
+        if unreadable:
+            skipped += _passed_over(connection, statement, unreadable,
+                                    given if limit is not None and given >= limit else None)
+    if skipped:
+        if len(filters.ids) == 1:  # one item asked for by its ID (show): name it, alone
+            raise damaged_item_error(*skipped[0])
+        raise rows_skipped_error(skipped)
+
+
+def _readable_rows(connection, statement: Select, unreadable: dict | None, after: int,
+                   as_of: date | None, units: dict, then: date | None) -> Iterator[dict]:
+    """The rows of ``statement`` shaped, without the ``unreadable`` ones, after the first
+    ``after`` (given out before the statement ran again)."""
+    if unreadable:
+        statement = statement.where(Item.__table__.c.id.not_in(bindparam(
+            "unreadable", sorted(unreadable), expanding=True, literal_execute=True)))
+    rows = connection.execution_options(yield_per=2000).execute(statement)
+    shaped = (shape(row, as_of, units) for row in rows) if then is None \
+        else _past_rows(connection, rows, then, units)
+    return itertools.islice(shaped, after, None)
+
+
+def _passed_over(connection, statement: Select, unreadable: dict,
+                 shown: int | None) -> list[tuple[str, str, Any]]:
+    """The ``unreadable`` rows ``statement`` would have given, in its order: all of them, or,
+    when its limit was reached at ``shown`` rows, those before the last row shown."""
+    t = Item.__table__
+    passed = []
+    readable = 0
+    for (pk,) in connection.execute(statement.with_only_columns(t.c.id).limit(None)):
+        if pk in unreadable:
+            passed.append(unreadable[pk])
+            continue
+        readable += 1
+        if shown is not None and readable >= shown:
+            break
+    return passed
+
+
+def unreadable_items(connection) -> dict[int, tuple[str, str, Any]]:
+    """Row key → (ID, field, value) of each item row a list cannot read: a column it reads
+    whose value does not convert (a date that is no date), a title that is not text, a kind
+    fujian does not know, a subtype that is not the kind's (what :func:`shape` refuses).
+    Other damage (a stage, an outcome, a column lists do not read) is doctor's to find."""
+    typed = [(c.name, c.type.dialect_impl(connection.dialect).result_processor(
+        connection.dialect, None)) for c in _COLUMNS if not isinstance(c.type, Text)]
+    typed = [(name, process) for name, process in typed if process is not None]
+    names = [c.name for c in models.Item.__table__.columns]
+    found = {}
+    for raw in connection.exec_driver_sql(f"SELECT {', '.join(names)} FROM item ORDER BY id"):
+        row = dict(zip(names, raw, strict=True))
+        problem = _unreadable_problem(typed, row)
+        if problem is not None:
+            found[row["id"]] = problem
+    return found
+
+
+def _unreadable_problem(typed: list, row: dict) -> tuple[str, str, Any] | None:
+    kind = KINDS.get(row["kind"]) if isinstance(row["kind"], str) else None
+    number = row["number"]
+    ident = format_id(kind, number) if kind is not None and isinstance(number, int) \
+        else f"#{row['id']}"
+    for name, process in typed:
+        value = row[name]
+        if value is None:
+            continue
         try:
-            for row in shaped:
-                sent += 1
-                yield row
-        except (ValueError, TypeError, KeyError) as exc:
-            # SQLite keeps any value in any column: a row another program damaged fails
-            # when it is fetched (a date that is no date) or shaped (a kind fujian does not
-            # know). Name it, rather than end in an internal error.
-            found = next(damaged_items(connection), None)
-            if found is None:
-                raise
-            raise damaged_item_error(*found) from exc
+            process(value)
+        except (ValueError, TypeError):
+            return ident, name, value
+    if type(row["title"]) is not str:
+        return ident, "title", row["title"]
+    if kind is None:
+        return ident, "kind", row["kind"]
+    subtype = row["subtype"]
+    if subtype is not None and kind.subtype_key is not None and subtype not in kind.subtypes.codes:
+        return ident, "subtype", subtype
+    return None
+
+
+def rows_skipped_error(skipped: list[tuple[str, str, Any]]) -> RowsSkipped:
+    """One line: the first row left out (as :func:`damaged_item_error` names it), how many
+    were left out and the first five with their field."""
+    ident, field, value = skipped[0]
+    shown, what = _damage(field, value)
+    named = listing([f"{i} {f}" for i, f, _v in skipped], most=5)
+    return RowsSkipped(_("{id}: {field} holds '{value}', {what}; item rows skipped: {count} "
+                         "({ids}): run fujian doctor").format(
+        id=ident, field=field, value=shown, what=what, count=len(skipped), ids=named))
 
 
 def damaged_items(connection) -> Iterator[tuple[str, str, Any]]:
@@ -455,6 +554,13 @@ def _item_problem(dialect, columns, row: dict) -> tuple[str, str, Any] | None:
 
 def damaged_item_error(ident: str, field: str, value: Any) -> StorageError:
     """One line naming the damaged item, its field and the value it holds."""
+    shown, what = _damage(field, value)
+    return StorageError(_("{id}: {field} holds '{value}', {what}: run fujian doctor").format(
+        id=ident, field=field, value=shown, what=what))
+
+
+def _damage(field: str, value: Any) -> tuple[str, str]:
+    """A damaged value as a message shows it, and what is wrong with it."""
     shown = value.hex() if isinstance(value, bytes) else str(value)
     column = models.Item.__table__.columns[field]
     if isinstance(value, bytes):
@@ -467,8 +573,7 @@ def damaged_item_error(ident: str, field: str, value: Any) -> StorageError:
         what = _("not a date") if isinstance(column.type, Date) else _("not a value of its type")
     else:
         what = _("not text")
-    return StorageError(_("{id}: {field} holds '{value}', {what}: run fujian doctor").format(
-        id=ident, field=field, value=shown[:40], what=what))
+    return shown[:40], what
 
 
 # Where a past row's most urgent duty then (_URGENT_COLUMNS) follows the link columns.
