@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from typing import IO, Any
 
+from fujian.errors import StorageError
 from fujian.i18n import _
 from fujian.kinds import FLAG_LABELS, KINDS, UNIT_CODE_KEYS, Column, duty_text, value_label
 
@@ -140,6 +141,27 @@ def json_default(value: Any) -> Any:
     raise TypeError(type(value).__name__)
 
 
+def _dumps(data: Any, **options: Any) -> str:
+    """``data`` as JSON; a value JSON cannot hold (bytes another program wrote into a text
+    column) is a damaged row, named as such (exit 3), never an internal error."""
+    try:
+        return json.dumps(data, ensure_ascii=False, default=json_default, **options)
+    except TypeError:
+        raise _not_text(data) from None
+
+
+def _not_text(data: Any) -> StorageError:
+    """The damaged-row message for the first value of ``data`` that is not text."""
+    row = data if isinstance(data, dict) else {}
+    for field, value in row.items():
+        if isinstance(value, bytes):
+            return StorageError(_("{id}: {field} holds '{value}', {what}: run fujian doctor")
+                                .format(id=row.get("id", "?"), field=field,
+                                        value=value.hex(), what=_("not text")))
+    return StorageError(_("{id}: a value is {what}: run fujian doctor").format(
+        id=row.get("id", "?"), what=_("not text")))
+
+
 # C0 controls are escaped by JSON itself; DEL and the C1 controls (U+0080–U+009F: CSI among
 # them, which some terminals obey) are not, so JSON output escapes them too. The text a
 # program reads back is the same.
@@ -192,7 +214,7 @@ def _json_for(out: Any) -> Callable[[str], str]:
 
 def to_json(data: Any, out: Any = None) -> str:
     """``data`` as JSON text; with ``out``, as that stream can take it (:func:`_json_for`)."""
-    text = json.dumps(data, ensure_ascii=False, indent=2, default=json_default)
+    text = _dumps(data, indent=2)
     return _json_for(out)(text) if out is not None else _json_escape_controls(text)
 
 
@@ -420,8 +442,7 @@ def _json_list(rows: Iterable[dict], out: IO[str]) -> int:
     fit = _json_for(out)
     out.write("[")
     for n, row in enumerate(rows, start=1):
-        out.write(("\n" if n == 1 else ",\n") + fit(
-            json.dumps(row, ensure_ascii=False, default=json_default)))
+        out.write(("\n" if n == 1 else ",\n") + fit(_dumps(row)))
     out.write("\n]\n" if n else "]\n")
     return n
 

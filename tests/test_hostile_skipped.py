@@ -196,3 +196,14 @@ def test_show_of_a_damaged_item_names_it_alone(cli, initialised):
     assert r.stderr.strip() == ("error: R2: opened_on holds '2025-02-30', not a date: "
                                 "run fujian doctor")
     assert cli("show", "R1").exit_code == 0
+
+
+@pytest.mark.parametrize("args", [("list", "-f", "json"), ("report", "overdue", "-f", "json"),
+                                  ("show", "R2", "-f", "json")])
+def test_bytes_in_another_text_column_are_named_not_an_internal_error(cli, initialised, args):
+    """A BLOB in handler (not the title) passed the row checks and broke JSON: exit 70."""
+    _items(cli)
+    run_sql(initialised, "UPDATE item SET handler = X'e4b8ad' WHERE number = 2")
+    result = cli(*args)
+    assert result.exit_code == 3, result.output
+    assert "R2: handler holds 'e4b8ad', not text: run fujian doctor" in result.stderr
