@@ -141,16 +141,19 @@ def get_item(session: Session, ident: str, kind: Kind | None = None) -> Item:
 
 
 
-def append_note(ctx: Context, item: Item, text: str | None, action: str = "note") -> None:
+def append_note(ctx: Context, item: Item, text: str | None, action: str = "note",
+                day: date | str | None = None) -> None:
     """Add a dated, attributed note to the item's running record; the item's ``note`` column
-    becomes this latest one (exports carry it). Nothing is ever overwritten."""
+    becomes this latest one (exports carry it). Nothing is ever overwritten. ``day``: the day
+    its event happened, when the writer says (never in the future)."""
     if not (text or "").strip():
         raise BadInput(_("The note must not be empty."))
     check_lengths(Note.__table__, {"text": text})
+    day = ctx.event(day, None, "--on")
     stamp = now()
     ctx.logged += 1
     ctx.touched.add(item.id)
-    ctx.session.add(Note(item_id=item.id, at=stamp, actor=ctx.actor, text=text))
+    ctx.session.add(Note(item_id=item.id, at=stamp, actor=ctx.actor, text=text, day=day))
     log(ctx.session, ctx.actor, item.ident, action, [Change("note", item.note, text)], at=stamp)
     item.note, item.updated_at, item.actor = text, stamp, ctx.actor
 
@@ -935,10 +938,10 @@ def _note_linked(ctx: Context, item: Item, new: Item, verb, superior: bool,
         append_note(ctx, item, report, action="report")
 
 
-def note_item(ctx: Context, ident: str, text: str) -> Done:
-    """Add a note to an item's running record."""
+def note_item(ctx: Context, ident: str, text: str, day: date | str | None = None) -> Done:
+    """Add a note to an item's running record (``day``: when its event happened)."""
     item = get_item(ctx.session, ident)
-    append_note(ctx, item, text)
+    append_note(ctx, item, text, day=day)
     return Done(item.ident, item.due_on)
 
 
