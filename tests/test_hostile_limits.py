@@ -135,7 +135,7 @@ def test_one_endless_line_is_refused_without_holding_it(initialised, tmp_path):
     code, stderr, peak = peak_run(["import", "csv", str(path), "--dry-run"], tmp_path)
     assert code == 2, stderr
     assert f"line 2 is longer than {MAX_LINE_CHARS:,} characters" in stderr
-    assert peak < 150  # before: 498 MB, and the row was accepted
+    assert peak < 200, peak  # before: 498 MB, and the row was accepted (now ~65 MB alone)
     assert _items(initialised) == 0
 
 

@@ -72,10 +72,15 @@ def _open_duty_ids(ctx: Context, item: Item) -> set[int]:
 
 
 def _ended_since(ctx: Context, item: Item, open_before: set[int]) -> list[Ended]:
-    """The duties open before an operation that it ended (``ctx.session`` flushed)."""
-    return [Ended(d.name, ctx.unit_code(d.holder_id), d.state, d.due_on, d.ended_on)
-            for d in duty_ops.duties_of(ctx.session, item)
-            if d.id in open_before and not d.is_open]
+    """The duties open before an operation that it ended (``ctx.session`` flushed); a holder
+    missing from the directory (a damaged file) is named by its row number, as doctor does."""
+    ended = []
+    for duty in duty_ops.duties_of(ctx.session, item):
+        if duty.id in open_before and not duty.is_open:
+            holder = ctx.session.get(Unit, duty.holder_id)
+            ended.append(Ended(duty.name, holder.code if holder else f"#{duty.holder_id}",
+                               duty.state, duty.due_on, duty.ended_on))
+    return ended
 
 
 @dataclass
