@@ -254,6 +254,7 @@ class Note(SQLModel, table=True):
     at: datetime
     actor: str = Field(sa_column=_limited(NAME_CHARS, nullable=False))
     text: str = Field(sa_column=_limited(TEXT_CHARS, nullable=False))
+    day: date | None = None  # the day its event happened, when the writer said (else ``at``)
 
 
 # How a duty stands (domain.md §3). A duty (应当) is open, then met or late by its holder's

@@ -76,3 +76,29 @@ def test_the_demo_has_assistance_requests_one_obstructed_and_escalated(tmp_path)
     obstructed = [r for r in assists if r["stage"] == "obstructed"]
     assert obstructed
     assert any(r["kind"] == "suggestion" and r["related_id"] == obstructed[0]["id"] for r in rows)
+
+
+def test_a_document_number_already_used_warns_naming_the_other_item(cli, initialised):
+    add = ("suggestion", "add", "--type", "correction", "--to", "rsj", "--title")
+    assert cli(*add, "甲", "--doc-no", "夏检行建〔2025〕3号").stderr == ""
+    result = cli(*add, "乙", "--doc-no", "夏检行建[２０２５]３号")  # the same number, typed anyhow
+    assert result.exit_code == 0 and result.stdout == "S2\n"
+    assert result.stderr == ("warning: S2's document number 夏检行建[２０２５]３号 is also that of "
+                             "S1: check it is not entered twice.\n")
+    assert cli(*add, "丙", "--doc-no", "夏检行建〔2025〕4号").stderr == ""
+    result = cli("suggestion", "update", "S3", "--doc-no", "夏检行建(2025)3号")
+    assert "is also that of S1, S2" in result.stderr
+    assert cli("void", "S1", "--reason", "重复").exit_code == 0
+    result = cli("suggestion", "update", "S3", "--doc-no", "夏检行建〔2025〕3号")
+    assert "is also that of S2:" in result.stderr  # a void entry is no longer a twin
+
+
+def test_an_unknown_unit_suggests_the_closest_names(cli, initialised):
+    result = cli("referral", "add", "--direction", "to-criminal", "--title", "案", "--from",
+                 "市场监管局", "--to", "gaj")
+    assert result.exit_code == 2
+    assert result.stderr == ("error: Unknown unit '市场监管局': did you mean 区市场监督管理局 (scjgj)? "
+                             "Give a code or the exact name from `fujian unit list`.\n")
+    result = cli("referral", "add", "--direction", "to-criminal", "--title", "案", "--from",
+                 "zzz", "--to", "gaj")
+    assert "did you mean" not in result.stderr

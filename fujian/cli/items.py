@@ -441,6 +441,7 @@ ReasonOption = Annotated[str, typer.Option("--reason", metavar="TEXT", help=_("W
 VoidReason = Annotated[str, typer.Option("--reason", metavar="TEXT", help=_(
     "Why (required; kept in the history)."))]
 NOTE_COLUMNS = (Column("at", "时间"), Column("actor", "记录人"), Column("text", "备注"))
+NOTE_DAY_COLUMN = Column("day", "事由日期", "date")  # shown when a note was given a day (--on)
 VOID_COLUMN = Column("void_reason", "作废原因")
 
 
@@ -476,7 +477,8 @@ def show_item(ident: str, kind: Kind | None, fmt: str | None) -> None:
 
             notes = [{**n, "at": n["at"].astimezone(CHINA).strftime("%Y-%m-%d %H:%M")}
                      for n in notes]
-        render(notes, NOTE_COLUMNS, fmt, title=_("Notes of {id}").format(id=row["id"]))
+        columns = NOTE_COLUMNS + ((NOTE_DAY_COLUMN,) if any(n["day"] for n in notes) else ())
+        render(notes, columns, fmt, title=_("Notes of {id}").format(id=row["id"]))
     if fmt.for_reading and row["duties"]:
         # Who owed what, when: each duty the stages handed out, oldest first.
         sys.stdout.write("\n")
@@ -748,15 +750,18 @@ def reopen_any(ident: IdArgument, reason: ReasonOption, due: DueOption = None,
 
 @command(app, "note")
 def note_cmd(ident: IdArgument,
-             text: Annotated[str, typer.Argument(metavar="TEXT", help=_("The note."))]) -> None:
+             text: Annotated[str, typer.Argument(metavar="TEXT", help=_("The note."))],
+             on: Annotated[str | None, typer.Option("--on", metavar="DATE", help=_(
+                 "The day what it records happened (default: today; not in the future)."))]
+             = None) -> None:
     """Add a dated note, signed with your name, to any item's running record (nothing is
     ever overwritten; `show` lists them all).
 
     Example:
 
-        fujian note S6 '已电话督促，单位承诺本周内书面回复'
+        fujian note S6 '已电话督促，单位承诺本周内书面回复' --on 2025-03-09
     """
-    result = state().tracker().note(ident, text)
+    result = state().tracker().note(ident, text, on)
     note(_("Noted on {id}.").format(id=result.ident))
 
 

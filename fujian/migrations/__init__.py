@@ -3,5 +3,5 @@ matches the scripts in ``versions/``, so opening a database can tell older from 
 loading Alembic on every command."""
 
 REVISIONS: tuple[str, ...] = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009",
-                               "0010", "0011")
+                               "0010", "0011", "0012")
 HEAD = REVISIONS[-1]

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from fujian.dates import check_due, check_event, now, parse_date
 from fujian.deadlines import Calendar, RuleBook
 from fujian.errors import BadInput
-from fujian.i18n import _
+from fujian.i18n import _, listing
 from fujian.kinds import CLOSED, KINDS, OPEN, STATUS_LABELS, Kind, format_id, unit_field_columns
 from fujian.models import (
     DUTY_LATE,
@@ -33,6 +33,7 @@ from fujian.models import (
     check_lengths,
 )
 from fujian.service import duties as duty_ops
+from fujian.service import search
 from fujian.service.changelog import log, log_item, logged_text
 from fujian.service.queries import find_item
 from fujian.service.units import find_unit
@@ -146,16 +147,19 @@ def get_item(session: Session, ident: str, kind: Kind | None = None) -> Item:
 
 
 
-def append_note(ctx: Context, item: Item, text: str | None, action: str = "note") -> None:
+def append_note(ctx: Context, item: Item, text: str | None, action: str = "note",
+                day: date | str | None = None) -> None:
     """Add a dated, attributed note to the item's running record; the item's ``note`` column
-    becomes this latest one (exports carry it). Nothing is ever overwritten."""
+    becomes this latest one (exports carry it). Nothing is ever overwritten. ``day``: the day
+    its event happened, when the writer says (never in the future)."""
     if not (text or "").strip():
         raise BadInput(_("The note must not be empty."))
     check_lengths(Note.__table__, {"text": text})
+    day = ctx.event(day, None, "--on")
     stamp = now()
     ctx.logged += 1
     ctx.touched.add(item.id)
-    ctx.session.add(Note(item_id=item.id, at=stamp, actor=ctx.actor, text=text))
+    ctx.session.add(Note(item_id=item.id, at=stamp, actor=ctx.actor, text=text, day=day))
     log(ctx.session, ctx.actor, item.ident, action, [Change("note", item.note, text)], at=stamp)
     item.note, item.updated_at, item.actor = text, stamp, ctx.actor
 
@@ -445,7 +449,23 @@ def add_item(ctx: Context, kind: Kind, values: Mapping[str, Any]) -> Done:
                              text=record["note"]))
     log(ctx.session, ctx.actor, item.ident, "create", [Change(None, None, snapshot(record))],
         at=item.created_at)
-    return Done(item.ident, item.due_on, built.warnings)
+    return Done(item.ident, item.due_on, built.warnings + _same_document(ctx, item))
+
+
+def _same_document(ctx: Context, item: Item) -> list[str]:
+    """A warning when another item carries the item's document number: one document is one
+    matter, and a second entry of it is most often a duplicate (`search` finds the other)."""
+    if not item.doc_no:
+        return []
+    ctx.session.flush()
+    search.refresh(ctx.session, {item.id})  # the row the comparison reads
+    others = search.same_document(ctx.session.connection(), item.doc_no, other_than=item.id)
+    if not others:
+        return []
+    idents = [ctx.session.get(Item, pk).ident for pk in others]
+    return [_("{id}'s document number {doc_no} is also that of {others}: check it is not "
+              "entered twice.").format(id=item.ident, doc_no=item.doc_no,
+                                       others=listing(idents))]
 
 
 def _sync(ctx: Context, item: Item, action: str, reason: str | None = None) -> None:
@@ -531,6 +551,8 @@ def _apply_fields(ctx: Context, item: Item, values: Mapping[str, Any],
     if values.get("opened_on") is not None:
         warnings += _correct_opening(ctx, item, ctx.event(values["opened_on"], None,
                                                           "--opened-on"), request.reason)
+    if any(c.field == "doc_no" for c in changes):
+        warnings += _same_document(ctx, item)
     if item.is_open and any(c.field in _rule_keys() for c in changes):
         # What the due dates depend on has changed: the open duties follow their rules again.
         warnings += duty_ops.recompute(ctx, item)
@@ -940,10 +962,10 @@ def _note_linked(ctx: Context, item: Item, new: Item, verb, superior: bool,
         append_note(ctx, item, report, action="report")
 
 
-def note_item(ctx: Context, ident: str, text: str) -> Done:
-    """Add a note to an item's running record."""
+def note_item(ctx: Context, ident: str, text: str, day: date | str | None = None) -> Done:
+    """Add a note to an item's running record (``day``: when its event happened)."""
     item = get_item(ctx.session, ident)
-    append_note(ctx, item, text)
+    append_note(ctx, item, text, day=day)
     return Done(item.ident, item.due_on)
 
 

@@ -672,9 +672,10 @@ def _utc(instant):
 
 
 def note_rows(connection, item_pk: int) -> list[dict]:
-    """An item's running record, oldest first: each note with ``at``, ``actor`` and ``text``."""
+    """An item's running record, oldest first: each note with ``at``, ``actor``, ``text`` and
+    ``day`` (the day its event happened, when the writer said; else None)."""
     n = Note.__table__
-    return [{"at": _utc(r.at), "actor": r.actor, "text": r.text}
+    return [{"at": _utc(r.at), "actor": r.actor, "text": r.text, "day": r.day}
             for r in connection.execute(select(n).where(n.c.item_id == item_pk)
                                         .order_by(n.c.id))]
 

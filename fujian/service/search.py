@@ -116,6 +116,21 @@ def score(words: Sequence[str]):
     return total
 
 
+def same_document(connection, doc_no: str, other_than: int | None = None) -> list[int]:
+    """The keys of the items (void ones left out) whose document number is ``doc_no`` as
+    search compares them (NFKC, any bracket): 夏检行建〔２０２５〕３号 is 夏检行建[2025]3号."""
+    wanted = normalise(doc_no.strip())
+    if not wanted:
+        return []
+    t = Item.__table__
+    rows = connection.execute(
+        select(t.c.id, t.c.doc_no).join(SEARCH, SEARCH.c.item_id == t.c.id)
+        .where(_where(wanted) > 0, t.c.doc_no.is_not(None), t.c.voided_at.is_(None))
+        .order_by(t.c.id))
+    return [pk for pk, stored in rows
+            if pk != other_than and normalise(stored.strip()) == wanted]
+
+
 def condition(words: Sequence[str]):
     """An SQL condition on the item table: every word occurs in one of its texts (the
     ``--search`` of every list; the same rows as :func:`find`)."""

@@ -219,9 +219,9 @@ class Tracker:
             return item_ops.reopen_item(ctx, ident, reason, kind, due_on,
                                         note)
 
-    def note(self, ident: str, text: str):
+    def note(self, ident: str, text: str, day: date | str | None = None):
         with self._writing() as ctx:
-            return item_ops.note_item(ctx, ident, text)
+            return item_ops.note_item(ctx, ident, text, day)
 
     def void(self, ident: str, reason: str | None):
         with self._writing() as ctx:
