@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import gettext
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
@@ -72,3 +74,18 @@ def translate_typer() -> None:
     os.environ["LANGUAGE"] = "zh_CN"  # this process only: the stdlib picks the catalog by env
     gettext.bindtextdomain(DOMAIN, LOCALE_DIR)
     gettext.textdomain(DOMAIN)
+
+
+@contextmanager
+def document_language() -> Iterator[None]:
+    """Chinese for a document unless FUJIAN_LANG names a language (the locale alone does not:
+    the interface follows it, documents are read by the office): the pack, reminder notices
+    and the report cron mails (`report overdue --format text`)."""
+    if os.environ.get("FUJIAN_LANG", "").strip():
+        yield
+        return
+    os.environ["FUJIAN_LANG"] = "zh"
+    try:
+        yield
+    finally:
+        os.environ.pop("FUJIAN_LANG", None)

@@ -37,15 +37,18 @@ def default_format(stream: IO[str] | None = None) -> str:
         return "plain"
 
 
-def pick_format(requested: str | None, stream: IO[str] | None = None) -> str:
+def pick_format(requested: str | None, stream: IO[str] | None = None,
+                also: tuple[str, ...] = ()) -> str:
+    """``--format`` checked (``also``: the formats only this command writes, such as the
+    report's ``text``), else table on a terminal and plain otherwise."""
     from fujian.errors import BadInput
 
     if requested is None:
         return default_format(stream)
     value = requested.strip().lower()
-    if value not in FORMATS:
+    if value not in (*FORMATS, *also):
         raise BadInput(_("Unknown format {text!r}. Valid: {valid}.").format(
-            text=requested, valid=", ".join(FORMATS)))
+            text=requested, valid=", ".join((*FORMATS, *also))))
     return value
 
 
@@ -568,6 +571,26 @@ def group_by_holder(rows: Iterable[dict]) -> list[list[dict]]:
     for row in rows:
         by_unit.setdefault(row["unit"], []).append(row)
     return list(by_unit.values())
+
+
+def overdue_text(rows: list[dict], day: date, out: IO[str] | None = None) -> int:
+    """`report overdue --format text`: the report a cron job mails — dated, one paragraph per
+    unit that owes (worst first, as at a terminal), each line saying what is owed and how many
+    days late. Lines, not a table: a mail reader's proportional font cannot line up columns of
+    Chinese text."""
+    out = out or sys.stdout
+    groups = group_by_holder(rows)
+    lines = [_("Overdue as of {day}: {n} item(s) owed by {units} unit(s).").format(
+        day=day.isoformat(), n=len(rows), units=len(groups))]
+    for group in groups:
+        first = group[0]
+        lines += ["", _("{name} ({code}): {n} item(s)").format(
+            name=visible(first["unit_name"] or ""), code=first["unit"], n=len(group))]
+        lines += ["  " + _("{id} {title}: {duty}, {days} day(s) overdue (due {due}).").format(
+            id=row["id"], title=visible(row["title"]), duty=duty_text(row) or "",
+            days=row["days_overdue"], due=row["due_on"].isoformat()) for row in group]
+    out.write(shown_in("\n".join(lines) + "\n", getattr(out, "encoding", None)))
+    return len(rows)
 
 
 def overdue_by_unit(rows: list[dict], columns: Sequence[Column], day: date,

@@ -53,9 +53,9 @@ def safe_streams() -> None:
             stream.reconfigure(errors="backslashreplace")
 
 
-def pick_output(requested: str | None) -> OutputFormat:
-    """The format a command writes: ``--format`` when given, else table on a terminal and
-    plain otherwise (render.pick_format)."""
+def pick_output(requested: str | None, also: tuple[str, ...] = ()) -> OutputFormat:
+    """The format a command writes: ``--format`` when given (``also``: formats only this
+    command writes), else table on a terminal and plain otherwise (render.pick_format)."""
     from fujian.render import pick_format  # deferred: Rich, which `--help` does not need
 
-    return OutputFormat(pick_format(requested))
+    return OutputFormat(pick_format(requested, also=also))

@@ -28,7 +28,7 @@ from fujian.cli.common import (
 )
 from fujian.cli.console import pick_output
 from fujian.errors import EXIT_FOUND, RowsSkipped
-from fujian.i18n import _
+from fujian.i18n import _, document_language
 from fujian.kinds import DUE_SOON_COLUMNS, OVERDUE_COLUMNS, SUMMARY_COLUMNS, kind_of
 
 report_app = typer.Typer(no_args_is_help=True, help=_("Who is late: overdue, due soon, summary."))
@@ -37,11 +37,21 @@ UnitFilter = Annotated[str | None, typer.Option("--unit", metavar="UNIT", help=_
     "Only items whose open duty this unit holds."))]
 
 
+# `report overdue` also writes the report a cron job mails.
+ReportFormatOption = Annotated[
+    str | None,
+    typer.Option("--format", "-f", metavar="FORMAT", help=_(
+        "table (terminal), plain (tab-separated, the default when not a terminal), csv, json, "
+        "or text: a dated report grouped by unit, in Chinese unless FUJIAN_LANG says "
+        "otherwise, to mail."), show_default=False),
+]
+
+
 def print_overdue(as_of: str | None, unit: str | None, kind: str | None, fmt: str | None,
                   fail_if_any: bool, **who) -> None:
-    from fujian.render import overdue_by_unit, render
+    from fujian.render import overdue_by_unit, overdue_text, render
 
-    fmt = pick_output(fmt)
+    fmt = pick_output(fmt, also=("text",))
     tracker = state().tracker()
     day = parse_day(as_of, tracker.today)
     readable = ReadableRows(tracker.overdue(day, unit=unit, kind=kind_of(kind) if kind else None,
@@ -59,7 +69,10 @@ def print_overdue(as_of: str | None, unit: str | None, kind: str | None, fmt: st
         readable.finish()  # rows that could not be read: exit 3, never an all clear
         return  # plain: nothing at all on stdout, so cron mails only when there is news
     rows = itertools.chain([first], rows)
-    if fmt.for_people:
+    if fmt == "text":  # for a mail: Chinese unless FUJIAN_LANG says otherwise, as documents
+        with document_language():
+            overdue_text(list(rows), day)
+    elif fmt.for_people:
         overdue_by_unit(list(rows), OVERDUE_COLUMNS, day)
     else:
         render(rows, OVERDUE_COLUMNS, fmt)
@@ -72,7 +85,7 @@ def print_overdue(as_of: str | None, unit: str | None, kind: str | None, fmt: st
 def overdue(as_of: AsOfOption = None, unit: UnitFilter = None, kind: KindFilter = None,
             involving: InvolvingOption = None, from_unit: FromOption = None,
             handler: HandlerOption = None, search: SearchOption = None,
-            fmt: FormatOption = None,
+            fmt: ReportFormatOption = None,
             fail_if_any: Annotated[bool, typer.Option(
                 "--fail-if-any", help=_("Exit 1 when anything is overdue (for cron)."))] = False,
             ) -> None:
@@ -82,9 +95,9 @@ def overdue(as_of: AsOfOption = None, unit: UnitFilter = None, kind: KindFilter 
     要求说明不立案理由, the addressed organ of a clue's suggestion …), with that duty's due date;
     the last column, duty, says what is owed. A right (可以: the sending unit's 3 days to object
     after 不予立案) is never overdue; paused items are not overdue. On a terminal, grouped by
-    that unit. Plain output prints nothing when nothing is overdue. Example (crontab):
+    that unit. Plain and text output print nothing when nothing is overdue. Example (crontab):
 
-        0 8 * * * fujian report overdue --fail-if-any || mail-the-office
+        0 8 * * * fujian report overdue --format text --fail-if-any > /tmp/o.txt || mail-the-office
     """
     print_overdue(as_of, unit, kind, fmt, fail_if_any, involving=involving, from_unit=from_unit,
                   handler=handler, search=search)

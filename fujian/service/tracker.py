@@ -19,7 +19,7 @@ from sqlalchemy.exc import InternalError, OperationalError, ProgrammingError
 from fujian import deadlines
 from fujian.deadlines import Calendar, RuleBook
 from fujian.errors import BadInput, FujianError
-from fujian.i18n import _
+from fujian.i18n import _, document_language
 from fujian.kinds import KINDS, Kind, format_id, split_id
 from fujian.models import NAME_CHARS, Duty, Item, Unit, check_kind_columns
 from fujian.resources import data_file
@@ -365,7 +365,7 @@ class Tracker:
         meeting = options.pop("meeting", None)
         is_book = workbook.is_workbook_name(target)
         # A workbook is a document: its messages too are in the document's language.
-        with workbook.document_language() if is_book else nullcontext():
+        with document_language() if is_book else nullcontext():
             pack.check_pack_target(target, within, force)
             data = self._pack_data(as_of, meeting, with_units=is_book)
             with self.store.engine.connect() as conn:
@@ -400,7 +400,7 @@ class Tracker:
         """One reminder notice workbook per unit with a duty to chase (workbook.py)."""
         from fujian.service import workbook  # deferred: the workbook's module, not loaded by list or show
 
-        with workbook.document_language():  # its messages too, as the notices
+        with document_language():  # its messages too, as the notices
             workbook.check_reminder_folder(folder, force)
             found = self.reminders(as_of, within, units)
             return workbook.write_reminders(found, folder, as_of, self.store, within=within,

@@ -27,7 +27,6 @@ import unicodedata
 import warnings
 import zipfile
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -36,7 +35,7 @@ from typing import IO, Any
 from sqlalchemy import and_, false, or_, select
 
 from fujian.errors import BadInput
-from fujian.i18n import N_, _, listing
+from fujian.i18n import N_, _, document_language, listing
 from fujian.kinds import (
     COLUMN_TITLES,
     DUE_SOON_COLUMNS,
@@ -1269,15 +1268,3 @@ def write_reminders(*args, **kwargs):
         return _write_reminders(*args, **kwargs)
 
 
-@contextmanager
-def document_language():
-    """Chinese for a document unless FUJIAN_LANG names a language (the locale alone does not:
-    the interface follows it, documents are read by the office)."""
-    if os.environ.get("FUJIAN_LANG", "").strip():
-        yield
-        return
-    os.environ["FUJIAN_LANG"] = "zh"
-    try:
-        yield
-    finally:
-        os.environ.pop("FUJIAN_LANG", None)
