@@ -55,7 +55,7 @@ def test_notes_are_appended_never_overwritten(cli, day):
     shown = cli.json("show", "S1")
     assert [n["text"] for n in shown["notes"]] == ["已电话督促", "单位已书面回复", "整改到位",
                                                    "群众再次反映"]
-    assert all(set(n) == {"at", "actor", "text"} and n["actor"] == "tester"
+    assert all(set(n) == {"at", "actor", "text", "day"} and n["actor"] == "tester"
                for n in shown["notes"])
     assert shown["note"] == "群众再次反映"  # exports carry the latest
     table = cli("show", "S1", "--format", "table").stdout
