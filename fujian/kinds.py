@@ -21,7 +21,8 @@ _MESSAGE_WORDS = (N_("stage"), N_("outcome"), N_("direction"), N_("type"), N_("f
                   N_("status"), N_("referral"), N_("suggestion"), N_("clue"), N_("meeting"),
                   N_("action"), N_("assist"))
 # Labels a person reads, each defined here once and imported wherever it is shown.
-STATUS_LABELS = {OPEN: "未办结", CLOSED: "已办结"}
+VOID = "void"  # not a status an item has: how a list shows an entry voided as a mistake
+STATUS_LABELS = {OPEN: "未办结", CLOSED: "已办结", VOID: "作废"}
 FLAG_LABELS = {True: "是", False: "否"}  # a yes/no field in a labelled file
 GROUP_LABELS = {"kind": "按类别", "unit": "按单位", "total": "合计"}  # the summary's groups
 

@@ -142,6 +142,18 @@ class ReadableRows:
             raise fail(self.skipped)
 
 
+def void_marked(rows: Any, fmt: Any) -> Any:
+    """Rows for a table or plain output with an entry voided as a mistake marked as such: its
+    status reads 作废 (plain: ``void``) instead of 未办结 or 已办结, so that it never passes for an
+    open or closed item. JSON carries its ``void_reason``; CSV keeps the status an import
+    reads back."""
+    from fujian.kinds import VOID
+
+    if not fmt.for_reading:
+        return rows
+    return ({**row, "status": VOID} if "void_reason" in row else row for row in rows)
+
+
 def handle_errors(func: Callable) -> Callable:
     """The one error handler, applied to every command: a clear line on stderr, a documented
     exit code, never a traceback (and so never case data) for anything a user can cause.

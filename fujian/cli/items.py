@@ -28,6 +28,7 @@ from fujian.cli.common import (
     note,
     parse_day,
     state,
+    void_marked,
 )
 from fujian.cli.console import pick_output
 from fujian.errors import BadInput
@@ -406,7 +407,8 @@ def list_items(kind: Kind | None, status: str, unit: str | None, overdue: bool,
         status_code]
     title = f"{kind.label}: {what}" if kind else what[:1].upper() + what[1:]
     rows = ReadableRows(tracker.items(filters, day))
-    render(rows, (*columns_for(kind), DUTY_COLUMN), fmt, as_of=day, title=title)
+    render(void_marked(rows, fmt), (*columns_for(kind), DUTY_COLUMN), fmt, as_of=day,
+           title=title)
     rows.finish()  # rows that could not be read were left out: exit 3, saying so
 
 

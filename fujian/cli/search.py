@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from fujian.cli.common import FormatOption, IncludeVoidFlag, check_limit, command, note, state
+from fujian.cli.common import FormatOption, IncludeVoidFlag, check_limit, command, note, state, void_marked
 from fujian.cli.console import pick_output
 from fujian.errors import BadInput
 from fujian.i18n import N_, _
@@ -93,7 +93,7 @@ def find_items(texts: list[str], kind: str | None, status: str | None, include_v
             if row["match_field"] not in (None, "title"):  # a title match is the title
                 field = _(FIELD_NAMES[row["match_field"]])
                 row["title"] = f"{row['title']}\n↳ {field}: {row['match']}"
-    render(found.rows, columns, fmt, as_of=tracker.today,
+    render(void_marked(found.rows, fmt), columns, fmt, as_of=tracker.today,
            title=_("Items holding: {words}").format(words=" ".join(texts)))
     if found.more:
         note(_("Showing the {n} most relevant items; more match (--limit N shows more).")
