@@ -488,11 +488,13 @@ TEXT_MIN = 16
 
 
 def _fit(rows: list[dict], columns: list[Column], width: int):
-    """The columns that fit ``width``, the cell function to draw them, and the year the dates
-    were shortened to (None when they keep it)."""
+    """The columns that fit ``width``, the cell function to draw them, the year the dates
+    were shortened to (None when they keep it), and whether even these do not fit: counts
+    are never dropped (the numbers shown must add up), so below their width the command
+    says so (see :func:`_too_narrow`)."""
     from rich.cells import cell_len
 
-    short_dates = short_units = False
+    short_dates = short_units = short_rates = False
     year = None
 
     def draw(row: dict, column: Column) -> str:
@@ -501,6 +503,8 @@ def _fit(rows: list[dict], columns: list[Column], width: int):
             return f"{value.month:02d}-{value.day:02d}"
         if short_units and column.key == "unit" and row.get("unit"):
             return visible(row["unit"])
+        if short_rates and column.type == "rate" and isinstance(value, str) and value.strip():
+            return value.split()[0]  # the percentage without its bar
         return visible(human_cell(row, column))  # measured as it is drawn
 
     def needed(cols: list[Column]) -> int:
@@ -522,14 +526,16 @@ def _fit(rows: list[dict], columns: list[Column], width: int):
     # Lowest value first: dates the item's page still shows, the kind its ID already says, a
     # summary row's code and group; then the rest from the right; counts and the stage last.
     first = ("opened_on", "closed_on", "kind", "outcome", "paused_on", "key", "group")
-    droppable = sorted((c for c in columns if c.key not in KEPT),
+    droppable = sorted((c for c in columns if c.key not in KEPT and c.type != "int"),
                        key=lambda c: (c.key == "stage", c.type == "int", c.key not in first,
                                       -columns.index(c)))
     while needed(columns) > width and droppable:
         columns.remove(droppable.pop(0))
     if needed(columns) > width and any(c.key == "unit" for c in columns):
         short_units = True  # the unit's code: short, and `unit list` names it
-    return columns, draw, year
+    if needed(columns) > width:
+        short_rates = True  # a rate's bar gives way before any count
+    return columns, draw, year, needed(columns) > width
 
 
 def _table(rows: list[dict], columns: Sequence[Column], out: IO[str], *, title: str | None,
@@ -543,7 +549,7 @@ def _table(rows: list[dict], columns: Sequence[Column], out: IO[str], *, title: 
     if rows and len({row.get("status") for row in rows}) == 1:  # `--status open`: said once
         columns = [c for c in columns if c.key != "status"]
     con = console(out)
-    columns, cell, year = _fit(rows, columns, con.width)
+    columns, cell, year, cramped = _fit(rows, columns, con.width)
     if year is not None and title:
         title = f"{title} ({year})"
     table = Table(title=title, header_style="bold", show_lines=False)
@@ -556,11 +562,29 @@ def _table(rows: list[dict], columns: Sequence[Column], out: IO[str], *, title: 
         # whose due date has passed is not late, and is not drawn red.
         overdue = as_of is not None and (row.get("days_overdue") or 0) > 0
         table.add_row(*(cell(row, c) for c in columns), style="red" if overdue else None)
-    if rows:
-        con.print(table)
-    else:
+    if not rows:
         con.print(_("Nothing to show."))
+    elif cramped:
+        if title:
+            con.print(title, style="bold")
+        _stacked(con, rows, columns, cell)
+    else:
+        con.print(table)
     return len(rows)
+
+
+def _stacked(con, rows: list[dict], columns: list[Column], cell) -> None:
+    """Rows too wide for the terminal even with every column that may go gone: one paragraph
+    each, "header value" pairs that wrap at any width — no count is dropped or cut — and a
+    line saying how to get the table."""
+    from rich.text import Text
+
+    for row in rows:
+        lead = [cell(row, c) for c in columns if c.key == "id" or c.key in PROTECTED]
+        rest = [f"{c.header}\u00a0{cell(row, c)}" for c in columns
+                if not (c.key == "id" or c.key in PROTECTED)]
+        con.print(Text(" ".join(lead) + _(": ") + _(", ").join(rest)))
+    con.print(_("(Too narrow for the table: widen the terminal, or use --format plain.)"))
 
 
 def group_by_holder(rows: Iterable[dict]) -> list[list[dict]]:
@@ -604,8 +628,8 @@ def overdue_by_unit(rows: list[dict], columns: Sequence[Column], day: date,
     groups = group_by_holder(rows)
     # The unit heads its group, so no column says it; one fitting for all groups, so that
     # every group shows the same columns.
-    columns, cell, year = _fit(rows, [c for c in columns if c.key not in ("unit", "unit_name")],
-                               con.width)
+    columns, cell, year, cramped = _fit(
+        rows, [c for c in columns if c.key not in ("unit", "unit_name")], con.width)
     heading = _("Overdue items as of {day}: {n}").format(day=day.isoformat(), n=len(rows))
     # Dates shortened to month and day: the year is said unless the heading's date says it.
     con.print(heading if year in (None, day.year) else f"{heading} ({year})", style="bold")
@@ -620,7 +644,11 @@ def overdue_by_unit(rows: list[dict], columns: Sequence[Column], day: date,
                              min_width=TEXT_MIN if column.key in PROTECTED else None)
         for row in unit_rows:
             table.add_row(*(cell(row, c) for c in columns), style="red")
-        con.print(table)
+        if cramped:
+            con.print(table.title, style="bold")
+            _stacked(con, unit_rows, columns, cell)
+        else:
+            con.print(table)
     con.print(_("Total overdue: {n}; units concerned: {units}.").format(
         n=len(rows), units=len(groups)), style="bold")
     return len(rows)
