@@ -365,10 +365,33 @@ def command(group: typer.Typer, name: str | None = None, **kwargs: Any) -> Calla
 
     def decorate(func: Callable) -> Callable:
         kwargs.setdefault("help", help_text(func))
+        kwargs.setdefault("short_help", short_help(kwargs["help"]))
         group.command(name, **kwargs)(handle_errors(func))
         return func
 
     return decorate
+
+
+SHORT_HELP_CELLS = 60  # a line of `--help`'s command list, after the command's name
+
+
+def short_help(text: str | None) -> str | None:
+    """The line a group's help lists for a command, for a help in Chinese: its first sentence,
+    cut with "…" when longer than a line. Click cuts at spaces, and a Chinese sentence has
+    none: it showed "..." alone. English help is left to Click."""
+    from fujian.i18n import language
+
+    if not text or language() != "zh":
+        return None
+    first = text.strip().split("\n\n")[0].replace("\n", "")
+    end = first.find("。")
+    sentence = first[:end + 1] if end >= 0 else first
+    cells = 0
+    for i, char in enumerate(sentence):
+        cells += 2 if ord(char) > 0x2E7F else 1
+        if cells > SHORT_HELP_CELLS:
+            return sentence[:i] + "…"
+    return sentence
 
 
 def flags_in_words(row: dict, columns: Sequence[Any], keys: Sequence[str]) -> dict:
