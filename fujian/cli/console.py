@@ -22,6 +22,11 @@ class OutputFormat(str):
         return self == "csv"
 
     @property
+    def is_text(self) -> bool:
+        """The report a cron job mails (`report overdue --format text`)."""
+        return self == "text"
+
+    @property
     def is_rows_of_text(self) -> bool:
         """Plain or CSV: rows of cells for a script or a spreadsheet."""
         return self in ("plain", "csv")

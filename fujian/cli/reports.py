@@ -69,7 +69,7 @@ def print_overdue(as_of: str | None, unit: str | None, kind: str | None, fmt: st
         readable.finish()  # rows that could not be read: exit 3, never an all clear
         return  # plain: nothing at all on stdout, so cron mails only when there is news
     rows = itertools.chain([first], rows)
-    if fmt == "text":  # for a mail: Chinese unless FUJIAN_LANG says otherwise, as documents
+    if fmt.is_text:  # for a mail: Chinese unless FUJIAN_LANG says otherwise, as documents
         with document_language():
             overdue_text(list(rows), day)
     elif fmt.for_people:
