@@ -22,7 +22,7 @@ from datetime import date, datetime, timedelta
 from functools import cache, cached_property
 from pathlib import Path
 
-from fujian.errors import BadInput
+from fujian.errors import BadInput, os_reason
 from fujian.i18n import _
 
 _PERIOD = re.compile(r"\s*(\d{1,4})\s*(wd|d|w|m)\s*", re.IGNORECASE)
@@ -105,7 +105,7 @@ class Calendar:
                 path=path)) from None
         except (OSError, UnicodeDecodeError) as exc:
             raise BadInput(_("Calendar override file {path} cannot be read: {reason}.").format(
-                path=path, reason=getattr(exc, "strerror", None) or type(exc).__name__)) from exc
+                path=path, reason=os_reason(exc))) from exc
         try:
             doc = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from fujian.i18n import N_
+
 # Documented exit codes (README, "Exit codes").
 EXIT_FOUND = 1  # report overdue --fail-if-any found something
 EXIT_BAD_INPUT = 2
@@ -75,3 +77,28 @@ def redact(text: str) -> str:
     scheme read as a file name, a URL given as a backup file …)."""
     text = _URL_PASSWORD.sub(r"\1@", text)
     return _KEY_PASSWORD.sub(r"\1***", text)
+
+
+# What the operating system says, in the catalog's words (its own are English whatever the
+# locale); an error the catalog does not name keeps the system's words.
+_OS_REASONS = {
+    "ENOENT": N_("no such file or folder"), "EACCES": N_("permission denied"),
+    "EPERM": N_("operation not permitted"), "ENOSPC": N_("no space left on the disk"),
+    "EDQUOT": N_("the disk quota is used up"), "EROFS": N_("the file system is read-only"),
+    "EISDIR": N_("it is a folder"), "ENOTDIR": N_("a part of the path is not a folder"),
+    "EEXIST": N_("it exists already"), "ENAMETOOLONG": N_("the name is too long"),
+    "EIO": N_("input/output error"), "EPIPE": N_("the reader went away (broken pipe)"),
+    "ELOOP": N_("too many symbolic links"), "ETXTBSY": N_("the file is busy"),
+}
+
+
+def os_reason(error: BaseException) -> str:
+    """Why an operating-system call failed, in the reader's language."""
+    import errno
+
+    from fujian.i18n import _
+
+    name = errno.errorcode.get(getattr(error, "errno", None) or -1)
+    if name in _OS_REASONS:
+        return _(_OS_REASONS[name])
+    return getattr(error, "strerror", None) or type(error).__name__

@@ -68,7 +68,7 @@ def test_saved_change_to_full_disk_says_saved(db: Path) -> None:
     with open("/dev/full", "wb") as full:
         proc = run(db, *ADD, stdout=full)
     text = one_line(proc, 5)
-    assert "R1 was saved" in text and "No space left on device" in text
+    assert "R1 was saved" in text and "no space left on the disk" in text
     assert count(db) == 1
 
 
@@ -97,7 +97,7 @@ def test_read_only_command_to_full_disk_is_not_called_saved(db: Path) -> None:
     with open("/dev/full", "wb") as full:
         proc = run(db, "list", "--format", "plain", stdout=full)
     text = one_line(proc, 3)
-    assert "saved" not in text and "No space left on device" in text
+    assert "saved" not in text and "no space left on the disk" in text
 
 
 def test_read_only_command_with_stdout_closed_is_not_internal(db: Path) -> None:

@@ -646,7 +646,7 @@ def test_a_workbook_that_fails_half_way_leaves_no_file(cli, initialised, tmp_pat
     monkeypatch.setattr(workbook.Book, "save", broken)
     path = tmp_path / "p.xlsx"
     r = cli("export", "pack", "-o", str(path))
-    assert r.exit_code == 3 and "No space left on device" in r.stderr
+    assert r.exit_code == 3 and "no space left on the disk" in r.stderr
     assert not path.exists()
 
 

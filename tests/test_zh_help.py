@@ -27,3 +27,12 @@ def test_every_command_listed_in_chinese_help_has_words(group):
     for name, text in entries:
         assert re.search(r"[\u4e00-\u9fff]", text), (name, text)  # words, not "..." alone
         assert not text.endswith("..."), (name, text)
+
+
+def test_an_os_error_is_told_in_the_readers_language(cli, initialised, monkeypatch, tmp_path):
+    """`Read-only file system`, `No such file or directory` stayed English inside a Chinese
+    sentence; now the catalog's words ("文件或文件夹不存在")."""
+    monkeypatch.setenv("FUJIAN_LANG", "zh_CN")
+    result = cli("import", "csv", str(tmp_path / "absent.csv"))
+    assert result.exit_code == 2
+    assert "文件或文件夹不存在" in result.stderr and "No such file" not in result.stderr

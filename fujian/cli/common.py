@@ -22,6 +22,7 @@ from fujian.errors import (
     FujianError,
     RowsSkipped,
     is_driver_error,
+    os_reason,
     redact,
 )
 from fujian.i18n import _
@@ -193,7 +194,7 @@ def handle_errors(func: Callable) -> Callable:
                 raise fail(converted) from None
             if isinstance(exc, OSError):
                 raise fail(StorageError(_("File error: {reason}.").format(
-                    reason=exc.strerror or type(exc).__name__))) from None
+                    reason=os_reason(exc)))) from None
             if os.environ.get("FUJIAN_DEBUG"):
                 raise
             sys.stderr.write(
@@ -264,7 +265,7 @@ def deliver(spool: OutputSpool) -> None:
         error = exc
     tracker = state()._tracker
     closed = _("standard output is closed")
-    reason = error.strerror if isinstance(error, OSError) and error.strerror else closed
+    reason = os_reason(error) if isinstance(error, OSError) and error.strerror else closed
     if tracker is None or not tracker.saved:
         if isinstance(error, BrokenPipeError):
             raise error

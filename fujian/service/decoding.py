@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
-from fujian.errors import BadInput
+from fujian.errors import BadInput, os_reason
 from fujian.i18n import _
 
 ENCODINGS = ("utf-8-sig", "utf-8", "gb18030")
@@ -81,7 +81,7 @@ def _chunks(path: Path) -> Iterator[bytes]:
                 yield chunk
     except OSError as exc:
         raise BadInput(_("Cannot read {path}: {reason}.").format(
-            path=path, reason=exc.strerror)) from exc
+            path=path, reason=os_reason(exc))) from exc
 
 
 def _chosen_encoding(chunks: Callable[[], Iterable[bytes]], encoding: str,
@@ -145,4 +145,4 @@ def _lines(path: Path, encoding: str) -> Iterator[str]:
                 yield line[1:] if number == 1 and line.startswith("\ufeff") else line
     except OSError as exc:
         raise BadInput(_("Cannot read {path}: {reason}.").format(
-            path=path, reason=exc.strerror)) from exc
+            path=path, reason=os_reason(exc))) from exc

@@ -13,6 +13,7 @@ from datetime import date
 from sqlalchemy import func, inspect, select
 from sqlmodel import SQLModel
 
+from fujian.errors import os_reason
 from fujian.i18n import _
 from fujian.models import Item, ItemSequence, Unit
 from fujian.service.queries import damaged_items
@@ -122,14 +123,14 @@ def _calendar_checks(load, today: date, override_files, named_override,
     except FujianError as error:
         calendar, problem = None, error.message
     except OSError as exc:
-        calendar, problem = None, exc.strerror or type(exc).__name__
+        calendar, problem = None, os_reason(exc)
     present, unreadable = [], []
     for file in override_files:
         try:
             if file.is_file():
                 present.append(str(file))
         except OSError as exc:  # a folder this user may not enter
-            unreadable.append(f"{file} ({exc.strerror})")
+            unreadable.append(f"{file} ({os_reason(exc)})")
     if calendar is None:
         # Every command that counts days refuses such a file: say which and why, here too.
         checks.append(Check("calendar override", FAIL, _(

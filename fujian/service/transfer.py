@@ -19,7 +19,7 @@ from typing import IO, Any
 
 from sqlalchemy import select
 
-from fujian.errors import BadInput, StorageError
+from fujian.errors import BadInput, StorageError, os_reason
 from fujian.i18n import _, listing
 from fujian.kinds import KINDS, Column, Kind, columns_for, format_id, import_order, kind_of, split_id
 from fujian.models import TEXT_CHARS, Change, ChangeLog, Duty, Item, ItemSequence, Note
@@ -122,7 +122,7 @@ def _remove(temp: str) -> None:
 
 def _write_error(path: Path, exc: OSError) -> StorageError:
     return StorageError(_("Could not write {path}: {reason}; it was not written.").format(
-        path=path, reason=exc.strerror or type(exc).__name__))
+        path=path, reason=os_reason(exc)))
 
 
 def make_folder(folder: Path) -> None:

@@ -34,7 +34,7 @@ from typing import IO, Any
 
 from sqlalchemy import and_, false, or_, select
 
-from fujian.errors import BadInput
+from fujian.errors import BadInput, os_reason
 from fujian.i18n import N_, _, document_language, listing
 from fujian.kinds import (
     COLUMN_TITLES,
@@ -1125,7 +1125,7 @@ def _open_workbook(path: Path):
         handle = path.open("rb")
     except OSError as exc:
         raise BadInput(_("Cannot read {path}: {reason}.").format(
-            path=path, reason=exc.strerror)) from exc
+            path=path, reason=os_reason(exc))) from exc
     try:
         _check_package(handle, path)
         handle.seek(0)

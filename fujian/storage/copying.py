@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from fujian.errors import BadInput, StorageError
+from fujian.errors import BadInput, StorageError, os_reason
 from fujian.i18n import _
 from fujian.storage.base import (
     Store,
@@ -193,7 +193,7 @@ def _copy_to_new_file(source: Store, target: Path) -> dict[str, tuple[int, str]]
         if exc.filename is None:
             raise
         raise StorageError(_("Cannot create the database {path}: {reason}.").format(
-            path=target, reason=exc.strerror)) from exc
+            path=target, reason=os_reason(exc))) from exc
     except BaseException as exc:
         error = None if isinstance(exc, BadInput | StorageError) else (
             storage_error_from(exc, target) or source.error_from(exc))

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from fujian.errors import BadInput, StorageError
+from fujian.errors import BadInput, StorageError, os_reason
 from fujian.i18n import _
 from fujian.migrations import HEAD, REVISIONS
 from fujian.storage.base import (
@@ -127,7 +127,7 @@ def _inspect(path: Path, read_only: bool = False) -> Probe:
             return Probe(None, empty=True)
     except OSError as exc:
         raise StorageError(
-            _("Cannot read the database {path}: {reason}.").format(path=path, reason=exc.strerror)
+            _("Cannot read the database {path}: {reason}.").format(path=path, reason=os_reason(exc))
         ) from exc
     try:
         con = sqlite3.connect(_probe_uri(path, read_only), uri=True, timeout=BUSY_TIMEOUT_S)
@@ -367,7 +367,7 @@ def check_backup(path: Path) -> str:
                                  "changed.").format(path=path))
     except OSError as exc:
         raise StorageError(_("Cannot read {path}: {reason}.").format(
-            path=path, reason=exc.strerror)) from exc
+            path=path, reason=os_reason(exc))) from exc
     try:
         con = sqlite3.connect(read_only_uri(path), uri=True, timeout=BUSY_TIMEOUT_S)
         try:
@@ -510,7 +510,7 @@ def _create_database_file(path: Path) -> None:
         except OSError as exc:
             raise StorageError(
                 _("Cannot create the folder {folder}: {reason}.").format(
-                    folder=path.parent, reason=exc.strerror)
+                    folder=path.parent, reason=os_reason(exc))
             ) from exc
     if not path.parent.is_dir():
         raise StorageError(
@@ -520,7 +520,7 @@ def _create_database_file(path: Path) -> None:
     except OSError as exc:
         raise StorageError(
             _("Cannot create the database {path}: {reason}.").format(
-                path=path, reason=exc.strerror)
+                path=path, reason=os_reason(exc))
         ) from exc
 
 

@@ -11,6 +11,7 @@ import stat
 from collections.abc import Callable
 from pathlib import Path
 
+from fujian.errors import os_reason
 from fujian.i18n import _
 from fujian.migrations import HEAD, REVISIONS
 from fujian.storage.base import FUJIAN_TABLES, find_partials
@@ -112,7 +113,7 @@ def _header_check(path: Path, facts: FileFacts, checks: list[Check]) -> Header |
         header = read_header(path)
     except OSError as exc:
         checks.append(Check("header", FAIL, _("cannot read the file: {reason}").format(
-            reason=exc.strerror)))
+            reason=os_reason(exc))))
         return None
     if header is None or not header.sqlite:
         checks.append(Check("header", FAIL, _(
