@@ -164,6 +164,17 @@ class Kind:
     def first_stage(self, subtype: str | None) -> str:
         return self.stages(subtype).items[0].code
 
+    def stage_text(self, code: str | None) -> str:
+        """A stage named in a message: its code in English (what --stage takes), its label with
+        the code in Chinese (协助函已送达（requested）), so that a message is in one language and
+        still says what to type."""
+        from fujian.i18n import language
+
+        if code is None or language() != "zh":
+            return code or ""
+        label = self.all_stages().label(code)
+        return f"{label}（{code}）" if label != code else code
+
     def all_stages(self) -> Choices:
         """Every stage of every subtype (for labels in cross-subtype tables)."""
         seen: dict[str, Choice] = {}

@@ -36,3 +36,16 @@ def test_an_os_error_is_told_in_the_readers_language(cli, initialised, monkeypat
     result = cli("import", "csv", str(tmp_path / "absent.csv"))
     assert result.exit_code == 2
     assert "文件或文件夹不存在" in result.stderr and "No such file" not in result.stderr
+
+
+def test_chinese_messages_name_stages_by_label(cli, initialised, monkeypatch):
+    """`X1 处于 requested 阶段` named a stage by its code in a Chinese sentence; now by its label,
+    with the code a person types for --stage."""
+    assert cli("assist", "add", "--type", "query", "--to", "zjj", "--title", "查询").exit_code == 0
+    monkeypatch.setenv("FUJIAN_LANG", "zh_CN")
+    result = cli("assist", "escalate", "X1")
+    assert result.exit_code == 2
+    assert "协助函已送达（requested）" in result.stderr and "拒绝或妨碍（obstructed）" in result.stderr
+    monkeypatch.setenv("FUJIAN_LANG", "en")
+    assert "is at stage requested: escalate needs stage obstructed" in cli(
+        "assist", "escalate", "X1").stderr

@@ -54,7 +54,7 @@ def holder_of(ctx, kind: Kind, rule: Rule, ids: Mapping[str, Any]) -> int:
     value = ids.get(_holder_column(kind, rule.holder))
     if value is None:
         raise BadInput(_("At stage {stage} the duty falls on the {label}: give {option}.").format(
-            stage=rule.stage, label=kind.holder_label(rule.holder),
+            stage=kind.stage_text(rule.stage), label=kind.holder_label(rule.holder),
             option=kind.holder_option(rule.holder)))
     return value
 

@@ -567,7 +567,7 @@ def _check_stage_and_due(item: Item, request: _Request) -> str | None:
     if not stage and item.stage not in kind.stages(item.subtype).codes:
         # A new subtype (referral direction) whose stages do not include the current one.
         raise BadInput(_("Stage {stage} does not exist for {subtype}: give --stage. Valid: "
-                         "{valid}.").format(stage=item.stage, subtype=item.subtype,
+                         "{valid}.").format(stage=kind.stage_text(item.stage), subtype=item.subtype,
                                             valid=kind.stages(item.subtype).describe()))
     if due is not None and due < item.opened_on:
         raise BadInput(_("The due date {due} is before the opening date {opened}.").format(
@@ -685,7 +685,9 @@ def _check_options_for(item: Item, values: Mapping[str, Any], pausing: bool, res
     if backward and not reason:
         raise BadInput(_("{stage} comes before {id}'s current stage {current}: say why it moves "
                          "back with --reason TEXT (the duties it ends are judged, and logged).")
-                       .format(stage=values["stage"], id=item.ident, current=item.stage))
+                       .format(stage=item.kind_info.stage_text(item.kind_info.all_stages().parse(
+                           values["stage"])), id=item.ident,
+                               current=item.kind_info.stage_text(item.stage)))
     if pausing and not reason:
         raise BadInput(_("Say why the clock stops: --reason TEXT."))
     if values.get("opened_on") is not None and not reason:
@@ -719,7 +721,7 @@ def _move_stage(ctx: Context, item: Item, stage: str, start: date, acted: date,
         # Stages follow one another: a later stage cannot begin before the current one.
         raise BadInput(_("The date {on} is before {id} entered its current stage {stage} "
                          "({since}).").format(on=start.isoformat(), id=item.ident,
-                                              stage=item.stage,
+                                              stage=item.kind_info.stage_text(item.stage),
                                               since=item.stage_on.isoformat()))
     before_due = item.due_on
     clock, warnings, _ended = duty_ops.enter_stage(ctx, item, stage, start, explicit_due, acted,
@@ -883,7 +885,8 @@ def open_linked(ctx: Context, ident: str, kind: Kind, verb, values: Mapping[str,
     item = get_item(ctx.session, ident, kind)
     if not item.is_open or item.stage not in verb.from_stages:
         raise BadInput(_("{id} is at stage {stage}: {verb} needs stage {stages}.").format(
-            id=item.ident, stage=item.stage, verb=verb.name, stages=", ".join(verb.from_stages)))
+            id=item.ident, stage=kind.stage_text(item.stage), verb=verb.name,
+            stages=_(", ").join(kind.stage_text(s) for s in verb.from_stages)))
     target = KINDS[verb.opens]
     _check_again(ctx, item, target, verb, again, reason)
     wanted = _linked_values(ctx, item, target, verb, values)
@@ -942,7 +945,8 @@ def _check_linked(ctx: Context, item: Item, wanted: Mapping[str, Any], superior:
         # The decision answers the stage: it cannot come before the stage began.
         raise BadInput(_("The date {on} is before {id} entered its current stage {stage} "
                          "({since}).").format(on=opened_on.isoformat(), id=item.ident,
-                                              stage=item.stage, since=item.stage_on.isoformat()))
+                                              stage=item.kind_info.stage_text(item.stage),
+                                              since=item.stage_on.isoformat()))
     if superior and ctx.unit(wanted["unit"]).id == item.unit_id:
         raise BadInput(_("--superior: give the superior unit with --to (not {unit} itself).")
                        .format(unit=ctx.session.get(Unit, item.unit_id).code))
