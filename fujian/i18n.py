@@ -45,6 +45,11 @@ def _(message: str) -> str:
     return _translation(language()).gettext(message)
 
 
+def in_language(lang: str, message: str) -> str:
+    """``message`` translated into ``lang`` (zh or en), whatever the current language."""
+    return _translation(lang).gettext(message)
+
+
 def N_(message: str) -> str:  # noqa: N802 - the conventional gettext_noop name
     """Mark a string for extraction; it is translated where it is shown."""
     return message
@@ -87,5 +92,10 @@ def document_language() -> Iterator[None]:
     os.environ["FUJIAN_LANG"] = "zh"
     try:
         yield
+    except Exception as error:
+        # Its message was written in the document's language: it is said in that language
+        # whole, its "error:" too (cli/common.fail), never a Chinese sentence after English.
+        error.language = "zh"  # type: ignore[attr-defined]
+        raise
     finally:
         os.environ.pop("FUJIAN_LANG", None)

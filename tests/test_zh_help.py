@@ -49,3 +49,13 @@ def test_chinese_messages_name_stages_by_label(cli, initialised, monkeypatch):
     monkeypatch.setenv("FUJIAN_LANG", "en")
     assert "is at stage requested: escalate needs stage obstructed" in cli(
         "assist", "escalate", "X1").stderr
+
+
+def test_a_documents_error_is_one_language_whole(cli, initialised, monkeypatch, tmp_path):
+    """The pack is written in Chinese on a cron machine whose locale is C; its errors came out
+    as "error: 无法写入 …". Now the line is Chinese whole."""
+    monkeypatch.delenv("FUJIAN_LANG")
+    monkeypatch.setenv("LANG", "C")
+    result = cli("export", "pack", "-o", str(tmp_path / "absent" / "pack.xlsx"))
+    assert result.exit_code in (2, 3), result.output
+    assert result.stderr.startswith("错误：") and "error:" not in result.stderr, result.stderr

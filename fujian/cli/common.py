@@ -118,7 +118,13 @@ def note(text: str) -> None:
 
 
 def fail(error: FujianError) -> typer.Exit:
-    say(_("error: ") + redact(error.message).replace("\n", " "))
+    """The error's one line, its prefix in the language its message was written in (a
+    document's messages are Chinese: i18n.document_language)."""
+    from fujian.i18n import in_language
+
+    written_in = getattr(error, "language", None)
+    prefix = in_language(written_in, "error: ") if written_in else _("error: ")
+    say(prefix + redact(error.message).replace("\n", " "))
     return typer.Exit(error.exit_code)
 
 
