@@ -255,6 +255,10 @@ class Note(SQLModel, table=True):
     actor: str = Field(sa_column=_limited(NAME_CHARS, nullable=False))
     text: str = Field(sa_column=_limited(TEXT_CHARS, nullable=False))
     day: date | None = None  # the day its event happened, when the writer said (else ``at``)
+    # A note fujian wrote itself: its message (msgid) and arguments (JSON), so that it is
+    # shown in the reader's language; ``text`` holds it in Chinese, as documents are.
+    template: str | None = Field(default=None, sa_column=Column(Text))
+    args: str | None = Field(default=None, sa_column=Column(Text))
 
 
 # How a duty stands (domain.md §3). A duty (应当) is open, then met or late by its holder's

@@ -59,3 +59,19 @@ def test_a_documents_error_is_one_language_whole(cli, initialised, monkeypatch, 
     result = cli("export", "pack", "-o", str(tmp_path / "absent" / "pack.xlsx"))
     assert result.exit_code in (2, 3), result.output
     assert result.stderr.startswith("错误：") and "error:" not in result.stderr, result.stderr
+
+
+def test_a_note_fujian_writes_is_shown_in_the_readers_language(cli, initialised, monkeypatch):
+    """`Opened from X1 (escalate).` was stored in the language of the session that wrote it,
+    so an English line landed in a Chinese pack."""
+    from conftest import query_rows
+
+    assert cli("assist", "add", "--type", "query", "--to", "zjj", "--title", "查询").exit_code == 0
+    assert cli("assist", "update", "X1", "--stage", "obstructed").exit_code == 0
+    assert cli("assist", "escalate", "X1").exit_code == 0  # an English session
+    stored = [r["text"] for r in query_rows(initialised, "SELECT text FROM note ORDER BY id")]
+    assert stored == ["escalate：已制发 S1，送达区住房和城市更新局。", "由 X1 制发（escalate）。"]
+    assert [n["text"] for n in cli.json("show", "S1")["notes"]] == ["Opened from X1 (escalate)."]
+    monkeypatch.setenv("FUJIAN_LANG", "zh_CN")
+    assert [n["text"] for n in cli.json("show", "S1")["notes"]] == ["由 X1 制发（escalate）。"]
+    assert cli.json("show", "S1")["note"] == "由 X1 制发（escalate）。"  # exports are documents

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from fujian.dates import check_due, check_event, now, parse_date
 from fujian.deadlines import Calendar, RuleBook
 from fujian.errors import BadInput
-from fujian.i18n import _, listing
+from fujian.i18n import N_, _, in_language, listing
 from fujian.kinds import CLOSED, KINDS, OPEN, STATUS_LABELS, Kind, format_id, unit_field_columns
 from fujian.models import (
     DUTY_LATE,
@@ -156,10 +156,26 @@ def append_note(ctx: Context, item: Item, text: str | None, action: str = "note"
         raise BadInput(_("The note must not be empty."))
     check_lengths(Note.__table__, {"text": text})
     day = ctx.event(day, None, "--on")
+    _add_note(ctx, item, Note(item_id=item.id, actor=ctx.actor, text=text, day=day), action)
+
+
+def append_said(ctx: Context, item: Item, template: str, action: str, **args: str) -> None:
+    """A note fujian writes itself: ``template`` (a catalog message, marked with N_) with
+    ``args``. Kept in Chinese, as documents are, and as the message and its arguments, so
+    that `show` says it in the reader's language."""
+    text = in_language("zh", template).format(**args)
+    _add_note(ctx, item, Note(item_id=item.id, actor=ctx.actor, text=text, template=template,
+                              args=json.dumps(args, ensure_ascii=False)), action)
+
+
+def _add_note(ctx: Context, item: Item, note: Note, action: str) -> None:
+    """Write ``note`` to the running record, logged; the item's ``note`` column becomes it."""
     stamp = now()
+    note.at = stamp
+    text = note.text
     ctx.logged += 1
     ctx.touched.add(item.id)
-    ctx.session.add(Note(item_id=item.id, at=stamp, actor=ctx.actor, text=text, day=day))
+    ctx.session.add(note)
     log(ctx.session, ctx.actor, item.ident, action, [Change("note", item.note, text)], at=stamp)
     item.note, item.updated_at, item.actor = text, stamp, ctx.actor
 
@@ -956,12 +972,11 @@ def _note_linked(ctx: Context, item: Item, new: Item, verb, superior: bool,
                  report: str | None) -> None:
     """Each item's running record names the other; ``report`` joins this item's."""
     unit = ctx.session.get(Unit, new.unit_id)
-    text = (_("{verb}: {id} opened, addressed to {unit}, the superior of the unit asked.")
-            if superior else _("{verb}: {id} opened, addressed to {unit}.")).format(
-        verb=verb.name, id=new.ident, unit=unit.name)
-    append_note(ctx, item, text, action=verb.name)
-    append_note(ctx, new, _("Opened from {id} ({verb}).").format(id=item.ident, verb=verb.name),
-                action=verb.name)
+    said = N_("{verb}: {id} opened, addressed to {unit}, the superior of the unit asked.") \
+        if superior else N_("{verb}: {id} opened, addressed to {unit}.")
+    append_said(ctx, item, said, verb.name, verb=verb.name, id=new.ident, unit=unit.name)
+    append_said(ctx, new, N_("Opened from {id} ({verb})."), verb.name, id=item.ident,
+                verb=verb.name)
     if report is not None:
         append_note(ctx, item, report, action="report")
 

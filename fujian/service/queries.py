@@ -671,11 +671,22 @@ def _utc(instant):
     return instant.replace(tzinfo=UTC) if instant.tzinfo is None else instant
 
 
+def _said(note) -> str:
+    """A note's text in the reader's language: one fujian wrote itself is said again from its
+    message and arguments; a person's, or one that cannot be (an older catalog), as stored."""
+    if note.template is None:
+        return note.text
+    try:
+        return _(note.template).format(**json.loads(note.args or "{}"))
+    except (ValueError, KeyError, IndexError, TypeError):
+        return note.text
+
+
 def note_rows(connection, item_pk: int) -> list[dict]:
     """An item's running record, oldest first: each note with ``at``, ``actor``, ``text`` and
     ``day`` (the day its event happened, when the writer said; else None)."""
     n = Note.__table__
-    return [{"at": _utc(r.at), "actor": r.actor, "text": r.text, "day": r.day}
+    return [{"at": _utc(r.at), "actor": r.actor, "text": _said(r), "day": r.day}
             for r in connection.execute(select(n).where(n.c.item_id == item_pk)
                                         .order_by(n.c.id))]
 
