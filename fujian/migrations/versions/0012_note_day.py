@@ -24,9 +24,11 @@ depends_on = None
 
 
 def upgrade() -> None:
+    postgres = op.get_bind().dialect.name == "postgresql"
+    text = sa.Text(collation="C") if postgres else sa.Text()  # every text column sorts by code point (0009)
     op.add_column("note", sa.Column("day", sa.Date))
-    op.add_column("note", sa.Column("template", sa.Text))
-    op.add_column("note", sa.Column("args", sa.Text))
+    op.add_column("note", sa.Column("template", text))
+    op.add_column("note", sa.Column("args", text))
 
 
 def downgrade() -> None:  # pragma: no cover - fujian never downgrades
